@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Cipher suites: the table of what each crypto_info carries, AEAD setup,
+ * and the per-record nonce and additional data.
+ */
+
+#include <crypto/aead.h>
+#include <linux/string.h>
+#include <asm/unaligned.h>
+
+#include "dtls.h"
+
+#define DESC(type, st, ivf, explicit, alg_name, is_ccm, tag)		\
+	{								\
+		.cipher_type = type,					\
+		.info_size = sizeof(struct st),				\
+		.key_size = sizeof_field(struct st, key),		\
+		.iv_size = sizeof_field(struct st, ivf),		\
+		.tag_size = tag,					\
+		.explicit_size = explicit,				\
+		.key_offset = offsetof(struct st, key),			\
+		.iv_offset = offsetof(struct st, ivf),			\
+		.rec_seq_offset = offsetof(struct st, rec_seq),		\
+		.ccm = is_ccm,						\
+		.alg = alg_name,					\
+	}
+
+static const struct dtls_cipher_desc dtls_ciphers[] = {
+	DESC(DTLS_CIPHER_AES_GCM_128, dtls12_crypto_info_aes_gcm_128, salt,
+	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false,
+	     DTLS_CIPHER_AES_GCM_128_TAG_SIZE),
+	DESC(DTLS_CIPHER_AES_GCM_256, dtls12_crypto_info_aes_gcm_256, salt,
+	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false,
+	     DTLS_CIPHER_AES_GCM_256_TAG_SIZE),
+	DESC(DTLS_CIPHER_AES_CCM_128, dtls12_crypto_info_aes_ccm_128, salt,
+	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true,
+	     DTLS_CIPHER_AES_CCM_128_TAG_SIZE),
+	DESC(DTLS_CIPHER_AES_CCM_8_128, dtls12_crypto_info_aes_ccm_8_128, salt,
+	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true,
+	     DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE),
+	DESC(DTLS_CIPHER_CHACHA20_POLY1305,
+	     dtls12_crypto_info_chacha20_poly1305, iv, 0,
+	     "rfc7539(chacha20,poly1305)", false,
+	     DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE),
+};
+
+const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(dtls_ciphers); i++)
+		if (dtls_ciphers[i].cipher_type == cipher_type)
+			return &dtls_ciphers[i];
+	return NULL;
+}
+
+u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
+		      const union dtls_crypto_info_all *info)
+{
+	return get_unaligned_be64((const u8 *)info + desc->rec_seq_offset);
+}
+
+void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
+			   union dtls_crypto_info_all *info, u64 rec_num)
+{
+	put_unaligned_be64(rec_num, (u8 *)info + desc->rec_seq_offset);
+}
+
+int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
+		     const union dtls_crypto_info_all *info)
+{
+	const u8 *base = (const u8 *)info;
+	struct crypto_aead *aead;
+	int err;
+
+	/*
+	 * Ask for a synchronous implementation: records are sealed under the
+	 * socket lock and opened in softirq, and neither waits for a callback.
+	 */
+	aead = crypto_alloc_aead(desc->alg, 0, CRYPTO_ALG_ASYNC);
+	if (IS_ERR(aead))
+		return PTR_ERR(aead);
+
+	err = crypto_aead_setkey(aead, base + desc->key_offset, desc->key_size);
+	if (!err)
+		err = crypto_aead_setauthsize(aead, desc->tag_size);
+	if (err) {
+		crypto_free_aead(aead);
+		return err;
+	}
+
+	c->desc = desc;
+	c->aead = aead;
+	memcpy(c->iv, base + desc->iv_offset, desc->iv_size);
+	c->epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
+	memcpy(&c->info, info, desc->info_size);
+	return 0;
+}
+
+void dtls_crypto_free(struct dtls_crypto *c)
+{
+	crypto_free_aead(c->aead);	/* wipes the expanded key */
+	memzero_explicit(c->iv, sizeof(c->iv));
+	memzero_explicit(&c->info, sizeof(c->info));
+}
+
+/*
+ * Build the IV the kernel AEAD wants for one record.  @rec_num is the
+ * 8-byte epoch || seq of the record, @explicit_nonce the 8 bytes that lead
+ * the record body (GCM, CCM), ignored for ChaCha20-Poly1305.
+ */
+void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
+		  const u8 *explicit_nonce, u8 *iv)
+{
+	const struct dtls_cipher_desc *desc = c->desc;
+	u8 *nonce = iv;
+	int i;
+
+	if (desc->ccm) {
+		/* flags byte L' = 2, then the nonce, then a zero counter */
+		memset(iv, 0, DTLS_CCM_IV_SIZE);
+		iv[0] = DTLS_CCM_L_PRIME;
+		nonce = iv + 1;
+	}
+
+	if (desc->explicit_size) {
+		memcpy(nonce, c->iv, desc->iv_size);
+		memcpy(nonce + desc->iv_size, explicit_nonce,
+		       DTLS_EXPLICIT_NONCE_SIZE);
+		return;
+	}
+
+	/* RFC 7905: static IV XOR the left-padded epoch || seq */
+	memcpy(nonce, c->iv, DTLS_NONCE_SIZE);
+	for (i = 0; i < DTLS_RECORD_NUMBER_SIZE; i++)
+		nonce[DTLS_NONCE_SIZE - DTLS_RECORD_NUMBER_SIZE + i] ^= rec_num[i];
+}
+
+void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len)
+{
+	memcpy(aad, rec_num, DTLS_RECORD_NUMBER_SIZE);
+	aad[8] = type;
+	put_unaligned_be16(DTLS_1_2_VERSION, aad + 9);
+	put_unaligned_be16(plaintext_len, aad + 11);
+}

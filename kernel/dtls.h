@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel DTLS 1.2 record layer: internal interfaces.
+ */
+#ifndef _DTLS_H
+#define _DTLS_H
+
+#include <linux/dtls.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+#include <net/udp.h>
+
+#include "protocol.h"
+
+/* One entry per cipher suite: what its crypto_info looks like. */
+struct dtls_cipher_desc {
+	u16 cipher_type;
+	u16 info_size;		/* sizeof(struct dtls12_crypto_info_*) */
+	u8 key_size;
+	u8 iv_size;		/* salt (GCM, CCM) or IV (ChaCha20) */
+	u8 tag_size;
+	u8 explicit_size;	/* explicit nonce in the record body */
+	u8 key_offset;		/* offsets into the crypto_info struct */
+	u8 iv_offset;
+	u8 rec_seq_offset;
+	bool ccm;		/* kernel ccm(aes) wants a 16-byte IV */
+	const char *alg;
+};
+
+union dtls_crypto_info_all {
+	struct dtls_crypto_info info;
+	struct dtls12_crypto_info_aes_gcm_128 aes_gcm_128;
+	struct dtls12_crypto_info_aes_gcm_256 aes_gcm_256;
+	struct dtls12_crypto_info_aes_ccm_128 aes_ccm_128;
+	struct dtls12_crypto_info_aes_ccm_8_128 aes_ccm_8_128;
+	struct dtls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
+};
+
+/* Keys and nonce material of one direction. */
+struct dtls_crypto {
+	const struct dtls_cipher_desc *desc;
+	struct crypto_aead *aead;
+	u8 iv[DTLS_NONCE_SIZE];		/* salt or static IV */
+	u16 epoch;
+	union dtls_crypto_info_all info;	/* as installed, for getsockopt */
+};
+
+/* RFC 6347 4.1.2.6 anti-replay window, kept as an RFC 6479 ring of bits. */
+struct dtls_replay {
+	spinlock_t lock;
+	u64 next;		/* highest accepted sequence number + 1 */
+	u32 size;		/* records covered below next */
+	u32 mask;		/* number of bitmap words - 1 */
+	unsigned long *bitmap;
+};
+
+/* Everything below is used under lock_sock, so one of each serves. */
+struct dtls_tx {
+	struct dtls_crypto crypto;
+	u64 seq;			/* next sequence number */
+	struct aead_request *req;
+	u8 *buf;			/* one whole record */
+	u8 iv[DTLS_MAX_IV_SIZE];
+	u8 aad[DTLS_AAD_SIZE];
+	struct scatterlist sg[2];	/* aad, body */
+};
+
+struct dtls_rx {
+	struct dtls_crypto crypto;
+	struct dtls_replay replay;
+};
+
+struct dtls_context {
+	struct proto *sk_proto;		/* the UDP proto the socket had */
+	struct dtls_tx *tx;		/* under lock_sock */
+	struct dtls_rx __rcu *rx;	/* read in softirq under RCU */
+	u32 replay_window;		/* for the coming DTLS_RX */
+	struct rcu_work free_work;
+};
+
+/* Per-record state of a queued plaintext skb, after UDP's own cb. */
+struct dtls_skb_cb {
+	struct udp_skb_cb udp;
+	u64 rec_num;
+	u8 content_type;
+	u8 flags;
+};
+
+static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
+{
+	return (struct dtls_skb_cb *)skb->cb;
+}
+
+static inline struct dtls_context *dtls_get_ctx(const struct sock *sk)
+{
+	return (struct dtls_context *)rcu_dereference_sk_user_data(sk);
+}
+
+static inline u64 dtls_rec_num(u16 epoch, u64 seq)
+{
+	return (u64)epoch << DTLS_SEQ_BITS | seq;
+}
+
+/* main.c */
+int dtls_attach_setsockopt(struct sock *sk, int optname, sockptr_t optval,
+			   unsigned int optlen);
+void dtls_update_proto(struct sock *sk, struct dtls_context *ctx);
+
+/* attach.c */
+int dtls_attach_init(void);
+void dtls_attach_start(void);
+void dtls_attach_exit(void);
+int dtls_udp_setsockopt(struct sock *sk, int level, int optname,
+			sockptr_t optval, unsigned int optlen);
+struct proto *dtls_udp_base_proto(int family);
+
+/* cipher.c */
+const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type);
+int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
+		     const union dtls_crypto_info_all *info);
+void dtls_crypto_free(struct dtls_crypto *c);
+u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
+		      const union dtls_crypto_info_all *info);
+void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
+			   union dtls_crypto_info_all *info, u64 rec_num);
+void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
+		  const u8 *explicit_nonce, u8 *iv);
+void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len);
+
+/* tx.c */
+int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
+		 const struct dtls_cipher_desc *desc);
+void dtls_tx_free(struct dtls_tx *tx);
+int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
+int dtls_sendpage(struct sock *sk, struct page *page, int offset,
+		  size_t size, int flags);
+
+/* rx.c */
+void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
+		     struct dtls_rx *rx);
+void dtls_rx_uninstall(struct sock *sk);
+void dtls_rx_free(struct dtls_rx *rx);
+int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+		 int *addr_len);
+
+/* replay.c */
+int dtls_replay_init(struct dtls_replay *r, u32 size, u64 next);
+void dtls_replay_free(struct dtls_replay *r);
+bool dtls_replay_check(const struct dtls_replay *r, u64 seq);
+bool dtls_replay_update(struct dtls_replay *r, u64 seq);
+u64 dtls_replay_next(const struct dtls_replay *r);
+
+/* proc.c */
+enum dtls_mib_field {
+	DTLS_MIB_CURR_TX_SW,
+	DTLS_MIB_CURR_RX_SW,
+	DTLS_MIB_TX_SW,
+	DTLS_MIB_RX_SW,
+	DTLS_MIB_TX_RECORDS,
+	DTLS_MIB_TX_ERROR,
+	DTLS_MIB_RX_RECORDS,
+	DTLS_MIB_RX_PLAINTEXT,
+	DTLS_MIB_RX_DECRYPT_ERROR,
+	DTLS_MIB_RX_REPLAY,
+	DTLS_MIB_RX_MALFORMED,
+	DTLS_MIB_RX_BAD_VERSION,
+	DTLS_MIB_RX_UNKNOWN_EPOCH,
+	DTLS_MIB_RX_DROPPED,
+	DTLS_MIB_MAX
+};
+
+int dtls_proc_init(void);
+void dtls_proc_exit(void);
+void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v);
+
+static inline void dtls_stat_inc(const struct sock *sk, enum dtls_mib_field f)
+{
+	dtls_stat_add(sock_net(sk), f, 1);
+}
+
+static inline void dtls_stat_dec(const struct sock *sk, enum dtls_mib_field f)
+{
+	dtls_stat_add(sock_net(sk), f, -1);
+}
+
+#endif /* _DTLS_H */

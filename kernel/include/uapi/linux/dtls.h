@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * DTLS 1.2 record layer for UDP sockets: user API.
+ *
+ * The handshake runs in userspace; the traffic keys and record numbers are
+ * then handed to the kernel with setsockopt(SOL_DTLS, DTLS_TX / DTLS_RX).
+ * Documentation/networking/dtls.rst is the contract for everything here.
+ */
+#ifndef _UAPI_LINUX_DTLS_H
+#define _UAPI_LINUX_DTLS_H
+
+#include <linux/types.h>
+
+/* Socket option level; no mainline SOL_* value uses it. */
+#define SOL_DTLS		300
+
+/* setsockopt()/getsockopt() option names at SOL_DTLS */
+#define DTLS_TX			1	/* struct dtls12_crypto_info_* */
+#define DTLS_RX			2	/* struct dtls12_crypto_info_* */
+#define DTLS_RX_REPLAY_WINDOW	3	/* __u32, records; before DTLS_RX */
+
+/* cmsg types at SOL_DTLS */
+#define DTLS_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
+#define DTLS_GET_RECORD_TYPE	2	/* recvmsg: struct dtls_record_info */
+
+#define DTLS_1_2_VERSION	0xfefd
+
+#define DTLS_CIPHER_AES_GCM_128			51
+#define DTLS_CIPHER_AES_GCM_128_KEY_SIZE	16
+#define DTLS_CIPHER_AES_GCM_128_SALT_SIZE	4
+#define DTLS_CIPHER_AES_GCM_128_TAG_SIZE	16
+
+#define DTLS_CIPHER_AES_GCM_256			52
+#define DTLS_CIPHER_AES_GCM_256_KEY_SIZE	32
+#define DTLS_CIPHER_AES_GCM_256_SALT_SIZE	4
+#define DTLS_CIPHER_AES_GCM_256_TAG_SIZE	16
+
+#define DTLS_CIPHER_AES_CCM_128			53
+#define DTLS_CIPHER_AES_CCM_128_KEY_SIZE	16
+#define DTLS_CIPHER_AES_CCM_128_SALT_SIZE	4
+#define DTLS_CIPHER_AES_CCM_128_TAG_SIZE	16
+
+#define DTLS_CIPHER_CHACHA20_POLY1305			54
+#define DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE		32
+#define DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE		12
+#define DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE		16
+
+/* AES-128-CCM with an 8-byte tag (RFC 6655 CCM_8, used by CoAP) */
+#define DTLS_CIPHER_AES_CCM_8_128		60
+#define DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE	16
+#define DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE	4
+#define DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE	8
+
+/* Size of rec_seq: epoch (16 bits) || sequence number (48 bits), big endian */
+#define DTLS_REC_SEQ_SIZE	8
+
+/* Record content types (RFC 6347 4.1, RFC 5246 6.2.1) */
+#define DTLS_RECORD_TYPE_CHANGE_CIPHER_SPEC	20
+#define DTLS_RECORD_TYPE_ALERT			21
+#define DTLS_RECORD_TYPE_HANDSHAKE		22
+#define DTLS_RECORD_TYPE_APPLICATION_DATA	23
+
+struct dtls_crypto_info {
+	__u16 version;		/* DTLS_1_2_VERSION */
+	__u16 cipher_type;	/* DTLS_CIPHER_* */
+};
+
+/*
+ * For the AES-GCM and AES-CCM suites the nonce is salt || explicit nonce;
+ * the kernel sends epoch || seq as the explicit nonce and reads whatever
+ * the peer put in the record.
+ */
+struct dtls12_crypto_info_aes_gcm_128 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_GCM_128_KEY_SIZE];
+	__u8 salt[DTLS_CIPHER_AES_GCM_128_SALT_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls12_crypto_info_aes_gcm_256 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_GCM_256_KEY_SIZE];
+	__u8 salt[DTLS_CIPHER_AES_GCM_256_SALT_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls12_crypto_info_aes_ccm_128 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_CCM_128_KEY_SIZE];
+	__u8 salt[DTLS_CIPHER_AES_CCM_128_SALT_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls12_crypto_info_aes_ccm_8_128 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE];
+	__u8 salt[DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+/* RFC 7905: nonce = iv XOR (0^32 || epoch || seq); no explicit nonce. */
+struct dtls12_crypto_info_chacha20_poly1305 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
+	__u8 iv[DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+/* Flags in struct dtls_record_info */
+#define DTLS_RECORD_F_PROTECTED	0x01	/* authenticated with the RX keys */
+
+/* Delivered with every record when recvmsg() supplies msg_control. */
+struct dtls_record_info {
+	__u64 rec_num;		/* epoch << 48 | seq, host byte order */
+	__u8 content_type;	/* DTLS_RECORD_TYPE_* */
+	__u8 flags;		/* DTLS_RECORD_F_* */
+	__u8 reserved[6];	/* zero */
+};
+
+#endif /* _UAPI_LINUX_DTLS_H */

@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel DTLS 1.2 record layer for UDP sockets: socket options, the
+ * per-configuration proto copies, socket lifetime and module init.
+ */
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <net/inet_common.h>
+#include <net/udp_tunnel.h>
+
+#include "dtls.h"
+
+#define DTLS_REPLAY_WINDOW_DEFAULT	1024
+#define DTLS_REPLAY_WINDOW_MIN		64
+#define DTLS_REPLAY_WINDOW_MAX		65536
+
+enum { DTLS_FAM_V4, DTLS_FAM_V6, DTLS_NUM_FAM };
+
+/* [family][tx installed][rx installed] */
+static struct proto dtls_protos[DTLS_NUM_FAM][2][2];
+
+static struct workqueue_struct *dtls_wq;
+
+void dtls_update_proto(struct sock *sk, struct dtls_context *ctx)
+{
+	int fam = sk->sk_family == AF_INET6 ? DTLS_FAM_V6 : DTLS_FAM_V4;
+
+	WRITE_ONCE(sk->sk_prot,
+		   &dtls_protos[fam][!!ctx->tx][!!rcu_access_pointer(ctx->rx)]);
+}
+
+static void dtls_ctx_free_work(struct work_struct *work)
+{
+	struct dtls_context *ctx = container_of(to_rcu_work(work),
+						struct dtls_context, free_work);
+	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
+
+	if (ctx->tx)
+		dtls_tx_free(ctx->tx);
+	if (rx)
+		dtls_rx_free(rx);
+	kfree(ctx);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * Readers in softirq find the context through sk_user_data under RCU, so
+ * it is freed after a grace period, in process context because freeing a
+ * crypto transform may sleep.
+ */
+static void dtls_ctx_free(struct dtls_context *ctx)
+{
+	INIT_RCU_WORK(&ctx->free_work, dtls_ctx_free_work);
+	queue_rcu_work(dtls_wq, &ctx->free_work);
+}
+
+static struct dtls_context *dtls_ctx_create(struct sock *sk)
+{
+	struct dtls_context *ctx;
+
+	if (sk->sk_type != SOCK_DGRAM || sk->sk_protocol != IPPROTO_UDP ||
+	    sk->sk_prot != dtls_udp_base_proto(sk->sk_family))
+		return ERR_PTR(-ENOPROTOOPT);
+	if (sk->sk_user_data)
+		return ERR_PTR(-EBUSY);
+	if (!try_module_get(THIS_MODULE))
+		return ERR_PTR(-ENOPROTOOPT);
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx) {
+		module_put(THIS_MODULE);
+		return ERR_PTR(-ENOMEM);
+	}
+	ctx->sk_proto = sk->sk_prot;
+	ctx->replay_window = DTLS_REPLAY_WINDOW_DEFAULT;
+	rcu_assign_sk_user_data(sk, ctx);
+	dtls_update_proto(sk, ctx);
+	return ctx;
+}
+
+/* Undo dtls_ctx_create() for a socket that ends up with nothing installed */
+static void dtls_ctx_destroy(struct sock *sk, struct dtls_context *ctx)
+{
+	rcu_assign_sk_user_data(sk, NULL);
+	WRITE_ONCE(sk->sk_prot, ctx->sk_proto);
+	dtls_ctx_free(ctx);
+}
+
+/* Options that would make UDP split, merge or hold back our datagrams. */
+static bool dtls_udp_conflicts(struct sock *sk)
+{
+	struct udp_sock *up = udp_sk(sk);
+
+	return udp_test_bit(CORK, sk) || READ_ONCE(up->gso_size) ||
+	       udp_test_bit(GRO_ENABLED, sk) || READ_ONCE(up->encap_type);
+}
+
+static int dtls_copy_crypto_info(union dtls_crypto_info_all *info,
+				 const struct dtls_cipher_desc **descp,
+				 sockptr_t optval, unsigned int optlen)
+{
+	const struct dtls_cipher_desc *desc;
+
+	if (sockptr_is_null(optval) || optlen < sizeof(info->info))
+		return -EINVAL;
+	if (copy_from_sockptr(&info->info, optval, sizeof(info->info)))
+		return -EFAULT;
+	if (info->info.version != DTLS_1_2_VERSION)
+		return -EINVAL;
+	desc = dtls_cipher_find(info->info.cipher_type);
+	if (!desc || optlen != desc->info_size)
+		return -EINVAL;
+	if (copy_from_sockptr(info, optval, optlen))
+		return -EFAULT;
+	/* Epoch 0 is the unprotected handshake epoch; it has no keys. */
+	if (!(dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS))
+		return -EINVAL;
+	*descp = desc;
+	return 0;
+}
+
+static const struct dtls_crypto_info *dtls_other_dir(struct dtls_context *ctx,
+						     bool tx)
+{
+	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
+
+	if (tx)
+		return rx ? &rx->crypto.info.info : NULL;
+	return ctx->tx ? &ctx->tx->crypto.info.info : NULL;
+}
+
+static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
+			   sockptr_t optval, unsigned int optlen, bool tx)
+{
+	const struct dtls_crypto_info *other = dtls_other_dir(ctx, tx);
+	const struct dtls_cipher_desc *desc;
+	union dtls_crypto_info_all *info;
+	int err;
+
+	if (tx ? !!ctx->tx : !!rcu_access_pointer(ctx->rx))
+		return -EBUSY;
+	if (sk->sk_state != TCP_ESTABLISHED)
+		return -ENOTCONN;
+	if (dtls_udp_conflicts(sk))
+		return -EOPNOTSUPP;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	err = dtls_copy_crypto_info(info, &desc, optval, optlen);
+	if (err)
+		goto out;
+	if (other && other->version != info->info.version) {
+		err = -EINVAL;
+		goto out;
+	}
+
+	if (tx) {
+		struct dtls_tx *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+		err = t ? dtls_tx_init(t, info, desc) : -ENOMEM;
+		if (err) {
+			kfree(t);
+			goto out;
+		}
+		ctx->tx = t;
+		dtls_stat_inc(sk, DTLS_MIB_TX_SW);
+		dtls_stat_inc(sk, DTLS_MIB_CURR_TX_SW);
+	} else {
+		struct dtls_rx *r = kzalloc(sizeof(*r), GFP_KERNEL);
+
+		err = -ENOMEM;
+		if (r)
+			err = dtls_crypto_init(&r->crypto, desc, info);
+		if (!err) {
+			err = dtls_replay_init(&r->replay, ctx->replay_window,
+					       dtls_info_rec_num(desc, info) &
+					       DTLS_SEQ_MAX);
+			if (err)
+				dtls_crypto_free(&r->crypto);
+		}
+		if (err) {
+			kfree(r);
+			goto out;
+		}
+		dtls_stat_inc(sk, DTLS_MIB_RX_SW);
+		dtls_stat_inc(sk, DTLS_MIB_CURR_RX_SW);
+		dtls_rx_install(sk, ctx, r);
+	}
+	dtls_update_proto(sk, ctx);
+out:
+	memzero_explicit(info, sizeof(*info));
+	kfree(info);
+	return err;
+}
+
+static int dtls_set_replay_window(struct dtls_context *ctx, sockptr_t optval,
+				  unsigned int optlen)
+{
+	u32 val;
+
+	if (optlen != sizeof(val))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	if (val < DTLS_REPLAY_WINDOW_MIN || val > DTLS_REPLAY_WINDOW_MAX)
+		return -EINVAL;
+	if (rcu_access_pointer(ctx->rx))
+		return -EBUSY;
+	ctx->replay_window = val;
+	return 0;
+}
+
+static int dtls_do_setsockopt(struct sock *sk, struct dtls_context *ctx,
+			      int optname, sockptr_t optval,
+			      unsigned int optlen)
+{
+	switch (optname) {
+	case DTLS_TX:
+		return dtls_set_crypto(sk, ctx, optval, optlen, true);
+	case DTLS_RX:
+		return dtls_set_crypto(sk, ctx, optval, optlen, false);
+	case DTLS_RX_REPLAY_WINDOW:
+		return dtls_set_replay_window(ctx, optval, optlen);
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+/* First SOL_DTLS option on a plain UDP socket, from the setsockopt hook */
+int dtls_attach_setsockopt(struct sock *sk, int optname, sockptr_t optval,
+			   unsigned int optlen)
+{
+	struct dtls_context *ctx;
+	int err;
+
+	lock_sock(sk);
+	ctx = dtls_ctx_create(sk);
+	if (IS_ERR(ctx)) {
+		err = PTR_ERR(ctx);
+		goto out;
+	}
+	err = dtls_do_setsockopt(sk, ctx, optname, optval, optlen);
+	if (err)
+		dtls_ctx_destroy(sk, ctx);
+out:
+	release_sock(sk);
+	return err;
+}
+
+static int dtls_setsockopt(struct sock *sk, int level, int optname,
+			   sockptr_t optval, unsigned int optlen)
+{
+	int err;
+
+	if (level == SOL_UDP) {
+		switch (optname) {
+		case UDP_CORK:
+		case UDP_SEGMENT:
+		case UDP_GRO:
+		case UDP_ENCAP:
+			return -EOPNOTSUPP;
+		}
+	}
+	if (level != SOL_DTLS)
+		return dtls_udp_setsockopt(sk, level, optname, optval, optlen);
+
+	lock_sock(sk);
+	err = dtls_do_setsockopt(sk, dtls_get_ctx(sk), optname, optval,
+				 optlen);
+	release_sock(sk);
+	return err;
+}
+
+static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
+			   int __user *optlen, bool tx)
+{
+	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
+	union dtls_crypto_info_all *info;
+	struct dtls_crypto *c;
+	u64 rec_num;
+	int len, err = 0;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (tx ? !ctx->tx : !rx)
+		return -ENOTCONN;
+
+	if (tx) {
+		c = &ctx->tx->crypto;
+		rec_num = dtls_rec_num(c->epoch, ctx->tx->seq);
+	} else {
+		c = &rx->crypto;
+		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&rx->replay));
+	}
+
+	if (len == sizeof(struct dtls_crypto_info))
+		return copy_to_user(optval, &c->info.info, len) ? -EFAULT : 0;
+	if (len != c->desc->info_size)
+		return -EINVAL;
+
+	info = kmemdup(&c->info, sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	dtls_info_set_rec_num(c->desc, info, rec_num);
+	if (copy_to_user(optval, info, len))
+		err = -EFAULT;
+	kfree_sensitive(info);
+	return err;
+}
+
+static int dtls_getsockopt(struct sock *sk, int level, int optname,
+			   char __user *optval, int __user *optlen)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+	int err, len;
+
+	if (level != SOL_DTLS)
+		return ctx->sk_proto->getsockopt(sk, level, optname, optval,
+						 optlen);
+
+	lock_sock(sk);
+	switch (optname) {
+	case DTLS_TX:
+	case DTLS_RX:
+		err = dtls_get_crypto(ctx, optval, optlen, optname == DTLS_TX);
+		break;
+	case DTLS_RX_REPLAY_WINDOW:
+		err = -EFAULT;
+		if (get_user(len, optlen))
+			break;
+		err = -EINVAL;
+		if (len < sizeof(u32))
+			break;
+		err = -EFAULT;
+		if (put_user(sizeof(u32), optlen) ||
+		    put_user(ctx->replay_window, (u32 __user *)optval))
+			break;
+		err = 0;
+		break;
+	default:
+		err = -ENOPROTOOPT;
+	}
+	release_sock(sk);
+	return err;
+}
+
+static bool dtls_has_keys(struct dtls_context *ctx)
+{
+	return ctx->tx || rcu_access_pointer(ctx->rx);
+}
+
+/* The keys belong to one peer: moving the socket elsewhere is refused. */
+static int dtls_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+
+	if (dtls_has_keys(ctx))
+		return -EISCONN;
+	return ctx->sk_proto->connect(sk, uaddr, addr_len);
+}
+
+static int dtls_disconnect(struct sock *sk, int flags)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+
+	if (dtls_has_keys(ctx))
+		return -EISCONN;
+	return ctx->sk_proto->disconnect(sk, flags);
+}
+
+static void dtls_close(struct sock *sk, long timeout)
+{
+	struct dtls_context *ctx;
+	struct proto *base;
+
+	lock_sock(sk);
+	ctx = dtls_get_ctx(sk);
+	base = ctx->sk_proto;
+	if (rcu_access_pointer(ctx->rx)) {
+		dtls_rx_uninstall(sk);
+		dtls_stat_dec(sk, DTLS_MIB_CURR_RX_SW);
+	}
+	if (ctx->tx)
+		dtls_stat_dec(sk, DTLS_MIB_CURR_TX_SW);
+	rcu_assign_sk_user_data(sk, NULL);
+	WRITE_ONCE(sk->sk_prot, base);
+	release_sock(sk);
+
+	dtls_ctx_free(ctx);
+	base->close(sk, timeout);
+}
+
+static void dtls_build_proto(struct proto *p, const struct proto *base,
+			     bool tx, bool rx)
+{
+	*p = *base;
+	p->setsockopt = dtls_setsockopt;
+	p->getsockopt = dtls_getsockopt;
+	p->connect = dtls_connect;
+	p->disconnect = dtls_disconnect;
+	p->close = dtls_close;
+	/* A sockmap would swap sk_prot under us and send in the clear. */
+	p->psock_update_sk_prot = NULL;
+	if (tx) {
+		p->sendmsg = dtls_sendmsg;
+		p->sendpage = dtls_sendpage;
+	}
+	if (rx)
+		p->recvmsg = dtls_recvmsg;
+}
+
+static void dtls_build_protos(void)
+{
+	int fam, tx, rx;
+
+	for (fam = 0; fam < DTLS_NUM_FAM; fam++) {
+		struct proto *base = dtls_udp_base_proto(fam == DTLS_FAM_V6 ?
+							 AF_INET6 : AF_INET);
+
+		for (tx = 0; tx < 2; tx++)
+			for (rx = 0; rx < 2; rx++)
+				dtls_build_proto(&dtls_protos[fam][tx][rx],
+						 base, tx, rx);
+	}
+}
+
+static int __init dtls_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct dtls_skb_cb) >
+		     sizeof_field(struct sk_buff, cb));
+
+	dtls_wq = alloc_workqueue("dtls", 0, 0);
+	if (!dtls_wq)
+		return -ENOMEM;
+
+	err = dtls_proc_init();
+	if (err)
+		goto err_wq;
+
+	err = dtls_attach_init();
+	if (err)
+		goto err_proc;
+	/* The proto copies must exist before any socket can reach them. */
+	dtls_build_protos();
+	dtls_attach_start();
+	return 0;
+
+err_proc:
+	dtls_proc_exit();
+err_wq:
+	destroy_workqueue(dtls_wq);
+	return err;
+}
+
+static void __exit dtls_exit(void)
+{
+	dtls_attach_exit();
+	/* Every context holds a module reference; the last work may still run */
+	destroy_workqueue(dtls_wq);
+	dtls_proc_exit();
+}
+
+module_init(dtls_init);
+module_exit(dtls_exit);
+
+MODULE_DESCRIPTION("DTLS 1.2 record layer for UDP sockets");
+MODULE_LICENSE("GPL");

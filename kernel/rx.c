@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive.
+ *
+ * Records are checked and opened as their datagram arrives, from UDP's
+ * encapsulation hook in softirq, so only authentic plaintext ever sits in
+ * the socket's receive queue: poll(), FIONREAD and the receive buffer
+ * accounting stay UDP's own and stay exact.  Each record becomes its own
+ * skb (a clone sharing the datagram's buffer) whose data is the plaintext;
+ * its content type and record number ride in skb->cb behind UDP's part.
+ */
+
+#include <crypto/aead.h>
+#include <linux/slab.h>
+#include <net/inet_common.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/transp_v6.h>
+#include <net/udp_tunnel.h>
+#include <asm/unaligned.h>
+
+#include "dtls.h"
+
+/* Only our own encap_rcv reads encap_type; any nonzero value serves. */
+#define DTLS_UDP_ENCAP_TYPE	100
+
+/*
+ * A datagram UDP queued itself starts right after its UDP header; a record
+ * queued by this file starts past its DTLS header.
+ */
+static bool dtls_skb_is_record(const struct sk_buff *skb)
+{
+	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
+}
+
+static int dtls_rx_decrypt(const struct dtls_crypto *c, u8 *rec,
+			   unsigned int ptlen)
+{
+	struct scratch {
+		u8 iv[DTLS_MAX_IV_SIZE];
+		u8 aad[DTLS_AAD_SIZE];
+		struct scatterlist sg[2];
+	} *s;
+	const struct dtls_cipher_desc *desc = c->desc;
+	unsigned int reqlen = ALIGN(sizeof(struct aead_request) +
+				    crypto_aead_reqsize(c->aead),
+				    __alignof__(struct scratch));
+	struct aead_request *req;
+	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
+	int err;
+
+	req = kmalloc(reqlen + sizeof(*s), GFP_ATOMIC);
+	if (!req)
+		return -ENOMEM;
+	s = (void *)req + reqlen;
+
+	dtls_make_iv(c, rec + DTLS_HDR_EPOCH, rec + DTLS_HEADER_SIZE, s->iv);
+	dtls_make_aad(s->aad, rec + DTLS_HDR_EPOCH, rec[DTLS_HDR_TYPE], ptlen);
+	sg_init_table(s->sg, 2);
+	sg_set_buf(&s->sg[0], s->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&s->sg[1], body, ptlen + desc->tag_size);
+
+	aead_request_set_tfm(req, c->aead);
+	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_ad(req, DTLS_AAD_SIZE);
+	aead_request_set_crypt(req, s->sg, s->sg, ptlen + desc->tag_size,
+			       s->iv);
+	err = crypto_aead_decrypt(req);
+	kfree_sensitive(req);
+	return err;
+}
+
+/* Epoch 0 carries the peer's handshake flight in the clear. */
+static enum dtls_mib_field dtls_rx_check_plaintext(u8 type, u16 version,
+						   unsigned int len)
+{
+	if (version != DTLS_1_2_VERSION && version != DTLS_1_0_VERSION)
+		return DTLS_MIB_RX_BAD_VERSION;
+	if (type == DTLS_RECORD_TYPE_APPLICATION_DATA ||
+	    len > DTLS_MAX_PLAINTEXT)
+		return DTLS_MIB_RX_MALFORMED;
+	return DTLS_MIB_RX_PLAINTEXT;
+}
+
+/*
+ * Check one record and open it in place.  Returns the counter that tells
+ * what happened: DTLS_MIB_RX_RECORDS or DTLS_MIB_RX_PLAINTEXT if it is to
+ * be delivered, the reason for dropping it otherwise.
+ */
+static enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec,
+					unsigned int len)
+{
+	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	unsigned int overhead = desc->explicit_size + desc->tag_size;
+	u16 version = get_unaligned_be16(rec + DTLS_HDR_VERSION);
+	u16 epoch = get_unaligned_be16(rec + DTLS_HDR_EPOCH);
+	u64 seq = get_unaligned_be64(rec + DTLS_HDR_EPOCH) & DTLS_SEQ_MAX;
+	u8 type = rec[DTLS_HDR_TYPE];
+	int err;
+
+	if (!dtls_content_type_valid(type))
+		return DTLS_MIB_RX_MALFORMED;
+	if (!epoch)
+		return dtls_rx_check_plaintext(type, version, len);
+	if (version != DTLS_1_2_VERSION)
+		return DTLS_MIB_RX_BAD_VERSION;
+	if (epoch != rx->crypto.epoch)
+		return DTLS_MIB_RX_UNKNOWN_EPOCH;
+	if (len < overhead || len - overhead > DTLS_MAX_PLAINTEXT)
+		return DTLS_MIB_RX_MALFORMED;
+	/* Cheap early drop; the window itself moves only after the tag. */
+	if (!dtls_replay_check(&rx->replay, seq))
+		return DTLS_MIB_RX_REPLAY;
+
+	err = dtls_rx_decrypt(&rx->crypto, rec, len - overhead);
+	if (err)
+		return err == -EBADMSG ? DTLS_MIB_RX_DECRYPT_ERROR :
+					 DTLS_MIB_RX_DROPPED;
+	if (!dtls_replay_update(&rx->replay, seq))
+		return DTLS_MIB_RX_REPLAY;
+	return DTLS_MIB_RX_RECORDS;
+}
+
+/*
+ * Step to the next record of a datagram.  Returns it with its body length
+ * in *len, or NULL at the end of the datagram or at a header that does not
+ * fit (then *bad is set): nothing after such a header can be framed.
+ */
+static u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off,
+			    unsigned int *len, bool *bad)
+{
+	unsigned int avail = skb->len - *off;
+	u8 *rec = skb->data + *off;
+
+	*bad = false;
+	if (!avail)
+		return NULL;
+	if (avail < DTLS_HEADER_SIZE ||
+	    get_unaligned_be16(rec + DTLS_HDR_LENGTH) >
+	    avail - DTLS_HEADER_SIZE) {
+		*bad = true;
+		return NULL;
+	}
+	*len = get_unaligned_be16(rec + DTLS_HDR_LENGTH);
+	*off += DTLS_HEADER_SIZE + *len;
+	return rec;
+}
+
+/*
+ * Pass one: open every record of the datagram in place and count the
+ * rejects.  A rejected record gets content type 0, which no valid record
+ * has, so that pass two can skip it.  Returns the number left to deliver.
+ */
+static unsigned int dtls_rx_open_all(struct sock *sk, struct dtls_rx *rx,
+				     struct sk_buff *skb)
+{
+	unsigned int off = 0, len, n = 0;
+	enum dtls_mib_field verdict;
+	bool bad;
+	u8 *rec;
+
+	while ((rec = dtls_next_record(skb, &off, &len, &bad))) {
+		verdict = dtls_rx_open(rx, rec, len);
+		if (verdict == DTLS_MIB_RX_RECORDS ||
+		    verdict == DTLS_MIB_RX_PLAINTEXT) {
+			n++;
+		} else {
+			dtls_stat_inc(sk, verdict);
+			rec[DTLS_HDR_TYPE] = 0;
+		}
+	}
+	if (bad)
+		dtls_stat_inc(sk, DTLS_MIB_RX_MALFORMED);
+	return n;
+}
+
+/* Trim @skb to the plaintext of @rec and put it on the socket's queue. */
+static void dtls_rx_queue(struct sock *sk, struct dtls_rx *rx,
+			  struct sk_buff *skb, const u8 *rec, unsigned int len)
+{
+	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
+	u64 rec_num = get_unaligned_be64(rec + DTLS_HDR_EPOCH);
+	bool protected = rec_num >> DTLS_SEQ_BITS;
+	unsigned int start = rec - skb->data + DTLS_HEADER_SIZE;
+
+	if (protected) {
+		start += desc->explicit_size;
+		len -= desc->explicit_size + desc->tag_size;
+	}
+	cb->rec_num = rec_num;
+	cb->content_type = rec[DTLS_HDR_TYPE];
+	cb->flags = protected ? DTLS_RECORD_F_PROTECTED : 0;
+	__skb_pull(skb, start);
+	__skb_trim(skb, len);
+	/* UDP's checksum was verified before the record was opened. */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+
+	if (__udp_enqueue_schedule_skb(sk, skb) < 0) {
+		kfree_skb(skb);
+		dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+		return;
+	}
+	dtls_stat_inc(sk, protected ? DTLS_MIB_RX_RECORDS :
+				      DTLS_MIB_RX_PLAINTEXT);
+}
+
+/*
+ * Pass two: queue the @n records that passed.  All but the last go out as
+ * clones; the datagram's own skb carries the last one.  Cloning only after
+ * every record was opened keeps the shared buffer unwritten once shared.
+ */
+static void dtls_rx_deliver(struct sock *sk, struct dtls_rx *rx,
+			    struct sk_buff *skb, unsigned int n)
+{
+	unsigned int off = 0, len;
+	struct sk_buff *rskb;
+	bool bad;
+	u8 *rec;
+
+	while ((rec = dtls_next_record(skb, &off, &len, &bad))) {
+		if (!rec[DTLS_HDR_TYPE])
+			continue;
+		if (!--n) {
+			dtls_rx_queue(sk, rx, skb, rec, len);
+			return;		/* skb belongs to the queue now */
+		}
+		rskb = skb_clone(skb, GFP_ATOMIC);
+		if (!rskb) {
+			dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+			continue;
+		}
+		dtls_rx_queue(sk, rx, rskb, rec, len);
+	}
+	kfree_skb(skb);
+}
+
+/* Open and queue the records of one datagram; skb->data is the UDP payload */
+static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
+			     struct sk_buff *skb)
+{
+	unsigned int n;
+
+	/* A reader may still hold a peek reference to a datagram from before
+	 * DTLS_RX; the records are opened in place, so work on our own copy.
+	 */
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		goto drop;
+	skb_dst_drop(skb);
+	if (skb_linearize_cow(skb)) {
+		kfree_skb(skb);
+		goto drop;
+	}
+
+	n = dtls_rx_open_all(sk, rx, skb);
+	if (!n) {
+		kfree_skb(skb);
+		return;
+	}
+	dtls_rx_deliver(sk, rx, skb, n);
+	return;
+drop:
+	dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+}
+
+/* UDP encap_rcv: called in softirq under RCU, UDP checksum verified. */
+static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+	struct dtls_rx *rx = ctx ? rcu_dereference(ctx->rx) : NULL;
+
+	if (unlikely(!rx))
+		return 1;	/* plain UDP */
+	__skb_pull(skb, sizeof(struct udphdr));
+	dtls_rx_datagram(sk, rx, skb);
+	return 0;
+}
+
+/* A datagram UDP queued before DTLS_RX, already uncharged and ours. */
+static void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx,
+			struct sk_buff *skb)
+{
+	/* UDP verifies lazily, at recvmsg time; do it as recvmsg would. */
+	if (udp_lib_checksum_complete(skb)) {
+		atomic_inc(&sk->sk_drops);
+		kfree_skb(skb);
+		return;
+	}
+	local_bh_disable();
+	dtls_rx_datagram(sk, rx, skb);
+	local_bh_enable();
+}
+
+/*
+ * Open what UDP queued before DTLS_RX.  The hook is live and
+ * synchronize_net() has let every datagram that missed it reach the queue,
+ * so from here on no datagram can enter it unopened.
+ */
+static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+	struct sk_buff *skb, *tmp;
+	struct sk_buff_head raw;
+
+	__skb_queue_head_init(&raw);
+	spin_lock_bh(&rq->lock);
+	spin_lock(&sk->sk_receive_queue.lock);
+	skb_queue_splice_tail_init(&sk->sk_receive_queue, rq);
+	spin_unlock(&sk->sk_receive_queue.lock);
+	skb_queue_walk_safe(rq, skb, tmp) {
+		if (!dtls_skb_is_record(skb)) {
+			__skb_unlink(skb, rq);
+			__skb_queue_tail(&raw, skb);
+		}
+	}
+	spin_unlock_bh(&rq->lock);
+
+	while ((skb = __skb_dequeue(&raw))) {
+		udp_skb_destructor(sk, skb);	/* give back its rcvbuf charge */
+		dtls_rx_raw(sk, rx, skb);
+	}
+}
+
+void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
+		     struct dtls_rx *rx)
+{
+	struct udp_sock *up = udp_sk(sk);
+
+	rcu_assign_pointer(ctx->rx, rx);
+	dtls_update_proto(sk, ctx);
+	WRITE_ONCE(up->encap_rcv, dtls_encap_recv);
+	WRITE_ONCE(up->encap_type, DTLS_UDP_ENCAP_TYPE);
+	udp_tunnel_encap_enable(sk);
+
+	synchronize_net();
+	dtls_rx_drain(sk, rx);
+}
+
+void dtls_rx_uninstall(struct sock *sk)
+{
+	struct udp_sock *up = udp_sk(sk);
+
+	WRITE_ONCE(up->encap_type, 0);
+	WRITE_ONCE(up->encap_rcv, NULL);
+}
+
+void dtls_rx_free(struct dtls_rx *rx)
+{
+	dtls_crypto_free(&rx->crypto);
+	dtls_replay_free(&rx->replay);
+	kfree(rx);
+}
+
+/*
+ * Take a skb we peeked at off the reader queue, unless another reader took
+ * it first.  On success the caller owns the one remaining reference.
+ */
+static bool dtls_take_peeked(struct sock *sk, struct sk_buff *skb)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+	bool taken = false;
+
+	spin_lock_bh(&rq->lock);
+	if (skb->next) {
+		__skb_unlink(skb, rq);
+		refcount_dec(&skb->users);
+		udp_skb_destructor(sk, skb);
+		taken = true;
+	}
+	spin_unlock_bh(&rq->lock);
+	return taken;
+}
+
+static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
+			   struct sk_buff *skb, int *addr_len, int off)
+{
+	bool is_v4 = skb->protocol == htons(ETH_P_IP);
+
+	if (sk->sk_family == AF_INET) {
+		DECLARE_SOCKADDR(struct sockaddr_in *, sin, msg->msg_name);
+
+		if (sin) {
+			sin->sin_family = AF_INET;
+			sin->sin_port = udp_hdr(skb)->source;
+			sin->sin_addr.s_addr = ip_hdr(skb)->saddr;
+			memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
+			*addr_len = sizeof(*sin);
+		}
+	} else if (msg->msg_name) {
+		DECLARE_SOCKADDR(struct sockaddr_in6 *, sin6, msg->msg_name);
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = udp_hdr(skb)->source;
+		sin6->sin6_flowinfo = 0;
+		if (is_v4) {
+			ipv6_addr_set_v4mapped(ip_hdr(skb)->saddr,
+					       &sin6->sin6_addr);
+			sin6->sin6_scope_id = 0;
+		} else {
+			sin6->sin6_addr = ipv6_hdr(skb)->saddr;
+			sin6->sin6_scope_id =
+				ipv6_iface_scope_id(&sin6->sin6_addr,
+						    inet6_iif(skb));
+		}
+		*addr_len = sizeof(*sin6);
+	}
+
+	if (is_v4) {
+		if (inet_sk(sk)->cmsg_flags)
+			ip_cmsg_recv_offset(msg, sk, skb,
+					    sizeof(struct udphdr), off);
+	} else if (inet6_sk(sk)->rxopt.all) {
+		ip6_datagram_recv_ctl(sk, msg, skb);
+	}
+}
+
+static bool dtls_recv_has_room(const struct msghdr *msg)
+{
+	return msg->msg_control &&
+	       msg->msg_controllen >= CMSG_LEN(sizeof(struct dtls_record_info));
+}
+
+static bool dtls_skb_is_app_data(struct sk_buff *skb)
+{
+	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
+
+	return cb->content_type == DTLS_RECORD_TYPE_APPLICATION_DATA &&
+	       (cb->flags & DTLS_RECORD_F_PROTECTED);
+}
+
+static int dtls_put_record_info(struct msghdr *msg, struct sk_buff *skb)
+{
+	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
+	struct dtls_record_info info = {
+		.rec_num = cb->rec_num,
+		.content_type = cb->content_type,
+		.flags = cb->flags,
+	};
+
+	return put_cmsg(msg, SOL_DTLS, DTLS_GET_RECORD_TYPE, sizeof(info),
+			&info);
+}
+
+/* The error queue and IPv6 path MTU reports are UDP's business. */
+static bool dtls_recv_is_udp(struct sock *sk, int flags)
+{
+	struct ipv6_pinfo *np;
+
+	if (flags & MSG_ERRQUEUE)
+		return true;
+	if (sk->sk_family != AF_INET6)
+		return false;
+	np = inet6_sk(sk);
+	return np->rxopt.bits.rxpmtu && READ_ONCE(np->rxpmtu);
+}
+
+int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+		 int *addr_len)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+	/* installed before this proto was, freed only after close */
+	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
+	bool room = dtls_recv_has_room(msg);
+	int peeking = flags & MSG_PEEK;
+	unsigned int ulen, copied;
+	struct sk_buff *skb;
+	int off, err, qflags;
+
+	if (dtls_recv_is_udp(sk, flags))
+		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+
+	/*
+	 * A caller with no room for the record type must not consume a
+	 * record that is not application data: look before taking.
+	 */
+	qflags = room ? flags : flags | MSG_PEEK;
+try_again:
+	off = room || peeking ? sk_peek_offset(sk, flags) : -1;
+	skb = __skb_recv_udp(sk, qflags, &off, &err);
+	if (!skb)
+		return err;
+
+	if (unlikely(!dtls_skb_is_record(skb))) {
+		/* Raced with the drain in dtls_rx_install() */
+		if (!(qflags & MSG_PEEK) || dtls_take_peeked(sk, skb))
+			dtls_rx_raw(sk, rx, skb);
+		else
+			kfree_skb(skb);
+		goto try_again;
+	}
+
+	if (room) {
+		err = dtls_put_record_info(msg, skb);
+	} else if (!dtls_skb_is_app_data(skb)) {
+		err = -EIO;
+	} else {
+		err = 0;
+		if (msg->msg_control && msg->msg_controllen)
+			msg->msg_flags |= MSG_CTRUNC;
+		if (!peeking && !dtls_take_peeked(sk, skb)) {
+			kfree_skb(skb);
+			goto try_again;
+		}
+	}
+	if (err) {
+		if (!(qflags & MSG_PEEK))
+			atomic_inc(&sk->sk_drops);
+		kfree_skb(skb);
+		return err;
+	}
+
+	ulen = skb->len;
+	copied = len;
+	if (copied > ulen - off)
+		copied = ulen - off;
+	else if (copied < ulen)
+		msg->msg_flags |= MSG_TRUNC;
+
+	err = skb_copy_datagram_msg(skb, off, msg, copied);
+	if (unlikely(err)) {
+		if (!peeking)
+			atomic_inc(&sk->sk_drops);
+		kfree_skb(skb);
+		return err;
+	}
+
+	sock_recv_cmsgs(msg, sk, skb);
+	dtls_recv_addr(sk, msg, skb, addr_len, off);
+
+	err = flags & MSG_TRUNC ? ulen : copied;
+	skb_consume_udp(sk, skb, peeking ? -err : err);
+	return err;
+}

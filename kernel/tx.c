@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit: one sendmsg() is one record is one datagram.
+ *
+ * The plaintext is copied once into the socket's record buffer, sealed in
+ * place, and handed to UDP's own sendmsg, so routing, IP options, cmsgs,
+ * MTU checks and error reporting stay exactly UDP's.
+ */
+
+#include <crypto/aead.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <asm/unaligned.h>
+
+#include "dtls.h"
+
+/* Flags that mean the same for the record's datagram as for the send. */
+#define DTLS_TX_PASS_FLAGS	(MSG_DONTWAIT | MSG_DONTROUTE | MSG_CONFIRM | \
+				 MSG_NOSIGNAL)
+
+int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
+		 const struct dtls_cipher_desc *desc)
+{
+	int err;
+
+	err = dtls_crypto_init(&tx->crypto, desc, info);
+	if (err)
+		return err;
+
+	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
+	tx->buf = kmalloc(DTLS_HEADER_SIZE + desc->explicit_size +
+			  DTLS_MAX_PLAINTEXT + desc->tag_size, GFP_KERNEL);
+	tx->req = kmalloc(sizeof(*tx->req) +
+			  crypto_aead_reqsize(tx->crypto.aead), GFP_KERNEL);
+	if (!tx->buf || !tx->req) {
+		dtls_tx_free(tx);
+		return -ENOMEM;
+	}
+	aead_request_set_tfm(tx->req, tx->crypto.aead);
+	aead_request_set_callback(tx->req, 0, NULL, NULL);
+	return 0;
+}
+
+void dtls_tx_free(struct dtls_tx *tx)
+{
+	dtls_crypto_free(&tx->crypto);
+	kfree_sensitive(tx->req);
+	kfree_sensitive(tx->buf);	/* holds the last plaintext */
+	kfree(tx);
+}
+
+static int dtls_tx_cmsg(struct msghdr *msg, u8 *type)
+{
+	struct cmsghdr *cmsg;
+
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg))
+			return -EINVAL;
+		/* UDP_SEGMENT would cut the record into several datagrams */
+		if (cmsg->cmsg_level == SOL_UDP)
+			return -EOPNOTSUPP;
+		if (cmsg->cmsg_level != SOL_DTLS)
+			continue;
+		if (cmsg->cmsg_type != DTLS_SET_RECORD_TYPE ||
+		    cmsg->cmsg_len != CMSG_LEN(sizeof(u8)))
+			return -EINVAL;
+		*type = *(u8 *)CMSG_DATA(cmsg);
+		if (!dtls_content_type_valid(*type))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Write header and explicit nonce, then seal the body in place. */
+static int dtls_tx_seal(struct dtls_tx *tx, u8 type, size_t size)
+{
+	const struct dtls_cipher_desc *desc = tx->crypto.desc;
+	u8 *body = tx->buf + DTLS_HEADER_SIZE + desc->explicit_size;
+	u8 *rn = tx->buf + DTLS_HDR_EPOCH;
+
+	tx->buf[DTLS_HDR_TYPE] = type;
+	put_unaligned_be16(DTLS_1_2_VERSION, tx->buf + DTLS_HDR_VERSION);
+	put_unaligned_be64(dtls_rec_num(tx->crypto.epoch, tx->seq), rn);
+	put_unaligned_be16(desc->explicit_size + size + desc->tag_size,
+			   tx->buf + DTLS_HDR_LENGTH);
+	/* Like GnuTLS, use the record number as the explicit nonce. */
+	memcpy(tx->buf + DTLS_HEADER_SIZE, rn, desc->explicit_size);
+
+	dtls_make_iv(&tx->crypto, rn, rn, tx->iv);
+	dtls_make_aad(tx->aad, rn, type, size);
+	sg_init_table(tx->sg, 2);
+	sg_set_buf(&tx->sg[0], tx->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&tx->sg[1], body, size + desc->tag_size);
+	aead_request_set_ad(tx->req, DTLS_AAD_SIZE);
+	aead_request_set_crypt(tx->req, tx->sg, tx->sg, size, tx->iv);
+	return crypto_aead_encrypt(tx->req);
+}
+
+static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
+			  struct msghdr *msg, size_t size, u8 type)
+{
+	struct dtls_tx *tx = ctx->tx;
+	const struct dtls_cipher_desc *desc = tx->crypto.desc;
+	size_t reclen = DTLS_HEADER_SIZE + desc->explicit_size + size +
+			desc->tag_size;
+	struct kvec kv = { .iov_base = tx->buf, .iov_len = reclen };
+	struct msghdr umsg = {
+		.msg_control = msg->msg_control,
+		.msg_controllen = msg->msg_controllen,
+		.msg_flags = msg->msg_flags & DTLS_TX_PASS_FLAGS,
+	};
+	int err;
+
+	/* A record number must never repeat; rekeying is not supported. */
+	if (tx->seq > DTLS_SEQ_MAX)
+		return -EKEYEXPIRED;
+	if (!copy_from_iter_full(tx->buf + DTLS_HEADER_SIZE +
+				 desc->explicit_size, size, &msg->msg_iter))
+		return -EFAULT;
+
+	err = dtls_tx_seal(tx, type, size);
+	if (err)
+		return err;
+	/* From here the number is spent, whether or not UDP sends it. */
+	tx->seq++;
+
+	iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, reclen);
+	err = ctx->sk_proto->sendmsg(sk, &umsg, reclen);
+	if (err < 0) {
+		dtls_stat_inc(sk, DTLS_MIB_TX_ERROR);
+		return err;
+	}
+	dtls_stat_inc(sk, DTLS_MIB_TX_RECORDS);
+	return size;
+}
+
+int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	u8 type = DTLS_RECORD_TYPE_APPLICATION_DATA;
+	int err;
+
+	if (msg->msg_flags & (MSG_MORE | MSG_OOB))
+		return -EOPNOTSUPP;
+	/* The keys belong to the connected peer. */
+	if (msg->msg_name)
+		return -EISCONN;
+	err = dtls_tx_cmsg(msg, &type);
+	if (err)
+		return err;
+	if (size > DTLS_MAX_PLAINTEXT)
+		return -EMSGSIZE;
+
+	lock_sock(sk);
+	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, type);
+	release_sock(sk);
+	return err;
+}
+
+/* splice() and sendfile() would bypass the record layer. */
+int dtls_sendpage(struct sock *sk, struct page *page, int offset,
+		  size_t size, int flags)
+{
+	return -EOPNOTSUPP;
+}
