@@ -10,39 +10,62 @@
 
 #include "dtls.h"
 
-#define DESC(type, st, ivf, explicit, alg_name, is_ccm, tag)		\
+#define DESC(type, key, iv, tag, explicit, alg_name, is_ccm)		\
 	{								\
 		.cipher_type = type,					\
-		.info_size = sizeof(struct st),				\
-		.key_size = sizeof_field(struct st, key),		\
-		.iv_size = sizeof_field(struct st, ivf),		\
+		.key_size = key,					\
+		.iv_size = iv,						\
 		.tag_size = tag,					\
 		.explicit_size = explicit,				\
-		.key_offset = offsetof(struct st, key),			\
-		.iv_offset = offsetof(struct st, ivf),			\
-		.rec_seq_offset = offsetof(struct st, rec_seq),		\
 		.ccm = is_ccm,						\
 		.alg = alg_name,					\
 	}
 
+/*
+ * Every dtls12_crypto_info_* is info | key | salt or iv | rec_seq, packed;
+ * dtls_cipher_check_layout() holds the UAPI structs to that.
+ */
 static const struct dtls_cipher_desc dtls_ciphers[] = {
-	DESC(DTLS_CIPHER_AES_GCM_128, dtls12_crypto_info_aes_gcm_128, salt,
-	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false,
-	     DTLS_CIPHER_AES_GCM_128_TAG_SIZE),
-	DESC(DTLS_CIPHER_AES_GCM_256, dtls12_crypto_info_aes_gcm_256, salt,
-	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false,
-	     DTLS_CIPHER_AES_GCM_256_TAG_SIZE),
-	DESC(DTLS_CIPHER_AES_CCM_128, dtls12_crypto_info_aes_ccm_128, salt,
-	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true,
-	     DTLS_CIPHER_AES_CCM_128_TAG_SIZE),
-	DESC(DTLS_CIPHER_AES_CCM_8_128, dtls12_crypto_info_aes_ccm_8_128, salt,
-	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true,
-	     DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE),
+	DESC(DTLS_CIPHER_AES_GCM_128, DTLS_CIPHER_AES_GCM_128_KEY_SIZE,
+	     DTLS_CIPHER_AES_GCM_128_SALT_SIZE, DTLS_CIPHER_AES_GCM_128_TAG_SIZE,
+	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false),
+	DESC(DTLS_CIPHER_AES_GCM_256, DTLS_CIPHER_AES_GCM_256_KEY_SIZE,
+	     DTLS_CIPHER_AES_GCM_256_SALT_SIZE, DTLS_CIPHER_AES_GCM_256_TAG_SIZE,
+	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false),
+	DESC(DTLS_CIPHER_AES_CCM_128, DTLS_CIPHER_AES_CCM_128_KEY_SIZE,
+	     DTLS_CIPHER_AES_CCM_128_SALT_SIZE, DTLS_CIPHER_AES_CCM_128_TAG_SIZE,
+	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true),
+	DESC(DTLS_CIPHER_AES_CCM_8_128, DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE,
+	     DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE,
+	     DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE,
+	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true),
 	DESC(DTLS_CIPHER_CHACHA20_POLY1305,
-	     dtls12_crypto_info_chacha20_poly1305, iv, 0,
-	     "rfc7539(chacha20,poly1305)", false,
-	     DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE),
+	     DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
+	     DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE,
+	     DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE,
+	     0, "rfc7539(chacha20,poly1305)", false),
 };
+
+/* u8 arrays after a 4-byte header: the sizes pin down the layout */
+void dtls_cipher_check_layout(void)
+{
+	BUILD_BUG_ON(sizeof(struct dtls12_crypto_info_aes_gcm_128) !=
+		     DTLS_INFO_KEY_OFFSET + DTLS_CIPHER_AES_GCM_128_KEY_SIZE +
+		     DTLS_CIPHER_AES_GCM_128_SALT_SIZE + DTLS_REC_SEQ_SIZE);
+	BUILD_BUG_ON(sizeof(struct dtls12_crypto_info_aes_gcm_256) !=
+		     DTLS_INFO_KEY_OFFSET + DTLS_CIPHER_AES_GCM_256_KEY_SIZE +
+		     DTLS_CIPHER_AES_GCM_256_SALT_SIZE + DTLS_REC_SEQ_SIZE);
+	BUILD_BUG_ON(sizeof(struct dtls12_crypto_info_aes_ccm_128) !=
+		     DTLS_INFO_KEY_OFFSET + DTLS_CIPHER_AES_CCM_128_KEY_SIZE +
+		     DTLS_CIPHER_AES_CCM_128_SALT_SIZE + DTLS_REC_SEQ_SIZE);
+	BUILD_BUG_ON(sizeof(struct dtls12_crypto_info_aes_ccm_8_128) !=
+		     DTLS_INFO_KEY_OFFSET + DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE +
+		     DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE + DTLS_REC_SEQ_SIZE);
+	BUILD_BUG_ON(sizeof(struct dtls12_crypto_info_chacha20_poly1305) !=
+		     DTLS_INFO_KEY_OFFSET +
+		     DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE +
+		     DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE + DTLS_REC_SEQ_SIZE);
+}
 
 const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type)
 {
@@ -54,16 +77,32 @@ const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type)
 	return NULL;
 }
 
+static unsigned int dtls_info_iv_offset(const struct dtls_cipher_desc *desc)
+{
+	return DTLS_INFO_KEY_OFFSET + desc->key_size;
+}
+
+static unsigned int dtls_info_rec_seq_offset(const struct dtls_cipher_desc *desc)
+{
+	return dtls_info_iv_offset(desc) + desc->iv_size;
+}
+
+unsigned int dtls_info_size(const struct dtls_cipher_desc *desc)
+{
+	return dtls_info_rec_seq_offset(desc) + DTLS_REC_SEQ_SIZE;
+}
+
 u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
 		      const union dtls_crypto_info_all *info)
 {
-	return get_unaligned_be64((const u8 *)info + desc->rec_seq_offset);
+	return get_unaligned_be64((const u8 *)info +
+				  dtls_info_rec_seq_offset(desc));
 }
 
 void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
 			   union dtls_crypto_info_all *info, u64 rec_num)
 {
-	put_unaligned_be64(rec_num, (u8 *)info + desc->rec_seq_offset);
+	put_unaligned_be64(rec_num, (u8 *)info + dtls_info_rec_seq_offset(desc));
 }
 
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
@@ -81,7 +120,8 @@ int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 	if (IS_ERR(aead))
 		return PTR_ERR(aead);
 
-	err = crypto_aead_setkey(aead, base + desc->key_offset, desc->key_size);
+	err = crypto_aead_setkey(aead, base + DTLS_INFO_KEY_OFFSET,
+				 desc->key_size);
 	if (!err)
 		err = crypto_aead_setauthsize(aead, desc->tag_size);
 	if (err) {
@@ -91,9 +131,9 @@ int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 
 	c->desc = desc;
 	c->aead = aead;
-	memcpy(c->iv, base + desc->iv_offset, desc->iv_size);
+	memcpy(c->iv, base + dtls_info_iv_offset(desc), desc->iv_size);
 	c->epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
-	memcpy(&c->info, info, desc->info_size);
+	memcpy(&c->info, info, dtls_info_size(desc));
 	return 0;
 }
 

@@ -18,17 +18,15 @@
 /* One entry per cipher suite: what its crypto_info looks like. */
 struct dtls_cipher_desc {
 	u16 cipher_type;
-	u16 info_size;		/* sizeof(struct dtls12_crypto_info_*) */
 	u8 key_size;
 	u8 iv_size;		/* salt (GCM, CCM) or IV (ChaCha20) */
 	u8 tag_size;
 	u8 explicit_size;	/* explicit nonce in the record body */
-	u8 key_offset;		/* offsets into the crypto_info struct */
-	u8 iv_offset;
-	u8 rec_seq_offset;
 	bool ccm;		/* kernel ccm(aes) wants a 16-byte IV */
 	const char *alg;
 };
+
+#define DTLS_INFO_KEY_OFFSET	sizeof(struct dtls_crypto_info)
 
 union dtls_crypto_info_all {
 	struct dtls_crypto_info info;
@@ -50,7 +48,7 @@ struct dtls_crypto {
 
 /* RFC 6347 4.1.2.6 anti-replay window, kept as an RFC 6479 ring of bits. */
 struct dtls_replay {
-	spinlock_t lock;
+	spinlock_t lock;	/* serialises updates of next and bitmap */
 	u64 next;		/* highest accepted sequence number + 1 */
 	u32 size;		/* records covered below next */
 	u32 mask;		/* number of bitmap words - 1 */
@@ -119,6 +117,8 @@ struct proto *dtls_udp_base_proto(int family);
 
 /* cipher.c */
 const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type);
+void dtls_cipher_check_layout(void);
+unsigned int dtls_info_size(const struct dtls_cipher_desc *desc);
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 		     const union dtls_crypto_info_all *info);
 void dtls_crypto_free(struct dtls_crypto *c);

@@ -109,7 +109,7 @@ static int dtls_copy_crypto_info(union dtls_crypto_info_all *info,
 	if (info->info.version != DTLS_1_2_VERSION)
 		return -EINVAL;
 	desc = dtls_cipher_find(info->info.cipher_type);
-	if (!desc || optlen != desc->info_size)
+	if (!desc || optlen != dtls_info_size(desc))
 		return -EINVAL;
 	if (copy_from_sockptr(info, optval, optlen))
 		return -EFAULT;
@@ -297,7 +297,7 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 
 	if (len == sizeof(struct dtls_crypto_info))
 		return copy_to_user(optval, &c->info.info, len) ? -EFAULT : 0;
-	if (len != c->desc->info_size)
+	if (len != dtls_info_size(c->desc))
 		return -EINVAL;
 
 	info = kmemdup(&c->info, sizeof(*info), GFP_KERNEL);
@@ -432,6 +432,7 @@ static int __init dtls_init(void)
 
 	BUILD_BUG_ON(sizeof(struct dtls_skb_cb) >
 		     sizeof_field(struct sk_buff, cb));
+	dtls_cipher_check_layout();
 
 	dtls_wq = alloc_workqueue("dtls", 0, 0);
 	if (!dtls_wq)

@@ -6,6 +6,7 @@
 #ifndef _DTLS_PROTOCOL_H
 #define _DTLS_PROTOCOL_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 
 /* type(1) | version(2) | epoch(2) | sequence_number(6) | length(2) */
@@ -27,7 +28,7 @@
 /* 1.0 appears only on plaintext epoch-0 records (ClientHello). */
 #define DTLS_1_0_VERSION		0xfeff
 
-#define DTLS_MAX_PLAINTEXT		(1U << 14)
+#define DTLS_MAX_PLAINTEXT		BIT(14)
 /* RFC 5246 6.2.3: ciphertext may exceed the plaintext by 2048 bytes at most */
 #define DTLS_MAX_CIPHERTEXT		(DTLS_MAX_PLAINTEXT + 2048)
 
