@@ -388,8 +388,9 @@ static void dtls_close(struct sock *sk, long timeout)
 	WRITE_ONCE(sk->sk_prot, base);
 	release_sock(sk);
 
-	dtls_ctx_free(ctx);
 	base->close(sk, timeout);
+	/* last: the free drops the module reference this code runs under */
+	dtls_ctx_free(ctx);
 }
 
 static void dtls_build_proto(struct proto *p, const struct proto *base,
