@@ -49,7 +49,13 @@ void dtls_tx_free(struct dtls_tx *tx)
 	kfree(tx);
 }
 
-static int dtls_tx_cmsg(struct msghdr *msg, u8 *type)
+struct dtls_tx_opts {
+	u8 type;
+	bool plaintext;		/* an epoch-0 record, sent in the clear */
+	u64 plaintext_seq;
+};
+
+static int dtls_tx_cmsg(struct msghdr *msg, struct dtls_tx_opts *o)
 {
 	struct cmsghdr *cmsg;
 
@@ -61,14 +67,38 @@ static int dtls_tx_cmsg(struct msghdr *msg, u8 *type)
 			return -EOPNOTSUPP;
 		if (cmsg->cmsg_level != SOL_DTLS)
 			continue;
-		if (cmsg->cmsg_type != DTLS_SET_RECORD_TYPE ||
-		    cmsg->cmsg_len != CMSG_LEN(sizeof(u8)))
+		switch (cmsg->cmsg_type) {
+		case DTLS_SET_RECORD_TYPE:
+			if (cmsg->cmsg_len != CMSG_LEN(sizeof(u8)))
+				return -EINVAL;
+			o->type = *(u8 *)CMSG_DATA(cmsg);
+			if (!dtls_content_type_valid(o->type))
+				return -EINVAL;
+			break;
+		case DTLS_SET_PLAINTEXT_SEQ:
+			if (cmsg->cmsg_len != CMSG_LEN(sizeof(u64)))
+				return -EINVAL;
+			o->plaintext_seq = get_unaligned((u64 *)CMSG_DATA(cmsg));
+			if (o->plaintext_seq > DTLS_SEQ_MAX)
+				return -EINVAL;
+			o->plaintext = true;
+			break;
+		default:
 			return -EINVAL;
-		*type = *(u8 *)CMSG_DATA(cmsg);
-		if (!dtls_content_type_valid(*type))
-			return -EINVAL;
+		}
 	}
+	/* Only the handshake may go out in the clear, as it did in epoch 0. */
+	if (o->plaintext && o->type == DTLS_RECORD_TYPE_APPLICATION_DATA)
+		return -EINVAL;
 	return 0;
+}
+
+static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
+{
+	rec[DTLS_HDR_TYPE] = type;
+	put_unaligned_be16(DTLS_1_2_VERSION, rec + DTLS_HDR_VERSION);
+	put_unaligned_be64(rec_num, rec + DTLS_HDR_EPOCH);
+	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
 }
 
 /* Write header and explicit nonce, then seal the body in place. */
@@ -78,11 +108,8 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 type, size_t size)
 	u8 *body = tx->buf + DTLS_HEADER_SIZE + desc->explicit_size;
 	u8 *rn = tx->buf + DTLS_HDR_EPOCH;
 
-	tx->buf[DTLS_HDR_TYPE] = type;
-	put_unaligned_be16(DTLS_1_2_VERSION, tx->buf + DTLS_HDR_VERSION);
-	put_unaligned_be64(dtls_rec_num(tx->crypto.epoch, tx->seq), rn);
-	put_unaligned_be16(desc->explicit_size + size + desc->tag_size,
-			   tx->buf + DTLS_HDR_LENGTH);
+	dtls_tx_header(tx->buf, type, dtls_rec_num(tx->crypto.epoch, tx->seq),
+		       desc->explicit_size + size + desc->tag_size);
 	/* Like GnuTLS, use the record number as the explicit nonce. */
 	memcpy(tx->buf + DTLS_HEADER_SIZE, rn, desc->explicit_size);
 
@@ -96,33 +123,18 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 type, size_t size)
 	return crypto_aead_encrypt(tx->req);
 }
 
-static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
-			  struct msghdr *msg, size_t size, u8 type)
+/* Hand one finished record of @reclen bytes in tx->buf to UDP. */
+static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
+			struct msghdr *msg, size_t reclen)
 {
-	struct dtls_tx *tx = ctx->tx;
-	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	size_t reclen = DTLS_HEADER_SIZE + desc->explicit_size + size +
-			desc->tag_size;
-	struct kvec kv = { .iov_base = tx->buf, .iov_len = reclen };
+	struct kvec kv = { .iov_base = ctx->tx->buf, .iov_len = reclen };
 	struct msghdr umsg = {
 		.msg_control = msg->msg_control,
 		.msg_controllen = msg->msg_controllen,
+		.msg_control_is_user = msg->msg_control_is_user,
 		.msg_flags = msg->msg_flags & DTLS_TX_PASS_FLAGS,
 	};
 	int err;
-
-	/* A record number must never repeat; rekeying is not supported. */
-	if (tx->seq > DTLS_SEQ_MAX)
-		return -EKEYEXPIRED;
-	if (!copy_from_iter_full(tx->buf + DTLS_HEADER_SIZE +
-				 desc->explicit_size, size, &msg->msg_iter))
-		return -EFAULT;
-
-	err = dtls_tx_seal(tx, type, size);
-	if (err)
-		return err;
-	/* From here the number is spent, whether or not UDP sends it. */
-	tx->seq++;
 
 	iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, reclen);
 	err = ctx->sk_proto->sendmsg(sk, &umsg, reclen);
@@ -131,12 +143,48 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		return err;
 	}
 	dtls_stat_inc(sk, DTLS_MIB_TX_RECORDS);
-	return size;
+	return 0;
+}
+
+static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
+			  struct msghdr *msg, size_t size,
+			  const struct dtls_tx_opts *o)
+{
+	struct dtls_tx *tx = ctx->tx;
+	const struct dtls_cipher_desc *desc = tx->crypto.desc;
+	unsigned int overhead = desc->explicit_size + desc->tag_size;
+	int err;
+
+	if (o->plaintext) {
+		/* A retransmitted epoch-0 flight: userspace owns its numbers */
+		if (!copy_from_iter_full(tx->buf + DTLS_HEADER_SIZE, size,
+					 &msg->msg_iter))
+			return -EFAULT;
+		dtls_tx_header(tx->buf, o->type, o->plaintext_seq, size);
+		err = dtls_tx_send(sk, ctx, msg, DTLS_HEADER_SIZE + size);
+		return err ?: size;
+	}
+
+	/* A record number must never repeat; rekeying is not supported. */
+	if (tx->seq > DTLS_SEQ_MAX)
+		return -EKEYEXPIRED;
+	if (!copy_from_iter_full(tx->buf + DTLS_HEADER_SIZE +
+				 desc->explicit_size, size, &msg->msg_iter))
+		return -EFAULT;
+
+	err = dtls_tx_seal(tx, o->type, size);
+	if (err)
+		return err;
+	/* From here the number is spent, whether or not UDP sends it. */
+	tx->seq++;
+
+	err = dtls_tx_send(sk, ctx, msg, DTLS_HEADER_SIZE + overhead + size);
+	return err ?: size;
 }
 
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
-	u8 type = DTLS_RECORD_TYPE_APPLICATION_DATA;
+	struct dtls_tx_opts o = { .type = DTLS_RECORD_TYPE_APPLICATION_DATA };
 	int err;
 
 	if (msg->msg_flags & (MSG_MORE | MSG_OOB))
@@ -144,14 +192,14 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	/* The keys belong to the connected peer. */
 	if (msg->msg_name)
 		return -EISCONN;
-	err = dtls_tx_cmsg(msg, &type);
+	err = dtls_tx_cmsg(msg, &o);
 	if (err)
 		return err;
 	if (size > DTLS_MAX_PLAINTEXT)
 		return -EMSGSIZE;
 
 	lock_sock(sk);
-	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, type);
+	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, &o);
 	release_sock(sk);
 	return err;
 }

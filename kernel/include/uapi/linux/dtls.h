@@ -22,6 +22,7 @@
 /* cmsg types at SOL_DTLS */
 #define DTLS_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
 #define DTLS_GET_RECORD_TYPE	2	/* recvmsg: struct dtls_record_info */
+#define DTLS_SET_PLAINTEXT_SEQ	3	/* sendmsg: __u64, epoch-0 record number */
 
 #define DTLS_1_2_VERSION	0xfefd
 
