@@ -486,7 +486,7 @@ try_again:
 		if (!(qflags & MSG_PEEK) || dtls_take_peeked(sk, skb))
 			dtls_rx_raw(sk, rx, skb);
 		else
-			kfree_skb(skb);
+			consume_skb(skb);	/* another reader has it */
 		goto try_again;
 	}
 
@@ -499,14 +499,17 @@ try_again:
 		if (msg->msg_control && msg->msg_controllen)
 			msg->msg_flags |= MSG_CTRUNC;
 		if (!peeking && !dtls_take_peeked(sk, skb)) {
-			kfree_skb(skb);
+			consume_skb(skb);
 			goto try_again;
 		}
 	}
 	if (err) {
-		if (!(qflags & MSG_PEEK))
+		if (qflags & MSG_PEEK) {
+			consume_skb(skb);	/* the record stays queued */
+		} else {
 			atomic_inc(&sk->sk_drops);
-		kfree_skb(skb);
+			kfree_skb(skb);
+		}
 		return err;
 	}
 
