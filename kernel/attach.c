@@ -46,8 +46,9 @@ int dtls_udp_setsockopt(struct sock *sk, int level, int optname,
 	return orig(sk, level, optname, optval, optlen);
 }
 
-static int dtls_hook_setsockopt(struct sock *sk, int level, int optname,
-				sockptr_t optval, unsigned int optlen)
+static int dtls_hook(struct sock *sk, int level, int optname,
+		     sockptr_t optval, unsigned int optlen,
+		     dtls_setsockopt_t orig)
 {
 	int err;
 
@@ -55,9 +56,28 @@ static int dtls_hook_setsockopt(struct sock *sk, int level, int optname,
 	if (level == SOL_DTLS)
 		err = dtls_attach_setsockopt(sk, optname, optval, optlen);
 	else
-		err = dtls_udp_setsockopt(sk, level, optname, optval, optlen);
+		err = orig(sk, level, optname, optval, optlen);
 	atomic_dec(&dtls_hook_users);
 	return err;
+}
+
+/*
+ * One hook per proto, each calling its own original: ipv6_setsockopt()
+ * passes SOL_IP of an IPv6 socket to udp_prot.setsockopt, so the family of
+ * the socket does not tell which original the call came through.
+ */
+static int dtls_hook_setsockopt4(struct sock *sk, int level, int optname,
+				 sockptr_t optval, unsigned int optlen)
+{
+	return dtls_hook(sk, level, optname, optval, optlen,
+			 dtls_orig_setsockopt4);
+}
+
+static int dtls_hook_setsockopt6(struct sock *sk, int level, int optname,
+				 sockptr_t optval, unsigned int optlen)
+{
+	return dtls_hook(sk, level, optname, optval, optlen,
+			 dtls_orig_setsockopt6);
 }
 
 int dtls_attach_init(void)
@@ -80,8 +100,8 @@ int dtls_attach_init(void)
 
 void dtls_attach_start(void)
 {
-	WRITE_ONCE(udp_prot.setsockopt, dtls_hook_setsockopt);
-	WRITE_ONCE(dtls_udpv6_prot->setsockopt, dtls_hook_setsockopt);
+	WRITE_ONCE(udp_prot.setsockopt, dtls_hook_setsockopt4);
+	WRITE_ONCE(dtls_udpv6_prot->setsockopt, dtls_hook_setsockopt6);
 }
 
 void dtls_attach_exit(void)

@@ -297,14 +297,15 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 
 	if (len == sizeof(struct dtls_crypto_info))
 		return copy_to_user(optval, &c->info.info, len) ? -EFAULT : 0;
-	if (len != dtls_info_size(c->desc))
+	if (len < dtls_info_size(c->desc))
 		return -EINVAL;
+	len = dtls_info_size(c->desc);
 
 	info = kmemdup(&c->info, sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return -ENOMEM;
 	dtls_info_set_rec_num(c->desc, info, rec_num);
-	if (copy_to_user(optval, info, len))
+	if (copy_to_user(optval, info, len) || put_user(len, optlen))
 		err = -EFAULT;
 	kfree_sensitive(info);
 	return err;

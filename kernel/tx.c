@@ -187,7 +187,9 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	struct dtls_tx_opts o = { .type = DTLS_RECORD_TYPE_APPLICATION_DATA };
 	int err;
 
-	if (msg->msg_flags & (MSG_MORE | MSG_OOB))
+	/* Corking is refused; from splice(), MSG_MORE is only a hint. */
+	if ((msg->msg_flags & (MSG_MORE | MSG_SENDPAGE_NOTLAST)) == MSG_MORE ||
+	    msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	/* The keys belong to the connected peer. */
 	if (msg->msg_name)
@@ -204,9 +206,12 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	return err;
 }
 
-/* splice() and sendfile() would bypass the record layer. */
+/*
+ * splice() and sendfile(): every chunk becomes one record, the same as on
+ * IPv6, where sock_no_sendpage() hands the page to dtls_sendmsg() directly.
+ */
 int dtls_sendpage(struct sock *sk, struct page *page, int offset,
 		  size_t size, int flags)
 {
-	return -EOPNOTSUPP;
+	return sock_no_sendpage(sk->sk_socket, page, offset, size, flags);
 }

@@ -1,0 +1,158 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run every DTLS selftest.  Runs inside the guest as root with the project
+# as the working directory (tools/vm-run -- selftests/run_all.sh):
+#   1. insmod kernel/dtls.ko
+#   2. selftests/dtls           (kselftest harness, TAP)
+#   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
+#   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP)
+#   5. unload: rmmod must fail while a DTLS socket exists, succeed after it
+#      is closed, and UDP must answer SOL_DTLS with ENOPROTOOPT afterwards.
+# The binaries must have been built on the host (make).
+# Ends with one line "N passed, N failed"; exits non-zero if anything failed.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+ST=selftests
+MOD=kernel/dtls.ko
+
+pass=0
+fail=0
+skip=0
+
+# Count the TAP result lines of one part's output file.
+count_tap() {	# file expected-plan-or-empty
+	local f=$1 p fl sk plan total
+	p=$(grep -cE '^ok [0-9]+' "$f" | head -1)
+	sk=$(grep -cE '^ok [0-9]+ .*# (SKIP|skip)' "$f" | head -1)
+	fl=$(grep -cE '^not ok [0-9]+' "$f" | head -1)
+	p=$((p - sk))
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$f" | head -1)
+	total=$((p + sk + fl))
+	if [ -n "$plan" ] && [ "$total" -lt "$plan" ]; then
+		echo "# $((plan - total)) planned test(s) never reported (crash or timeout): counted as failed"
+		fl=$((fl + plan - total))
+	fi
+	pass=$((pass + p))
+	fail=$((fail + fl))
+	skip=$((skip + sk))
+	echo "# part result: $p passed, $fl failed, $sk skipped"
+}
+
+own=0
+own_tap() {	# ok|not-ok description
+	own=$((own + 1))
+	if [ "$1" = ok ]; then
+		echo "ok $own $2"
+		pass=$((pass + 1))
+	else
+		echo "not ok $own $2"
+		fail=$((fail + 1))
+	fi
+}
+
+finish() {
+	[ "$skip" -gt 0 ] && echo "# $skip skipped"
+	echo "$pass passed, $fail failed"
+	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
+	exit $?
+}
+
+echo "# === load $MOD"
+for b in "$ST/dtls" "$ST/dtls_pair"; do
+	if [ ! -x "$b" ]; then
+		echo "# $b is missing: build it on the host first (make -C selftests)"
+		own_tap not-ok "selftest binaries built"
+		finish
+	fi
+done
+if [ ! -f "$MOD" ]; then
+	echo "# $MOD does not exist: build it first (make module)"
+	own_tap not-ok "insmod $MOD"
+	finish
+fi
+lsmod 2>/dev/null | grep -q '^dtls ' && rmmod dtls 2>/dev/null
+if ! out=$(insmod "$MOD" 2>&1); then
+	echo "# insmod $MOD failed: $out"
+	dmesg 2>/dev/null | tail -n 20 | sed 's/^/# dmesg: /'
+	own_tap not-ok "insmod $MOD"
+	finish
+fi
+own_tap ok "insmod $MOD"
+if [ -r /proc/net/dtls_stat ]; then
+	own_tap ok "/proc/net/dtls_stat exists after load"
+else
+	own_tap not-ok "/proc/net/dtls_stat exists after load"
+fi
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+echo "# === selftests/dtls"
+"$ST/dtls" >"$TMP/dtls.tap" 2>&1
+echo "# selftests/dtls exited with $?"
+# full log of failures, condensed log of the rest
+grep -vE '^(# +(RUN|OK) |ok [0-9])' "$TMP/dtls.tap"
+count_tap "$TMP/dtls.tap"
+
+echo "# === selftests/netns.sh"
+"$ST/netns.sh" >"$TMP/netns.tap" 2>&1
+echo "# netns.sh exited with $?"
+cat "$TMP/netns.tap"
+count_tap "$TMP/netns.tap"
+
+echo "# === userspace/tests/interop.sh"
+if [ -x userspace/dtls-cat ]; then
+	userspace/tests/interop.sh >"$TMP/interop.tap" 2>&1
+	echo "# interop.sh exited with $?"
+	cat "$TMP/interop.tap"
+	count_tap "$TMP/interop.tap"
+else
+	echo "# userspace/dtls-cat is missing: build it on the host first (make)"
+	own_tap not-ok "interop tests (userspace not built)"
+fi
+
+echo "# === module unload"
+own=0
+coproc HOLD { exec "$ST/dtls_pair" hold 120 2>&1; }
+hold_pid=$HOLD_PID
+ready=
+read -r -t 10 ready <&"${HOLD[0]}"
+if [ "$ready" = ready ]; then
+	own_tap ok "helper holds a DTLS socket"
+	if rmmod dtls 2>/dev/null; then
+		own_tap not-ok "rmmod fails while a DTLS socket is open"
+		insmod "$MOD"	# keep going with a loaded module
+	else
+		own_tap ok "rmmod fails while a DTLS socket is open"
+	fi
+else
+	own_tap not-ok "helper holds a DTLS socket (got: $ready)"
+	own_tap not-ok "rmmod fails while a DTLS socket is open (not tested)"
+fi
+# close the helper's stdin: it closes its sockets and exits
+eval "exec ${HOLD[1]}>&-" 2>/dev/null
+wait "$hold_pid" 2>/dev/null
+ok=
+for _ in $(seq 50); do
+	if rmmod dtls 2>/dev/null; then ok=1; break; fi
+	sleep 0.1
+done
+if [ -n "$ok" ]; then
+	own_tap ok "rmmod succeeds after the DTLS socket is closed"
+else
+	own_tap not-ok "rmmod succeeds after the DTLS socket is closed ($(rmmod dtls 2>&1))"
+fi
+if [ ! -e /proc/net/dtls_stat ]; then
+	own_tap ok "/proc/net/dtls_stat gone after unload"
+else
+	own_tap not-ok "/proc/net/dtls_stat gone after unload"
+fi
+if msg=$("$ST/dtls_pair" noproto 2>&1); then
+	own_tap ok "SOL_DTLS gives ENOPROTOOPT after unload, UDP works"
+else
+	own_tap not-ok "SOL_DTLS gives ENOPROTOOPT after unload: $msg"
+fi
+
+finish

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libdtls_offload: hand a DTLS 1.2 session from OpenSSL or GnuTLS to the
+ * kernel DTLS record layer (kernel/dtls.ko, SOL_DTLS).
+ *
+ * Use:
+ *
+ *   h = dtls_offload_new();
+ *   dtls_offload_openssl_prepare(h, ssl);        BEFORE SSL_do_handshake()
+ *     or dtls_offload_gnutls_prepare(h, session, fd);   BEFORE gnutls_handshake()
+ *   ... run the handshake on the connected UDP socket fd ...
+ *   dtls_offload_openssl(h, fd, ssl);            after the handshake succeeded
+ *     or dtls_offload_gnutls(h, fd, session);
+ *   dtls_offload_send(h, ...); dtls_offload_recv(h, ...);
+ *   dtls_offload_close(h);                       sends close_notify
+ *   dtls_offload_free(h);                        does not close fd
+ *
+ * After a successful dtls_offload_openssl()/dtls_offload_gnutls() the TLS
+ * library object must not be used for I/O again (no SSL_read/SSL_write/
+ * SSL_shutdown, no gnutls_record_*, gnutls_bye): the kernel now owns the
+ * record numbers.  It may (and should) still be freed.  The socket must be a
+ * connected UDP socket (the kernel requires it).
+ *
+ * Plaintext the TLS library had already decrypted but not returned at handoff
+ * is kept in the handle and returned by the first dtls_offload_recv() calls,
+ * before anything from the kernel (dtls_offload_pending() tells how many
+ * bytes wait there, so a poll() loop should call dtls_offload_recv() while it
+ * is non-zero).  Nothing is lost or delivered twice.
+ *
+ * Every function returns a negative code on error: either -errno (from the
+ * socket calls, e.g. -ENOPROTOOPT when kernel/dtls.ko is not loaded) or
+ * -DTLS_OFFLOAD_E_* below.  dtls_offload_strerror() describes both.  The
+ * library never prints and never exits.
+ */
+#ifndef DTLS_OFFLOAD_H
+#define DTLS_OFFLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's own error codes (returned negated); all above errno's range. */
+#define DTLS_OFFLOAD_E_BASE	0x4000
+#define DTLS_OFFLOAD_E_CIPHER	(DTLS_OFFLOAD_E_BASE + 1) /* suite not supported by the kernel */
+#define DTLS_OFFLOAD_E_STATE	(DTLS_OFFLOAD_E_BASE + 2) /* not prepared, handshake not done, or already offloaded */
+#define DTLS_OFFLOAD_E_TLSLIB	(DTLS_OFFLOAD_E_BASE + 3) /* the TLS library failed (key export, drain) */
+#define DTLS_OFFLOAD_E_VERSION	(DTLS_OFFLOAD_E_BASE + 4) /* not DTLS 1.2 */
+#define DTLS_OFFLOAD_E_ALERT	(DTLS_OFFLOAD_E_BASE + 5) /* peer sent a fatal alert, see dtls_offload_alert() */
+#define DTLS_OFFLOAD_E_SEQ	(DTLS_OFFLOAD_E_BASE + 6) /* record numbers could not be determined */
+#define DTLS_OFFLOAD_E_CLOSED	(DTLS_OFFLOAD_E_BASE + 7) /* send after close_notify was sent */
+
+struct dtls_offload;
+struct ssl_st;			/* OpenSSL's SSL */
+struct gnutls_session_int;	/* *gnutls_session_t */
+
+/* Allocate a handle; NULL when out of memory. */
+struct dtls_offload *dtls_offload_new(void);
+
+/*
+ * Wipe and free the handle.  Does not close the socket and does not free
+ * the SSL / gnutls session (free them yourself, after dtls_offload_free()
+ * or before: the handle keeps no reference once offloaded).
+ */
+void dtls_offload_free(struct dtls_offload *h);
+
+/*
+ * OpenSSL.  _prepare installs SSL_set_msg_callback() (and its argument) on
+ * @ssl to learn the record numbers and our last handshake flight; call it
+ * before the handshake and do not replace the message callback afterwards.
+ * dtls_offload_openssl() is called once SSL_do_handshake() returned 1: it
+ * derives the traffic keys (TLS 1.2 PRF), drains what OpenSSL had already
+ * buffered into the handle, and installs DTLS_TX and DTLS_RX on @fd.
+ * The handle's own copies of the keys are wiped before it returns.
+ */
+int dtls_offload_openssl_prepare(struct dtls_offload *h, struct ssl_st *ssl);
+int dtls_offload_openssl(struct dtls_offload *h, int fd, struct ssl_st *ssl);
+
+/*
+ * GnuTLS.  _prepare installs transport push/pull functions on @session
+ * that do I/O on @fd (replacing gnutls_transport_set_int()) so the library
+ * can see the record numbers and our last flight; call it before
+ * gnutls_handshake().  dtls_offload_gnutls() is called once
+ * gnutls_handshake() returned 0: keys and record numbers come from
+ * gnutls_record_get_state().
+ */
+int dtls_offload_gnutls_prepare(struct dtls_offload *h,
+				struct gnutls_session_int *session, int fd);
+int dtls_offload_gnutls(struct dtls_offload *h, int fd,
+			struct gnutls_session_int *session);
+
+/* Bytes of application data drained from the TLS library still waiting. */
+size_t dtls_offload_pending(const struct dtls_offload *h);
+
+/*
+ * Send @len (at most 16384) bytes as one application data record.
+ * Returns @len or a negative code (-EAGAIN, -EMSGSIZE, ...).  @flags are
+ * send() flags (MSG_DONTWAIT); MSG_NOSIGNAL is always added.
+ */
+ssize_t dtls_offload_send(struct dtls_offload *h, const void *buf, size_t len,
+			  int flags);
+
+/*
+ * Receive the next application data record into @buf (a record longer than
+ * @len is truncated, as with UDP; 16384 bytes always suffice).
+ * Returns:
+ *   > 0   bytes of application data (empty records are skipped);
+ *   0     the peer sent close_notify (and every later call returns 0);
+ *   -DTLS_OFFLOAD_E_ALERT  the peer sent a fatal alert (dtls_offload_alert());
+ *   -EAGAIN with MSG_DONTWAIT or a non-blocking socket; other -errno.
+ * Handshake records are handled internally: when the peer retransmits its
+ * final flight (our last flight was lost) our last flight is retransmitted
+ * through the kernel, a renegotiation request is refused with a
+ * no_renegotiation warning.  Unprotected (epoch 0) alerts are ignored: anyone
+ * can forge them.  @flags are recvmsg() flags (MSG_DONTWAIT).
+ */
+ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
+			  int flags);
+
+/* Send a close_notify alert (once; later calls return 0). */
+int dtls_offload_close(struct dtls_offload *h);
+
+/*
+ * Last alert received: (level << 8) | description, or -1 if none.
+ * E.g. 0x0228 for a fatal handshake_failure.
+ */
+int dtls_offload_alert(const struct dtls_offload *h);
+
+/* Statistics kept by the handle. */
+struct dtls_offload_stats {
+	uint64_t retransmits;	/* times our last flight was resent */
+	uint64_t drained_records; /* records taken over from the TLS library */
+	uint64_t ignored_records; /* handshake/alert records ignored */
+	uint64_t tx_rec_seq;	/* epoch||seq installed for DTLS_TX */
+	uint64_t rx_rec_seq;	/* epoch||seq installed for DTLS_RX */
+};
+void dtls_offload_get_stats(const struct dtls_offload *h,
+			    struct dtls_offload_stats *st);
+
+/*
+ * Name of the negotiated cipher as the kernel sees it ("AES-128-GCM", ...)
+ * or NULL before offload.
+ */
+const char *dtls_offload_cipher_name(const struct dtls_offload *h);
+
+/* Text for a return code of this library (negative errno or E_*). */
+const char *dtls_offload_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DTLS_OFFLOAD_H */

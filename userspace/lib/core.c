@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libdtls_offload: common part.  Installing keys, the data path after
+ * handoff, alerts, and retransmission of our last flight through the kernel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <linux/dtls.h>
+
+#include "internal.h"
+
+#define ALERT_WARNING		1
+#define ALERT_FATAL		2
+#define ALERT_CLOSE_NOTIFY	0
+#define ALERT_NO_RENEGOTIATION	100
+#define HS_HELLO_REQUEST	0
+#define HS_CLIENT_HELLO		1
+#define RETX_MIN_GAP_NS		250000000ULL	/* one resend per peer flight */
+
+void do_wipe(void *p, size_t len)
+{
+	if (p && len)
+		explicit_bzero(p, len);
+}
+
+struct dtls_offload *dtls_offload_new(void)
+{
+	struct dtls_offload *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->fd = -1;
+	h->alert = -1;
+	h->flight_open = false;
+	return h;
+}
+
+void do_flight_clear(struct dtls_offload *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nflight; i++) {
+		do_wipe(h->flight[i].data, h->flight[i].len);
+		free(h->flight[i].data);
+	}
+	memset(h->flight, 0, sizeof(h->flight));
+	h->nflight = 0;
+	h->flight_overflow = false;
+}
+
+void dtls_offload_free(struct dtls_offload *h)
+{
+	struct do_pending *p, *n;
+
+	if (!h)
+		return;
+	do_flight_clear(h);
+	for (p = h->pend_head; p; p = n) {
+		n = p->next;
+		do_wipe(p->data, p->len);
+		free(p);
+	}
+	do_openssl_release(h);
+	do_wipe(h, sizeof(*h));
+	free(h);
+}
+
+void do_seen_note(struct do_seen *s, uint16_t epoch, uint64_t seq)
+{
+	if (epoch >= DO_EPOCHS)
+		return;
+	if (!s->seen[epoch] || seq > s->max[epoch])
+		s->max[epoch] = seq;
+	s->seen[epoch] = true;
+}
+
+/*
+ * Is @data a retransmission of something already in the flight?  A
+ * handshake message is identified by type, message_seq and fragment offset,
+ * a change_cipher_spec by its type.
+ */
+bool do_flight_has(const struct dtls_offload *h, uint8_t type,
+		   const uint8_t *data, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->nflight; i++) {
+		const struct do_flight_msg *m = &h->flight[i];
+
+		if (m->type != type || m->sealed)
+			continue;
+		if (type == DTLS_RECORD_TYPE_CHANGE_CIPHER_SPEC)
+			return true;
+		if (len >= 12 && m->len >= 12 && data[0] == m->data[0] &&
+		    !memcmp(data + 4, m->data + 4, 5))
+			return true;
+	}
+	return false;
+}
+
+int do_flight_add(struct dtls_offload *h, uint8_t type, uint16_t epoch,
+		  uint64_t seq, bool sealed, const void *data, size_t len)
+{
+	struct do_flight_msg *m;
+
+	if (h->nflight >= DO_FLIGHT_MAX) {
+		h->flight_overflow = true;
+		return -ENOBUFS;
+	}
+	m = &h->flight[h->nflight];
+	m->data = malloc(len ? len : 1);
+	if (!m->data)
+		return -ENOMEM;
+	memcpy(m->data, data, len);
+	m->len = len;
+	m->type = type;
+	m->epoch = epoch;
+	m->seq = seq;
+	m->sealed = sealed;
+	h->nflight++;
+	return 0;
+}
+
+int do_pending_add(struct dtls_offload *h, const void *data, size_t len)
+{
+	struct do_pending *p = malloc(sizeof(*p) + len);
+
+	if (!p)
+		return -ENOMEM;
+	p->next = NULL;
+	p->len = len;
+	memcpy(p->data, data, len);
+	if (h->pend_tail)
+		h->pend_tail->next = p;
+	else
+		h->pend_head = p;
+	h->pend_tail = p;
+	h->pend_bytes += len;
+	h->st.drained_records++;
+	return 0;
+}
+
+size_t dtls_offload_pending(const struct dtls_offload *h)
+{
+	return h ? h->pend_bytes : 0;
+}
+
+size_t do_key_len(int cipher)
+{
+	switch (cipher) {
+	case DTLS_CIPHER_AES_GCM_128:
+	case DTLS_CIPHER_AES_CCM_128:
+	case DTLS_CIPHER_AES_CCM_8_128:
+		return 16;
+	case DTLS_CIPHER_AES_GCM_256:
+	case DTLS_CIPHER_CHACHA20_POLY1305:
+		return 32;
+	}
+	return 0;
+}
+
+size_t do_iv_len(int cipher)
+{
+	switch (cipher) {
+	case DTLS_CIPHER_AES_GCM_128:
+	case DTLS_CIPHER_AES_GCM_256:
+	case DTLS_CIPHER_AES_CCM_128:
+	case DTLS_CIPHER_AES_CCM_8_128:
+		return 4;
+	case DTLS_CIPHER_CHACHA20_POLY1305:
+		return 12;
+	}
+	return 0;
+}
+
+size_t do_tag_len(int cipher)
+{
+	return cipher == DTLS_CIPHER_AES_CCM_8_128 ? 8 : 16;
+}
+
+const char *do_cipher_name(int cipher)
+{
+	switch (cipher) {
+	case DTLS_CIPHER_AES_GCM_128:
+		return "AES-128-GCM";
+	case DTLS_CIPHER_AES_GCM_256:
+		return "AES-256-GCM";
+	case DTLS_CIPHER_AES_CCM_128:
+		return "AES-128-CCM";
+	case DTLS_CIPHER_AES_CCM_8_128:
+		return "AES-128-CCM-8";
+	case DTLS_CIPHER_CHACHA20_POLY1305:
+		return "CHACHA20-POLY1305";
+	}
+	return NULL;
+}
+
+const char *dtls_offload_cipher_name(const struct dtls_offload *h)
+{
+	return h && h->state == DO_OFFLOADED ? h->cipher_name : NULL;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = v & 0xff;
+		v >>= 8;
+	}
+}
+
+/*
+ * All five crypto_info layouts are info | key | salt-or-iv | rec_seq with
+ * byte arrays only, so one buffer filled in that order matches each.
+ */
+static int do_setsockopt_dir(int fd, int optname, int cipher,
+			     const uint8_t *key, const uint8_t *iv, uint64_t seq)
+{
+	union {
+		struct dtls12_crypto_info_aes_gcm_128 g128;
+		struct dtls12_crypto_info_aes_gcm_256 g256;
+		struct dtls12_crypto_info_aes_ccm_128 c128;
+		struct dtls12_crypto_info_aes_ccm_8_128 c8;
+		struct dtls12_crypto_info_chacha20_poly1305 cc;
+	} u;
+	size_t klen = do_key_len(cipher), ivlen = do_iv_len(cipher), optlen;
+	struct dtls_crypto_info *info = (struct dtls_crypto_info *)&u;
+	uint8_t *p = (uint8_t *)(info + 1);
+	int ret = 0;
+
+	switch (cipher) {
+	case DTLS_CIPHER_AES_GCM_128:
+		optlen = sizeof(u.g128);
+		break;
+	case DTLS_CIPHER_AES_GCM_256:
+		optlen = sizeof(u.g256);
+		break;
+	case DTLS_CIPHER_AES_CCM_128:
+		optlen = sizeof(u.c128);
+		break;
+	case DTLS_CIPHER_AES_CCM_8_128:
+		optlen = sizeof(u.c8);
+		break;
+	case DTLS_CIPHER_CHACHA20_POLY1305:
+		optlen = sizeof(u.cc);
+		break;
+	default:
+		return -DTLS_OFFLOAD_E_CIPHER;
+	}
+	memset(&u, 0, sizeof(u));
+	info->version = DTLS_1_2_VERSION;
+	info->cipher_type = cipher;
+	memcpy(p, key, klen);
+	memcpy(p + klen, iv, ivlen);
+	put_be64(p + klen + ivlen, seq);
+	if (sizeof(*info) + klen + ivlen + DTLS_REC_SEQ_SIZE != optlen)
+		return -DTLS_OFFLOAD_E_CIPHER;	/* layout changed */
+	if (setsockopt(fd, SOL_DTLS, optname, &u, optlen) < 0)
+		ret = -errno;
+	do_wipe(&u, sizeof(u));
+	return ret;
+}
+
+/*
+ * Before touching the TLS session: is the kernel side there and is the
+ * socket connected?  Setting the replay window to the kernel's default is
+ * harmless and fails with ENOPROTOOPT when dtls.ko is not loaded, so the
+ * caller can still fall back to the TLS library's own record layer.
+ */
+int do_probe(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint32_t win = 1024;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &win,
+		       sizeof(win)) < 0)
+		return -errno;
+	return 0;
+}
+
+int do_install(struct dtls_offload *h, int fd, int cipher,
+	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
+	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq)
+{
+	int ret;
+
+	ret = do_setsockopt_dir(fd, DTLS_TX, cipher, tx_key, tx_iv, tx_seq);
+	if (ret)
+		return ret;
+	ret = do_setsockopt_dir(fd, DTLS_RX, cipher, rx_key, rx_iv, rx_seq);
+	if (ret)
+		return ret;
+	h->fd = fd;
+	h->cipher = cipher;
+	h->cipher_name = do_cipher_name(cipher);
+	h->epoch = tx_seq >> 48;
+	h->st.tx_rec_seq = tx_seq;
+	h->st.rx_rec_seq = rx_seq;
+	h->state = DO_OFFLOADED;
+	return 0;
+}
+
+/* Send one record of @type; plaintext epoch-0 record if @e0_seq >= 0. */
+static ssize_t do_send_record(struct dtls_offload *h, uint8_t type,
+			      int64_t e0_seq, const void *buf, size_t len,
+			      int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint8_t)) +
+			 CMSG_SPACE(sizeof(uint64_t))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cb.buf,
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&cb, 0, sizeof(cb));
+	msg.msg_controllen = CMSG_SPACE(sizeof(uint8_t));
+	if (e0_seq >= 0)
+		msg.msg_controllen += CMSG_SPACE(sizeof(uint64_t));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_DTLS;
+	c->cmsg_type = DTLS_SET_RECORD_TYPE;
+	c->cmsg_len = CMSG_LEN(sizeof(uint8_t));
+	*(uint8_t *)CMSG_DATA(c) = type;
+	if (e0_seq >= 0) {
+		uint64_t s = (uint64_t)e0_seq;
+
+		c = CMSG_NXTHDR(&msg, c);
+		c->cmsg_level = SOL_DTLS;
+		c->cmsg_type = DTLS_SET_PLAINTEXT_SEQ;
+		c->cmsg_len = CMSG_LEN(sizeof(uint64_t));
+		memcpy(CMSG_DATA(c), &s, sizeof(s));
+	}
+	n = sendmsg(h->fd, &msg, flags | MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t dtls_offload_send(struct dtls_offload *h, const void *buf, size_t len,
+			  int flags)
+{
+	ssize_t n;
+
+	if (!h || h->state != DO_OFFLOADED)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (h->close_sent)
+		return -DTLS_OFFLOAD_E_CLOSED;
+	n = send(h->fd, buf, len, flags | MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+int dtls_offload_close(struct dtls_offload *h)
+{
+	static const uint8_t cn[2] = { ALERT_WARNING, ALERT_CLOSE_NOTIFY };
+	ssize_t n;
+
+	if (!h || h->state != DO_OFFLOADED)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (h->close_sent)
+		return 0;
+	n = do_send_record(h, DTLS_RECORD_TYPE_ALERT, -1, cn, sizeof(cn), 0);
+	if (n < 0)
+		return (int)n;
+	h->close_sent = true;
+	return 0;
+}
+
+int dtls_offload_alert(const struct dtls_offload *h)
+{
+	return h ? h->alert : -1;
+}
+
+void dtls_offload_get_stats(const struct dtls_offload *h,
+			    struct dtls_offload_stats *st)
+{
+	if (h && st)
+		*st = h->st;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Resend our last flight: epoch-0 parts in the clear, the rest protected. */
+static int do_retransmit(struct dtls_offload *h)
+{
+	unsigned int i;
+	int err = 0;
+
+	for (i = 0; i < h->nflight; i++) {
+		const struct do_flight_msg *m = &h->flight[i];
+		ssize_t n;
+
+		if (m->sealed)
+			continue;	/* could not be opened; never happens */
+		if (m->epoch == 0) {
+			if (h->next_e0_seq > DO_SEQ_MASK)
+				return -EKEYEXPIRED;
+			n = do_send_record(h, m->type, h->next_e0_seq++,
+					   m->data, m->len, MSG_DONTWAIT);
+		} else {
+			n = do_send_record(h, m->type, -1, m->data, m->len,
+					   MSG_DONTWAIT);
+		}
+		if (n < 0 && !err)
+			err = (int)n;
+	}
+	h->st.retransmits++;
+	return err;
+}
+
+/* A handshake or CCS record arrived after handoff. */
+static void do_handle_handshake(struct dtls_offload *h,
+				const struct dtls_record_info *ri,
+				const uint8_t *body, size_t len)
+{
+	bool prot = ri->flags & DTLS_RECORD_F_PROTECTED;
+	uint64_t t;
+
+	if (prot && ri->content_type == DTLS_RECORD_TYPE_HANDSHAKE && len &&
+	    (body[0] == HS_HELLO_REQUEST || body[0] == HS_CLIENT_HELLO)) {
+		static const uint8_t nr[2] = { ALERT_WARNING,
+					       ALERT_NO_RENEGOTIATION };
+
+		do_send_record(h, DTLS_RECORD_TYPE_ALERT, -1, nr, sizeof(nr),
+			       MSG_DONTWAIT);
+		h->st.ignored_records++;
+		return;
+	}
+	/*
+	 * The peer resends its last flight only when it missed ours, and only
+	 * the side that sent the final flight of the handshake needs to
+	 * answer (RFC 6347 4.2.4).  Several records of one peer flight cause
+	 * one resend.
+	 */
+	t = now_ns();
+	if (!h->we_sent_last || !h->nflight ||
+	    t - h->last_retx_ns < RETX_MIN_GAP_NS) {
+		h->st.ignored_records++;
+		return;
+	}
+	h->last_retx_ns = t;
+	do_retransmit(h);
+}
+
+ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
+			  int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct dtls_record_info))];
+		struct cmsghdr align;
+	} cb;
+	uint8_t scratch[16];
+	struct dtls_record_info ri;
+
+	if (!h || h->state != DO_OFFLOADED)
+		return -DTLS_OFFLOAD_E_STATE;
+
+	if (h->pend_head) {
+		struct do_pending *p = h->pend_head;
+		size_t n = p->len < len ? p->len : len;
+
+		memcpy(buf, p->data, n);
+		h->pend_head = p->next;
+		if (!h->pend_head)
+			h->pend_tail = NULL;
+		h->pend_bytes -= p->len;
+		do_wipe(p->data, p->len);
+		free(p);
+		return (ssize_t)n;
+	}
+	if (h->peer_closed)
+		return 0;
+	if (h->fatal)
+		return -DTLS_OFFLOAD_E_ALERT;
+
+	for (;;) {
+		/* scratch catches the start of a non-data record past @len */
+		struct iovec iov[2] = {
+			{ .iov_base = buf, .iov_len = len },
+			{ .iov_base = scratch, .iov_len = sizeof(scratch) },
+		};
+		struct msghdr msg = {
+			.msg_iov = iov, .msg_iovlen = 2,
+			.msg_control = cb.buf,
+			.msg_controllen = sizeof(cb.buf),
+		};
+		uint8_t head[2];
+		struct cmsghdr *c;
+		bool found = false;
+		ssize_t n;
+		size_t i;
+
+		n = recvmsg(h->fd, &msg, flags);
+		if (n < 0)
+			return -errno;
+		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level == SOL_DTLS &&
+			    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
+				memcpy(&ri, CMSG_DATA(c), sizeof(ri));
+				found = true;
+			}
+		}
+		if (!found)
+			return -EPROTO;	/* DTLS_RX not installed? */
+
+		if (ri.content_type == DTLS_RECORD_TYPE_APPLICATION_DATA) {
+			if (!(ri.flags & DTLS_RECORD_F_PROTECTED))
+				continue;	/* the kernel never passes these */
+			if (n == 0)
+				continue;	/* empty record: 0 means EOF */
+			return (size_t)n > len ? (ssize_t)len : n;
+		}
+
+		for (i = 0; i < sizeof(head) && i < (size_t)n; i++)
+			head[i] = i < len ? ((uint8_t *)buf)[i] :
+					    scratch[i - len];
+
+		if (ri.content_type == DTLS_RECORD_TYPE_ALERT) {
+			if (!(ri.flags & DTLS_RECORD_F_PROTECTED) || n < 2) {
+				h->st.ignored_records++;
+				continue;	/* forgeable or malformed */
+			}
+			h->alert = head[0] << 8 | head[1];
+			if (head[1] == ALERT_CLOSE_NOTIFY) {
+				h->peer_closed = true;
+				return 0;
+			}
+			if (head[0] == ALERT_FATAL) {
+				h->fatal = true;
+				return -DTLS_OFFLOAD_E_ALERT;
+			}
+			h->st.ignored_records++;
+			continue;	/* other warnings */
+		}
+		do_handle_handshake(h, &ri, head, (size_t)n < 2 ? (size_t)n : 2);
+	}
+}
+
+const char *dtls_offload_strerror(int err)
+{
+	static __thread char buf[64];
+
+	if (err > 0)
+		err = -err;
+	switch (-err) {
+	case 0:
+		return "success";
+	case DTLS_OFFLOAD_E_CIPHER:
+		return "cipher suite not supported by kernel DTLS";
+	case DTLS_OFFLOAD_E_STATE:
+		return "wrong state (not prepared, handshake not finished, or already offloaded)";
+	case DTLS_OFFLOAD_E_TLSLIB:
+		return "TLS library call failed";
+	case DTLS_OFFLOAD_E_VERSION:
+		return "protocol is not DTLS 1.2";
+	case DTLS_OFFLOAD_E_ALERT:
+		return "peer sent a fatal alert";
+	case DTLS_OFFLOAD_E_SEQ:
+		return "record numbers of the handshake unknown";
+	case DTLS_OFFLOAD_E_CLOSED:
+		return "connection already closed for sending";
+	}
+	if (-err < DTLS_OFFLOAD_E_BASE)
+		return strerror_r(-err, buf, sizeof(buf));
+	return "unknown error";
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""UDP relay for interop.sh that loses the server's final handshake flight once.
+
+dropproxy.py LISTEN_PORT SERVER_PORT [SECONDS]
+
+Relays datagrams between one client and 127.0.0.1:SERVER_PORT and drops,
+from server to client, the first datagram carrying a change_cipher_spec
+record and the first carrying a protected (epoch >= 1) handshake record.
+The client then retransmits its final flight and the server, already
+offloaded, must answer through the kernel.  Prints "dropped N" at exit.
+"""
+import select
+import socket
+import sys
+import time
+
+
+def records(d):
+    off = 0
+    while off + 13 <= len(d):
+        yield d[off], int.from_bytes(d[off + 3:off + 5], 'big')
+        off += 13 + int.from_bytes(d[off + 11:off + 13], 'big')
+
+
+def main():
+    lport, sport = int(sys.argv[1]), int(sys.argv[2])
+    end = time.time() + (float(sys.argv[3]) if len(sys.argv) > 3 else 60)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ls.bind(('127.0.0.1', lport))
+    ss = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    ss.connect(('127.0.0.1', sport))
+    for s in (ls, ss):
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    client = None
+    drop_ccs = drop_fin = True
+    dropped = 0
+    while time.time() < end:
+        r, _, _ = select.select([ls, ss], [], [], 0.5)
+        if ls in r:
+            d, client = ls.recvfrom(65535)
+            ss.send(d)
+        if ss in r:
+            try:
+                d = ss.recv(65535)
+            except ConnectionRefusedError:
+                continue
+            kinds = list(records(d))
+            hit = False
+            if drop_ccs and any(t == 20 for t, _ in kinds):
+                drop_ccs, hit = False, True
+            if drop_fin and any(t == 22 and e >= 1 for t, e in kinds):
+                drop_fin, hit = False, True
+            if hit:
+                dropped += 1
+                continue
+            if client:
+                ls.sendto(d, client)
+    print("dropped %d" % dropped, file=sys.stderr)
+
+
+if __name__ == '__main__':
+    main()
