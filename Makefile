@@ -38,8 +38,12 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C userspace clean
 
+# The summary line is printed again last, after the guest's console output.
 check: all checkpatch
-	KVER=$(KVER) tools/vm-run --timeout 2400 -- selftests/run_all.sh
+	rm -rf build/check && mkdir -p build/check
+	KVER=$(KVER) tools/vm-run --results build/check --timeout 2400 -- \
+		selftests/run_all.sh
+	@cat build/check/summary
 
 demo: all
 	KVER=$(KVER) tools/vm-run --timeout 600 -- tools/demo.sh

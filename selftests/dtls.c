@@ -15,6 +15,8 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <netinet/udp.h>
 #include <pthread.h>
 #include <sys/epoll.h>
@@ -1976,6 +1978,55 @@ TEST_F(dtls, splice_one_record_per_chunk)
 	close(p[1]);
 	expect_nothing(_metadata, self->peer);
 	ASSERT_EQ(txr + 3, dstat("DtlsTxRecords"));
+}
+
+static void set_lo_mtu(struct __test_metadata *_metadata, int mtu)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+
+	ASSERT_LE(0, s);
+	ifr.ifr_mtu = mtu;
+	ASSERT_EQ(0, ioctl(s, SIOCSIFMTU, &ifr));
+	ASSERT_EQ(0, ioctl(s, SIOCGIFFLAGS, &ifr));
+	ifr.ifr_flags |= IFF_UP;
+	ASSERT_EQ(0, ioctl(s, SIOCSIFFLAGS, &ifr));
+	close(s);
+}
+
+/*
+ * With fragmentation forbidden, a record that does not fit the path MTU is
+ * EMSGSIZE, and a record that does goes out whole.  Runs in a namespace of
+ * its own whose loopback has a 1300-byte MTU.
+ */
+TEST_F(dtls, tx_pmtu_dont_fragment_emsgsize)
+{
+	static uint8_t pt[1300];
+	int fd, peer, on = 1, pmtu = IP_PMTUDISC_DO;
+	long long txe;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	set_lo_mtu(_metadata, 1300);
+	fresh_pair(_metadata, self, &fd, &peer);
+	/* IPv6 sockets: IPV6_DONTFRAG for IPv6, IP_MTU_DISCOVER for mapped */
+	ASSERT_EQ(0, setsockopt(fd, SOL_IP, IP_MTU_DISCOVER, &pmtu,
+				sizeof(pmtu)));
+	if (self->kind != SK_IPV4)
+		ASSERT_EQ(0, setsockopt(fd, SOL_IPV6, IPV6_DONTFRAG, &on,
+					sizeof(on)));
+	ASSERT_EQ(0, dtls_install(fd, DTLS_TX, &self->k_tx, REC_NUM(EPOCH, 1)));
+	close(self->peer);
+	self->peer = peer;
+	txe = dstat("DtlsTxError");
+
+	ASSERT_EQ(-1, send(fd, pt, sizeof(pt), 0));
+	ASSERT_EQ(EMSGSIZE, errno);
+	/* the failed record spent its number: the next one is seq 2 */
+	ASSERT_EQ(txe + 1, dstat("DtlsTxError"));
+	expect_nothing(_metadata, peer);
+	ASSERT_EQ(1200, send(fd, pt, 1200, 0));
+	peer_expect(_metadata, self, 23, EPOCH, 2, pt, 1200);
+	close(fd);
 }
 
 TEST_F(dtls, tx_seq_exhaustion_ekeyexpired)

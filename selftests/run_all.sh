@@ -55,6 +55,8 @@ own_tap() {	# ok|not-ok description
 finish() {
 	[ "$skip" -gt 0 ] && echo "# $skip skipped"
 	echo "$pass passed, $fail failed"
+	# under tools/vm-run the host prints this again after the guest's log
+	[ -d /results ] && echo "$pass passed, $fail failed" >/results/summary
 	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
 	exit $?
 }
