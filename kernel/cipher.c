@@ -6,7 +6,6 @@
 
 #include <crypto/aead.h>
 #include <linux/string.h>
-#include <asm/unaligned.h>
 
 #include "dtls.h"
 

@@ -13,6 +13,7 @@
 #include <net/sock.h>
 #include <net/udp.h>
 
+#include "compat.h"
 #include "protocol.h"
 
 /* One entry per cipher suite: what its crypto_info looks like. */
@@ -135,8 +136,6 @@ int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
 		 const struct dtls_cipher_desc *desc);
 void dtls_tx_free(struct dtls_tx *tx);
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
-int dtls_sendpage(struct sock *sk, struct page *page, int offset,
-		  size_t size, int flags);
 
 /* rx.c */
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,

@@ -407,7 +407,7 @@ static void dtls_build_proto(struct proto *p, const struct proto *base,
 	p->psock_update_sk_prot = NULL;
 	if (tx) {
 		p->sendmsg = dtls_sendmsg;
-		p->sendpage = dtls_sendpage;
+		dtls_compat_set_sendpage(p);
 	}
 	if (rx)
 		p->recvmsg = dtls_recvmsg;

@@ -17,7 +17,6 @@
 #include <net/ipv6.h>
 #include <net/transp_v6.h>
 #include <net/udp_tunnel.h>
-#include <asm/unaligned.h>
 
 #include "dtls.h"
 

@@ -10,7 +10,6 @@
 #include <crypto/aead.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
-#include <asm/unaligned.h>
 
 #include "dtls.h"
 
@@ -187,8 +186,8 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	struct dtls_tx_opts o = { .type = DTLS_RECORD_TYPE_APPLICATION_DATA };
 	int err;
 
-	/* Corking is refused; from splice(), MSG_MORE is only a hint. */
-	if ((msg->msg_flags & (MSG_MORE | MSG_SENDPAGE_NOTLAST)) == MSG_MORE ||
+	/* Corking is refused; between splice() chunks MSG_MORE is a hint. */
+	if ((msg->msg_flags & (MSG_MORE | DTLS_MSG_SPLICE_CHUNK)) == MSG_MORE ||
 	    msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	/* The keys belong to the connected peer. */
@@ -204,14 +203,4 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, &o);
 	release_sock(sk);
 	return err;
-}
-
-/*
- * splice() and sendfile(): every chunk becomes one record, the same as on
- * IPv6, where sock_no_sendpage() hands the page to dtls_sendmsg() directly.
- */
-int dtls_sendpage(struct sock *sk, struct page *page, int offset,
-		  size_t size, int flags)
-{
-	return sock_no_sendpage(sk->sk_socket, page, offset, size, flags);
 }

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Differences between the kernels the module builds on (Debian 12's 6.1
+ * and 6.12), kept in this one place.
+ */
+#ifndef _DTLS_COMPAT_H
+#define _DTLS_COMPAT_H
+
+#include <linux/net.h>
+#include <net/sock.h>
+
+/* kernel/Kbuild sets the DTLS_HAVE_* macros from the headers it builds with */
+#ifdef DTLS_HAVE_LINUX_UNALIGNED_H
+#include <linux/unaligned.h>	/* 6.12 */
+#else
+#include <asm/unaligned.h>
+#endif
+
+#ifndef DTLS_HAVE_PROTO_SENDPAGE
+/*
+ * 6.5 and later: splice() and sendfile() call sendmsg() with
+ * MSG_SPLICE_PAGES, and set MSG_MORE between the chunks of one call.
+ */
+#define DTLS_MSG_SPLICE_CHUNK	MSG_SPLICE_PAGES
+
+static inline void dtls_compat_set_sendpage(struct proto *p)
+{
+}
+#else
+/* splice() and sendfile() call sendpage(); MSG_MORE comes with NOTLAST. */
+#define DTLS_MSG_SPLICE_CHUNK	MSG_SENDPAGE_NOTLAST
+
+/* As sock_no_sendpage() does for IPv6: each chunk goes to sendmsg(). */
+static inline int dtls_sendpage(struct sock *sk, struct page *page,
+				int offset, size_t size, int flags)
+{
+	return sock_no_sendpage(sk->sk_socket, page, offset, size, flags);
+}
+
+static inline void dtls_compat_set_sendpage(struct proto *p)
+{
+	p->sendpage = dtls_sendpage;
+}
+#endif
+
+#endif /* _DTLS_COMPAT_H */
