@@ -3,6 +3,7 @@
 # make              build the module (W=1, warnings are errors), the
 #                   selftests, and the userspace library and dtls-cat
 # make check        boot Debian's kernel under QEMU and run every test
+# make check-debug  the same on a debug 6.12 kernel (KASAN, lockdep, ...)
 # make demo         the two-namespace demo (see README)
 # make checkpatch   checkpatch.pl --strict over the module and UAPI sources
 # make sparse       build the module with sparse (C=2) and W=1
@@ -45,6 +46,24 @@ check: all checkpatch
 		selftests/run_all.sh
 	@cat build/check/summary
 
+# The same tests on a KASAN/UBSAN/lockdep/kmemleak/KUnit kernel built from
+# linux-source-6.12 (tools/build-debug-kernel builds it once per machine),
+# with the module built for that kernel in build/6.12.
+DEBUG_TREE = $(KDTLS_CACHE)/linux-6.12-debug
+DEBUG_KO = build/6.12/kernel/dtls.ko
+
+check-debug: all
+	tools/build-debug-kernel
+	rm -rf build/6.12 && mkdir -p build/6.12/kernel build/check-debug
+	cp Kbuild build/6.12/
+	cp -r kernel/Kbuild kernel/*.c kernel/*.h kernel/include build/6.12/kernel/
+	rm -f build/6.12/kernel/*.mod.c
+	$(MAKE) -C $(DEBUG_TREE) M=$(CURDIR)/build/6.12 W=1 KCFLAGS=-Werror modules
+	VM_KERNEL=$(DEBUG_TREE)/arch/x86/boot/bzImage VM_MEM=3072 \
+		tools/vm-run --results build/check-debug --timeout 4800 -- \
+		env DTLS_KO=$(DEBUG_KO) selftests/run_all.sh
+	@cat build/check-debug/summary
+
 demo: all
 	KVER=$(KVER) tools/vm-run --timeout 600 -- tools/demo.sh
 
@@ -58,4 +77,5 @@ checkpatch:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules
 
-.PHONY: all module selftests userspace clean check demo checkpatch sparse
+.PHONY: all module selftests userspace clean check check-debug demo checkpatch \
+	sparse

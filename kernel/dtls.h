@@ -144,6 +144,8 @@ void dtls_rx_uninstall(struct sock *sk);
 void dtls_rx_free(struct dtls_rx *rx);
 int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		 int *addr_len);
+u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off, unsigned int *len,
+		     bool *bad);
 
 /* replay.c */
 int dtls_replay_init(struct dtls_replay *r, u32 size, u64 next);
@@ -174,6 +176,9 @@ enum dtls_mib_field {
 int dtls_proc_init(void);
 void dtls_proc_exit(void);
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v);
+
+/* rx.c, also for the KUnit tests */
+enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec, unsigned int len);
 
 static inline void dtls_stat_inc(const struct sock *sk, enum dtls_mib_field f)
 {

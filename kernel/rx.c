@@ -86,8 +86,7 @@ static enum dtls_mib_field dtls_rx_check_plaintext(u8 type, u16 version,
  * what happened: DTLS_MIB_RX_RECORDS or DTLS_MIB_RX_PLAINTEXT if it is to
  * be delivered, the reason for dropping it otherwise.
  */
-static enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec,
-					unsigned int len)
+enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec, unsigned int len)
 {
 	const struct dtls_cipher_desc *desc = rx->crypto.desc;
 	unsigned int overhead = desc->explicit_size + desc->tag_size;
@@ -125,8 +124,8 @@ static enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec,
  * in *len, or NULL at the end of the datagram or at a header that does not
  * fit (then *bad is set): nothing after such a header can be framed.
  */
-static u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off,
-			    unsigned int *len, bool *bad)
+u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off, unsigned int *len,
+		     bool *bad)
 {
 	unsigned int avail = skb->len - *off;
 	u8 *rec = skb->data + *off;
