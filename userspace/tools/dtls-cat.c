@@ -5,8 +5,10 @@
  *
  *   dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX --psk-identity ID |
  *            --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]
- *            [--no-offload] [--size N] [--delay USEC] [--bench SECONDS]
- *            HOST PORT
+ *            [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]
+ *            [--delay USEC] [--bench SECONDS]
+ *            [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]
+ *            [--recv-bytes N] HOST PORT
  *
  * The peer certificate is not verified: this is a test tool.
  */
@@ -48,6 +50,12 @@ static struct {
 	const char *psk_hex, *psk_id, *cert, *key, *cipher;
 	const char *host, *port;
 	size_t size;
+	size_t size_min, size_max;	/* --sizes: 0 when not used */
+	uint64_t seed;
+	long handoff_delay_ms;	/* test: pause between handshake and offload */
+	bool handoff_peek;	/* test: make the TLS library buffer a record */
+	unsigned int hs_timeout_ms;	/* first handshake retransmission timeout */
+	unsigned long long recv_bytes;	/* stop lingering once this much came */
 	double bench;
 	long delay_us;		/* pause after each record sent */
 	int linger;		/* seconds to wait for the peer's close_notify */
@@ -55,6 +63,7 @@ static struct {
 	size_t psk_len;
 } opt = {
 	.size = 1200,
+	.seed = 1,
 	.linger = 3,
 	.psk_id = "Client_identity",
 };
@@ -89,8 +98,10 @@ static void usage(int status)
 	fprintf(status ? stderr : stdout,
 "usage: " PROG " [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX [--psk-identity ID] |\n"
 "                --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]\n"
-"                [--no-offload] [--size N] [--delay USEC] [--bench SECONDS]\n"
-"                HOST PORT\n"
+"                [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]\n"
+"                [--delay USEC] [--bench SECONDS]\n"
+"                [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]\n"
+"                [--recv-bytes N] HOST PORT\n"
 "  -l               listen on HOST PORT (HOST may be omitted), serve the first peer\n"
 "  -6               IPv6\n"
 "  -d               do not read stdin (only receive)\n"
@@ -100,7 +111,20 @@ static void usage(int status)
 "  --lib LIB        handshake library: openssl (default) or gnutls\n"
 "  --no-offload     keep the record layer in the TLS library\n"
 "  --size N         bytes per record (1200; at most 16384)\n"
+"  --sizes MIN-MAX  record sizes drawn from MIN..MAX (first MIN, then MAX, then\n"
+"                   a deterministic pseudo-random sequence; stdin is read until\n"
+"                   each record is full)\n"
+"  --seed N         seed of the --sizes sequence (1)\n"
+"  --handoff-delay MS  test: wait MS after the handshake before the offload\n"
+"                   (what the peer sends meanwhile waits in the socket queue)\n"
+"  --handoff-peek   test: after the handshake wait for a record and let the\n"
+"                   TLS library decrypt it (OpenSSL SSL_peek) before the\n"
+"                   offload, so the library's buffer must be drained\n"
 "  --delay USEC     pause after each record sent (pacing for slow receivers)\n"
+"  --hs-timeout MS  first handshake retransmission timeout (library default:\n"
+"                   1 s), doubled per retry up to 8 s\n"
+"  --recv-bytes N   after our close_notify, stop waiting for the peer's once\n"
+"                   N bytes were received (peers that never send one)\n"
 "  --bench SECONDS  client: send records for SECONDS; server: count them\n"
 "The peer's certificate is not verified.\n");
 	exit(status);
@@ -172,6 +196,36 @@ static void gnutls_priority(char *buf, size_t len)
 	snprintf(buf, len, "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-CIPHER-ALL:%s%s",
 		 c[cipher_index()],
 		 opt.psk_hex ? ":-KX-ALL:+PSK:+ECDHE-PSK" : "");
+}
+
+/* ---- record sizes ---- */
+
+static uint64_t rec_sent, rec_received;
+
+/* splitmix64: small, deterministic, good enough to pick record sizes */
+static uint64_t prng_next(void)
+{
+	uint64_t z = (opt.seed += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Bytes for the next record read from stdin. */
+static size_t next_record_size(void)
+{
+	uint64_t span;
+
+	if (!opt.size_max)
+		return opt.size;
+	/* both bounds early, whatever the seed */
+	if (rec_sent == 0)
+		return opt.size_min;
+	if (rec_sent == 1)
+		return opt.size_max;
+	span = opt.size_max - opt.size_min + 1;
+	return opt.size_min + prng_next() % span;
 }
 
 /* ---- connection abstraction: offloaded or in the TLS library ---- */
@@ -372,6 +426,13 @@ static const char *ossl_err(void)
 	return buf;
 }
 
+static unsigned int ossl_timer_cb(SSL *ssl, unsigned int timer_us)
+{
+	if (!timer_us)
+		return opt.hs_timeout_ms * 1000;
+	return timer_us >= 4000000 ? 8000000 : timer_us * 2;
+}
+
 static void setup_openssl(struct conn *c, struct sockaddr_storage *peer)
 {
 	SSL_CTX *ctx = SSL_CTX_new(opt.listen ? DTLS_server_method() :
@@ -409,6 +470,8 @@ static void setup_openssl(struct conn *c, struct sockaddr_storage *peer)
 		die("BIO_new_dgram: %s", ossl_err());
 	BIO_ctrl(bio, BIO_CTRL_DGRAM_SET_CONNECTED, 0, peer);
 	SSL_set_bio(c->ssl, bio, bio);
+	if (opt.hs_timeout_ms)
+		DTLS_set_timer_cb(c->ssl, ossl_timer_cb);
 }
 
 static void handshake_openssl(struct conn *c)
@@ -495,6 +558,8 @@ static void setup_gnutls(struct conn *c)
 	}
 	gnutls_handshake_set_timeout(c->gs, GNUTLS_DEFAULT_HANDSHAKE_TIMEOUT);
 	gnutls_dtls_set_mtu(c->gs, 1400);
+	if (opt.hs_timeout_ms)
+		gnutls_dtls_set_timeouts(c->gs, opt.hs_timeout_ms, 60000);
 }
 
 static void handshake_gnutls(struct conn *c)
@@ -519,6 +584,26 @@ static void handshake_gnutls(struct conn *c)
 		die("DTLS handshake failed: %s", gnutls_strerror(r));
 	verbose("handshake done: GnuTLS, %s",
 		gnutls_cipher_get_name(gnutls_cipher_get(c->gs)));
+}
+
+/*
+ * Test aid: wait (up to 10 s) for the peer's first record after the handshake
+ * and let OpenSSL decrypt and buffer it without returning it, as a record
+ * that arrived together with the handshake's last message would be.
+ */
+static void handoff_peek(struct conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	char b;
+	int n;
+
+	if (poll(&p, 1, 10000) != 1)
+		die("--handoff-peek: no record from the peer within 10 s");
+	n = SSL_peek(c->ssl, &b, 1);
+	if (n != 1)
+		die("--handoff-peek: SSL_peek returned %d (%s)", n, ossl_err());
+	verbose("--handoff-peek: OpenSSL holds %d bytes of application data",
+		SSL_pending(c->ssl));
 }
 
 static void offload(struct conn *c)
@@ -584,6 +669,7 @@ static int relay(struct conn *c)
 {
 	char *buf = malloc(MAX_REC);
 	bool in_eof = opt.no_stdin, sent_close = false;
+	unsigned long long got = 0;
 	double deadline = 0;
 
 	if (!buf)
@@ -599,6 +685,11 @@ static int relay(struct conn *c)
 			if (sent_close) {
 				double left = deadline - now();
 
+				if (opt.recv_bytes && got >= opt.recv_bytes) {
+					verbose("received the %llu bytes expected; not waiting for a close_notify",
+						got);
+					return 0;
+				}
 				if (left <= 0) {
 					verbose("no close_notify from the peer within %d s",
 						opt.linger);
@@ -626,16 +717,32 @@ static int relay(struct conn *c)
 						conn_close_notify(c);
 					return 0;
 				}
+				rec_received++;
+				got += n;
 				write_all(1, buf, n);
 			}
 		}
 		if (!in_eof && p[1].revents) {
-			ssize_t n = read(0, buf, opt.size);
+			size_t want = next_record_size();
+			ssize_t n = read(0, buf, want);
 
 			if (n < 0 && errno != EINTR)
 				die("read stdin: %s", strerror(errno));
+			/* --sizes: fill the record unless stdin ends */
+			while (opt.size_max && n > 0 && (size_t)n < want) {
+				ssize_t m = read(0, buf + n, want - n);
+
+				if (m < 0 && errno == EINTR)
+					continue;
+				if (m < 0)
+					die("read stdin: %s", strerror(errno));
+				if (m == 0)
+					break;
+				n += m;
+			}
 			if (n > 0) {
 				conn_send(c, buf, n);
+				rec_sent++;
 				if (opt.delay_us)
 					usleep(opt.delay_us);
 			}
@@ -757,6 +864,12 @@ int main(int argc, char **argv)
 		{ "bench", required_argument, NULL, 'B' },
 		{ "size", required_argument, NULL, 'S' },
 		{ "delay", required_argument, NULL, 'D' },
+		{ "sizes", required_argument, NULL, 'Z' },
+		{ "seed", required_argument, NULL, 'E' },
+		{ "handoff-delay", required_argument, NULL, 'H' },
+		{ "handoff-peek", no_argument, NULL, 'p' },
+		{ "hs-timeout", required_argument, NULL, 'T' },
+		{ "recv-bytes", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -780,6 +893,18 @@ int main(int argc, char **argv)
 		case 'B': opt.bench = atof(optarg); break;
 		case 'D': opt.delay_us = atol(optarg); break;
 		case 'S': opt.size = strtoul(optarg, NULL, 0); break;
+		case 'Z':
+			if (sscanf(optarg, "%zu-%zu", &opt.size_min,
+				   &opt.size_max) != 2 || !opt.size_min ||
+			    opt.size_min > opt.size_max || opt.size_max > MAX_REC)
+				die("--sizes wants MIN-MAX with 1 <= MIN <= MAX <= %d",
+				    MAX_REC);
+			break;
+		case 'E': opt.seed = strtoull(optarg, NULL, 0); break;
+		case 'H': opt.handoff_delay_ms = atol(optarg); break;
+		case 'p': opt.handoff_peek = true; break;
+		case 'T': opt.hs_timeout_ms = atoi(optarg); break;
+		case 'R': opt.recv_bytes = strtoull(optarg, NULL, 0); break;
 		case 'L':
 			if (!strcmp(optarg, "openssl"))
 				opt.lib = LIB_OPENSSL;
@@ -808,6 +933,8 @@ int main(int argc, char **argv)
 		die("--cert and --key go together");
 	if (opt.listen && !opt.psk_hex && !opt.cert)
 		die("the server needs --cert FILE --key FILE or --psk HEX");
+	if (opt.handoff_peek && opt.lib != LIB_OPENSSL)
+		die("--handoff-peek needs --lib openssl (GnuTLS cannot peek)");
 	if (opt.psk_hex)
 		parse_psk();
 	cipher_index();	/* validate early */
@@ -820,6 +947,12 @@ int main(int argc, char **argv)
 	} else {
 		setup_gnutls(&c);
 		handshake_gnutls(&c);
+	}
+	if (opt.handoff_peek)
+		handoff_peek(&c);
+	if (opt.handoff_delay_ms > 0) {
+		verbose("waiting %ld ms before the offload", opt.handoff_delay_ms);
+		usleep(opt.handoff_delay_ms * 1000);
 	}
 	if (c.h)
 		offload(&c);
@@ -842,11 +975,14 @@ int main(int argc, char **argv)
 		struct dtls_offload_stats st;
 
 		dtls_offload_get_stats(c.h, &st);
-		verbose("retransmissions of our last flight: %llu, records ignored: %llu",
+		verbose("retransmissions of our last flight: %llu, records ignored: %llu, drained records: %llu",
 			(unsigned long long)st.retransmits,
-			(unsigned long long)st.ignored_records);
+			(unsigned long long)st.ignored_records,
+			(unsigned long long)st.drained_records);
 		dtls_offload_free(c.h);
 	}
+	verbose("application data records sent: %llu, received: %llu",
+		(unsigned long long)rec_sent, (unsigned long long)rec_received);
 	if (c.ssl)
 		SSL_free(c.ssl);
 	if (c.gs)
