@@ -7,6 +7,7 @@
 #define _DTLS_COMPAT_H
 
 #include <linux/net.h>
+#include <net/inet_sock.h>
 #include <net/sock.h>
 
 /* kernel/Kbuild sets the DTLS_HAVE_* macros from the headers it builds with */
@@ -42,5 +43,21 @@ static inline void dtls_compat_set_sendpage(struct proto *p)
 	p->sendpage = dtls_sendpage;
 }
 #endif
+
+#ifndef DTLS_HAVE_INET_CMSG_FLAGS
+/* 6.6 folded cmsg_flags into inet_flags and added this accessor */
+static inline unsigned long inet_cmsg_flags(const struct inet_sock *inet)
+{
+	return inet->cmsg_flags;
+}
+#endif
+
+/* A sockmap would swap sk_prot under us and send in the clear. */
+static inline void dtls_compat_refuse_sockmap(struct proto *p)
+{
+#ifdef CONFIG_BPF_SYSCALL
+	p->psock_update_sk_prot = NULL;
+#endif
+}
 
 #endif /* _DTLS_COMPAT_H */

@@ -70,6 +70,12 @@ struct dtls_tx {
 struct dtls_rx {
 	struct dtls_crypto crypto;
 	struct dtls_replay replay;
+	/*
+	 * While DTLS_RX opens what was queued before it, records arriving
+	 * through the hook wait here, so they cannot overtake older ones.
+	 */
+	bool draining;
+	struct sk_buff_head held;
 };
 
 struct dtls_context {

@@ -403,8 +403,7 @@ static void dtls_build_proto(struct proto *p, const struct proto *base,
 	p->connect = dtls_connect;
 	p->disconnect = dtls_disconnect;
 	p->close = dtls_close;
-	/* A sockmap would swap sk_prot under us and send in the clear. */
-	p->psock_update_sk_prot = NULL;
+	dtls_compat_refuse_sockmap(p);
 	if (tx) {
 		p->sendmsg = dtls_sendmsg;
 		dtls_compat_set_sendpage(p);

@@ -172,6 +172,33 @@ static unsigned int dtls_rx_open_all(struct sock *sk, struct dtls_rx *rx,
 	return n;
 }
 
+static void dtls_rx_enqueue(struct sock *sk, struct sk_buff *skb)
+{
+	bool protected = dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED;
+
+	if (__udp_enqueue_schedule_skb(sk, skb) < 0) {
+		kfree_skb(skb);
+		dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+		return;
+	}
+	dtls_stat_inc(sk, protected ? DTLS_MIB_RX_RECORDS :
+				      DTLS_MIB_RX_PLAINTEXT);
+}
+
+/* Softirq during the drain of dtls_rx_install(): keep @skb back. */
+static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff *skb)
+{
+	bool held = false;
+
+	spin_lock(&rx->held.lock);
+	if (rx->draining) {
+		__skb_queue_tail(&rx->held, skb);
+		held = true;
+	}
+	spin_unlock(&rx->held.lock);
+	return held;
+}
+
 /* Trim @skb to the plaintext of @rec and put it on the socket's queue. */
 static void dtls_rx_queue(struct sock *sk, struct dtls_rx *rx,
 			  struct sk_buff *skb, const u8 *rec, unsigned int len)
@@ -194,13 +221,11 @@ static void dtls_rx_queue(struct sock *sk, struct dtls_rx *rx,
 	/* UDP's checksum was verified before the record was opened. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 
-	if (__udp_enqueue_schedule_skb(sk, skb) < 0) {
-		kfree_skb(skb);
-		dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+	/* The drain itself runs in task context; its records go first. */
+	if (unlikely(READ_ONCE(rx->draining)) && !in_task() &&
+	    dtls_rx_hold(rx, skb))
 		return;
-	}
-	dtls_stat_inc(sk, protected ? DTLS_MIB_RX_RECORDS :
-				      DTLS_MIB_RX_PLAINTEXT);
+	dtls_rx_enqueue(sk, skb);
 }
 
 /*
@@ -320,11 +345,25 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 	}
 }
 
+/* End of the drain: queue what arrived meanwhile, behind the older data. */
+static void dtls_rx_release_held(struct sock *sk, struct dtls_rx *rx)
+{
+	struct sk_buff *skb;
+
+	spin_lock_bh(&rx->held.lock);
+	while ((skb = __skb_dequeue(&rx->held)))
+		dtls_rx_enqueue(sk, skb);
+	WRITE_ONCE(rx->draining, false);
+	spin_unlock_bh(&rx->held.lock);
+}
+
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 		     struct dtls_rx *rx)
 {
 	struct udp_sock *up = udp_sk(sk);
 
+	skb_queue_head_init(&rx->held);
+	rx->draining = true;
 	rcu_assign_pointer(ctx->rx, rx);
 	dtls_update_proto(sk, ctx);
 	WRITE_ONCE(up->encap_rcv, dtls_encap_recv);
@@ -333,6 +372,7 @@ void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 
 	synchronize_net();
 	dtls_rx_drain(sk, rx);
+	dtls_rx_release_held(sk, rx);
 }
 
 void dtls_rx_uninstall(struct sock *sk)
@@ -405,7 +445,7 @@ static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
 	}
 
 	if (is_v4) {
-		if (inet_sk(sk)->cmsg_flags)
+		if (inet_cmsg_flags(inet_sk(sk)))
 			ip_cmsg_recv_offset(msg, sk, skb,
 					    sizeof(struct udphdr), off);
 	} else if (inet6_sk(sk)->rxopt.all) {
