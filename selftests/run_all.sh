@@ -7,7 +7,11 @@
 #   2. selftests/dtls           (kselftest harness, TAP)
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
 #   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP)
-#   5. unload: rmmod must fail while a DTLS socket exists, succeed after it
+#   5. selftests/dtls_fuzz      (bounded receive-path fuzzer, TAP)
+#   6. selftests/dtls_stress    (lifecycle stress, scenarios a-e, TAP)
+#   7. selftests/dtls_stress rmmod: unload refused under traffic, succeeds
+#      after close, module loaded again
+#   8. unload: rmmod must fail while a DTLS socket exists, succeed after it
 #      is closed, and UDP must answer SOL_DTLS with ENOPROTOOPT afterwards.
 # The binaries must have been built on the host (make).
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
@@ -62,7 +66,7 @@ finish() {
 }
 
 echo "# === load $MOD"
-for b in "$ST/dtls" "$ST/dtls_pair"; do
+for b in "$ST/dtls" "$ST/dtls_pair" "$ST/dtls_fuzz" "$ST/dtls_stress"; do
 	if [ ! -x "$b" ]; then
 		echo "# $b is missing: build it on the host first (make -C selftests)"
 		own_tap not-ok "selftest binaries built"
@@ -113,6 +117,35 @@ if [ -x userspace/dtls-cat ]; then
 else
 	echo "# userspace/dtls-cat is missing: build it on the host first (make)"
 	own_tap not-ok "interop tests (userspace not built)"
+fi
+
+# A part's own "N passed, N failed" line becomes a comment here, so that
+# the last such line of this script stays the overall one.
+show_part() {	# file
+	sed 's/^\([0-9]* passed, [0-9]* failed\)$/# part: \1/' "$1"
+}
+
+echo "# === selftests/dtls_fuzz"
+"$ST/dtls_fuzz" >"$TMP/fuzz.tap" 2>&1
+echo "# dtls_fuzz exited with $?"
+show_part "$TMP/fuzz.tap"
+count_tap "$TMP/fuzz.tap"
+
+echo "# === selftests/dtls_stress"
+"$ST/dtls_stress" >"$TMP/stress.tap" 2>&1
+echo "# dtls_stress exited with $?"
+show_part "$TMP/stress.tap"
+count_tap "$TMP/stress.tap"
+
+echo "# === selftests/dtls_stress rmmod (unload under traffic, load again)"
+"$ST/dtls_stress" rmmod "$MOD" >"$TMP/stress-rmmod.tap" 2>&1
+echo "# dtls_stress rmmod exited with $?"
+show_part "$TMP/stress-rmmod.tap"
+count_tap "$TMP/stress-rmmod.tap"
+if [ ! -r /proc/net/dtls_stat ]; then
+	# keep the unload checks below meaningful
+	echo "# dtls.ko is not loaded after dtls_stress rmmod: loading it again"
+	insmod "$MOD" 2>&1 | sed 's/^/# /'
 fi
 
 echo "# === module unload"

@@ -1,0 +1,1075 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bounded receive-path fuzzer for the kernel DTLS record layer.
+ *
+ *   dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-v]
+ *   (defaults: -n 500000 -t 120)
+ *
+ * For every cipher and for IPv4 and IPv6, an offloaded socket (DTLS_RX with a
+ * known key, random epoch, start sequence number and replay window) is
+ * connected to a plain UDP peer socket.  The peer sends batches of datagrams
+ * mixing real records (sealed with the libcrypto reference, random explicit
+ * nonce, increasing sequence numbers, payload with an id and a checksum) and
+ * hostile input: random bytes, truncated headers, lengths past the datagram,
+ * several records per datagram, wrong epochs, versions and content types,
+ * flipped bits anywhere in a record, replays of records already delivered,
+ * records older than the window, epoch-0 plaintext records, oversized
+ * plaintext.  After each batch the offloaded socket is drained with recvmsg
+ * and its DTLS_GET_RECORD_TYPE control message.
+ *
+ * A model written from Documentation/networking/dtls.rst classifies every
+ * record the peer sent.  Checks per (cipher, family):
+ *   - every delivered protected record is one of the real ones, intact,
+ *     with the right record number and type, delivered exactly once;
+ *   - every real record is delivered (loopback, big receive buffer, paced);
+ *   - epoch-0 plaintext records are delivered unprotected, as predicted;
+ *   - DtlsRxRecords and DtlsRxPlaintext grew by what was delivered;
+ *   - the drop counters (DecryptError, Replay, Malformed, BadVersion,
+ *     UnknownEpoch, Dropped) grew by exactly the number of rejected records,
+ *     and each one lies within the range the model allows (a record with
+ *     several faults may be counted under any of them).
+ *
+ * The run is bounded by both DATAGRAMS (total, shared by the 10 runs) and
+ * SECONDS.  The program enters a new network namespace when it can, so the
+ * counters are its own.  Prints TAP, then "N passed, N failed".
+ */
+#define _GNU_SOURCE
+#include "dtls_common.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+/* ---------------------------------------------------------------------- */
+/* PRNG                                                                    */
+
+static uint64_t rng_state;
+
+static uint64_t rnd64(void)
+{
+	/* xorshift64* */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 2685821657736338717ULL;
+}
+
+static uint32_t rnd(uint32_t n)	/* 0..n-1 */
+{
+	return n ? (uint32_t)((rnd64() >> 11) % n) : 0;
+}
+
+static int chance(int percent)
+{
+	return (int)rnd(100) < percent;
+}
+
+static void rnd_bytes(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = rnd64() >> 56;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Counters                                                                */
+
+enum {
+	S_RECORDS, S_PLAIN, S_DECRYPT, S_REPLAY, S_MALF, S_BADVER, S_EPOCH,
+	S_DROPPED, S_CURR_RX, S_N
+};
+static const char *const snames[S_N] = {
+	"DtlsRxRecords", "DtlsRxPlaintext", "DtlsRxDecryptError",
+	"DtlsRxReplay", "DtlsRxMalformed", "DtlsRxBadVersion",
+	"DtlsRxUnknownEpoch", "DtlsRxDropped", "DtlsCurrRxSw",
+};
+
+static int snap(long long *v)
+{
+	char n[64];
+	long long x;
+	FILE *f = fopen(DSTAT_FILE, "r");
+	int found = 0;
+
+	for (int i = 0; i < S_N; i++)
+		v[i] = -1;
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", n, &x) == 2)
+		for (int i = 0; i < S_N; i++)
+			if (!strcmp(n, snames[i])) {
+				v[i] = x;
+				found++;
+			}
+	fclose(f);
+	return found == S_N ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Model                                                                   */
+
+/* Verdict bits: what the kernel may do with one record. */
+#define V_DELIVER	0x01	/* protected record delivered */
+#define V_PLAIN		0x02	/* epoch-0 record delivered */
+#define V_DECRYPT	0x04
+#define V_REPLAY	0x08
+#define V_MALF		0x10
+#define V_BADVER	0x20
+#define V_EPOCH		0x40
+#define V_BAD		(V_DECRYPT | V_REPLAY | V_MALF | V_BADVER | V_EPOCH)
+/* bad category i <-> bit V_DECRYPT << i <-> counter S_DECRYPT + i */
+#define N_BAD		5
+static const char *const badname[N_BAD] = {
+	"decrypt", "replay", "malformed", "badversion", "unknownepoch",
+};
+
+#define MAX_DGRAM	65000
+#define MAX_REAL_PT	DTLS_MAX_PLAINTEXT
+#define FORGED_ID	0x80000000u	/* ids of records that must never arrive */
+
+struct real {
+	uint64_t seq;
+	uint8_t type;
+	uint8_t delivered;
+	uint8_t expected;	/* the model says the kernel will deliver it */
+};
+
+#define N_CAPTURE	128
+#define CAPTURE_MAX	1400
+
+struct dgram {
+	uint8_t *b;
+	size_t len;
+};
+
+struct fz {
+	const struct cdesc *c;
+	struct dkey k;
+	int fd, peer;
+	uint16_t epoch;
+	uint32_t win;
+	uint64_t s0;		/* first acceptable sequence number */
+	uint64_t next_start;	/* kernel's window "next" at batch start */
+	uint64_t seqctr;	/* next sequence number to allocate */
+	uint64_t max_real;	/* highest real seq allocated so far */
+
+	struct real *reals;
+	size_t nreal, areal;
+	size_t batch_first;	/* first real id of the current batch */
+
+	uint8_t cap[N_CAPTURE][CAPTURE_MAX];
+	size_t caplen[N_CAPTURE];
+	uint32_t capid[N_CAPTURE];
+	size_t ncap;
+
+	/* model totals */
+	long long def[N_BAD], may[N_BAD], bad_total;
+	long long exp_plain, exp_real;
+	/* pass-1 results of the current batch */
+	long long batch_plain;
+	/* observed */
+	long long got_real, got_plain, errors;
+	long long datagrams, records;
+	char errmsg[256];
+};
+
+static int verbose;
+
+static void fz_err(struct fz *z, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fz_err(struct fz *z, const char *fmt, ...)
+{
+	va_list ap;
+
+	z->errors++;
+	if (z->errors > 1 && !verbose)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(z->errmsg, sizeof(z->errmsg), fmt, ap);
+	va_end(ap);
+	printf("# error: %s\n", z->errmsg);
+}
+
+/* Real record ids are allocated with increasing seq: binary search. */
+static long real_by_seq(const struct fz *z, uint64_t seq)
+{
+	size_t lo = 0, hi = z->nreal;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (z->reals[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < z->nreal && z->reals[lo].seq == seq ? (long)lo : -1;
+}
+
+static int seq_accepted(const struct fz *z, uint64_t s)
+{
+	long id = real_by_seq(z, s);
+
+	return id >= 0 && (size_t)id < z->batch_first && z->reals[id].expected;
+}
+
+/* Definitely rejected by the replay window, whatever else is in flight. */
+static int seq_definitely_replay(const struct fz *z, uint64_t s)
+{
+	return s < z->s0 || seq_accepted(z, s) ||
+	       (z->next_start > s && z->next_start - s > z->win);
+}
+
+/* A record that does not authenticate, with a plausible header. */
+static int verdict_unauthentic(const struct fz *z, uint64_t s)
+{
+	long id;
+
+	if (seq_definitely_replay(z, s))
+		return V_REPLAY;
+	if (s > z->max_real)
+		return V_DECRYPT;	/* newer than anything accepted */
+	id = real_by_seq(z, s);
+	if (id >= 0 && (size_t)id >= z->batch_first && z->reals[id].expected)
+		return V_REPLAY | V_DECRYPT;	/* races its real twin */
+	if (z->max_real + 1 - s > z->win)
+		return V_REPLAY | V_DECRYPT;	/* may fall out of the window */
+	return V_DECRYPT;
+}
+
+static uint8_t ptbuf[70000];
+
+/*
+ * Classify one record (header at @rec, body length @len).  Pass 1 only
+ * marks the real records that will be delivered; pass 2 returns the verdict.
+ */
+static int classify_record(struct fz *z, const uint8_t *rec, unsigned int len,
+			   int pass)
+{
+	const struct cdesc *c = z->c;
+	unsigned int overhead = c->xnonce_len + c->tag_len;
+	uint8_t type = rec[0];
+	uint16_t version = get_be(rec + 1, 2);
+	uint16_t epoch = get_be(rec + 3, 2);
+	uint64_t seq = get_be(rec + 5, 6);
+	int type_ok = type >= 20 && type <= 23;
+	int m = 0;
+	struct rec_hdr h;
+	size_t ptlen;
+	long id;
+
+	if (!epoch) {
+		if (!type_ok || type == 23 || len > DTLS_MAX_PLAINTEXT)
+			m |= V_MALF;
+		if (version != DTLS_1_2_VERSION && version != 0xfeff)
+			m |= V_BADVER;
+		return m ? m : V_PLAIN;
+	}
+	if (!type_ok || len < overhead || len - overhead > DTLS_MAX_PLAINTEXT)
+		m |= V_MALF;
+	if (version != DTLS_1_2_VERSION)
+		m |= V_BADVER;
+	if (epoch != z->epoch)
+		m |= V_EPOCH;
+	if (m)
+		return m;
+
+	if (ref_open(&z->k, rec, DTLS_HDR_LEN + len, &h, ptbuf, &ptlen) < 0)
+		return pass == 1 ? V_DECRYPT : verdict_unauthentic(z, seq);
+
+	/* authentic */
+	id = real_by_seq(z, seq);
+	if (id >= 0 && (size_t)id >= z->batch_first) {
+		if (pass == 1) {
+			if (z->reals[id].expected)
+				fz_err(z, "generator bug: real id %ld twice in a batch", id);
+			z->reals[id].expected = 1;
+		}
+		return V_DELIVER;
+	}
+	if (seq_definitely_replay(z, seq))
+		return V_REPLAY;
+	fz_err(z, "generator bug: authentic record seq %llu of unknown fate",
+	       (unsigned long long)seq);
+	return V_REPLAY;
+}
+
+/* Walk a datagram the way the kernel frames it. */
+static void classify_dgram(struct fz *z, const uint8_t *b, size_t n, int pass)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		size_t avail = n - off;
+		unsigned int len;
+		int m, lost = 0;
+
+		if (avail < DTLS_HDR_LEN ||
+		    get_be(b + off + 11, 2) > avail - DTLS_HDR_LEN) {
+			m = V_MALF;	/* framing lost: one count, stop */
+			lost = 1;
+		} else {
+			len = get_be(b + off + 11, 2);
+			m = classify_record(z, b + off, len, pass);
+			off += DTLS_HDR_LEN + len;
+		}
+		if (pass == 2) {
+			z->records++;
+			if (m == V_DELIVER) {
+				/* counted from reals[].expected */
+			} else if (m == V_PLAIN) {
+				z->exp_plain++;
+				z->batch_plain++;
+			} else {
+				int bits = __builtin_popcount(m);
+
+				z->bad_total++;
+				for (int i = 0; i < N_BAD; i++)
+					if (m & (V_DECRYPT << i)) {
+						if (bits == 1)
+							z->def[i]++;
+						else
+							z->may[i]++;
+					}
+			}
+		}
+		if (lost)
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Generators                                                              */
+
+static uint64_t alloc_seq(struct fz *z)
+{
+	uint64_t s = z->seqctr;
+
+	z->seqctr += 1 + (chance(12) ? rnd(4) : 0);
+	return s;
+}
+
+static size_t seal(struct fz *z, uint8_t type, uint16_t version, uint16_t epoch,
+		   uint64_t seq, const uint8_t *pt, size_t len, uint8_t *out)
+{
+	uint8_t ex[8];
+	size_t n;
+
+	rnd_bytes(ex, sizeof(ex));
+	n = ref_seal(&z->k, type, version, epoch, seq, ex, pt, len, out);
+	if (!n) {
+		fprintf(stderr, "dtls_fuzz: libcrypto seal failed\n");
+		exit(2);
+	}
+	return n;
+}
+
+static size_t rnd_ptlen(size_t max)
+{
+	size_t l;
+
+	if (chance(3))
+		l = rnd(max + 1);
+	else if (chance(10))
+		l = rnd(13);
+	else
+		l = rnd(1200);
+	return l > max ? max : l;
+}
+
+/* A real record: returns its length, 0 if @room is too small. */
+static size_t gen_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
+{
+	static uint8_t pt[MAX_REAL_PT];
+	size_t ptlen = rnd_ptlen(maxpt);
+	uint8_t type = chance(90) ? 23 : 20 + rnd(3);
+	struct real *r;
+
+	if (ptlen < PAYLOAD_HDR)
+		ptlen = PAYLOAD_HDR;
+	if (room < rec_overhead(z->c) + ptlen)
+		return 0;
+	if (z->nreal == z->areal) {
+		z->areal = z->areal ? z->areal * 2 : 4096;
+		z->reals = realloc(z->reals, z->areal * sizeof(*z->reals));
+		if (!z->reals) {
+			perror("realloc");
+			exit(2);
+		}
+	}
+	r = &z->reals[z->nreal];
+	memset(r, 0, sizeof(*r));
+	r->seq = alloc_seq(z);
+	r->type = type;
+	z->max_real = r->seq;
+	payload_make(pt, z->nreal, ptlen);
+	z->nreal++;
+	return seal(z, type, DTLS_1_2_VERSION, z->epoch, r->seq, pt, ptlen, out);
+}
+
+/* A forgery-marked payload: any delivery of it is a failure. */
+static size_t forged_pt(uint8_t *pt, size_t max)
+{
+	size_t len = rnd_ptlen(max);
+
+	if (len < PAYLOAD_HDR)
+		len = PAYLOAD_HDR;
+	return payload_make(pt, FORGED_ID | rnd(1 << 20), len);
+}
+
+/* One bad record of a random kind; returns its length (<= room). */
+static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[MAX_REAL_PT + 1024];
+	const struct cdesc *c = z->c;
+	size_t maxpt = room > rec_overhead(c) + 16 ? room - rec_overhead(c) : 0;
+	size_t ptlen, n;
+	uint16_t v, e;
+	uint8_t t;
+
+	if (maxpt > 1400)
+		maxpt = 1400;
+	if (maxpt < PAYLOAD_HDR) {
+		/* only room for a short one: a bare header with length 0 */
+		if (room < DTLS_HDR_LEN)
+			return 0;
+		put_hdr(out, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), 0);
+		return DTLS_HDR_LEN;
+	}
+	ptlen = forged_pt(pt, maxpt);
+	switch (rnd(9)) {
+	case 0:	/* wrong epoch (may be 0: then a plaintext record) */
+		do
+			e = chance(50) ? z->epoch + 1 + rnd(3) :
+				chance(50) ? (uint16_t)(z->epoch - 1) : (uint16_t)rnd64();
+		while (e == z->epoch);
+		return seal(z, 23, DTLS_1_2_VERSION, e, alloc_seq(z), pt, ptlen, out);
+	case 1:	/* wrong version */
+		do
+			v = chance(50) ? 0xfeff + rnd(3) - 1 : rnd64();
+		while (v == DTLS_1_2_VERSION);
+		if (chance(30))
+			v = chance(50) ? 0x0303 : 0xfefc;
+		return seal(z, 23, v, z->epoch, alloc_seq(z), pt, ptlen, out);
+	case 2:	/* unknown content type */
+		do
+			t = rnd(256);
+		while (t >= 20 && t <= 23);
+		return seal(z, t, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+	case 3:	/* flipped bit in the tag */
+		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+		out[n - 1 - rnd(c->tag_len)] ^= 1 << rnd(8);
+		return n;
+	case 4:	/* flipped bit in the ciphertext */
+		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+		out[DTLS_HDR_LEN + c->xnonce_len + rnd(ptlen)] ^= 1 << rnd(8);
+		return n;
+	case 5:	/* flipped bit in the explicit nonce (ChaCha20: in the body) */
+		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+		out[DTLS_HDR_LEN + rnd(c->xnonce_len ? c->xnonce_len : ptlen)] ^= 1 << rnd(8);
+		return n;
+	case 6:	/* flipped bit in the header: type, version, epoch, seq, length */
+		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+		out[rnd(DTLS_HDR_LEN)] ^= 1 << rnd(8);
+		return n;
+	case 7:	/* length shorter than explicit nonce + tag */
+		n = rnd(rec_overhead(c) - DTLS_HDR_LEN);
+		put_hdr(out, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), n);
+		rnd_bytes(out + DTLS_HDR_LEN, n);
+		return DTLS_HDR_LEN + n;
+	default:	/* plausible header, random body, seq anywhere near */
+		n = rnd(maxpt + rec_overhead(c) - DTLS_HDR_LEN);
+		{
+			uint64_t s = z->next_start;
+
+			switch (rnd(4)) {
+			case 0:
+				s = s > z->win ? s - z->win + rnd(2 * z->win) : rnd(2 * z->win);
+				break;
+			case 1:
+				s = z->seqctr + rnd(100);
+				break;
+			case 2:
+				s = rnd64() & SEQ_MASK;
+				break;
+			default:
+				s = z->s0 > 10 ? z->s0 - 1 - rnd(10) : 0;
+			}
+			put_hdr(out, 20 + rnd(4), DTLS_1_2_VERSION, z->epoch, s, n);
+		}
+		rnd_bytes(out + DTLS_HDR_LEN, n);
+		return DTLS_HDR_LEN + n;
+	}
+}
+
+/* An epoch-0 plaintext record, good or bad. */
+static size_t gen_plain(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[1400];
+	size_t len = rnd(room - DTLS_HDR_LEN < 1400 ? room - DTLS_HDR_LEN + 1 : 1400);
+	uint16_t v = chance(60) ? DTLS_1_2_VERSION : chance(70) ? 0xfeff : rnd64();
+	uint8_t t = chance(85) ? 20 + rnd(4) : rnd(256);
+
+	(void)z;
+	rnd_bytes(pt, len);
+	return plain_record(out, t, v, 0, rnd64() & SEQ_MASK, pt, len);
+}
+
+/* A previously delivered record, verbatim. */
+static size_t gen_replay(struct fz *z, uint8_t *out, size_t room)
+{
+	size_t i;
+
+	if (!z->ncap)
+		return 0;
+	i = rnd(z->ncap < N_CAPTURE ? z->ncap : N_CAPTURE);
+	if (z->caplen[i] > room)
+		return 0;
+	memcpy(out, z->cap[i], z->caplen[i]);
+	return z->caplen[i];
+}
+
+/* A valid record older than the window (or below the installed start). */
+static size_t gen_old(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[1400];
+	size_t ptlen = forged_pt(pt, 200);
+	uint64_t s;
+
+	if (room < rec_overhead(z->c) + ptlen)
+		return 0;
+	if (chance(50) && z->next_start > (uint64_t)z->win + 1) {
+		uint64_t top = z->next_start - z->win - 1;
+
+		s = top - rnd(top < z->win ? top + 1 : z->win);
+	} else {
+		s = z->s0 - 1 - rnd(z->s0 < 1000 ? z->s0 : 1000);
+	}
+	return seal(z, 23, DTLS_1_2_VERSION, z->epoch, s, pt, ptlen, out);
+}
+
+static size_t gen_record(struct fz *z, uint8_t *out, size_t room)
+{
+	switch (rnd(10)) {
+	case 0: case 1: case 2: case 3:
+		return gen_real(z, out, room, 1400);
+	case 4:
+		return gen_replay(z, out, room);
+	case 5:
+		return gen_old(z, out, room);
+	case 6:
+		return room > DTLS_HDR_LEN ? gen_plain(z, out, room) : 0;
+	default:
+		return gen_bad(z, out, room);
+	}
+}
+
+/* One datagram of a random kind into @b; returns its length. */
+static size_t gen_dgram(struct fz *z, uint8_t *b)
+{
+	size_t n = 0, r, room;
+	int k;
+
+	switch (rnd(100)) {
+	case 0 ... 29:	/* one real record */
+		return gen_real(z, b, MAX_DGRAM, chance(2) ? MAX_REAL_PT : 1400);
+	case 30 ... 41:	/* several records, real and bad mixed */
+		room = chance(90) ? 1500 : MAX_DGRAM;
+		for (k = 2 + rnd(5); k > 0; k--) {
+			r = gen_record(z, b + n, room - n);
+			n += r;
+		}
+		return n;
+	case 42 ... 56:	/* one bad record */
+		return gen_bad(z, b, 1500);
+	case 57 ... 66:	/* random bytes */
+		n = chance(95) ? rnd(1501) : rnd(MAX_DGRAM + 1);
+		rnd_bytes(b, n);
+		if (n && chance(50))
+			b[0] = 20 + rnd(4);	/* get past the type check */
+		return n;
+	case 67 ... 71:	/* truncated header, alone or after a record */
+		if (chance(50))
+			n = gen_real(z, b, 1500, 1000);
+		r = 1 + rnd(DTLS_HDR_LEN - 1);
+		put_hdr(b + n, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), 0);
+		return n + r;
+	case 72 ... 76:	/* length past the end of the datagram */
+		if (chance(50))
+			n = gen_real(z, b, 1500, 1000);
+		r = gen_bad(z, b + n, 1500 - n);
+		if (r >= DTLS_HDR_LEN) {
+			size_t have = r - DTLS_HDR_LEN;
+
+			put_be(b + n + 11, have + 1 + rnd(65535 - have), 2);
+			if (have && chance(50))
+				r -= 1 + rnd(have);	/* and cut the body */
+		}
+		return n + r;
+	case 77 ... 84:	/* replays of delivered records */
+		for (k = 1 + (chance(20) ? rnd(3) : 0); k > 0; k--)
+			n += gen_replay(z, b + n, 1500 - n);
+		return n;
+	case 85 ... 89:	/* valid records older than the window */
+		return gen_old(z, b, 1500);
+	case 90 ... 94:	/* epoch 0 */
+		return gen_plain(z, b, 1500);
+	default:	/* big: up to 64 KB, maybe a record over 2^14 */
+		room = MAX_DGRAM;
+		while (room - n > 2000 && chance(80)) {
+			if (chance(15)) {
+				static uint8_t pt[DTLS_MAX_PLAINTEXT + 2000];
+				size_t l = DTLS_MAX_PLAINTEXT + 1 + rnd(1000);
+
+				if (room - n < l + 64)
+					break;
+				forged_pt(pt, 0);
+				n += chance(50) ?
+					seal(z, 23, DTLS_1_2_VERSION, z->epoch,
+					     alloc_seq(z), pt, l, b + n) :
+					plain_record(b + n, 22, DTLS_1_2_VERSION, 0,
+						     rnd64() & SEQ_MASK, pt, l);
+			} else if (chance(40)) {
+				n += gen_real(z, b + n, room - n, MAX_REAL_PT);
+			} else {
+				n += gen_record(z, b + n, room - n);
+			}
+		}
+		return n;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Receive side                                                            */
+
+/* Drain what is queued; returns the number of records read. */
+static int drain(struct fz *z, int timeout_ms)
+{
+	static uint8_t buf[70000];
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct dtls_record_info)) + 256];
+	} cbuf;
+	int got = 0;
+
+	for (;;) {
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = {
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
+		};
+		struct dtls_record_info info;
+		struct cmsghdr *cm;
+		struct pollfd p = { .fd = z->fd, .events = POLLIN };
+		int have = 0;
+		ssize_t n;
+		long id;
+
+		if (poll(&p, 1, got ? 0 : timeout_ms) <= 0)
+			return got;
+		n = recvmsg(z->fd, &msg, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return got;
+			fz_err(z, "recvmsg: %s", strerror(errno));
+			return got;
+		}
+		got++;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == SOL_DTLS &&
+			    cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
+			    cm->cmsg_len == CMSG_LEN(sizeof(info))) {
+				memcpy(&info, CMSG_DATA(cm), sizeof(info));
+				have = 1;
+			}
+		if (!have) {
+			fz_err(z, "record of %zd bytes without DTLS_GET_RECORD_TYPE", n);
+			continue;
+		}
+		if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+			fz_err(z, "msg_flags 0x%x", msg.msg_flags);
+			continue;
+		}
+		if (!(info.flags & DTLS_RECORD_F_PROTECTED)) {
+			if (info.rec_num >> 48 || info.content_type < 20 ||
+			    info.content_type > 22 || info.flags) {
+				fz_err(z, "bad unprotected record: rec_num %#llx type %u flags %#x",
+				       (unsigned long long)info.rec_num,
+				       info.content_type, info.flags);
+				continue;
+			}
+			z->got_plain++;
+			continue;
+		}
+		id = payload_check(buf, n);
+		if (id < 0 || (uint64_t)id >= z->nreal) {
+			fz_err(z, "FORGED or corrupt protected record delivered: %zd bytes, id %ld, rec_num %#llx type %u",
+			       n, id, (unsigned long long)info.rec_num, info.content_type);
+			continue;
+		}
+		if (info.rec_num != REC_NUM(z->epoch, z->reals[id].seq) ||
+		    info.content_type != z->reals[id].type || info.flags != DTLS_RECORD_F_PROTECTED) {
+			fz_err(z, "record id %ld: rec_num %#llx type %u flags %#x, want %#llx %u",
+			       id, (unsigned long long)info.rec_num, info.content_type,
+			       info.flags,
+			       (unsigned long long)REC_NUM(z->epoch, z->reals[id].seq),
+			       z->reals[id].type);
+			continue;
+		}
+		if (z->reals[id].delivered++) {
+			fz_err(z, "record id %ld (seq %llu) delivered twice", id,
+			       (unsigned long long)z->reals[id].seq);
+			continue;
+		}
+		if (!z->reals[id].expected)
+			fz_err(z, "record id %ld delivered although the model dropped it", id);
+		z->got_real++;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+
+static int lo_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int r;
+
+	if (s < 0)
+		return -1;
+	strcpy(ifr.ifr_name, "lo");
+	r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (!r) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
+static uint8_t *dgbuf;	/* the batch's datagrams */
+
+#define BATCH_MAX	64
+
+/*
+ * One (cipher, family) run.  Returns 0 on pass.  @budget datagrams, until
+ * @deadline_ms.
+ */
+static int fuzz_one(const struct cdesc *c, int kind, long budget, uint64_t deadline_ms,
+		    char *summary, size_t slen)
+{
+	static const uint32_t wins[] = { 64, 128, 1024, 4096, 65536 };
+	struct fz *z = calloc(1, sizeof(*z));
+	long long s0[S_N], s1[S_N], d[S_N];
+	struct dgram batch[BATCH_MAX];
+	int big = 8 << 20, ok = 1, batches = 0;
+	uint64_t t0 = now_ms();
+	struct cinfo ci;
+
+	if (!z) {
+		perror("calloc");
+		exit(2);
+	}
+	z->c = c;
+	dkey_derive(&z->k, c, "fuzz-peer-to-kernel");
+	if (udp_pair(kind, kind, &z->fd, &z->peer)) {
+		snprintf(summary, slen, "udp_pair: %s", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(z->fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
+		setsockopt(z->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (setsockopt(z->peer, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		setsockopt(z->peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	z->epoch = 1 + rnd(0xfffe);
+	z->win = wins[rnd(sizeof(wins) / sizeof(wins[0]))];
+	z->s0 = chance(20) ? 1 + rnd(100) : 1 + (rnd64() & 0xffffffffffULL);
+	z->seqctr = z->s0;
+	z->next_start = z->s0;
+	z->max_real = z->s0 - 1;
+	if (z->win != 1024 || chance(50)) {
+		if (setsockopt(z->fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &z->win,
+			       sizeof(z->win))) {
+			snprintf(summary, slen, "DTLS_RX_REPLAY_WINDOW: %s", strerror(errno));
+			return -1;
+		}
+	}
+	snap(s0);
+	cinfo_build(&ci, &z->k, REC_NUM(z->epoch, z->s0));
+	if (setsockopt(z->fd, SOL_DTLS, DTLS_RX, ci.b, ci.len)) {
+		snprintf(summary, slen, "DTLS_RX: %s", strerror(errno));
+		return -1;
+	}
+	if (verbose)
+		printf("# %s/%s epoch %u s0 %llu window %u\n", c->name,
+		       kind == SK_IPV4 ? "ipv4" : "ipv6", z->epoch,
+		       (unsigned long long)z->s0, z->win);
+
+	while (z->datagrams < budget && now_ms() < deadline_ms && !z->errors) {
+		int nb = 1 + rnd(BATCH_MAX);
+		long long want_real;
+		uint64_t last;
+
+		if (nb > budget - z->datagrams)
+			nb = budget - z->datagrams;
+		z->batch_first = z->nreal;
+		z->batch_plain = 0;
+		for (int i = 0; i < nb; i++) {
+			batch[i].b = dgbuf + (size_t)i * (MAX_DGRAM + 64);
+			batch[i].len = gen_dgram(z, batch[i].b);
+		}
+		/* pass 1: which real records will arrive; pass 2: the rest */
+		for (int i = 0; i < nb; i++)
+			classify_dgram(z, batch[i].b, batch[i].len, 1);
+		for (int i = 0; i < nb; i++)
+			classify_dgram(z, batch[i].b, batch[i].len, 2);
+		want_real = 0;
+		for (size_t id = z->batch_first; id < z->nreal; id++)
+			want_real += z->reals[id].expected;
+		z->exp_real += want_real;
+
+		for (int i = 0; i < nb; i++) {
+			if (send(z->peer, batch[i].b, batch[i].len, 0) != (ssize_t)batch[i].len) {
+				fz_err(z, "send %zu bytes: %s", batch[i].len, strerror(errno));
+				break;
+			}
+			z->datagrams++;
+		}
+
+		/* wait for the batch's records */
+		last = now_ms();
+		while (z->got_real < z->exp_real || z->got_plain < z->exp_plain) {
+			if (drain(z, 50))
+				last = now_ms();
+			else if (now_ms() - last > 5000)
+				break;
+		}
+		drain(z, 0);
+		if (z->got_real != z->exp_real || z->got_plain != z->exp_plain) {
+			snap(s1);
+			fz_err(z, "batch %d: delivered %lld/%lld real, %lld/%lld plaintext (DtlsRxDropped +%lld)",
+			       batches, z->got_real, z->exp_real, z->got_plain, z->exp_plain,
+			       s1[S_DROPPED] - s0[S_DROPPED]);
+			break;
+		}
+		/* everything up to here was accepted */
+		for (size_t id = z->batch_first; id < z->nreal; id++) {
+			if (!z->reals[id].expected)
+				continue;
+			if (z->reals[id].seq + 1 > z->next_start)
+				z->next_start = z->reals[id].seq + 1;
+		}
+		/* capture delivered records of this batch for later replays */
+		for (int i = 0; i < nb; i++) {
+			struct rec_hdr h;
+			size_t off = 0;
+
+			while (!parse_hdr(batch[i].b + off, batch[i].len - off, &h)) {
+				size_t rl = DTLS_HDR_LEN + h.length;
+				long id = h.epoch == z->epoch ? real_by_seq(z, h.seq) : -1;
+
+				if (id >= 0 && (size_t)id >= z->batch_first &&
+				    z->reals[id].expected && rl <= CAPTURE_MAX && chance(30)) {
+					size_t slot = z->ncap++ % N_CAPTURE;
+
+					/* an intact copy only */
+					if (ref_open(&z->k, batch[i].b + off, rl, &h, ptbuf,
+						     &(size_t){0}) == (ssize_t)rl) {
+						memcpy(z->cap[slot], batch[i].b + off, rl);
+						z->caplen[slot] = rl;
+						z->capid[slot] = id;
+					} else {
+						z->ncap--;
+					}
+				}
+				off += rl;
+			}
+		}
+		batches++;
+	}
+
+	/* let the counters settle: softirq may still be counting */
+	{
+		uint64_t end = now_ms() + 3000;
+
+		for (;;) {
+			long long bad = 0;
+
+			snap(s1);
+			for (int i = 0; i < S_N; i++)
+				d[i] = s1[i] - s0[i];
+			for (int i = 0; i < N_BAD; i++)
+				bad += d[S_DECRYPT + i];
+			bad += d[S_DROPPED];
+			if ((bad >= z->bad_total && d[S_RECORDS] >= z->exp_real &&
+			     d[S_PLAIN] >= z->exp_plain) || now_ms() > end)
+				break;
+			usleep(10000);
+		}
+	}
+	drain(z, 100);
+
+	{
+		long long bad = 0;
+
+		for (int i = 0; i < N_BAD; i++)
+			bad += d[S_DECRYPT + i];
+		if (z->errors)
+			ok = 0;
+		if (d[S_DROPPED]) {
+			fz_err(z, "DtlsRxDropped +%lld (receive buffer 8 MB, paced)", d[S_DROPPED]);
+			ok = 0;
+		}
+		if (d[S_RECORDS] != z->got_real || z->got_real != z->exp_real) {
+			fz_err(z, "DtlsRxRecords +%lld, delivered %lld, expected %lld",
+			       d[S_RECORDS], z->got_real, z->exp_real);
+			ok = 0;
+		}
+		if (d[S_PLAIN] != z->got_plain || z->got_plain != z->exp_plain) {
+			fz_err(z, "DtlsRxPlaintext +%lld, delivered %lld, expected %lld",
+			       d[S_PLAIN], z->got_plain, z->exp_plain);
+			ok = 0;
+		}
+		if (bad + d[S_DROPPED] != z->bad_total) {
+			fz_err(z, "drop counters +%lld (+%lld dropped), injected bad records %lld",
+			       bad, d[S_DROPPED], z->bad_total);
+			ok = 0;
+		}
+		for (int i = 0; i < N_BAD; i++) {
+			long long a = d[S_DECRYPT + i];
+
+			if (a < z->def[i] - d[S_DROPPED] || a > z->def[i] + z->may[i]) {
+				fz_err(z, "%s: counter +%lld, model %lld..%lld",
+				       badname[i], a, z->def[i], z->def[i] + z->may[i]);
+				ok = 0;
+			}
+		}
+		snprintf(summary, slen,
+			 "%ld datagrams, %lld records in %d batches, %.1fs: real %lld/%lld, plaintext %lld, "
+			 "bad %lld (decrypt %lld replay %lld malformed %lld badversion %lld unknownepoch %lld; "
+			 "ambiguous %lld), window %u",
+			 (long)z->datagrams, z->records, batches,
+			 (now_ms() - t0) / 1000.0, z->got_real, z->exp_real, z->got_plain,
+			 bad, d[S_DECRYPT], d[S_REPLAY], d[S_MALF], d[S_BADVER], d[S_EPOCH],
+			 z->may[0] + z->may[1] + z->may[2] + z->may[3] + z->may[4] ?
+			 z->bad_total - (z->def[0] + z->def[1] + z->def[2] + z->def[3] + z->def[4]) : 0,
+			 z->win);
+	}
+	close(z->fd);
+	close(z->peer);
+	free(z->reals);
+	free(z);
+	return ok ? 0 : 1;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-v]\n"
+		"  DATAGRAMS and SECONDS bound the whole run (all ciphers and families)\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	long total = 500000;
+	double seconds = 120;
+	uint64_t seed = 0;
+	const char *only_c = NULL;
+	int only_f = 0, opt, n = 0, nfail = 0, runs;
+	int kinds[2] = { SK_IPV4, SK_IPV6 };
+	uint64_t start;
+	int have_seed = 0;
+
+	while ((opt = getopt(argc, argv, "n:t:s:c:f:vh")) != -1) {
+		switch (opt) {
+		case 'n':
+			total = atol(optarg);
+			break;
+		case 't':
+			seconds = atof(optarg);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			have_seed = 1;
+			break;
+		case 'c':
+			only_c = optarg;
+			if (!cdesc_by_name(only_c))
+				usage();
+			break;
+		case 'f':
+			only_f = atoi(optarg);
+			if (only_f != 4 && only_f != 6)
+				usage();
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!have_seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ getpid();
+	}
+	rng_state = seed ? seed : 1;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	dgbuf = malloc((size_t)BATCH_MAX * (MAX_DGRAM + 64));
+	if (!dgbuf)
+		return 2;
+	runs = (only_c ? 1 : (int)N_CDESCS) * (only_f ? 1 : 2);
+	printf("TAP version 13\n1..%d\n", runs);
+	printf("# seed %llu (rerun: dtls_fuzz -s %llu -n %ld -t %g)\n",
+	       (unsigned long long)seed, (unsigned long long)seed, total, seconds);
+	if (unshare(CLONE_NEWNET) == 0 && lo_up() == 0)
+		printf("# running in a private network namespace\n");
+	else
+		printf("# no private network namespace (%s): counters are shared\n",
+		       strerror(errno));
+	if (dstat("DtlsRxRecords") < 0) {
+		printf("# %s not readable: is dtls.ko loaded?\n", DSTAT_FILE);
+		for (int i = 1; i <= runs; i++)
+			printf("not ok %d setup\n", i);
+		printf("0 passed, %d failed\n", runs);
+		return 1;
+	}
+
+	start = now_ms();
+	for (size_t ci = 0; ci < N_CDESCS; ci++) {
+		const struct cdesc *c = &cdescs[ci];
+
+		if (only_c && strcmp(only_c, c->name))
+			continue;
+		for (int fi = 0; fi < 2; fi++) {
+			int kind = kinds[fi];
+			char summary[512];
+			int left = runs - n, r;
+			uint64_t now = now_ms(), end = start + (uint64_t)(seconds * 1000);
+			uint64_t deadline = now + (end > now ? (end - now) / left : 0);
+
+			if ((only_f == 4 && kind != SK_IPV4) || (only_f == 6 && kind != SK_IPV6))
+				continue;
+			n++;
+			r = fuzz_one(c, kind, total / runs, deadline, summary, sizeof(summary));
+			printf("# %s %s: %s\n", c->name, kind == SK_IPV4 ? "ipv4" : "ipv6", summary);
+			if (r) {
+				nfail++;
+				printf("not ok %d fuzz %s %s\n", n, c->name,
+				       kind == SK_IPV4 ? "ipv4" : "ipv6");
+			} else {
+				printf("ok %d fuzz %s %s\n", n, c->name,
+				       kind == SK_IPV4 ? "ipv4" : "ipv6");
+			}
+		}
+	}
+	printf("# total %.1fs, seed %llu\n", (now_ms() - start) / 1000.0,
+	       (unsigned long long)seed);
+	printf("%d passed, %d failed\n", n - nfail, nfail);
+	return nfail ? 1 : 0;
+}
