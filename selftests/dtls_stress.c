@@ -12,7 +12,7 @@
  *   b  close with records queued in both directions, in flight, peeked,
  *      with datagrams drained at DTLS_RX, with half-installed contexts
  *   c  DTLS_RX set while the peer floods: every record is delivered
- *      decrypted exactly once or counted, none delivered raw
+ *      decrypted exactly once, in order, or counted; none delivered raw
  *   d  SO_RCVBUF 4096 flooded by several threads, slow reader: DtlsRxDropped
  *      grows, what arrives is intact and unique, the socket works after
  *   e  network namespaces destroyed with offloaded sockets open and records
@@ -700,6 +700,12 @@ static void *c_flood_fn(void *arg)
 {
 	struct c_flood *f = arg;
 	uint8_t buf[256];
+	cpu_set_t one;
+
+	/* one CPU, one backlog: loopback then keeps the records in order */
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
 
 	while (!atomic_load(&f->stop) && f->sent < 4000) {
 		size_t l = payload_make(buf, f->sent, 12 + (f->sent * 37) % 200);
@@ -718,7 +724,7 @@ struct c_reader {
 	atomic_int installed;	/* set once DTLS_RX returned */
 	atomic_int stop;
 	uint8_t *seen;
-	long dec, dup, raw_before, raw_after, junk, drops;
+	long dec, dup, raw_before, raw_after, junk, drops, reorder, last_id;
 };
 
 static void c_account(struct c_reader *rd, const uint8_t *b, ssize_t n, int after,
@@ -740,6 +746,9 @@ static void c_account(struct c_reader *rd, const uint8_t *b, ssize_t n, int afte
 			rd->dup++;
 		else
 			rd->dec++;
+		if (id < rd->last_id)
+			rd->reorder++;
+		rd->last_id = id;
 	} else if (cl == 0) {
 		if (after)
 			rd->raw_after++;
@@ -860,13 +869,13 @@ static void scenario_c(void)
 		/* a receive buffer overflow counts in both DtlsRxDropped and
 		 * the socket's drops: either may account for a lost record
 		 */
-		if (rd.raw_after || rd.dup || rd.junk || ddr || lost < 0 ||
+		if (rd.raw_after || rd.dup || rd.junk || ddr || lost < 0 || rd.reorder ||
 		    lost > dd + rd.drops || drx != rd.dec) {
 			ok = 0;
 			snprintf(why, sizeof(why),
-				 "%s/%s: sent %ld (%ld before DTLS_RX), decrypted %ld, raw before install %ld, RAW AFTER %ld, dup %ld, junk %ld, DtlsRxDropped +%lld, udp drops %ld, DtlsRxRecords +%lld, reject counters +%lld",
+				 "%s/%s: sent %ld (%ld before DTLS_RX), decrypted %ld, raw before install %ld, RAW AFTER %ld, dup %ld, junk %ld, out of order %ld, DtlsRxDropped +%lld, udp drops %ld, DtlsRxRecords +%lld, reject counters +%lld",
 				 c->name, kindname[kind], f.sent, pre, rd.dec, rd.raw_before,
-				 rd.raw_after, rd.dup, rd.junk, dd, rd.drops, drx, ddr);
+				 rd.raw_after, rd.dup, rd.junk, rd.reorder, dd, rd.drops, drx, ddr);
 			printf("# %s\n", why);
 		}
 		tot_sent += f.sent;
