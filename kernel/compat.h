@@ -20,7 +20,8 @@
 #ifndef DTLS_HAVE_PROTO_SENDPAGE
 /*
  * 6.5 and later: splice() and sendfile() call sendmsg() with
- * MSG_SPLICE_PAGES, and set MSG_MORE between the chunks of one call.
+ * MSG_SPLICE_PAGES and up to 16 pages at a time, and set MSG_MORE when
+ * more is to come.
  */
 #define DTLS_MSG_SPLICE_CHUNK	MSG_SPLICE_PAGES
 

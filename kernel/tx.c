@@ -181,6 +181,42 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 	return err ?: size;
 }
 
+static int dtls_tx_one(struct sock *sk, struct msghdr *msg, size_t size,
+		       const struct dtls_tx_opts *o)
+{
+	int err;
+
+	if (size > DTLS_MAX_PLAINTEXT)
+		return -EMSGSIZE;
+	lock_sock(sk);
+	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, o);
+	release_sock(sk);
+	return err;
+}
+
+/*
+ * splice() and sendfile() move a byte stream, not messages: since 6.5 one
+ * call may bring several pages, so cut them into records of at most 2^14.
+ */
+static int dtls_tx_splice(struct sock *sk, struct msghdr *msg, size_t size,
+			  const struct dtls_tx_opts *o)
+{
+	size_t done = 0;
+	int err = 0;
+
+	lock_sock(sk);
+	while (done < size) {
+		err = dtls_tx_record(sk, dtls_get_ctx(sk), msg,
+				     min_t(size_t, size - done,
+					   DTLS_MAX_PLAINTEXT), o);
+		if (err < 0)
+			break;
+		done += err;
+	}
+	release_sock(sk);
+	return done ?: err;
+}
+
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct dtls_tx_opts o = { .type = DTLS_RECORD_TYPE_APPLICATION_DATA };
@@ -196,11 +232,7 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	err = dtls_tx_cmsg(msg, &o);
 	if (err)
 		return err;
-	if (size > DTLS_MAX_PLAINTEXT)
-		return -EMSGSIZE;
-
-	lock_sock(sk);
-	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, &o);
-	release_sock(sk);
-	return err;
+	if (!(msg->msg_flags & DTLS_MSG_SPLICE_CHUNK))
+		return dtls_tx_one(sk, msg, size, &o);
+	return dtls_tx_splice(sk, msg, size, &o);
 }

@@ -19,7 +19,8 @@
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ST=selftests
-MOD=kernel/dtls.ko
+# DTLS_KO: the module to test (make check-debug builds one for 6.12)
+MOD=${DTLS_KO:-kernel/dtls.ko}
 
 pass=0
 fail=0
@@ -79,6 +80,7 @@ if [ ! -f "$MOD" ]; then
 	finish
 fi
 lsmod 2>/dev/null | grep -q '^dtls ' && rmmod dtls 2>/dev/null
+log_before=$(dmesg 2>/dev/null | wc -l)
 if ! out=$(insmod "$MOD" 2>&1); then
 	echo "# insmod $MOD failed: $out"
 	dmesg 2>/dev/null | tail -n 20 | sed 's/^/# dmesg: /'
@@ -94,6 +96,22 @@ fi
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+
+# On a kernel with CONFIG_KUNIT the module's KUnit suites ran at insmod and
+# printed KTAP to the kernel log: count their test cases.
+if grep -q '^CONFIG_KUNIT=y' "/boot/config-$(uname -r)" 2>/dev/null ||
+   [ -d /sys/kernel/debug/kunit ]; then
+	echo "# === KUnit suites (kernel log)"
+	dmesg | tail -n +"$((log_before + 1))" | sed 's/^\[[^]]*\] //' |
+		awk '/# Subtest: dtls_/ { on = 1 } /^ok [0-9]+ dtls_|^not ok [0-9]+ dtls_/ { on = 0 }
+		     on && /^    (not )?ok [0-9]+ / { sub(/^    /, ""); print }' >"$TMP/kunit.tap"
+	cat "$TMP/kunit.tap"
+	if [ -s "$TMP/kunit.tap" ]; then
+		count_tap "$TMP/kunit.tap"
+	else
+		own_tap not-ok "KUnit suites reported results at insmod"
+	fi
+fi
 
 echo "# === selftests/dtls"
 "$ST/dtls" >"$TMP/dtls.tap" 2>&1
