@@ -99,7 +99,20 @@ static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
 	return (struct dtls_skb_cb *)skb->cb;
 }
 
+/*
+ * Process context, in a method of the module's protos: the context is set
+ * before the socket gets one of them and detached only in dtls_close().
+ */
 static inline struct dtls_context *dtls_get_ctx(const struct sock *sk)
+{
+	uintptr_t p = (uintptr_t)rcu_dereference_protected(__sk_user_data(sk),
+							   true);
+
+	return (struct dtls_context *)(p & SK_USER_DATA_PTRMASK);
+}
+
+/* Softirq receive path, under RCU. */
+static inline struct dtls_context *dtls_get_ctx_rcu(const struct sock *sk)
 {
 	return (struct dtls_context *)rcu_dereference_sk_user_data(sk);
 }

@@ -290,7 +290,7 @@ drop:
 /* UDP encap_rcv: called in softirq under RCU, UDP checksum verified. */
 static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
-	struct dtls_context *ctx = dtls_get_ctx(sk);
+	struct dtls_context *ctx = dtls_get_ctx_rcu(sk);
 	struct dtls_rx *rx = ctx ? rcu_dereference(ctx->rx) : NULL;
 
 	if (unlikely(!rx))
@@ -340,7 +340,10 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 	spin_unlock_bh(&rq->lock);
 
 	while ((skb = __skb_dequeue(&raw))) {
-		udp_skb_destructor(sk, skb);	/* give back its rcvbuf charge */
+		/* give back its rcvbuf charge; UDP takes the lock BH-off */
+		local_bh_disable();
+		udp_skb_destructor(sk, skb);
+		local_bh_enable();
 		dtls_rx_raw(sk, rx, skb);
 	}
 }
