@@ -20,6 +20,7 @@
 #include <linux/net.h>
 #include <linux/rcupdate.h>
 #include <net/ipv6.h>
+#include <net/udp.h>
 
 #include "dtls.h"
 
@@ -100,6 +101,14 @@ int dtls_attach_init(void)
 
 void dtls_attach_start(void)
 {
+	/*
+	 * Hold UDP's encapsulation keys on while loaded, so that installing
+	 * DTLS_RX on a socket and closing it only move the key's count and
+	 * never live-patch kernel text.
+	 */
+	udp_encap_enable();
+	udpv6_encap_enable();
+
 	WRITE_ONCE(udp_prot.setsockopt, dtls_hook_setsockopt4);
 	WRITE_ONCE(dtls_udpv6_prot->setsockopt, dtls_hook_setsockopt6);
 }
@@ -113,4 +122,7 @@ void dtls_attach_exit(void)
 	while (atomic_read(&dtls_hook_users))
 		msleep(20);
 	synchronize_rcu_tasks();
+
+	udp_encap_disable();
+	static_branch_dec(&udpv6_encap_needed_key);
 }
