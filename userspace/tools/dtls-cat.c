@@ -6,11 +6,15 @@
  *   dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX --psk-identity ID |
  *            --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]
  *            [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]
- *            [--delay USEC] [--bench SECONDS]
+ *            [--delay USEC] [--bench SECONDS] [--plain] [--gso N] [--batch N]
  *            [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]
  *            [--recv-bytes N] HOST PORT
  *
  * The peer certificate is not verified: this is a test tool.
+ *
+ * --bench is what userspace/tests/bench.sh measures: the client sends
+ * records of --size bytes as fast as it can for SECONDS, the server counts
+ * and checks them; both end with one machine-readable "BENCH ..." line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,12 +34,16 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/dtls.h>
+
+#include <linux/dtls.h>
 
 #include "dtls_offload.h"
 
@@ -46,6 +54,9 @@ enum lib { LIB_OPENSSL, LIB_GNUTLS };
 
 static struct {
 	bool listen, v6, no_offload, no_stdin, verbose;
+	bool plain;		/* no DTLS at all: plain UDP datagrams */
+	unsigned int gso;	/* --gso N: records per UDP GSO send */
+	unsigned int batch;	/* --batch N: sendmmsg/recvmmsg */
 	enum lib lib;
 	const char *psk_hex, *psk_id, *cert, *key, *cipher;
 	const char *host, *port;
@@ -99,8 +110,8 @@ static void usage(int status)
 "usage: " PROG " [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX [--psk-identity ID] |\n"
 "                --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]\n"
 "                [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]\n"
-"                [--delay USEC] [--bench SECONDS]\n"
-"                [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]\n"
+"                [--delay USEC] [--bench SECONDS] [--plain]\n"
+"                [--gso N] [--batch N] [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]\n"
 "                [--recv-bytes N] HOST PORT\n"
 "  -l               listen on HOST PORT (HOST may be omitted), serve the first peer\n"
 "  -6               IPv6\n"
@@ -126,6 +137,13 @@ static void usage(int status)
 "  --recv-bytes N   after our close_notify, stop waiting for the peer's once\n"
 "                   N bytes were received (peers that never send one)\n"
 "  --bench SECONDS  client: send records for SECONDS; server: count them\n"
+"                   and check their length and contents\n"
+"  --plain          no DTLS: plain UDP datagrams (a 1-byte hello first, an\n"
+"                   empty datagram as end of data)\n"
+"  --gso N          --bench: sender sets UDP_SEGMENT to --size and sends N\n"
+"                   records per send (one GSO packet); receiver sets UDP_GRO\n"
+"                   and reads with recvmmsg\n"
+"  --batch N        --bench: sendmmsg/recvmmsg of up to N records per call\n"
 "The peer's certificate is not verified.\n");
 	exit(status);
 }
@@ -235,11 +253,18 @@ struct conn {
 	SSL *ssl;
 	gnutls_session_t gs;
 	struct dtls_offload *h;	/* non-NULL when offloaded */
+	bool plain;		/* --plain: no DTLS */
 };
 
 /* > 0 bytes, 0 close_notify, -EAGAIN nothing now, other < 0 error */
 static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
 {
+	if (c->plain) {
+		/* an empty datagram is --plain's end of data */
+		ssize_t n = recv(c->fd, buf, len, MSG_DONTWAIT);
+
+		return n < 0 ? -errno : n;
+	}
 	if (c->h)
 		return dtls_offload_recv(c->h, buf, len, MSG_DONTWAIT);
 	if (c->ssl) {
@@ -274,6 +299,8 @@ static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
 
 static bool conn_has_pending(struct conn *c)
 {
+	if (c->plain)
+		return false;
 	if (c->h)
 		return dtls_offload_pending(c->h) > 0;
 	if (c->ssl)
@@ -294,7 +321,18 @@ static void conn_send(struct conn *c, const void *buf, size_t len)
 	for (;;) {
 		ssize_t n;
 
-		if (c->h) {
+		if (c->plain) {
+			n = send(c->fd, buf, len, MSG_DONTWAIT);
+			if (n >= 0)
+				return;
+			if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+				wait_writable(c->fd);
+				continue;
+			}
+			if (errno == ECONNREFUSED)
+				die("send: peer not listening (Connection refused)");
+			die("send: %s", strerror(errno));
+		} else if (c->h) {
 			n = dtls_offload_send(c->h, buf, len, MSG_DONTWAIT);
 			if (n >= 0)
 				return;
@@ -332,9 +370,15 @@ static void conn_send(struct conn *c, const void *buf, size_t len)
 
 static void conn_close_notify(struct conn *c)
 {
-	int r;
+	int r, i;
 
-	if (c->h) {
+	if (c->plain) {
+		/* a few empty datagrams: the receiver may drop one */
+		for (i = 0; i < 3; i++) {
+			send(c->fd, "", 0, MSG_DONTWAIT);
+			usleep(10000);
+		}
+	} else if (c->h) {
 		r = dtls_offload_close(c->h);
 		if (r < 0 && r != -ECONNREFUSED)
 			die("close_notify: %s", dtls_offload_strerror(r));
@@ -759,79 +803,441 @@ static int relay(struct conn *c)
 	}
 }
 
+/* ---- benchmark (--bench) ---- */
+
+#define BENCH_IDLE_MS	2000	/* receiver: data ended after this silence */
+#define GSO_SEGS_MAX	64	/* the kernel's UDP_MAX_SEGMENTS */
+#define GSO_BYTES_MAX	65000	/* plaintext per GSO send */
+#define BATCH_MAX	64
+#define NCPU_MAX	16
+#define NCPU_FIELDS	8	/* user nice system idle iowait irq softirq steal */
+
+static unsigned char bench_pat[MAX_REC];
+
+/* Every record is this pattern with its index (big endian) in front. */
+static void bench_pattern(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bench_pat); i++)
+		bench_pat[i] = (unsigned char)(i * 131 + 7);
+}
+
+static void bench_stamp(unsigned char *rec, uint64_t idx)
+{
+	uint64_t be = htobe64(idx);
+
+	memcpy(rec, &be, opt.size < 8 ? opt.size : 8);
+}
+
+/* A cell that cannot run: one line the bench script reports, status 3. */
+static void bench_fail(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("BENCH-ERROR %s\n", msg);
+	fflush(stdout);
+	fprintf(stderr, PROG ": %s\n", msg);
+	exit(3);
+}
+
+static void cpu_secs(double *user, double *sys)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	*user = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+	*sys = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* /proc/stat per-CPU lines, in USER_HZ ticks; returns the number of CPUs */
+static int read_cpustat(unsigned long long v[NCPU_MAX][NCPU_FIELDS])
+{
+	FILE *f = fopen("/proc/stat", "r");
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (n < NCPU_MAX && fgets(line, sizeof(line), f)) {
+		unsigned int cpu;
+		unsigned long long *x = v[n];
+
+		if (strncmp(line, "cpu", 3) || line[3] < '0' || line[3] > '9')
+			continue;
+		if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu",
+			   &cpu, &x[0], &x[1], &x[2], &x[3], &x[4], &x[5],
+			   &x[6], &x[7]) == 9 && cpu == (unsigned int)n)
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static const char *bench_mode(const struct conn *c)
+{
+	if (c->plain)
+		return "plain";
+	return c->h ? "kernel" : "userspace";
+}
+
+static const char *bench_lib(const struct conn *c)
+{
+	if (c->plain)
+		return "none";
+	return opt.lib == LIB_OPENSSL ? "openssl" : "gnutls";
+}
+
+/* send() of a buffer on the raw socket, retrying while it is full */
+static void bench_raw_send(struct conn *c, const void *buf, size_t len)
+{
+	for (;;) {
+		if (send(c->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return;
+		if (errno == EAGAIN || errno == ENOBUFS || errno == EINTR) {
+			wait_writable(c->fd);
+			continue;
+		}
+		bench_fail("send of %zu bytes%s: %s", len,
+			   opt.gso ? " with UDP_SEGMENT" : "", strerror(errno));
+	}
+}
+
+static void bench_mmsg_send(struct conn *c, struct mmsghdr *mm, unsigned int n)
+{
+	unsigned int done = 0;
+
+	while (done < n) {
+		int r = sendmmsg(c->fd, mm + done, n - done,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (r > 0) {
+			done += r;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == ENOBUFS ||
+			      errno == EINTR)) {
+			wait_writable(c->fd);
+			continue;
+		}
+		bench_fail("sendmmsg: %s", r < 0 ? strerror(errno) : "sent nothing");
+	}
+}
+
 static void bench_send(struct conn *c)
 {
-	unsigned char *buf = calloc(1, opt.size < 8 ? 8 : opt.size);
-	double t0 = now(), t;
+	unsigned int per = 1, i;
+	struct mmsghdr *mm = NULL;
+	struct iovec *iov = NULL;
+	unsigned char *area;
+	double t0, t, u0, s0, u1, s1;
 	uint64_t n = 0;
-	int i;
 
-	if (!buf)
+	if (opt.gso) {
+		int seg = opt.size;
+
+		per = opt.gso < GSO_SEGS_MAX ? opt.gso : GSO_SEGS_MAX;
+		if (per * opt.size > GSO_BYTES_MAX)
+			per = GSO_BYTES_MAX / opt.size;
+		if (!per)
+			per = 1;
+		if (setsockopt(c->fd, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)) < 0)
+			bench_fail("setsockopt(SOL_UDP, UDP_SEGMENT, %d): %s",
+				   seg, strerror(errno));
+	} else if (opt.batch > 1) {
+		per = opt.batch;
+	}
+	area = malloc((size_t)per * opt.size);
+	if (!area)
 		die("out of memory");
+	for (i = 0; i < per; i++)
+		memcpy(area + (size_t)i * opt.size, bench_pat, opt.size);
+	if (!opt.gso && per > 1) {
+		mm = calloc(per, sizeof(*mm));
+		iov = calloc(per, sizeof(*iov));
+		if (!mm || !iov)
+			die("out of memory");
+		for (i = 0; i < per; i++) {
+			iov[i].iov_base = area + (size_t)i * opt.size;
+			iov[i].iov_len = opt.size;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+	}
+	/* the receiver takes its snapshots right after its handshake */
+	usleep(100000);
+	cpu_secs(&u0, &s0);
+	t0 = now();
 	do {
-		for (i = 0; i < 64; i++, n++) {
-			uint64_t be = htobe64(n);
-
-			memcpy(buf, &be, opt.size < 8 ? opt.size : 8);
-			conn_send(c, buf, opt.size);
+		if (per > 1) {
+			for (i = 0; i < per; i++)
+				bench_stamp(area + (size_t)i * opt.size, n + i);
+			if (opt.gso)
+				bench_raw_send(c, area, (size_t)per * opt.size);
+			else
+				bench_mmsg_send(c, mm, per);
+			n += per;
+		} else {
+			for (i = 0; i < 64; i++, n++) {
+				bench_stamp(area, n);
+				conn_send(c, area, opt.size);
+			}
 		}
 		t = now() - t0;
 	} while (t < opt.bench);
+	cpu_secs(&u1, &s1);
 	conn_close_notify(c);
 	printf("%s sent %llu records of %zu bytes in %.2f s: %.2f MB/s, %.0f records/s\n",
-	       c->h ? "kernel" : "userspace", (unsigned long long)n, opt.size,
+	       bench_mode(c), (unsigned long long)n, opt.size,
 	       t, n * opt.size / t / 1e6, n / t);
+	printf("BENCH role=send mode=%s lib=%s gso=%u batch=%u size=%zu records=%llu bytes=%llu secs=%.6f utime=%.6f stime=%.6f\n",
+	       bench_mode(c), bench_lib(c), opt.gso ? per : 0,
+	       !opt.gso && per > 1 ? per : 0, opt.size,
+	       (unsigned long long)n, (unsigned long long)n * opt.size, t,
+	       u1 - u0, s1 - s0);
+	fflush(stdout);
+	free(mm);
+	free(iov);
+	free(area);
+}
+
+struct bench_rx {
+	uint64_t good, bad, reorder, other, bytes, last_idx;
+	double t0, t1;
+};
+
+/* check one received record: length, pattern, order */
+static void bench_account(struct bench_rx *st, const unsigned char *b,
+			  size_t len)
+{
+	uint64_t be, idx;
+
+	if (len != opt.size ||
+	    (len > 8 && memcmp(b + 8, bench_pat + 8, len - 8))) {
+		st->bad++;
+		return;
+	}
+	if (!st->good && !st->bad)
+		st->t0 = now();
+	if (len >= 8) {
+		memcpy(&be, b, 8);
+		idx = be64toh(be);
+		if (st->good && idx <= st->last_idx)
+			st->reorder++;
+		st->last_idx = idx;
+	}
+	st->good++;
+	st->bytes += len;
+}
+
+struct bench_rxbuf {
+	struct mmsghdr mm[BATCH_MAX];
+	struct iovec iov[BATCH_MAX];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct dtls_record_info)) +
+			 CMSG_SPACE(sizeof(int)) + 64];
+		struct cmsghdr align;
+	} cb[BATCH_MAX];
+	unsigned int n;
+};
+
+/* recvmmsg until the queue is empty; true at the end of data */
+static bool bench_recv_mmsg(struct conn *c, struct bench_rx *st,
+			    struct bench_rxbuf *rb)
+{
+	for (;;) {
+		unsigned int i;
+		int r;
+
+		for (i = 0; i < rb->n; i++) {
+			rb->mm[i].msg_hdr.msg_control = rb->cb[i].buf;
+			rb->mm[i].msg_hdr.msg_controllen = sizeof(rb->cb[i].buf);
+			rb->mm[i].msg_hdr.msg_flags = 0;
+		}
+		r = recvmmsg(c->fd, rb->mm, rb->n, MSG_DONTWAIT, NULL);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		if (r < 0)
+			bench_fail("recvmmsg: %s", strerror(errno));
+		for (i = 0; i < (unsigned int)r; i++) {
+			struct msghdr *m = &rb->mm[i].msg_hdr;
+			const unsigned char *b = rb->iov[i].iov_base;
+			size_t len = rb->mm[i].msg_len, seg = 0, off;
+			struct dtls_record_info ri = { .content_type = 0 };
+			bool typed = false;
+			struct cmsghdr *cm;
+
+			for (cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+				if (cm->cmsg_level == SOL_DTLS &&
+				    cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
+				    cm->cmsg_len >= CMSG_LEN(sizeof(ri))) {
+					memcpy(&ri, CMSG_DATA(cm), sizeof(ri));
+					typed = true;
+				} else if (cm->cmsg_level == SOL_UDP &&
+					   cm->cmsg_type == UDP_GRO) {
+					int g;
+
+					memcpy(&g, CMSG_DATA(cm), sizeof(g));
+					seg = g > 0 ? (size_t)g : 0;
+				}
+			}
+			if (m->msg_flags & MSG_TRUNC) {
+				st->bad++;
+				continue;
+			}
+			if (c->plain) {
+				if (!len)
+					return true;	/* end of data */
+			} else {
+				if (!typed)
+					bench_fail("recvmmsg: no DTLS_GET_RECORD_TYPE control message");
+				if (ri.content_type == DTLS_RECORD_TYPE_ALERT &&
+				    (ri.flags & DTLS_RECORD_F_PROTECTED) &&
+				    len >= 2 && b[1] == 0)
+					return true;	/* close_notify */
+				if (ri.content_type != DTLS_RECORD_TYPE_APPLICATION_DATA ||
+				    !(ri.flags & DTLS_RECORD_F_PROTECTED)) {
+					st->other++;
+					continue;
+				}
+			}
+			if (seg && len > seg) {	/* GRO: several datagrams */
+				for (off = 0; off < len; off += seg)
+					bench_account(st, b + off,
+						      len - off < seg ? len - off : seg);
+			} else {
+				bench_account(st, b, len);
+			}
+		}
+	}
 }
 
 static void bench_recv(struct conn *c)
 {
-	unsigned char *buf = malloc(MAX_REC);
-	uint64_t n = 0, bytes = 0, max_idx = 0;
-	double t0 = 0, t1 = 0;
-	bool have_idx = false;
+	static unsigned long long cs0[NCPU_MAX][NCPU_FIELDS];
+	static unsigned long long cs1[NCPU_MAX][NCPU_FIELDS];
+	bool mmsg = c->plain || opt.batch > 1 || opt.gso;
+	size_t bufsz = opt.gso ? 65536 : MAX_REC;
+	struct bench_rxbuf *rb = NULL;
+	struct bench_rx st = { 0 };
+	unsigned char *buf;
+	double w0, u0, s0, u1, s1;
+	const char *end = "idle";
+	int ncpu, i, j;
 
-	if (!buf)
-		die("out of memory");
+	if (mmsg) {
+		rb = calloc(1, sizeof(*rb));
+		if (!rb)
+			die("out of memory");
+		rb->n = opt.batch > 1 ? opt.batch : opt.gso ? opt.gso : 1;
+		if (rb->n > BATCH_MAX)
+			rb->n = BATCH_MAX;
+		buf = malloc(bufsz * rb->n);
+		if (!buf)
+			die("out of memory");
+		for (i = 0; i < (int)rb->n; i++) {
+			rb->iov[i].iov_base = buf + bufsz * i;
+			rb->iov[i].iov_len = bufsz;
+			rb->mm[i].msg_hdr.msg_iov = &rb->iov[i];
+			rb->mm[i].msg_hdr.msg_iovlen = 1;
+		}
+	} else {
+		buf = malloc(bufsz);
+		if (!buf)
+			die("out of memory");
+	}
+	if (opt.gso) {
+		int one = 1;
+
+		if (setsockopt(c->fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+			bench_fail("setsockopt(SOL_UDP, UDP_GRO, 1): %s",
+				   strerror(errno));
+	}
+	ncpu = read_cpustat(cs0);
+	cpu_secs(&u0, &s0);
+	w0 = now();
 	for (;;) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
-		int timeout = n ? (int)(opt.bench * 1000) + 5000 : -1;
+		int timeout = st.good + st.bad ? BENCH_IDLE_MS :
+			      (int)(opt.bench * 1000) + 30000;
 		ssize_t r;
 
 		if (!conn_has_pending(c) && poll(&p, 1, timeout) == 0)
-			break;	/* sender gone without close_notify */
+			break;	/* sender gone; its end marker was lost */
+		if (mmsg && !conn_has_pending(c)) {
+			if (bench_recv_mmsg(c, &st, rb)) {
+				end = "close";
+				break;
+			}
+			st.t1 = now();
+			continue;
+		}
 		for (;;) {
-			r = conn_recv(c, buf, MAX_REC);
+			r = conn_recv(c, buf, bufsz);
 			if (r == -EAGAIN)
 				break;
 			if (r < 0)
-				die("receive: %s", recv_error(c, r));
-			if (r == 0)
+				bench_fail("receive: %s", recv_error(c, r));
+			if (r == 0) {
+				end = "close";
 				goto done;
-			if (!n)
-				t0 = now();
-			t1 = now();
-			n++;
-			bytes += r;
-			if (r >= 8) {
-				uint64_t be;
-
-				memcpy(&be, buf, 8);
-				if (!have_idx || be64toh(be) > max_idx)
-					max_idx = be64toh(be);
-				have_idx = true;
 			}
+			bench_account(&st, buf, r);
 		}
+		st.t1 = now();
 	}
 done:
-	if (n && t1 > t0) {
-		double t = t1 - t0;
+	cpu_secs(&u1, &s1);
+	if (read_cpustat(cs1) != ncpu)
+		ncpu = 0;
+	if (st.good && st.t1 > st.t0) {
+		double t = st.t1 - st.t0;
 
 		printf("%s received %llu records (%llu bytes) in %.2f s: %.2f MB/s, %.0f records/s, %lld lost\n",
-		       c->h ? "kernel" : "userspace", (unsigned long long)n,
-		       (unsigned long long)bytes, t, bytes / t / 1e6, n / t,
-		       have_idx ? (long long)(max_idx + 1 - n) : -1LL);
+		       bench_mode(c), (unsigned long long)st.good,
+		       (unsigned long long)st.bytes, t, st.bytes / t / 1e6,
+		       st.good / t,
+		       (long long)(st.last_idx + 1 - st.good));
 	} else {
-		printf("received %llu records\n", (unsigned long long)n);
+		printf("received %llu records\n", (unsigned long long)st.good);
+	}
+	printf("BENCH role=recv mode=%s lib=%s gso=%u batch=%u size=%zu records=%llu bad=%llu reorder=%llu other=%llu last_idx=%llu bytes=%llu secs=%.6f utime=%.6f stime=%.6f wall=%.6f end=%s",
+	       bench_mode(c), bench_lib(c), opt.gso, mmsg ? rb->n : 0,
+	       opt.size, (unsigned long long)st.good,
+	       (unsigned long long)st.bad, (unsigned long long)st.reorder,
+	       (unsigned long long)st.other,
+	       (unsigned long long)st.last_idx, (unsigned long long)st.bytes,
+	       st.t1 > st.t0 ? st.t1 - st.t0 : 0.0, u1 - u0, s1 - s0,
+	       now() - w0, end);
+	/* user nice system idle iowait irq softirq steal, USER_HZ ticks */
+	for (i = 0; i < ncpu; i++) {
+		printf(" cpu%d=", i);
+		for (j = 0; j < NCPU_FIELDS; j++)
+			printf("%s%llu", j ? "," : "", cs1[i][j] - cs0[i][j]);
+	}
+	printf("\n");
+	fflush(stdout);
+	free(buf);
+	free(rb);
+}
+
+/* --plain: the client's first datagram (1 byte) names it to the server */
+static void plain_hello(struct conn *c)
+{
+	char b;
+
+	if (opt.listen) {
+		if (recv(c->fd, &b, 1, 0) < 0)
+			die("recv: %s", strerror(errno));
+		verbose("plain UDP: peer's hello received");
+	} else {
+		if (send(c->fd, "H", 1, 0) < 0)
+			die("send: %s", strerror(errno));
+		usleep(100000);	/* let the server connect() to us */
 	}
 }
 
@@ -870,6 +1276,9 @@ int main(int argc, char **argv)
 		{ "handoff-peek", no_argument, NULL, 'p' },
 		{ "hs-timeout", required_argument, NULL, 'T' },
 		{ "recv-bytes", required_argument, NULL, 'R' },
+		{ "plain", no_argument, NULL, 'U' },
+		{ "gso", required_argument, NULL, 'G' },
+		{ "batch", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -905,6 +1314,9 @@ int main(int argc, char **argv)
 		case 'p': opt.handoff_peek = true; break;
 		case 'T': opt.hs_timeout_ms = atoi(optarg); break;
 		case 'R': opt.recv_bytes = strtoull(optarg, NULL, 0); break;
+		case 'U': opt.plain = true; break;
+		case 'G': opt.gso = strtoul(optarg, NULL, 0); break;
+		case 'b': opt.batch = strtoul(optarg, NULL, 0); break;
 		case 'L':
 			if (!strcmp(optarg, "openssl"))
 				opt.lib = LIB_OPENSSL;
@@ -935,13 +1347,24 @@ int main(int argc, char **argv)
 		die("the server needs --cert FILE --key FILE or --psk HEX");
 	if (opt.handoff_peek && opt.lib != LIB_OPENSSL)
 		die("--handoff-peek needs --lib openssl (GnuTLS cannot peek)");
+	if ((opt.gso || opt.batch > 1) && opt.bench <= 0)
+		die("--gso and --batch are --bench options");
+	if ((opt.gso || opt.batch > 1) && opt.no_offload && !opt.plain)
+		die("--gso and --batch need the kernel record layer or --plain");
+	if (opt.gso && opt.batch > 1)
+		die("use either --gso or --batch");
+	if (opt.batch > BATCH_MAX || opt.gso > GSO_SEGS_MAX)
+		die("--batch and --gso take at most %d", BATCH_MAX);
 	if (opt.psk_hex)
 		parse_psk();
 	cipher_index();	/* validate early */
 	signal(SIGPIPE, SIG_IGN);
 
 	c.fd = open_socket(&peer);
-	if (opt.lib == LIB_OPENSSL) {
+	if (opt.plain) {
+		c.plain = true;
+		plain_hello(&c);
+	} else if (opt.lib == LIB_OPENSSL) {
 		setup_openssl(&c, &peer);
 		handshake_openssl(&c);
 	} else {
@@ -956,7 +1379,7 @@ int main(int argc, char **argv)
 	}
 	if (c.h)
 		offload(&c);
-	else
+	else if (!c.plain)
 		verbose("record layer stays in %s (--no-offload)",
 			opt.lib == LIB_OPENSSL ? "OpenSSL" : "GnuTLS");
 	/* the TLS library's objects are not used for I/O once offloaded */
@@ -964,6 +1387,7 @@ int main(int argc, char **argv)
 		die("fcntl: %s", strerror(errno));
 
 	if (opt.bench > 0) {
+		bench_pattern();
 		if (opt.listen)
 			bench_recv(&c);
 		else
