@@ -1,22 +1,365 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# userspace/tests/bench.sh [SECONDS] - dtls-cat --bench over loopback, kernel
-# record layer vs the TLS library's, in the guest with dtls.ko loaded.
-# Guest (TCG) timings are only comparable side by side within one run.
+#
+# userspace/tests/bench.sh - the benchmark of `make bench`: one flow from a
+# sender network namespace to a receiver namespace over veth, for each
+# record size, cipher and mode, plus the cipher alone (kernel AEAD and
+# OpenSSL EVP) on one CPU.
+#
+#   make bench                       # in the QEMU guest, report on the host
+#   userspace/tests/bench.sh [-d SECS] [-o DIR]   # as root, where dtls.ko loads
+#
+# Run from the top of the repository.  Needs: kernel/dtls.ko (loaded with
+# insmod if /proc/net/dtls_stat is missing), userspace/dtls-cat,
+# userspace/tests/aead_bench/{aead_bench.ko,evp_bench} (make -C
+# userspace/tests/aead_bench), ip, taskset, timeout.  At least 2 CPUs.
+#
+# Each network cell: dtls-cat --bench in the receiver namespace pinned to
+# CPU $RX_CPU, dtls-cat --bench in the sender namespace pinned to CPU
+# $TX_CPU, the sender sending records as fast as it can for SECS.  RPS on
+# the receiver's veth steers the receive softirq (IP, UDP and, for kernel
+# DTLS, the decryption) to the receiver's CPU, as a second machine would;
+# without it veth runs the receive path on the sender's CPU.  Modes:
+#
+#   plain        UDP without DTLS (--plain), the ceiling of the socket path
+#   plain-gso    the same with UDP GSO (16 records per send) and UDP_GRO
+#   kdtls        kernel DTLS, one send()/recv() per record (handshake: OpenSSL)
+#   kdtls-mmsg   kernel DTLS, sendmmsg/recvmmsg of 16 records
+#   kdtls-gso    kernel DTLS, UDP_SEGMENT (16 records per send) and UDP_GRO
+#   openssl      userspace DTLS, SSL_write/SSL_read (--no-offload)
+#   gnutls       userspace DTLS, gnutls_record_send/recv (--no-offload)
+#
+# The receiver checks the length and contents of every record; lost =
+# sent - received.  Cipher cells: aead_bench.ko with sync=1 (what the DTLS
+# module allocates) and sync=0 (the best implementation), evp_bench.
+#
+# Output in DIR (default build/bench): results.tsv (one line per cell),
+# logs/ (each cell's dtls-cat output), then bench_report.py writes table.txt
+# and chart.png and prints the table and the targets (skipped with
+# --no-report: make bench runs the report on the host).  Exit status 1 when
+# a cell failed unexpectedly (a kernel refusing UDP GSO/GRO with EOPNOTSUPP
+# is reported as "unsupported", not as a failure).
+#
+# Options and environment:
+#   -d SECS (BENCH_SECS, 3)     duration of each network cell
+#   -o DIR  (BENCH_OUT)         output directory
+#   --no-report                 only results.tsv and logs
+#   BENCH_SIZES   "64 256 1200 1400"
+#   BENCH_CIPHERS "aes128gcm chacha20 aes128ccm8"
+#   BENCH_MODES   "plain plain-gso kdtls kdtls-mmsg kdtls-gso openssl gnutls"
+#   BENCH_AEAD_MS 1000          duration of each cipher-alone run
+#   BENCH_BATCH   16            records per GSO send and per sendmmsg/recvmmsg
+#   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_CAT, AEAD_KO, EVP_BENCH; PORT_BASE
+# A bare number as the first argument is taken as SECS (older usage).
+
 set -u
+
+SECS=${BENCH_SECS:-3}
+OUT=${BENCH_OUT:-build/bench}
+REPORT=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-d) SECS=$2; shift 2 ;;
+	-o) OUT=$2; shift 2 ;;
+	--no-report) REPORT=0; shift ;;
+	-h|--help) sed -n '3,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	[0-9]*) SECS=$1; shift ;;
+	*) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+done
+
+SIZES=${BENCH_SIZES:-64 256 1200 1400}
+CIPHERS=${BENCH_CIPHERS:-aes128gcm chacha20 aes128ccm8}
+MODES=${BENCH_MODES:-plain plain-gso kdtls kdtls-mmsg kdtls-gso openssl gnutls}
+AEAD_MS=${BENCH_AEAD_MS:-1000}
+BATCH=${BENCH_BATCH:-16}
+TX_CPU=${TX_CPU:-0}
+RX_CPU=${RX_CPU:-1}
+DTLS_KO=${DTLS_KO:-kernel/dtls.ko}
 DC=${DTLS_CAT:-userspace/dtls-cat}
-S=${1:-5}
-PORT=${PORT_BASE:-21000}
+AEAD_KO=${AEAD_KO:-userspace/tests/aead_bench/aead_bench.ko}
+EVP=${EVP_BENCH:-userspace/tests/aead_bench/evp_bench}
+PORT=${PORT_BASE:-22000}
 PSK="--psk 00112233445566778899aabbccddeeff"
-for lib in openssl gnutls; do
-	for c in aes128gcm chacha20; do
-		for mode in "" --no-offload; do
-			PORT=$((PORT + 1))
-			timeout $((S + 30)) $DC -l -d --lib $lib $PSK --cipher $c $mode --bench $S 127.0.0.1 $PORT > /tmp/bench.srv &
-			sleep 0.5
-			snd=$(timeout $((S + 30)) $DC --lib $lib $PSK --cipher $c $mode --bench $S --size 1200 127.0.0.1 $PORT)
-			wait
-			echo "$lib $c ${mode:-offload}: $snd / $(cat /tmp/bench.srv)"
-		done
+NS_S=kdtls-bs$$
+NS_R=kdtls-br$$
+ADDR_S=10.198.0.1
+ADDR_R=10.198.0.2
+DEV_S=kbs0
+DEV_R=kbr0
+CELL_TMO=$((SECS + 60))
+
+die() { echo "bench.sh: error: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces, insmod)"
+if [ "$(nproc)" -le "$RX_CPU" ] || [ "$(nproc)" -le "$TX_CPU" ]; then
+	die "needs CPUs $TX_CPU and $RX_CPU (have $(nproc))"
+fi
+[ -x "$DC" ] || die "$DC not built (make)"
+mkdir -p "$OUT/logs" || die "cannot create $OUT"
+RES=$OUT/results.tsv
+ERRORS=0
+
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+	[ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_R" 2>/dev/null
+}
+trap cleanup EXIT
+
+# The accelerated crypto drivers, as udev loads them on a real machine for
+# the CPU's features (the guest has no udev); absent ones are skipped.
+for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \
+	 sha256_ssse3; do
+	modprobe -q "$m" 2>/dev/null
+done
+if [ ! -r /proc/net/dtls_stat ]; then
+	insmod "$DTLS_KO" || die "cannot load $DTLS_KO"
+fi
+modprobe veth 2>/dev/null
+if ! { ip netns add "$NS_S" && ip netns add "$NS_R" &&
+	ip link add "$DEV_S" netns "$NS_S" type veth peer name "$DEV_R" netns "$NS_R" &&
+	ip -n "$NS_S" addr add "$ADDR_S/24" dev "$DEV_S" &&
+	ip -n "$NS_R" addr add "$ADDR_R/24" dev "$DEV_R" &&
+	ip -n "$NS_S" link set "$DEV_S" up && ip -n "$NS_R" link set "$DEV_R" up &&
+	ip -n "$NS_S" link set lo up && ip -n "$NS_R" link set lo up; }; then
+	die "cannot set up the namespaces and the veth pair"
+fi
+# RPS: the receive path of the receiver's veth runs on the receiver's CPU
+ip netns exec "$NS_R" sh -c "echo $(printf %x $((1 << RX_CPU))) > /sys/class/net/$DEV_R/queues/rx-0/rps_cpus" ||
+	die "cannot set RPS on $DEV_R"
+RPS=$(ip netns exec "$NS_R" cat "/sys/class/net/$DEV_R/queues/rx-0/rps_cpus")
+BACKLOG0=$(cat /proc/sys/net/core/netdev_max_backlog)
+# a process in the receiver's namespace: /proc/$HOLDER/net/ is that
+# namespace's view, cheaper to read than through ip netns exec
+ip netns exec "$NS_R" sleep 1000000 &
+HOLDER=$!
+sleep 0.5
+RNET=/proc/$HOLDER/net
+
+# counters: /proc/net/snmp Udp RcvbufErrors (receiver netns), the backlog
+# drops of /proc/net/softnet_stat (all CPUs), DtlsRxDropped and
+# DtlsRxDecryptError (receiver netns)
+rcvbuf_err() {
+	awk '$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) c[$i] = i; h = 1; next }
+		$1 == "Udp:" { print $c["RcvbufErrors"] }' "$RNET/snmp"
+}
+backlog_drops() {	# second column of softnet_stat, hex, summed over CPUs
+	local s=0 b rest
+	while read -r _ b rest; do s=$((s + 0x$b)); done < /proc/net/softnet_stat
+	echo $s
+}
+dtls_stat() { awk -v k="$1" '$1 == k { print $2 }' "$RNET/dtls_stat"; }
+
+wait_port() {	# a UDP socket bound to port $1 in the receiver's namespace
+	local _ hex
+	hex=$(printf ':%04X ' "$1")
+	for _ in $(seq 1 200); do
+		grep -q "$hex" "$RNET/udp" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# field NAME LINE: value of NAME=... in a BENCH line
+field() { sed -n "s/.*[ ]$1=\\([^ ]*\\).*/\\1/p" <<< "$2"; }
+
+COLS="kind mode lib cipher size status sent recv lost loss_pct secs goodput_MBps recs_per_s"
+COLS="$COLS snd_utime snd_stime rcv_utime rcv_stime cpu0_busy cpu0_sys cpu0_softirq"
+COLS="$COLS cpu1_busy cpu1_sys cpu1_softirq snd_recs_per_cpus rcv_recs_per_cpus"
+COLS="$COLS rcvbuf_err backlog_drop dtls_rx_drop decrypt_err reorder end driver ns_per_record note"
+echo "$COLS" | tr ' ' '\t' > "$RES"
+# emit KEY=VALUE...: one results.tsv line in COLS order, "-" where unset
+emit() {
+	local line="" c v
+	declare -A kv=()
+	while [ $# -gt 0 ]; do kv[${1%%=*}]=${1#*=}; shift; done
+	for c in $COLS; do
+		v=${kv[$c]:--}
+		line="$line${line:+	}${v//	/ }"
+	done
+	echo "$line" >> "$RES"
+}
+
+# cpu_split "u,n,s,i,w,irq,si,st" WALL -> busy, system, softirq seconds.
+# busy = WALL - idle - iowait: the idle time of a NO_HZ CPU is measured,
+# not sampled, so this holds even when ticks are lost (as under TCG on a
+# loaded host); system and softirq are tick samples (USER_HZ).
+HZ=$(getconf CLK_TCK)
+cpu_split() {
+	awk -F, -v hz="$HZ" -v wall="$2" '{ b = wall - ($4 + $5) / hz; if (b < 0) b = 0
+		printf "%.3f %.3f %.3f", b, $3 / hz, $7 / hz }' <<< "$1"
+}
+# div A B [FORMAT]: A / B, 0 when B is 0
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.0f}" 'BEGIN { printf f, (b > 0 ? a / b : 0) }'; }
+
+# net_cell MODE CIPHER SIZE
+net_cell() {
+	local mode=$1 cipher=$2 size=$3 lib=openssl opts=() copt=()
+	case $mode in
+	plain) opts=(--plain); lib=none ;;
+	plain-gso) opts=(--plain --gso "$BATCH"); lib=none ;;
+	kdtls) opts=(--lib openssl) ;;
+	kdtls-mmsg) opts=(--lib openssl --batch "$BATCH") ;;
+	kdtls-gso) opts=(--lib openssl --gso "$BATCH") ;;
+	openssl) opts=(--lib openssl --no-offload) ;;
+	gnutls) opts=(--lib gnutls --no-offload); lib=gnutls ;;
+	*) die "unknown mode $mode" ;;
+	esac
+	[ "$lib" = none ] || copt=(--cipher "$cipher")
+	PORT=$((PORT + 1))
+	local tag=$mode-${cipher}-$size
+	[ "$lib" = none ] && tag=$mode-$size
+	local slog=$OUT/logs/$tag.send rlog=$OUT/logs/$tag.recv
+	local rb0 bl0 dd0 de0 rb1 bl1 dd1 de1 rpid sst rst
+	rb0=$(rcvbuf_err); bl0=$(backlog_drops); dd0=$(dtls_stat DtlsRxDropped); de0=$(dtls_stat DtlsRxDecryptError)
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_R" timeout "$CELL_TMO" taskset -c "$RX_CPU" \
+		"$DC" -l -d $PSK "${opts[@]}" "${copt[@]}" --size "$size" --bench "$SECS" \
+		"$ADDR_R" "$PORT" > "$rlog" 2>&1 &
+	rpid=$!
+	wait_port "$PORT" || echo "bench.sh: receiver of $tag not listening" >> "$rlog"
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_S" timeout "$CELL_TMO" taskset -c "$TX_CPU" \
+		"$DC" $PSK "${opts[@]}" "${copt[@]}" --size "$size" --bench "$SECS" \
+		"$ADDR_R" "$PORT" > "$slog" 2>&1
+	sst=$?
+	if [ $sst != 0 ]; then	# the receiver may wait for records that never come
+		sleep 3
+		kill "$rpid" 2>/dev/null
+	fi
+	wait "$rpid"; rst=$?
+	rb1=$(rcvbuf_err); bl1=$(backlog_drops); dd1=$(dtls_stat DtlsRxDropped); de1=$(dtls_stat DtlsRxDecryptError)
+
+	local s r status=ok note=""
+	s=$(grep '^BENCH role=send' "$slog" | tail -n 1)
+	r=$(grep '^BENCH role=recv' "$rlog" | tail -n 1)
+	if grep -q '^BENCH-ERROR' "$slog" "$rlog"; then
+		note=$(grep -h '^BENCH-ERROR' "$slog" "$rlog" | head -n 1 | cut -c13-)
+		if grep -q '^BENCH-ERROR .*Operation not supported' "$slog" "$rlog"; then
+			status=unsupported
+		else
+			status=error
+		fi
+	elif [ -z "$s" ] || [ -z "$r" ] || [ $sst != 0 ] || [ $rst != 0 ]; then
+		status=error
+		note="sender status $sst, receiver status $rst: $(tail -n 2 "$slog" "$rlog" | tr '\n' ' ' | cut -c1-200)"
+	fi
+	local sent recv bad
+	sent=$(field records "$s"); recv=$(field records "$r"); bad=$(field bad "$r")
+	if [ $status = ok ] && [ "${bad:-0}" != 0 ]; then
+		status=error
+		note="$bad records failed the length/content check"
+	fi
+	if [ $status = ok ] && [ "${recv:-0}" = 0 ]; then
+		status=error
+		note="no record received"
+	fi
+	if [ $status != ok ]; then
+		[ $status = error ] && ERRORS=$((ERRORS + 1))
+		emit kind=net mode="$mode" lib="$lib" cipher="$([ "$lib" = none ] && echo - || echo "$cipher")" \
+			size="$size" status=$status note="$note"
+		printf '%-11s %-10s %5s  %s: %s\n' "$mode" "$cipher" "$size" "$status" "$note"
+		return
+	fi
+	local lost pct secs c0 c1 b0 y0 q0 b1 y1 q1 su ss ru rs
+	lost=$((sent - recv))
+	pct=$(div $((100 * lost)) "$sent" %.2f)
+	secs=$(field secs "$r")
+	c0=$(field "cpu$TX_CPU" "$r"); c1=$(field "cpu$RX_CPU" "$r")
+	read -r b0 y0 q0 <<< "$(cpu_split "$c0" "$(field wall "$r")")"
+	read -r b1 y1 q1 <<< "$(cpu_split "$c1" "$(field wall "$r")")"
+	su=$(field utime "$s"); ss=$(field stime "$s"); ru=$(field utime "$r"); rs=$(field stime "$r")
+	emit kind=net mode="$mode" lib="$lib" cipher="$([ "$lib" = none ] && echo - || echo "$cipher")" \
+		size="$size" status=ok sent="$sent" recv="$recv" lost=$lost loss_pct="$pct" \
+		secs="$secs" \
+		goodput_MBps="$(div "$(field bytes "$r")" "$secs" | awk '{ printf "%.3f", $1 / 1e6 }')" \
+		recs_per_s="$(div "$recv" "$secs")" \
+		snd_utime="$su" snd_stime="$ss" rcv_utime="$ru" rcv_stime="$rs" \
+		cpu0_busy="$b0" cpu0_sys="$y0" cpu0_softirq="$q0" \
+		cpu1_busy="$b1" cpu1_sys="$y1" cpu1_softirq="$q1" \
+		snd_recs_per_cpus="$(div "$sent" "$b0")" rcv_recs_per_cpus="$(div "$recv" "$b1")" \
+		rcvbuf_err=$((rb1 - rb0)) backlog_drop=$((bl1 - bl0)) \
+		dtls_rx_drop=$((${dd1:-0} - ${dd0:-0})) decrypt_err=$((${de1:-0} - ${de0:-0})) \
+		reorder="$(field reorder "$r")" end="$(field end "$r")" note="$note"
+	printf '%-11s %-10s %5s  sent %9s recv %9s lost %6s%%  %8s rec/s  cpu%s %ss cpu%s %ss\n' \
+		"$mode" "$cipher" "$size" "$sent" "$recv" "$pct" \
+		"$(div "$recv" "$secs")" \
+		"$TX_CPU" "$b0" "$RX_CPU" "$b1"
+}
+
+# cipher-alone cells, on the receiver's CPU
+kaead_cell() {	# CIPHER SIZE SYNC
+	local cipher=$1 size=$2 sync=$3 alg keylen=16 auth=16 r status=ok note=""
+	case $cipher in
+	aes128gcm) alg='gcm(aes)' ;;
+	chacha20) alg='rfc7539(chacha20,poly1305)'; keylen=32 ;;
+	aes128ccm8) alg='ccm(aes)'; auth=8 ;;
+	esac
+	local mode=kaead-best
+	[ "$sync" = 1 ] && mode=kaead-sync
+	local log=$OUT/logs/$mode-$cipher-$size
+	if taskset -c "$RX_CPU" insmod "$AEAD_KO" "alg=$alg" keylen=$keylen \
+		authsize=$auth size="$size" msecs="$AEAD_MS" sync="$sync" > "$log" 2>&1; then
+		r=$(cat /sys/module/aead_bench/parameters/result)
+		echo "$r" >> "$log"
+		rmmod aead_bench
+	else
+		status=error
+		note="insmod $AEAD_KO alg=$alg sync=$sync: $(tr '\n' ' ' < "$log")"
+		ERRORS=$((ERRORS + 1))
+	fi
+	emit kind=cipher mode="$mode" lib=kernel cipher="$cipher" size="$size" status=$status \
+		recs_per_s="$(field records_per_s " $r")" goodput_MBps="$(field MBps " $r")" \
+		ns_per_record="$(field ns_per_record " $r")" driver="$(field driver " $r")" note="$note"
+	printf '%-11s %-10s %5s  %s ns/record  %s\n' "$mode" "$cipher" "$size" \
+		"$(field ns_per_record " $r")" "$(field driver " $r")${note}"
+}
+
+evp_cell() {	# CIPHER SIZE
+	local cipher=$1 size=$2 r status=ok note=""
+	local log=$OUT/logs/evp-$cipher-$size
+	if taskset -c "$RX_CPU" "$EVP" "$cipher" "$size" "$AEAD_MS" > "$log" 2>&1; then
+		r=$(grep '^EVP' "$log")
+	else
+		status=error
+		note="evp_bench: $(tr '\n' ' ' < "$log")"
+		ERRORS=$((ERRORS + 1))
+	fi
+	emit kind=cipher mode=evp lib=openssl cipher="$cipher" size="$size" status=$status \
+		recs_per_s="$(field records_per_s " $r")" goodput_MBps="$(field MBps " $r")" \
+		ns_per_record="$(field ns_per_record " $r")" driver="OpenSSL EVP" note="$note"
+	printf '%-11s %-10s %5s  %s ns/record\n' evp "$cipher" "$size" "$(field ns_per_record " $r")${note}"
+}
+
+START=$(date +%s)
+{
+	echo "kernel: $(uname -r), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+	echo "cell: $SECS s, sender CPU $TX_CPU, receiver CPU $RX_CPU, RPS mask $RPS on $DEV_R, netdev_max_backlog $BACKLOG0, batch/GSO $BATCH records"
+	echo "openssl: $(openssl version 2>/dev/null); gnutls: $(gnutls-cli --version 2>/dev/null | head -n 1)"
+} | tee "$OUT/env.txt"
+
+for size in $SIZES; do
+	for mode in $MODES; do
+		case $mode in
+		plain|plain-gso) net_cell "$mode" - "$size" ;;
+		*) for cipher in $CIPHERS; do net_cell "$mode" "$cipher" "$size"; done ;;
+		esac
 	done
 done
+for cipher in $CIPHERS; do
+	for size in $SIZES; do
+		kaead_cell "$cipher" "$size" 1
+		kaead_cell "$cipher" "$size" 0
+		evp_cell "$cipher" "$size"
+	done
+done
+echo "bench.sh: $(($(date +%s) - START)) s, $ERRORS unexpected cell errors" | tee -a "$OUT/env.txt"
+
+status=0
+[ $ERRORS = 0 ] || status=1
+if [ $REPORT = 1 ]; then
+	python3 "$(dirname "$0")/bench_report.py" "$OUT" || status=1
+fi
+exit $status

@@ -1125,7 +1125,7 @@ static void bench_recv(struct conn *c)
 	struct bench_rxbuf *rb = NULL;
 	struct bench_rx st = { 0 };
 	unsigned char *buf;
-	double w0, u0, s0, u1, s1;
+	double w0, w1, u0, s0, u1, s1;
 	const char *end = "idle";
 	int ncpu, i, j;
 
@@ -1157,9 +1157,9 @@ static void bench_recv(struct conn *c)
 			bench_fail("setsockopt(SOL_UDP, UDP_GRO, 1): %s",
 				   strerror(errno));
 	}
+	w0 = now();
 	ncpu = read_cpustat(cs0);
 	cpu_secs(&u0, &s0);
-	w0 = now();
 	for (;;) {
 		struct pollfd p = { .fd = c->fd, .events = POLLIN };
 		int timeout = st.good + st.bad ? BENCH_IDLE_MS :
@@ -1194,6 +1194,7 @@ done:
 	cpu_secs(&u1, &s1);
 	if (read_cpustat(cs1) != ncpu)
 		ncpu = 0;
+	w1 = now();	/* wall covers both /proc/stat snapshots */
 	if (st.good && st.t1 > st.t0) {
 		double t = st.t1 - st.t0;
 
@@ -1212,7 +1213,7 @@ done:
 	       (unsigned long long)st.other,
 	       (unsigned long long)st.last_idx, (unsigned long long)st.bytes,
 	       st.t1 > st.t0 ? st.t1 - st.t0 : 0.0, u1 - u0, s1 - s0,
-	       now() - w0, end);
+	       w1 - w0, end);
 	/* user nice system idle iowait irq softirq steal, USER_HZ ticks */
 	for (i = 0; i < ncpu; i++) {
 		printf(" cpu%d=", i);

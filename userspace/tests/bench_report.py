@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench_report.py DIR - table, chart and target check for `make bench`.
+
+Reads DIR/results.tsv (written by userspace/tests/bench.sh), writes
+DIR/table.txt and DIR/chart.png (if matplotlib is installed), prints the
+table and one PASS/FAIL line per target of issue 5.  The targets are
+informational: the exit status is 1 only when a cell failed unexpectedly
+(status "error"), not when a target is missed.
+"""
+import csv
+import os
+import sys
+
+NET_MODES = ["plain", "plain-gso", "kdtls", "kdtls-mmsg", "kdtls-gso",
+             "openssl", "gnutls"]
+CIPHER_MODES = ["kaead-sync", "kaead-best", "evp"]
+CIPHER_NAMES = {"aes128gcm": "AES-128-GCM", "chacha20": "ChaCha20-Poly1305",
+                "aes128ccm8": "AES-128-CCM_8"}
+MODE_LABEL = {
+    "plain": "plain UDP",
+    "plain-gso": "plain UDP, GSO/GRO",
+    "kdtls": "kernel DTLS",
+    "kdtls-mmsg": "kernel DTLS, sendmmsg/recvmmsg",
+    "kdtls-gso": "kernel DTLS, GSO/GRO",
+    "openssl": "OpenSSL userspace DTLS",
+    "gnutls": "GnuTLS userspace DTLS",
+    "kaead-sync": "kernel AEAD alone, sync (as dtls.ko)",
+    "kaead-best": "kernel AEAD alone, best impl.",
+    "evp": "OpenSSL EVP alone",
+}
+
+
+def num(row, key):
+    try:
+        return float(row[key])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def load(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def per_rec_us(secs, recs):
+    if secs is None or not recs:
+        return None
+    return secs / recs * 1e6
+
+
+def fmt(v, f="{:.0f}"):
+    return "-" if v is None else f.format(v)
+
+
+def net_table(rows, sizes, ciphers):
+    hdr = ("{:>5} {:<11} {:<11} {:>9} {:>9} {:>6} {:>8} {:>8} {:>8} {:>8} "
+           "{:>9} {:>9} {:>11} {:>11} {:>15}").format(
+        "size", "cipher", "mode", "sent", "recv", "lost%", "MB/s", "rec/s",
+        "snd us/r", "rcv us/r", "snd r/CPUs", "rcv r/CPUs", "rusage s/r",
+        "softirq 0/1", "drop buf/bl/dt")
+    out = [hdr, "-" * len(hdr)]
+    for size in sizes:
+        for cipher in ciphers:
+            for mode in NET_MODES:
+                c = "-" if mode.startswith("plain") else cipher
+                r = next((x for x in rows if x["kind"] == "net" and
+                          x["mode"] == mode and x["cipher"] == c and
+                          x["size"] == size), None)
+                if r is None:
+                    continue
+                if r["status"] != "ok":
+                    out.append("{:>5} {:<11} {:<11} {}: {}".format(
+                        size, cipher, mode, r["status"].upper(), r["note"]))
+                    continue
+                sent, recv = num(r, "sent"), num(r, "recv")
+                out.append(("{:>5} {:<11} {:<11} {:>9} {:>9} {:>6} {:>8} {:>8} "
+                            "{:>8} {:>8} {:>9} {:>9} {:>11} {:>11} {:>15}").format(
+                    size, cipher, mode, fmt(sent), fmt(recv),
+                    fmt(num(r, "loss_pct"), "{:.2f}"),
+                    fmt(num(r, "goodput_MBps"), "{:.1f}"),
+                    fmt(num(r, "recs_per_s")),
+                    fmt(per_rec_us(num(r, "cpu0_busy"), sent), "{:.1f}"),
+                    fmt(per_rec_us(num(r, "cpu1_busy"), recv), "{:.1f}"),
+                    fmt(num(r, "snd_recs_per_cpus")),
+                    fmt(num(r, "rcv_recs_per_cpus")),
+                    "{}/{}".format(
+                        fmt(per_rec_us((num(r, "snd_utime") or 0) +
+                                       (num(r, "snd_stime") or 0), sent), "{:.1f}"),
+                        fmt(per_rec_us((num(r, "rcv_utime") or 0) +
+                                       (num(r, "rcv_stime") or 0), recv), "{:.1f}")),
+                    "{}/{}".format(
+                        fmt(per_rec_us(num(r, "cpu0_softirq"), sent), "{:.1f}"),
+                        fmt(per_rec_us(num(r, "cpu1_softirq"), recv), "{:.1f}")),
+                    "{}/{}/{}".format(r["rcvbuf_err"], r["backlog_drop"],
+                                      r["dtls_rx_drop"])))
+            if cipher != ciphers[-1] or size != sizes[-1]:
+                out.append("")
+    return out
+
+
+def cipher_table(rows, sizes, ciphers):
+    hdr = "{:>5} {:<11} {:<11} {:>10} {:>10} {:>8}  {}".format(
+        "size", "cipher", "mode", "ns/record", "rec/s", "MB/s", "driver")
+    out = [hdr, "-" * 100]
+    for cipher in ciphers:
+        for size in sizes:
+            for mode in CIPHER_MODES:
+                r = next((x for x in rows if x["kind"] == "cipher" and
+                          x["mode"] == mode and x["cipher"] == cipher and
+                          x["size"] == size), None)
+                if r is None:
+                    continue
+                if r["status"] != "ok":
+                    out.append("{:>5} {:<11} {:<11} {}: {}".format(
+                        size, cipher, mode, r["status"].upper(), r["note"]))
+                    continue
+                out.append("{:>5} {:<11} {:<11} {:>10} {:>10} {:>8}  {}".format(
+                    size, cipher, mode, r["ns_per_record"], r["recs_per_s"],
+                    r["goodput_MBps"], r["driver"]))
+    return out
+
+
+def find(rows, kind, mode, cipher, size):
+    return next((x for x in rows if x["kind"] == kind and x["mode"] == mode
+                 and x["cipher"] == cipher and x["size"] == size), None)
+
+
+def targets(rows):
+    """Issue 5's targets at 1200-byte AES-128-GCM records."""
+    out = []
+
+    def cell(kind, mode):
+        r = find(rows, kind, mode, "aes128gcm", "1200")
+        if r is None:
+            return None, "no %s cell" % mode
+        if r["status"] != "ok":
+            return None, "%s cell %s: %s" % (mode, r["status"], r["note"])
+        return r, None
+
+    def line(ok, text):
+        out.append("%s: %s" % ("PASS" if ok else "FAIL", text))
+
+    ossl, why_o = cell("net", "openssl")
+    for mode, goal in (("kdtls", 1.15), ("kdtls-gso", 1.5)):
+        k, why_k = cell("net", mode)
+        for side, key in (("sender", "snd_recs_per_cpus"),
+                          ("receiver", "rcv_recs_per_cpus")):
+            text = "%s records per CPU-second on the %s >= %.2fx OpenSSL userspace DTLS" % (
+                mode, side, goal)
+            if why_k or why_o:
+                line(False, "%s (%s)" % (text, why_k or why_o))
+                continue
+            a, b = num(k, key), num(ossl, key)
+            ratio = a / b if a and b else 0
+            line(ratio >= goal, "%s: %.2fx (%.0f vs %.0f)" % (text, ratio, a or 0, b or 0))
+    k, why_k = cell("net", "kdtls-gso")
+    for am in ("kaead-sync", "kaead-best"):
+        a, why_a = cell("cipher", am)
+        text = "kdtls-gso goodput >= 85%% of the kernel AEAD alone on one CPU (%s)" % am
+        if why_k or why_a:
+            line(False, "%s (%s)" % (text, why_k or why_a))
+            continue
+        ratio = num(k, "recs_per_s") / num(a, "recs_per_s")
+        line(ratio >= 0.85, "%s: %.0f%% (%.0f vs %.0f records/s, %s)" % (
+            text, 100 * ratio, num(k, "recs_per_s"), num(a, "recs_per_s"), a["driver"]))
+    for mode in ("kdtls", "kdtls-gso"):
+        k, why_k = cell("net", mode)
+        text = "%s loses at most 1%% of the records at the receiver" % mode
+        if why_k:
+            line(False, "%s (%s)" % (text, why_k))
+        else:
+            line(num(k, "loss_pct") <= 1.0, "%s: %s%% (%s of %s)" % (
+                text, k["loss_pct"], k["lost"], k["sent"]))
+    return out
+
+
+def chart(rows, sizes, ciphers, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib not installed (python3-matplotlib): no chart"
+    groups = [(s, c) for s in sizes for c in ciphers]
+    labels = ["%s B\n%s" % (s, CIPHER_NAMES.get(c, c)) for s, c in groups]
+    colors = {"plain": "#bbbbbb", "plain-gso": "#888888", "kdtls": "#1f77b4",
+              "kdtls-mmsg": "#6baed6", "kdtls-gso": "#08306b",
+              "openssl": "#d62728", "gnutls": "#ff9896",
+              "kaead-sync": "#2ca02c", "kaead-best": "#98df8a", "evp": "#9467bd"}
+    panels = [
+        ("Sender: records per CPU-second (CPU %s busy time)", "snd_recs_per_cpus", NET_MODES, False),
+        ("Receiver: records per CPU-second (CPU %s busy time)", "rcv_recs_per_cpus", NET_MODES, False),
+        ("Goodput at the receiver (records/s), and the cipher alone on one CPU",
+         "recs_per_s", NET_MODES + CIPHER_MODES, True),
+    ]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(18, 15))
+    for ax, (title, key, modes, logy) in zip(axes, panels):
+        w = 0.8 / len(modes)
+        for i, mode in enumerate(modes):
+            xs, ys, errs = [], [], []
+            for g, (s, c) in enumerate(groups):
+                kind = "cipher" if mode in CIPHER_MODES else "net"
+                r = find(rows, kind, mode, "-" if mode.startswith("plain") else c, s)
+                x = g - 0.4 + w * (i + 0.5)
+                if r is None:
+                    continue
+                if r["status"] != "ok":
+                    errs.append(x)
+                    continue
+                v = num(r, key)
+                if v:
+                    xs.append(x)
+                    ys.append(v)
+            ax.bar(xs, ys, w, label=MODE_LABEL[mode], color=colors[mode])
+            for x in errs:
+                ax.text(x, 0, "n/a", rotation=90, ha="center", va="bottom",
+                        fontsize=7, color=colors[mode])
+        ax.set_title(title.replace("%s", {"snd_recs_per_cpus": "0",
+                                          "rcv_recs_per_cpus": "1"}.get(key, "")))
+        ax.set_xticks(range(len(groups)))
+        ax.set_xticklabels(labels, fontsize=8)
+        if logy:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, ncol=4 if not logy else 5, loc="upper right")
+    fig.suptitle("kdtls benchmark (QEMU TCG guest: compare bars within one run, "
+                 "not absolute numbers); n/a = cell did not run", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.savefig(path, dpi=80)
+    return None
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    d = sys.argv[1]
+    rows = load(os.path.join(d, "results.tsv"))
+    sizes = sorted({r["size"] for r in rows}, key=int)
+    ciphers = [c for c in CIPHER_NAMES if any(r["cipher"] == c for r in rows)]
+    env = ""
+    if os.path.exists(os.path.join(d, "env.txt")):
+        with open(os.path.join(d, "env.txt")) as f:
+            env = f.read()
+    lines = [env.rstrip(), "",
+             "Network cells: sender netns -> receiver netns over veth, one flow",
+             "(snd/rcv us/r and r/CPUs: busy time of the sender's / receiver's CPU from",
+             "/proc/stat; rusage s/r: each process's getrusage, in us per record;",
+             "softirq 0/1: softirq ticks on CPU 0 / 1, in us per record; drops: UDP",
+             "RcvbufErrors / backlog drops (softnet_stat) / DtlsRxDropped)", ""]
+    lines += net_table(rows, sizes, ciphers)
+    lines += ["", "The cipher alone, one record per call, on one CPU", ""]
+    lines += cipher_table(rows, sizes, ciphers)
+    lines += ["", "Targets (issue 5; 1200-byte AES-128-GCM records, this run)"]
+    lines += targets(rows)
+    with open(os.path.join(d, "table.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    msg = chart(rows, sizes, ciphers, os.path.join(d, "chart.png"))
+    print(msg or "chart: %s" % os.path.join(d, "chart.png"))
+    errors = [r for r in rows if r["status"] == "error"]
+    if errors:
+        print("bench: %d cell(s) failed unexpectedly" % len(errors))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
