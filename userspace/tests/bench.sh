@@ -49,6 +49,7 @@
 #   BENCH_MODES   "plain plain-gso kdtls kdtls-mmsg kdtls-gso openssl gnutls"
 #   BENCH_AEAD_MS 1000          duration of each cipher-alone run
 #   BENCH_BATCH   16            records per GSO send and per sendmmsg/recvmmsg
+#   BENCH_BACKLOG 10000         net.core.netdev_max_backlog during the run
 #   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_CAT, AEAD_KO, EVP_BENCH; PORT_BASE
 # A bare number as the first argument is taken as SECS (older usage).
 
@@ -103,6 +104,7 @@ ERRORS=0
 # shellcheck disable=SC2317  # called by the trap
 cleanup() {
 	[ -n "${HOLDER:-}" ] && kill "$HOLDER" 2>/dev/null
+	[ -n "${BACKLOG0:-}" ] && echo "$BACKLOG0" > /proc/sys/net/core/netdev_max_backlog
 	ip netns del "$NS_S" 2>/dev/null
 	ip netns del "$NS_R" 2>/dev/null
 }
@@ -130,7 +132,12 @@ fi
 ip netns exec "$NS_R" sh -c "echo $(printf %x $((1 << RX_CPU))) > /sys/class/net/$DEV_R/queues/rx-0/rps_cpus" ||
 	die "cannot set RPS on $DEV_R"
 RPS=$(ip netns exec "$NS_R" cat "/sys/class/net/$DEV_R/queues/rx-0/rps_cpus")
+# The per-CPU input queue that veth (with RPS) feeds: 1000 packets by
+# default, which a vCPU stalled by the host for a few ms overflows; the
+# drops are counted either way (backlog_drop)
 BACKLOG0=$(cat /proc/sys/net/core/netdev_max_backlog)
+BACKLOG=${BENCH_BACKLOG:-10000}
+echo "$BACKLOG" > /proc/sys/net/core/netdev_max_backlog
 # a process in the receiver's namespace: /proc/$HOLDER/net/ is that
 # namespace's view, cheaper to read than through ip netns exec
 ip netns exec "$NS_R" sleep 1000000 &
@@ -164,6 +171,14 @@ wait_port() {	# a UDP socket bound to port $1 in the receiver's namespace
 
 # field NAME LINE: value of NAME=... in a BENCH line
 field() { sed -n "s/.*[ ]$1=\\([^ ]*\\).*/\\1/p" <<< "$2"; }
+# parse ARRAY LINE: the KEY=VALUE words of LINE into the associative ARRAY
+parse() {
+	local -n kv=$1
+	local w
+	for w in $2; do
+		[[ $w == *=* ]] && kv[${w%%=*}]=${w#*=}
+	done
+}
 
 COLS="kind mode lib cipher size status sent recv lost loss_pct secs goodput_MBps recs_per_s"
 COLS="$COLS snd_utime snd_stime rcv_utime rcv_stime cpu0_busy cpu0_sys cpu0_softirq"
@@ -182,17 +197,8 @@ emit() {
 	echo "$line" >> "$RES"
 }
 
-# cpu_split "u,n,s,i,w,irq,si,st" WALL -> busy, system, softirq seconds.
-# busy = WALL - idle - iowait: the idle time of a NO_HZ CPU is measured,
-# not sampled, so this holds even when ticks are lost (as under TCG on a
-# loaded host); system and softirq are tick samples (USER_HZ).
+# USER_HZ of /proc/stat
 HZ=$(getconf CLK_TCK)
-cpu_split() {
-	awk -F, -v hz="$HZ" -v wall="$2" '{ b = wall - ($4 + $5) / hz; if (b < 0) b = 0
-		printf "%.3f %.3f %.3f", b, $3 / hz, $7 / hz }' <<< "$1"
-}
-# div A B [FORMAT]: A / B, 0 when B is 0
-div() { awk -v a="$1" -v b="$2" -v f="${3:-%.0f}" 'BEGIN { printf f, (b > 0 ? a / b : 0) }'; }
 
 # net_cell MODE CIPHER SIZE
 net_cell() {
@@ -246,47 +252,64 @@ net_cell() {
 		status=error
 		note="sender status $sst, receiver status $rst: $(tail -n 2 "$slog" "$rlog" | tr '\n' ' ' | cut -c1-200)"
 	fi
-	local sent recv bad
-	sent=$(field records "$s"); recv=$(field records "$r"); bad=$(field bad "$r")
-	if [ $status = ok ] && [ "${bad:-0}" != 0 ]; then
+	local -A S=() R=()
+	parse S "$s"; parse R "$r"
+	local sent=${S[records]:-0} recv=${R[records]:-0} bad=${R[bad]:-0}
+	if [ $status = ok ] && [ "$bad" != 0 ]; then
 		status=error
 		note="$bad records failed the length/content check"
 	fi
-	if [ $status = ok ] && [ "${recv:-0}" = 0 ]; then
+	if [ $status = ok ] && [ "$recv" = 0 ]; then
 		status=error
 		note="no record received"
 	fi
+	local ciph=$cipher
+	[ "$lib" = none ] && ciph=-
 	if [ $status != ok ]; then
 		[ $status = error ] && ERRORS=$((ERRORS + 1))
-		emit kind=net mode="$mode" lib="$lib" cipher="$([ "$lib" = none ] && echo - || echo "$cipher")" \
-			size="$size" status=$status note="$note"
+		emit kind=net mode="$mode" lib="$lib" cipher="$ciph" size="$size" \
+			status=$status note="$note"
 		printf '%-11s %-10s %5s  %s: %s\n' "$mode" "$cipher" "$size" "$status" "$note"
 		return
 	fi
-	local lost pct secs c0 c1 b0 y0 q0 b1 y1 q1 su ss ru rs
-	lost=$((sent - recv))
-	pct=$(div $((100 * lost)) "$sent" %.2f)
-	secs=$(field secs "$r")
-	c0=$(field "cpu$TX_CPU" "$r"); c1=$(field "cpu$RX_CPU" "$r")
-	read -r b0 y0 q0 <<< "$(cpu_split "$c0" "$(field wall "$r")")"
-	read -r b1 y1 q1 <<< "$(cpu_split "$c1" "$(field wall "$r")")"
-	su=$(field utime "$s"); ss=$(field stime "$s"); ru=$(field utime "$r"); rs=$(field stime "$r")
-	emit kind=net mode="$mode" lib="$lib" cipher="$([ "$lib" = none ] && echo - || echo "$cipher")" \
-		size="$size" status=ok sent="$sent" recv="$recv" lost=$lost loss_pct="$pct" \
-		secs="$secs" \
-		goodput_MBps="$(div "$(field bytes "$r")" "$secs" | awk '{ printf "%.3f", $1 / 1e6 }')" \
-		recs_per_s="$(div "$recv" "$secs")" \
-		snd_utime="$su" snd_stime="$ss" rcv_utime="$ru" rcv_stime="$rs" \
-		cpu0_busy="$b0" cpu0_sys="$y0" cpu0_softirq="$q0" \
-		cpu1_busy="$b1" cpu1_sys="$y1" cpu1_softirq="$q1" \
-		snd_recs_per_cpus="$(div "$sent" "$b0")" rcv_recs_per_cpus="$(div "$recv" "$b1")" \
-		rcvbuf_err=$((rb1 - rb0)) backlog_drop=$((bl1 - bl0)) \
-		dtls_rx_drop=$((${dd1:-0} - ${dd0:-0})) decrypt_err=$((${de1:-0} - ${de0:-0})) \
-		reorder="$(field reorder "$r")" end="$(field end "$r")" note="$note"
-	printf '%-11s %-10s %5s  sent %9s recv %9s lost %6s%%  %8s rec/s  cpu%s %ss cpu%s %ss\n' \
-		"$mode" "$cipher" "$size" "$sent" "$recv" "$pct" \
-		"$(div "$recv" "$secs")" \
-		"$TX_CPU" "$b0" "$RX_CPU" "$b1"
+	# One awk for the derived values (forks are slow under TCG).  CPU
+	# busy = wall - idle - iowait; the user/system/softirq split is from
+	# tick samples, scaled to the busy time.
+	awk -v hz="$HZ" -v res="$RES" -v mode="$mode" -v lib="$lib" -v cipher="$ciph" \
+		-v size="$size" -v sent="$sent" -v recv="$recv" -v secs="${R[secs]}" \
+		-v bytes="${R[bytes]}" -v wall="${R[wall]}" -v c0="${R[cpu$TX_CPU]}" \
+		-v c1="${R[cpu$RX_CPU]}" -v su="${S[utime]}" -v ss="${S[stime]}" \
+		-v ru="${R[utime]}" -v rs="${R[stime]}" -v rb=$((rb1 - rb0)) \
+		-v bl=$((bl1 - bl0)) -v dd=$((${dd1:-0} - ${dd0:-0})) \
+		-v de=$((${de1:-0} - ${de0:-0})) -v reorder="${R[reorder]}" \
+		-v end="${R[end]}" -v txc="$TX_CPU" -v rxc="$RX_CPU" '
+	function q(a, b) { return b > 0 ? a / b : 0 }
+	function cpu(str, o,   t, ticks, busy) {
+		split(str, t, ",")
+		busy = wall - (t[4] + t[5]) / hz
+		if (busy < 0)
+			busy = 0
+		ticks = t[1] + t[2] + t[3] + t[6] + t[7] + t[8]
+		o["busy"] = busy
+		o["sys"] = q(busy * t[3], ticks)
+		o["si"] = q(busy * t[7], ticks)
+	}
+	BEGIN {
+		OFS = "\t"
+		cpu(c0, a); cpu(c1, b)
+		lost = sent - recv
+		print "net", mode, lib, cipher, size, "ok", sent, recv, lost,
+			sprintf("%.2f", q(100 * lost, sent)), secs,
+			sprintf("%.3f", q(bytes, secs) / 1e6), sprintf("%.0f", q(recv, secs)),
+			su, ss, ru, rs,
+			sprintf("%.3f", a["busy"]), sprintf("%.3f", a["sys"]), sprintf("%.3f", a["si"]),
+			sprintf("%.3f", b["busy"]), sprintf("%.3f", b["sys"]), sprintf("%.3f", b["si"]),
+			sprintf("%.0f", q(sent, a["busy"])), sprintf("%.0f", q(recv, b["busy"])),
+			rb, bl, dd, de, reorder, end, "-", "-", "-" >> res
+		printf "%-11s %-10s %5s  sent %9d recv %9d lost %6.2f%%  %8.0f rec/s  cpu%d %.2fs cpu%d %.2fs\n",
+			mode, cipher, size, sent, recv, q(100 * lost, sent), q(recv, secs),
+			txc, a["busy"], rxc, b["busy"]
+	}'
 }
 
 # cipher-alone cells, on the receiver's CPU
@@ -336,7 +359,7 @@ evp_cell() {	# CIPHER SIZE
 START=$(date +%s)
 {
 	echo "kernel: $(uname -r), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-	echo "cell: $SECS s, sender CPU $TX_CPU, receiver CPU $RX_CPU, RPS mask $RPS on $DEV_R, netdev_max_backlog $BACKLOG0, batch/GSO $BATCH records"
+	echo "cell: $SECS s, sender CPU $TX_CPU, receiver CPU $RX_CPU, RPS mask $RPS on $DEV_R, netdev_max_backlog $BACKLOG (was $BACKLOG0), batch/GSO $BATCH records"
 	echo "openssl: $(openssl version 2>/dev/null); gnutls: $(gnutls-cli --version 2>/dev/null | head -n 1)"
 } | tee "$OUT/env.txt"
 
