@@ -72,12 +72,15 @@ demo: all
 # network cell); the table, chart and target check are made on the host.
 # Fails only if a cell failed unexpectedly, not when a target is missed.
 BENCH_SECS ?= 3
+# Debian's python3 has python3-matplotlib (tools/setup); a python3 earlier in
+# PATH (pyenv, venv) may not
+BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
 bench: all
 	$(MAKE) -C userspace/tests/aead_bench KDIR=$(KDIR)
 	rm -rf build/bench && mkdir -p build/bench
 	KVER=$(KVER) tools/vm-run --results build/bench --timeout 2400 -- \
 		userspace/tests/bench.sh --no-report -d $(BENCH_SECS) -o /results; \
-	rc=$$?; python3 userspace/tests/bench_report.py build/bench || rc=1; \
+	rc=$$?; $(BENCH_PYTHON) userspace/tests/bench_report.py build/bench || rc=1; \
 	exit $$rc
 
 checkpatch:

@@ -247,7 +247,8 @@ def main():
              "Network cells: sender netns -> receiver netns over veth, one flow",
              "(snd/rcv us/r and r/CPUs: busy time of the sender's / receiver's CPU from",
              "/proc/stat; rusage s/r: each process's getrusage, in us per record;",
-             "softirq 0/1: softirq ticks on CPU 0 / 1, in us per record; drops: UDP",
+             "softirq 0/1: softirq share of CPU 0 / 1 (tick samples scaled to the busy",
+             "time), in us per record; drops: UDP",
              "RcvbufErrors / backlog drops (softnet_stat) / DtlsRxDropped)", ""]
     lines += net_table(rows, sizes, ciphers)
     lines += ["", "The cipher alone, one record per call, on one CPU", ""]

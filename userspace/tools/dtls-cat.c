@@ -1378,6 +1378,11 @@ int main(int argc, char **argv)
 		verbose("waiting %ld ms before the offload", opt.handoff_delay_ms);
 		usleep(opt.handoff_delay_ms * 1000);
 	}
+	/* GnuTLS refuses records beyond its DTLS MTU (1400 for the
+	 * handshake); once done, let a record of any size go out as one
+	 * datagram, as OpenSSL and the kernel do */
+	if (c.gs && opt.no_offload)
+		gnutls_dtls_set_mtu(c.gs, MAX_REC + 64);
 	if (c.h)
 		offload(&c);
 	else if (!c.plain)
