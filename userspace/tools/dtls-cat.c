@@ -1170,6 +1170,7 @@ static void bench_recv(struct conn *c)
 			break;	/* sender gone; its end marker was lost */
 		if (mmsg && !conn_has_pending(c)) {
 			if (bench_recv_mmsg(c, &st, rb)) {
+				st.t1 = now();	/* the last records came with it */
 				end = "close";
 				break;
 			}
@@ -1183,6 +1184,7 @@ static void bench_recv(struct conn *c)
 			if (r < 0)
 				bench_fail("receive: %s", recv_error(c, r));
 			if (r == 0) {
+				st.t1 = now();	/* a busy receiver never drained */
 				end = "close";
 				goto done;
 			}
