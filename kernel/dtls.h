@@ -61,7 +61,8 @@ struct dtls_tx {
 	struct dtls_crypto crypto;
 	u64 seq;			/* next sequence number */
 	struct aead_request *req;
-	u8 *buf;			/* one whole record */
+	u8 *buf;			/* one record, or a GSO batch */
+	size_t buf_size;
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
 	struct scatterlist sg[2];	/* aad, body */
@@ -83,6 +84,7 @@ struct dtls_context {
 	struct dtls_tx *tx;		/* under lock_sock */
 	struct dtls_rx __rcu *rx;	/* read in softirq under RCU */
 	u32 replay_window;		/* for the coming DTLS_RX */
+	u16 gso_size;			/* UDP_SEGMENT: plaintext per record */
 	struct rcu_work free_work;
 };
 

@@ -249,6 +249,38 @@ out:
 	return err;
 }
 
+/* UDP_SEGMENT on a DTLS socket counts plaintext bytes per record. */
+static int dtls_set_gso_size(struct sock *sk, sockptr_t optval,
+			     unsigned int optlen)
+{
+	int val;
+
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	if (val < 0 || val > DTLS_MAX_PLAINTEXT)
+		return -EINVAL;
+	WRITE_ONCE(dtls_get_ctx(sk)->gso_size, val);
+	return 0;
+}
+
+static int dtls_get_gso_size(struct sock *sk, char __user *optval,
+			     int __user *optlen)
+{
+	int val = READ_ONCE(dtls_get_ctx(sk)->gso_size);
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	len = min_t(unsigned int, len, sizeof(int));
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
 static int dtls_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
 {
@@ -257,11 +289,12 @@ static int dtls_setsockopt(struct sock *sk, int level, int optname,
 	if (level == SOL_UDP) {
 		switch (optname) {
 		case UDP_CORK:
-		case UDP_SEGMENT:
-		case UDP_GRO:
 		case UDP_ENCAP:
 			return -EOPNOTSUPP;
+		case UDP_SEGMENT:
+			return dtls_set_gso_size(sk, optval, optlen);
 		}
+		/* UDP_GRO goes to UDP: dtls_encap_recv() cuts its batches */
 	}
 	if (level != SOL_DTLS)
 		return dtls_udp_setsockopt(sk, level, optname, optval, optlen);
@@ -317,6 +350,8 @@ static int dtls_getsockopt(struct sock *sk, int level, int optname,
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 	int err, len;
 
+	if (level == SOL_UDP && optname == UDP_SEGMENT)
+		return dtls_get_gso_size(sk, optval, optlen);
 	if (level != SOL_DTLS)
 		return ctx->sk_proto->getsockopt(sk, level, optname, optval,
 						 optlen);

@@ -287,6 +287,28 @@ drop:
 	dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
 }
 
+/*
+ * With UDP_GRO set, UDP hands over a GRO or GSO batch whole: cut it back
+ * into its datagrams as udp_queue_rcv_skb() would.  skb->data is the UDP
+ * header of the batch.
+ */
+static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
+			  struct sk_buff *skb)
+{
+	bool ipv4 = skb->protocol == htons(ETH_P_IP);
+	struct sk_buff *segs, *next;
+
+	__skb_push(skb, -skb_mac_offset(skb));
+	segs = udp_rcv_segment(sk, skb, ipv4);	/* frees skb on error */
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		__skb_pull(skb, skb_transport_offset(skb) +
+			   sizeof(struct udphdr));
+		udp_post_segment_fix_csum(skb);
+		dtls_rx_datagram(sk, rx, skb);
+	}
+}
+
 /* UDP encap_rcv: called in softirq under RCU, UDP checksum verified. */
 static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
@@ -295,6 +317,10 @@ static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 
 	if (unlikely(!rx))
 		return 1;	/* plain UDP */
+	if (skb_is_gso(skb)) {
+		dtls_rx_batch(sk, rx, skb);
+		return 0;
+	}
 	__skb_pull(skb, sizeof(struct udphdr));
 	dtls_rx_datagram(sk, rx, skb);
 	return 0;
@@ -311,7 +337,13 @@ static void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx,
 		return;
 	}
 	local_bh_disable();
-	dtls_rx_datagram(sk, rx, skb);
+	if (skb_is_gso(skb)) {
+		/* a batch queued under UDP_GRO; UDP pulled its header */
+		__skb_push(skb, sizeof(struct udphdr));
+		dtls_rx_batch(sk, rx, skb);
+	} else {
+		dtls_rx_datagram(sk, rx, skb);
+	}
 	local_bh_enable();
 }
 

@@ -27,8 +27,9 @@ int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
 		return err;
 
 	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
-	tx->buf = kmalloc(DTLS_HEADER_SIZE + desc->explicit_size +
-			  DTLS_MAX_PLAINTEXT + desc->tag_size, GFP_KERNEL);
+	tx->buf_size = DTLS_HEADER_SIZE + desc->explicit_size +
+		       DTLS_MAX_PLAINTEXT + desc->tag_size;
+	tx->buf = kvmalloc(tx->buf_size, GFP_KERNEL);
 	tx->req = kmalloc(sizeof(*tx->req) +
 			  crypto_aead_reqsize(tx->crypto.aead), GFP_KERNEL);
 	if (!tx->buf || !tx->req) {
@@ -44,12 +45,14 @@ void dtls_tx_free(struct dtls_tx *tx)
 {
 	dtls_crypto_free(&tx->crypto);
 	kfree_sensitive(tx->req);
-	kfree_sensitive(tx->buf);	/* holds the last plaintext */
+	kvfree_sensitive(tx->buf, tx->buf_size);	/* the last plaintext */
 	kfree(tx);
 }
 
 struct dtls_tx_opts {
 	u8 type;
+	u16 gso_size;		/* plaintext bytes per record, 0: one record */
+	bool has_udp_cmsg;	/* UDP must not see the caller's SOL_UDP */
 	bool plaintext;		/* an epoch-0 record, sent in the clear */
 	u64 plaintext_seq;
 };
@@ -61,9 +64,17 @@ static int dtls_tx_cmsg(struct msghdr *msg, struct dtls_tx_opts *o)
 	for_each_cmsghdr(cmsg, msg) {
 		if (!CMSG_OK(msg, cmsg))
 			return -EINVAL;
-		/* UDP_SEGMENT would cut the record into several datagrams */
-		if (cmsg->cmsg_level == SOL_UDP)
-			return -EOPNOTSUPP;
+		if (cmsg->cmsg_level == SOL_UDP) {
+			/* In plaintext bytes per record, as the sockopt. */
+			if (cmsg->cmsg_type != UDP_SEGMENT ||
+			    cmsg->cmsg_len != CMSG_LEN(sizeof(u16)))
+				return -EINVAL;
+			o->gso_size = get_unaligned((u16 *)CMSG_DATA(cmsg));
+			if (o->gso_size > DTLS_MAX_PLAINTEXT)
+				return -EINVAL;
+			o->has_udp_cmsg = true;
+			continue;
+		}
 		if (cmsg->cmsg_level != SOL_DTLS)
 			continue;
 		switch (cmsg->cmsg_type) {
@@ -87,8 +98,12 @@ static int dtls_tx_cmsg(struct msghdr *msg, struct dtls_tx_opts *o)
 		}
 	}
 	/* Only the handshake may go out in the clear, as it did in epoch 0. */
-	if (o->plaintext && o->type == DTLS_RECORD_TYPE_APPLICATION_DATA)
-		return -EINVAL;
+	if (o->plaintext) {
+		if (o->type == DTLS_RECORD_TYPE_APPLICATION_DATA ||
+		    o->has_udp_cmsg)
+			return -EINVAL;
+		o->gso_size = 0;
+	}
 	return 0;
 }
 
@@ -100,17 +115,21 @@ static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
 	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
 }
 
-/* Write header and explicit nonce, then seal the body in place. */
-static int dtls_tx_seal(struct dtls_tx *tx, u8 type, size_t size)
+/*
+ * Write header and explicit nonce of the record at @rec, whose plaintext
+ * is already in place, then seal the body in place.
+ */
+static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
+			size_t size)
 {
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	u8 *body = tx->buf + DTLS_HEADER_SIZE + desc->explicit_size;
-	u8 *rn = tx->buf + DTLS_HDR_EPOCH;
+	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
+	u8 *rn = rec + DTLS_HDR_EPOCH;
 
-	dtls_tx_header(tx->buf, type, dtls_rec_num(tx->crypto.epoch, tx->seq),
+	dtls_tx_header(rec, type, dtls_rec_num(tx->crypto.epoch, seq),
 		       desc->explicit_size + size + desc->tag_size);
 	/* Like GnuTLS, use the record number as the explicit nonce. */
-	memcpy(tx->buf + DTLS_HEADER_SIZE, rn, desc->explicit_size);
+	memcpy(rec + DTLS_HEADER_SIZE, rn, desc->explicit_size);
 
 	dtls_make_iv(&tx->crypto, rn, rn, tx->iv);
 	dtls_make_aad(tx->aad, rn, type, size);
@@ -122,26 +141,85 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 type, size_t size)
 	return crypto_aead_encrypt(tx->req);
 }
 
-/* Hand one finished record of @reclen bytes in tx->buf to UDP. */
-static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
-			struct msghdr *msg, size_t reclen)
+/* Room for UDP_SEGMENT alone, the usual control of a GSO batch. */
+#define DTLS_TX_CTL_STACK	64
+
+/*
+ * The control UDP gets: the caller's, except that its UDP_SEGMENT counts
+ * plaintext, so SOL_UDP is left out and @dgram_size, if any, put in its
+ * place.  ____sys_sendmsg() has already copied the control into the
+ * kernel.  Returns the buffer to kfree(), NULL if none was allocated.
+ */
+static void *dtls_tx_control(struct msghdr *msg, struct msghdr *umsg,
+			     u8 *stack, u16 dgram_size, bool has_udp)
 {
-	struct kvec kv = { .iov_base = ctx->tx->buf, .iov_len = reclen };
+	struct cmsghdr *cmsg, *out;
+	size_t len = 0, need;
+	u8 *buf = stack;
+
+	umsg->msg_control = msg->msg_control;
+	umsg->msg_controllen = msg->msg_controllen;
+	umsg->msg_control_is_user = msg->msg_control_is_user;
+	if (!has_udp && !dgram_size)
+		return NULL;
+	if (msg->msg_control_is_user)
+		return ERR_PTR(-EINVAL);
+
+	/* the last cmsg may lack its alignment padding */
+	need = msg->msg_controllen + CMSG_ALIGN(1) + CMSG_SPACE(sizeof(u16));
+	if (need > DTLS_TX_CTL_STACK) {
+		buf = kmalloc(need, GFP_KERNEL);
+		if (!buf)
+			return ERR_PTR(-ENOMEM);
+	}
+	for_each_cmsghdr(cmsg, msg) {
+		if (cmsg->cmsg_level == SOL_UDP || cmsg->cmsg_level == SOL_DTLS)
+			continue;
+		memcpy(buf + len, cmsg, cmsg->cmsg_len);
+		len += CMSG_ALIGN(cmsg->cmsg_len);
+	}
+	if (dgram_size) {
+		out = (struct cmsghdr *)(buf + len);
+		out->cmsg_level = SOL_UDP;
+		out->cmsg_type = UDP_SEGMENT;
+		out->cmsg_len = CMSG_LEN(sizeof(u16));
+		put_unaligned(dgram_size, (u16 *)CMSG_DATA(out));
+		len += CMSG_SPACE(sizeof(u16));
+	}
+	umsg->msg_control = buf;
+	umsg->msg_controllen = len;
+	umsg->msg_control_is_user = false;
+	return buf == stack ? NULL : buf;
+}
+
+/*
+ * Hand @len bytes of finished records in tx->buf to UDP: one record, or
+ * @nrec records of @dgram_size bytes (the last may be shorter) as one GSO
+ * send.
+ */
+static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
+			struct msghdr *msg, const struct dtls_tx_opts *o,
+			size_t len, u16 dgram_size, unsigned int nrec)
+{
+	struct kvec kv = { .iov_base = ctx->tx->buf, .iov_len = len };
 	struct msghdr umsg = {
-		.msg_control = msg->msg_control,
-		.msg_controllen = msg->msg_controllen,
-		.msg_control_is_user = msg->msg_control_is_user,
 		.msg_flags = msg->msg_flags & DTLS_TX_PASS_FLAGS,
 	};
+	u8 stack[DTLS_TX_CTL_STACK] __aligned(sizeof(long));
+	void *ctl;
 	int err;
 
-	iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, reclen);
-	err = ctx->sk_proto->sendmsg(sk, &umsg, reclen);
+	ctl = dtls_tx_control(msg, &umsg, stack, dgram_size, o->has_udp_cmsg);
+	if (IS_ERR(ctl))
+		return PTR_ERR(ctl);
+	iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, len);
+	err = ctx->sk_proto->sendmsg(sk, &umsg, len);
+	kfree(ctl);
 	if (err < 0) {
 		dtls_stat_inc(sk, DTLS_MIB_TX_ERROR);
 		return err;
 	}
-	dtls_stat_inc(sk, DTLS_MIB_TX_RECORDS);
+	dtls_stat_add(sock_net(sk), DTLS_MIB_TX_RECORDS, nrec);
 	return 0;
 }
 
@@ -160,7 +238,8 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 					 &msg->msg_iter))
 			return -EFAULT;
 		dtls_tx_header(tx->buf, o->type, o->plaintext_seq, size);
-		err = dtls_tx_send(sk, ctx, msg, DTLS_HEADER_SIZE + size);
+		err = dtls_tx_send(sk, ctx, msg, o, DTLS_HEADER_SIZE + size, 0,
+				   1);
 		return err ?: size;
 	}
 
@@ -171,25 +250,96 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 				 desc->explicit_size, size, &msg->msg_iter))
 		return -EFAULT;
 
-	err = dtls_tx_seal(tx, o->type, size);
+	err = dtls_tx_seal(tx, tx->buf, tx->seq, o->type, size);
 	if (err)
 		return err;
 	/* From here the number is spent, whether or not UDP sends it. */
 	tx->seq++;
 
-	err = dtls_tx_send(sk, ctx, msg, DTLS_HEADER_SIZE + overhead + size);
+	err = dtls_tx_send(sk, ctx, msg, o, DTLS_HEADER_SIZE + overhead + size,
+			   0, 1);
+	return err ?: size;
+}
+
+/* The largest UDP payload, hence the largest GSO batch. */
+#define DTLS_TX_GSO_MAX		(0xffff - sizeof(struct udphdr))
+
+static int dtls_tx_grow(struct dtls_tx *tx)
+{
+	u8 *buf;
+
+	if (tx->buf_size >= DTLS_TX_GSO_MAX)
+		return 0;
+	buf = kvmalloc(DTLS_TX_GSO_MAX, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	kvfree_sensitive(tx->buf, tx->buf_size);
+	tx->buf = buf;
+	tx->buf_size = DTLS_TX_GSO_MAX;
+	return 0;
+}
+
+/*
+ * UDP_SEGMENT: cut @size bytes into records of o->gso_size bytes of
+ * plaintext (the last may be shorter) and send them as one GSO batch of
+ * one record per datagram.
+ */
+static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
+		       struct msghdr *msg, size_t size,
+		       const struct dtls_tx_opts *o)
+{
+	struct dtls_tx *tx = ctx->tx;
+	const struct dtls_cipher_desc *desc = tx->crypto.desc;
+	unsigned int overhead = DTLS_HEADER_SIZE + desc->explicit_size +
+				desc->tag_size;
+	unsigned int nrec = DIV_ROUND_UP(size, o->gso_size);
+	size_t left = size, off = 0, chunk;
+	u64 seq = tx->seq;
+	int err;
+
+	if (nrec > UDP_MAX_SEGMENTS)
+		return -EINVAL;
+	if (size + (size_t)nrec * overhead > DTLS_TX_GSO_MAX)
+		return -EMSGSIZE;
+	if (seq + nrec - 1 > DTLS_SEQ_MAX)
+		return -EKEYEXPIRED;
+	err = dtls_tx_grow(tx);
+	if (err)
+		return err;
+
+	for (; left; left -= chunk, seq++) {
+		u8 *rec = tx->buf + off;
+
+		chunk = min_t(size_t, left, o->gso_size);
+		if (!copy_from_iter_full(rec + DTLS_HEADER_SIZE +
+					 desc->explicit_size, chunk,
+					 &msg->msg_iter))
+			return -EFAULT;
+		err = dtls_tx_seal(tx, rec, seq, o->type, chunk);
+		if (err)
+			return err;
+		off += overhead + chunk;
+	}
+	/* As for one record: the numbers are spent once sealed. */
+	tx->seq = seq;
+	err = dtls_tx_send(sk, ctx, msg, o, off, overhead + o->gso_size, nrec);
 	return err ?: size;
 }
 
 static int dtls_tx_one(struct sock *sk, struct msghdr *msg, size_t size,
 		       const struct dtls_tx_opts *o)
 {
+	struct dtls_context *ctx;
 	int err;
 
-	if (size > DTLS_MAX_PLAINTEXT)
+	if (size > DTLS_MAX_PLAINTEXT && (!o->gso_size || o->plaintext))
 		return -EMSGSIZE;
 	lock_sock(sk);
-	err = dtls_tx_record(sk, dtls_get_ctx(sk), msg, size, o);
+	ctx = dtls_get_ctx(sk);
+	if (o->gso_size && size > o->gso_size && !o->plaintext)
+		err = dtls_tx_gso(sk, ctx, msg, size, o);
+	else
+		err = dtls_tx_record(sk, ctx, msg, size, o);
 	release_sock(sk);
 	return err;
 }
@@ -219,7 +369,10 @@ static int dtls_tx_splice(struct sock *sk, struct msghdr *msg, size_t size,
 
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
-	struct dtls_tx_opts o = { .type = DTLS_RECORD_TYPE_APPLICATION_DATA };
+	struct dtls_tx_opts o = {
+		.type = DTLS_RECORD_TYPE_APPLICATION_DATA,
+		.gso_size = READ_ONCE(dtls_get_ctx(sk)->gso_size),
+	};
 	int err;
 
 	/* Corking is refused; between splice() chunks MSG_MORE is a hint. */

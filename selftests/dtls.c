@@ -1863,14 +1863,136 @@ TEST_F(dtls, udp_cork_eopnotsupp)
 	udp_opt_refused(_metadata, self, UDP_CORK, 1);
 }
 
-TEST_F(dtls, udp_segment_eopnotsupp)
+/* UDP_SEGMENT counts plaintext: one send, several records, one per datagram */
+TEST_F(dtls, tx_gso_sockopt_records_match_reference)
 {
-	udp_opt_refused(_metadata, self, UDP_SEGMENT, 1000);
+	static uint8_t pt[1000];
+	long long txr = dstat("DtlsTxRecords");
+	int val = 300, got = 0;
+	socklen_t gl = sizeof(got);
+	size_t off;
+
+	fill_pattern(pt, sizeof(pt), 1);
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
+	ASSERT_EQ(0, getsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &got, &gl));
+	ASSERT_EQ(300, got);
+	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
+	for (off = 0; off < sizeof(pt); off += 300)
+		peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
+			    sizeof(pt) - off < 300 ? sizeof(pt) - off : 300);
+	ASSERT_EQ(txr + 4, dstat("DtlsTxRecords"));
+	/* a send no longer than the segment is one record */
+	ASSERT_EQ(300, send(self->fd, pt, 300, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, 300);
+	val = 0;
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
+	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, sizeof(pt));
 }
 
-TEST_F(dtls, udp_gro_eopnotsupp)
+static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg)
 {
-	udp_opt_refused(_metadata, self, UDP_GRO, 1);
+	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	return sendmsg(fd, &m, 0);
+}
+
+TEST_F(dtls, tx_gso_cmsg_per_call)
+{
+	static uint8_t pt[250];
+	size_t off;
+
+	fill_pattern(pt, sizeof(pt), 2);
+	ASSERT_EQ((ssize_t)sizeof(pt), send_gso_cmsg(self->fd, pt, sizeof(pt), 100));
+	for (off = 0; off < sizeof(pt); off += 100)
+		peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
+			    sizeof(pt) - off < 100 ? sizeof(pt) - off : 100);
+	/* the next send without the cmsg is one record again */
+	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, sizeof(pt));
+}
+
+TEST_F(dtls, tx_gso_limits)
+{
+	static uint8_t pt[65536];
+	long long txerr = dstat("DtlsTxError");
+	int val;
+
+	val = 16385;
+	ASSERT_EQ(-1, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
+	ASSERT_EQ(EINVAL, errno);
+	val = -1;
+	ASSERT_EQ(-1, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, send_gso_cmsg(self->fd, pt, 100, 16385));
+	ASSERT_EQ(EINVAL, errno);
+	/* more segments than UDP allows in one send */
+	ASSERT_EQ(-1, send_gso_cmsg(self->fd, pt, 200, 1));
+	ASSERT_EQ(EINVAL, errno);
+	/* more than a UDP datagram can carry */
+	ASSERT_EQ(-1, send_gso_cmsg(self->fd, pt, 65500, 16384));
+	ASSERT_EQ(EMSGSIZE, errno);
+	expect_nothing(_metadata, self->peer);
+	expect_tx_continues(_metadata, self, txerr);
+	ASSERT_EQ(4, send(self->fd, "next", 4, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, "next", 4);
+}
+
+/*
+ * UDP_GRO: a GSO batch from the peer reaches the socket whole (loopback
+ * keeps it one skb); every record comes out on its own, a forged one in the
+ * middle is dropped and counted.
+ */
+TEST_F(dtls, rx_gro_batch_split_into_records)
+{
+	static uint8_t batch[8 * 200], pt[100];
+	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
+	struct iovec iov = { .iov_base = batch };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	long long de = dstat("DtlsRxDecryptError");
+	size_t off = 0, rl = 0;
+	uint16_t seg;
+	int one = 1, i;
+
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
+	for (i = 0; i < 8; i++) {
+		fill_pattern(pt, sizeof(pt), i);
+		rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH, self->peer_seq++,
+			      NULL, pt, sizeof(pt), batch + off);
+		ASSERT_NE(0, rl);
+		if (i == 3)
+			batch[off + rl - 1] ^= 1;
+		off += rl;
+	}
+	seg = rl;
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	iov.iov_len = off;
+	ASSERT_EQ((ssize_t)off, sendmsg(self->peer, &m, 0));
+	for (i = 0; i < 8; i++) {
+		if (i == 3)
+			continue;
+		fill_pattern(pt, sizeof(pt), i);
+		expect_recv(_metadata, self->fd, pt, sizeof(pt));
+	}
+	expect_nothing(_metadata, self->fd);
+	ASSERT_EQ(de + 1, dstat("DtlsRxDecryptError"));
 }
 
 TEST_F(dtls, udp_encap_eopnotsupp)
