@@ -5,6 +5,7 @@
  */
 
 #include <crypto/aead.h>
+#include <linux/module.h>
 #include <linux/string.h>
 
 #include "dtls.h"
@@ -19,6 +20,11 @@
 		.ccm = is_ccm,						\
 		.alg = alg_name,					\
 	}
+
+static bool async_crypto;
+module_param(async_crypto, bool, 0444);
+MODULE_PARM_DESC(async_crypto,
+		 "Put every AEAD behind pcrypt, so that each record completes asynchronously (for testing)");
 
 /*
  * Every dtls12_crypto_info_* is info | key | salt or iv | rec_seq, packed;
@@ -104,6 +110,36 @@ void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
 	put_unaligned_be64(rec_num, (u8 *)info + dtls_info_rec_seq_offset(desc));
 }
 
+/*
+ * Take the fastest implementation even if it may complete asynchronously
+ * (the x86 AES-GCM one does when the FPU is busy): the synchronous
+ * alternatives are several times slower.
+ */
+static struct crypto_aead *dtls_alloc_aead(const char *alg)
+{
+	char name[CRYPTO_MAX_ALG_NAME];
+	struct crypto_aead *aead;
+	int len;
+
+	aead = crypto_alloc_aead(alg, 0, 0);
+	if (IS_ERR(aead) || !async_crypto)
+		return aead;
+
+	/*
+	 * pcrypt runs each request in a worker and completes it from there.
+	 * Its instance outranks what it wraps, so from the second socket on
+	 * @alg finds the instance itself.
+	 */
+	if (str_has_prefix(crypto_aead_driver_name(aead), "pcrypt("))
+		return aead;
+	len = snprintf(name, sizeof(name), "pcrypt(%s)",
+		       crypto_aead_driver_name(aead));
+	crypto_free_aead(aead);
+	if (len >= sizeof(name))
+		return ERR_PTR(-ENAMETOOLONG);
+	return crypto_alloc_aead(name, 0, 0);
+}
+
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 		     const union dtls_crypto_info_all *info)
 {
@@ -111,11 +147,7 @@ int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 	struct crypto_aead *aead;
 	int err;
 
-	/*
-	 * Ask for a synchronous implementation: records are sealed under the
-	 * socket lock and opened in softirq, and neither waits for a callback.
-	 */
-	aead = crypto_alloc_aead(desc->alg, 0, CRYPTO_ALG_ASYNC);
+	aead = dtls_alloc_aead(desc->alg);
 	if (IS_ERR(aead))
 		return PTR_ERR(aead);
 

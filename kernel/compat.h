@@ -6,6 +6,7 @@
 #ifndef _DTLS_COMPAT_H
 #define _DTLS_COMPAT_H
 
+#include <linux/crypto.h>
 #include <linux/net.h>
 #include <net/inet_sock.h>
 #include <net/sock.h>
@@ -50,6 +51,25 @@ static inline void dtls_compat_set_sendpage(struct proto *p)
 static inline unsigned long inet_cmsg_flags(const struct inet_sock *inet)
 {
 	return inet->cmsg_flags;
+}
+#endif
+
+/*
+ * DTLS_CRYPTO_CALLBACK(fn) defines fn_cb, an asynchronous crypto completion
+ * that calls fn(data, err).  6.3 passes a completion its request's data
+ * pointer, older kernels the request itself.
+ */
+#ifdef DTLS_HAVE_CRYPTO_DONE_DATA
+#define DTLS_CRYPTO_CALLBACK(fn)					\
+static void fn##_cb(void *data, int err)				\
+{									\
+	fn(data, err);							\
+}
+#else
+#define DTLS_CRYPTO_CALLBACK(fn)					\
+static void fn##_cb(struct crypto_async_request *req, int err)		\
+{									\
+	fn(req->data, err);						\
 }
 #endif
 

@@ -5,6 +5,8 @@
 #ifndef _DTLS_H
 #define _DTLS_H
 
+#include <crypto/aead.h>
+#include <linux/atomic.h>
 #include <linux/dtls.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
@@ -61,6 +63,7 @@ struct dtls_tx {
 	struct dtls_crypto crypto;
 	u64 seq;			/* next sequence number */
 	struct aead_request *req;
+	struct crypto_wait wait;
 	u8 *buf;			/* one record, or a GSO batch */
 	size_t buf_size;
 	u8 iv[DTLS_MAX_IV_SIZE];
@@ -77,7 +80,40 @@ struct dtls_rx {
 	 */
 	bool draining;
 	struct sk_buff_head held;
+	atomic_t pending;	/* datagrams being opened */
+	atomic_t task_pending;	/* of those, the ones a task started */
 };
+
+/*
+ * One datagram whose records are being opened.  It lives in a per-CPU slot
+ * (or, while that is taken, in an allocation) with the aead_request right
+ * behind it, and outlives the softirq when a tag is checked asynchronously.
+ */
+struct dtls_rx_op {
+	struct sock *sk;		/* held */
+	struct dtls_rx *rx;		/* counted in rx->pending */
+	struct sk_buff *skb;
+	struct dtls_rx_slot *slot;	/* NULL: allocated */
+	u8 *rec;			/* the record under decryption */
+	unsigned int off;		/* where the next record starts */
+	unsigned int n;			/* records that passed so far */
+	bool task;			/* from a task, not from the hook */
+	u8 iv[DTLS_MAX_IV_SIZE];
+	u8 aad[DTLS_AAD_SIZE];
+	struct scatterlist sg[2];	/* aad, body */
+};
+
+static inline struct aead_request *dtls_rx_op_req(struct dtls_rx_op *op)
+{
+	return (void *)op + ALIGN(sizeof(*op), CRYPTO_MINALIGN);
+}
+
+static inline unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
+{
+	return ALIGN(sizeof(struct dtls_rx_op), CRYPTO_MINALIGN) +
+	       sizeof(struct aead_request) +
+	       crypto_aead_reqsize(rx->crypto.aead);
+}
 
 struct dtls_context {
 	struct proto *sk_proto;		/* the UDP proto the socket had */
@@ -163,6 +199,8 @@ void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 		     struct dtls_rx *rx);
 void dtls_rx_uninstall(struct sock *sk);
 void dtls_rx_free(struct dtls_rx *rx);
+int dtls_rx_init(void);
+void dtls_rx_exit(void);
 int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		 int *addr_len);
 u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off, unsigned int *len,
@@ -199,7 +237,13 @@ void dtls_proc_exit(void);
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v);
 
 /* rx.c, also for the KUnit tests */
-enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec, unsigned int len);
+
+/* Not a counter: the record's tag is being checked asynchronously. */
+#define DTLS_RX_PENDING		DTLS_MIB_MAX
+
+enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
+				 u8 *rec, unsigned int len);
+enum dtls_mib_field dtls_rx_opened(struct dtls_rx *rx, const u8 *rec, int err);
 
 static inline void dtls_stat_inc(const struct sock *sk, enum dtls_mib_field f)
 {

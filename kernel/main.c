@@ -474,9 +474,13 @@ static int __init dtls_init(void)
 	if (!dtls_wq)
 		return -ENOMEM;
 
-	err = dtls_proc_init();
+	err = dtls_rx_init();
 	if (err)
 		goto err_wq;
+
+	err = dtls_proc_init();
+	if (err)
+		goto err_rx;
 
 	err = dtls_attach_init();
 	if (err)
@@ -488,6 +492,8 @@ static int __init dtls_init(void)
 
 err_proc:
 	dtls_proc_exit();
+err_rx:
+	dtls_rx_exit();
 err_wq:
 	destroy_workqueue(dtls_wq);
 	return err;
@@ -498,6 +504,12 @@ static void __exit dtls_exit(void)
 	dtls_attach_exit();
 	/* Every context holds a module reference; the last work may still run */
 	destroy_workqueue(dtls_wq);
+	/*
+	 * An AEAD completion may still be returning from the wakeup that let
+	 * its context go; it runs BH-off, so a grace period covers it.
+	 */
+	synchronize_rcu();
+	dtls_rx_exit();
 	dtls_proc_exit();
 }
 

@@ -32,41 +32,116 @@ static bool dtls_skb_is_record(const struct sk_buff *skb)
 	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
 }
 
-static int dtls_rx_decrypt(const struct dtls_crypto *c, u8 *rec,
-			   unsigned int ptlen)
+/*
+ * Softirq opens one datagram at a time on each CPU, so one slot per CPU
+ * serves every socket.  A datagram allocates its own only while the slot
+ * waits for an asynchronous completion, or if a transform's request does
+ * not fit.
+ */
+#define DTLS_RX_SLOT_SIZE	1024
+
+struct dtls_rx_slot {
+	bool busy;
+	u8 op[DTLS_RX_SLOT_SIZE] __aligned(CRYPTO_MINALIGN);
+};
+
+static struct dtls_rx_slot __percpu *dtls_rx_slots;
+
+int dtls_rx_init(void)
 {
-	struct scratch {
-		u8 iv[DTLS_MAX_IV_SIZE];
-		u8 aad[DTLS_AAD_SIZE];
-		struct scatterlist sg[2];
-	} *s;
+	dtls_rx_slots = alloc_percpu(struct dtls_rx_slot);
+	return dtls_rx_slots ? 0 : -ENOMEM;
+}
+
+void dtls_rx_exit(void)
+{
+	free_percpu(dtls_rx_slots);
+}
+
+static void dtls_rx_done(struct dtls_rx_op *op, int err);
+DTLS_CRYPTO_CALLBACK(dtls_rx_done);
+
+/* BH off.  @task: started by a task (the drain of DTLS_RX, or recvmsg). */
+static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
+					 struct sk_buff *skb, bool task)
+{
+	struct dtls_rx_slot *slot = this_cpu_ptr(dtls_rx_slots);
+	unsigned int size = dtls_rx_op_size(rx);
+	struct dtls_rx_op *op;
+
+	/* Pairs with the release in dtls_rx_op_put(), maybe on another CPU */
+	if (size <= sizeof(slot->op) && !smp_load_acquire(&slot->busy)) {
+		WRITE_ONCE(slot->busy, true);
+		op = (struct dtls_rx_op *)slot->op;
+	} else {
+		op = kmalloc(size, GFP_ATOMIC);
+		if (!op)
+			return NULL;
+		slot = NULL;
+	}
+
+	/* A callback may run after the softirq: hold what it uses. */
+	sock_hold(sk);
+	atomic_inc(&rx->pending);
+	if (task)
+		atomic_inc(&rx->task_pending);
+
+	op->sk = sk;
+	op->rx = rx;
+	op->skb = skb;
+	op->slot = slot;
+	op->off = 0;
+	op->n = 0;
+	op->task = task;
+	return op;
+}
+
+static void dtls_rx_op_put(struct dtls_rx_op *op)
+{
+	struct dtls_rx *rx = op->rx;
+	struct sock *sk = op->sk;
+	bool task = op->task;
+
+	if (op->slot) {
+		/* Done with the slot: pairs with dtls_rx_op_get()'s acquire */
+		smp_store_release(&op->slot->busy, false);
+	} else {
+		kfree_sensitive(op);
+	}
+
+	sock_put(sk);
+	/* The waiters free rx; nothing here may touch it afterwards. */
+	if (task && atomic_dec_and_test(&rx->task_pending))
+		wake_up_var(&rx->task_pending);
+	if (atomic_dec_and_test(&rx->pending))
+		wake_up_var(&rx->pending);
+}
+
+static int dtls_rx_decrypt(struct dtls_rx_op *op, const struct dtls_crypto *c,
+			   u8 *rec, unsigned int ptlen)
+{
 	const struct dtls_cipher_desc *desc = c->desc;
-	unsigned int reqlen = ALIGN(sizeof(struct aead_request) +
-				    crypto_aead_reqsize(c->aead),
-				    __alignof__(struct scratch));
-	struct aead_request *req;
+	struct aead_request *req = dtls_rx_op_req(op);
 	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
-	int err;
 
-	req = kmalloc(reqlen + sizeof(*s), GFP_ATOMIC);
-	if (!req)
-		return -ENOMEM;
-	s = (void *)req + reqlen;
+	dtls_make_iv(c, rec + DTLS_HDR_EPOCH, rec + DTLS_HEADER_SIZE, op->iv);
+	dtls_make_aad(op->aad, rec + DTLS_HDR_EPOCH, rec[DTLS_HDR_TYPE], ptlen);
+	sg_init_table(op->sg, 2);
+	sg_set_buf(&op->sg[0], op->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&op->sg[1], body, ptlen + desc->tag_size);
 
-	dtls_make_iv(c, rec + DTLS_HDR_EPOCH, rec + DTLS_HEADER_SIZE, s->iv);
-	dtls_make_aad(s->aad, rec + DTLS_HDR_EPOCH, rec[DTLS_HDR_TYPE], ptlen);
-	sg_init_table(s->sg, 2);
-	sg_set_buf(&s->sg[0], s->aad, DTLS_AAD_SIZE);
-	sg_set_buf(&s->sg[1], body, ptlen + desc->tag_size);
-
+	/*
+	 * Set up the whole request for every record: cryptd leaves its own
+	 * inner transform and callback in a request it completed.  No
+	 * backlog: under overload a datagram is dropped, not queued.
+	 */
 	aead_request_set_tfm(req, c->aead);
-	aead_request_set_callback(req, 0, NULL, NULL);
+	aead_request_set_callback(req, 0, dtls_rx_done_cb, op);
 	aead_request_set_ad(req, DTLS_AAD_SIZE);
-	aead_request_set_crypt(req, s->sg, s->sg, ptlen + desc->tag_size,
-			       s->iv);
-	err = crypto_aead_decrypt(req);
-	kfree_sensitive(req);
-	return err;
+	aead_request_set_crypt(req, op->sg, op->sg, ptlen + desc->tag_size,
+			       op->iv);
+	op->rec = rec;
+	return crypto_aead_decrypt(req);
 }
 
 /* Epoch 0 carries the peer's handshake flight in the clear. */
@@ -82,11 +157,13 @@ static enum dtls_mib_field dtls_rx_check_plaintext(u8 type, u16 version,
 }
 
 /*
- * Check one record and open it in place.  Returns the counter that tells
- * what happened: DTLS_MIB_RX_RECORDS or DTLS_MIB_RX_PLAINTEXT if it is to
- * be delivered, the reason for dropping it otherwise.
+ * Check one record and start opening it in place with @op's request.
+ * Returns the counter that tells what happened: DTLS_MIB_RX_RECORDS or
+ * DTLS_MIB_RX_PLAINTEXT if it is to be delivered, the reason for dropping
+ * it otherwise, or DTLS_RX_PENDING if the request's callback will tell.
  */
-enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec, unsigned int len)
+enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
+				 u8 *rec, unsigned int len)
 {
 	const struct dtls_cipher_desc *desc = rx->crypto.desc;
 	unsigned int overhead = desc->explicit_size + desc->tag_size;
@@ -110,7 +187,17 @@ enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, u8 *rec, unsigned int len)
 	if (!dtls_replay_check(&rx->replay, seq))
 		return DTLS_MIB_RX_REPLAY;
 
-	err = dtls_rx_decrypt(&rx->crypto, rec, len - overhead);
+	err = dtls_rx_decrypt(op, &rx->crypto, rec, len - overhead);
+	if (err == -EINPROGRESS)
+		return DTLS_RX_PENDING;
+	return dtls_rx_opened(rx, rec, err);
+}
+
+/* The verdict on a protected record once the AEAD is done with it. */
+enum dtls_mib_field dtls_rx_opened(struct dtls_rx *rx, const u8 *rec, int err)
+{
+	u64 seq = get_unaligned_be64(rec + DTLS_HDR_EPOCH) & DTLS_SEQ_MAX;
+
 	if (err)
 		return err == -EBADMSG ? DTLS_MIB_RX_DECRYPT_ERROR :
 					 DTLS_MIB_RX_DROPPED;
@@ -144,34 +231,6 @@ u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off, unsigned int *len,
 	return rec;
 }
 
-/*
- * Pass one: open every record of the datagram in place and count the
- * rejects.  A rejected record gets content type 0, which no valid record
- * has, so that pass two can skip it.  Returns the number left to deliver.
- */
-static unsigned int dtls_rx_open_all(struct sock *sk, struct dtls_rx *rx,
-				     struct sk_buff *skb)
-{
-	unsigned int off = 0, len, n = 0;
-	enum dtls_mib_field verdict;
-	bool bad;
-	u8 *rec;
-
-	while ((rec = dtls_next_record(skb, &off, &len, &bad))) {
-		verdict = dtls_rx_open(rx, rec, len);
-		if (verdict == DTLS_MIB_RX_RECORDS ||
-		    verdict == DTLS_MIB_RX_PLAINTEXT) {
-			n++;
-		} else {
-			dtls_stat_inc(sk, verdict);
-			rec[DTLS_HDR_TYPE] = 0;
-		}
-	}
-	if (bad)
-		dtls_stat_inc(sk, DTLS_MIB_RX_MALFORMED);
-	return n;
-}
-
 static void dtls_rx_enqueue(struct sock *sk, struct sk_buff *skb)
 {
 	bool protected = dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED;
@@ -185,7 +244,7 @@ static void dtls_rx_enqueue(struct sock *sk, struct sk_buff *skb)
 				      DTLS_MIB_RX_PLAINTEXT);
 }
 
-/* Softirq during the drain of dtls_rx_install(): keep @skb back. */
+/* From the hook during the drain of dtls_rx_install(): keep @skb back. */
 static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff *skb)
 {
 	bool held = false;
@@ -200,10 +259,10 @@ static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff *skb)
 }
 
 /* Trim @skb to the plaintext of @rec and put it on the socket's queue. */
-static void dtls_rx_queue(struct sock *sk, struct dtls_rx *rx,
-			  struct sk_buff *skb, const u8 *rec, unsigned int len)
+static void dtls_rx_queue(struct dtls_rx_op *op, struct sk_buff *skb,
+			  const u8 *rec, unsigned int len)
 {
-	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	const struct dtls_cipher_desc *desc = op->rx->crypto.desc;
 	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
 	u64 rec_num = get_unaligned_be64(rec + DTLS_HDR_EPOCH);
 	bool protected = rec_num >> DTLS_SEQ_BITS;
@@ -221,23 +280,22 @@ static void dtls_rx_queue(struct sock *sk, struct dtls_rx *rx,
 	/* UDP's checksum was verified before the record was opened. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 
-	/* The drain itself runs in task context; its records go first. */
-	if (unlikely(READ_ONCE(rx->draining)) && !in_task() &&
-	    dtls_rx_hold(rx, skb))
+	/* The drain itself runs in a task; its records go first. */
+	if (unlikely(READ_ONCE(op->rx->draining)) && !op->task &&
+	    dtls_rx_hold(op->rx, skb))
 		return;
-	dtls_rx_enqueue(sk, skb);
+	dtls_rx_enqueue(op->sk, skb);
 }
 
 /*
- * Pass two: queue the @n records that passed.  All but the last go out as
- * clones; the datagram's own skb carries the last one.  Cloning only after
- * every record was opened keeps the shared buffer unwritten once shared.
+ * Queue the op->n records that passed.  All but the last go out as clones;
+ * the datagram's own skb carries the last one.  Cloning only after every
+ * record was opened keeps the shared buffer unwritten once shared.
  */
-static void dtls_rx_deliver(struct sock *sk, struct dtls_rx *rx,
-			    struct sk_buff *skb, unsigned int n)
+static void dtls_rx_deliver(struct dtls_rx_op *op)
 {
-	unsigned int off = 0, len;
-	struct sk_buff *rskb;
+	struct sk_buff *rskb, *skb = op->skb;
+	unsigned int off = 0, len, n = op->n;
 	bool bad;
 	u8 *rec;
 
@@ -245,24 +303,77 @@ static void dtls_rx_deliver(struct sock *sk, struct dtls_rx *rx,
 		if (!rec[DTLS_HDR_TYPE])
 			continue;
 		if (!--n) {
-			dtls_rx_queue(sk, rx, skb, rec, len);
+			dtls_rx_queue(op, skb, rec, len);
 			return;		/* skb belongs to the queue now */
 		}
 		rskb = skb_clone(skb, GFP_ATOMIC);
 		if (!rskb) {
-			dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+			dtls_stat_inc(op->sk, DTLS_MIB_RX_DROPPED);
 			continue;
 		}
-		dtls_rx_queue(sk, rx, rskb, rec, len);
+		dtls_rx_queue(op, rskb, rec, len);
 	}
 	kfree_skb(skb);
 }
 
-/* Open and queue the records of one datagram; skb->data is the UDP payload */
-static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
-			     struct sk_buff *skb)
+/*
+ * Count @rec's verdict.  A rejected record gets content type 0, which no
+ * valid record has, so that dtls_rx_deliver() skips it.
+ */
+static void dtls_rx_verdict(struct dtls_rx_op *op, u8 *rec,
+			    enum dtls_mib_field verdict)
 {
-	unsigned int n;
+	if (verdict == DTLS_MIB_RX_RECORDS || verdict == DTLS_MIB_RX_PLAINTEXT) {
+		op->n++;
+	} else {
+		dtls_stat_inc(op->sk, verdict);
+		rec[DTLS_HDR_TYPE] = 0;
+	}
+}
+
+/*
+ * Open the records of op's datagram from op->off on, then deliver those
+ * that passed.  Returns early while a tag is checked asynchronously;
+ * dtls_rx_done() picks up from there.
+ */
+static void dtls_rx_resume(struct dtls_rx_op *op)
+{
+	enum dtls_mib_field verdict;
+	unsigned int len;
+	bool bad;
+	u8 *rec;
+
+	while ((rec = dtls_next_record(op->skb, &op->off, &len, &bad))) {
+		verdict = dtls_rx_open(op->rx, op, rec, len);
+		if (verdict == DTLS_RX_PENDING)
+			return;
+		dtls_rx_verdict(op, rec, verdict);
+	}
+	if (bad)
+		dtls_stat_inc(op->sk, DTLS_MIB_RX_MALFORMED);
+
+	if (op->n)
+		dtls_rx_deliver(op);
+	else
+		kfree_skb(op->skb);
+	dtls_rx_op_put(op);
+}
+
+/* AEAD completion, BH off (cryptd disables it around the call). */
+static void dtls_rx_done(struct dtls_rx_op *op, int err)
+{
+	dtls_rx_verdict(op, op->rec, dtls_rx_opened(op->rx, op->rec, err));
+	dtls_rx_resume(op);
+}
+
+/*
+ * Open and queue the records of one datagram; skb->data is the UDP payload.
+ * BH off.  @task: see dtls_rx_op_get().
+ */
+static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
+			     struct sk_buff *skb, bool task)
+{
+	struct dtls_rx_op *op;
 
 	/* A reader may still hold a peek reference to a datagram from before
 	 * DTLS_RX; the records are opened in place, so work on our own copy.
@@ -271,18 +382,16 @@ static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 	if (!skb)
 		goto drop;
 	skb_dst_drop(skb);
-	if (skb_linearize_cow(skb)) {
-		kfree_skb(skb);
-		goto drop;
-	}
+	if (skb_linearize_cow(skb))
+		goto free;
 
-	n = dtls_rx_open_all(sk, rx, skb);
-	if (!n) {
-		kfree_skb(skb);
-		return;
-	}
-	dtls_rx_deliver(sk, rx, skb, n);
+	op = dtls_rx_op_get(sk, rx, skb, task);
+	if (!op)
+		goto free;
+	dtls_rx_resume(op);
 	return;
+free:
+	kfree_skb(skb);
 drop:
 	dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
 }
@@ -293,7 +402,7 @@ drop:
  * header of the batch.
  */
 static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
-			  struct sk_buff *skb)
+			  struct sk_buff *skb, bool task)
 {
 	bool ipv4 = skb->protocol == htons(ETH_P_IP);
 	struct sk_buff *segs, *next;
@@ -305,7 +414,7 @@ static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 		__skb_pull(skb, skb_transport_offset(skb) +
 			   sizeof(struct udphdr));
 		udp_post_segment_fix_csum(skb);
-		dtls_rx_datagram(sk, rx, skb);
+		dtls_rx_datagram(sk, rx, skb, task);
 	}
 }
 
@@ -318,11 +427,11 @@ static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 	if (unlikely(!rx))
 		return 1;	/* plain UDP */
 	if (skb_is_gso(skb)) {
-		dtls_rx_batch(sk, rx, skb);
+		dtls_rx_batch(sk, rx, skb, false);
 		return 0;
 	}
 	__skb_pull(skb, sizeof(struct udphdr));
-	dtls_rx_datagram(sk, rx, skb);
+	dtls_rx_datagram(sk, rx, skb, false);
 	return 0;
 }
 
@@ -340,9 +449,9 @@ static void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx,
 	if (skb_is_gso(skb)) {
 		/* a batch queued under UDP_GRO; UDP pulled its header */
 		__skb_push(skb, sizeof(struct udphdr));
-		dtls_rx_batch(sk, rx, skb);
+		dtls_rx_batch(sk, rx, skb, true);
 	} else {
-		dtls_rx_datagram(sk, rx, skb);
+		dtls_rx_datagram(sk, rx, skb, true);
 	}
 	local_bh_enable();
 }
@@ -378,6 +487,8 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 		local_bh_enable();
 		dtls_rx_raw(sk, rx, skb);
 	}
+	/* Records still under an async AEAD must not be overtaken either. */
+	wait_var_event(&rx->task_pending, !atomic_read(&rx->task_pending));
 }
 
 /* End of the drain: queue what arrived meanwhile, behind the older data. */
@@ -418,8 +529,10 @@ void dtls_rx_uninstall(struct sock *sk)
 	WRITE_ONCE(up->encap_rcv, NULL);
 }
 
+/* After close and a grace period: the hook can start no more datagrams. */
 void dtls_rx_free(struct dtls_rx *rx)
 {
+	wait_var_event(&rx->pending, !atomic_read(&rx->pending));
 	dtls_crypto_free(&rx->crypto);
 	dtls_replay_free(&rx->replay);
 	kfree(rx);

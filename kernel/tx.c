@@ -36,8 +36,7 @@ int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
 		dtls_tx_free(tx);
 		return -ENOMEM;
 	}
-	aead_request_set_tfm(tx->req, tx->crypto.aead);
-	aead_request_set_callback(tx->req, 0, NULL, NULL);
+	crypto_init_wait(&tx->wait);
 	return 0;
 }
 
@@ -136,9 +135,18 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 	sg_init_table(tx->sg, 2);
 	sg_set_buf(&tx->sg[0], tx->aad, DTLS_AAD_SIZE);
 	sg_set_buf(&tx->sg[1], body, size + desc->tag_size);
+	/*
+	 * Under lock_sock in process context: wait for an async AEAD.  Set up
+	 * the whole request each time: cryptd leaves its own inner transform
+	 * and callback in a request it completed.
+	 */
+	aead_request_set_tfm(tx->req, tx->crypto.aead);
+	aead_request_set_callback(tx->req, CRYPTO_TFM_REQ_MAY_BACKLOG |
+				  CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
+				  &tx->wait);
 	aead_request_set_ad(tx->req, DTLS_AAD_SIZE);
 	aead_request_set_crypt(tx->req, tx->sg, tx->sg, size, tx->iv);
-	return crypto_aead_encrypt(tx->req);
+	return crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
 }
 
 /* Room for UDP_SEGMENT alone, the usual control of a GSO batch. */

@@ -804,6 +804,8 @@ TEST_F(dtls, rx_multi_record_datagram)
 				    dg + off);
 	}
 	ASSERT_EQ((ssize_t)off, send(self->peer, dg, off, 0));
+	/* an asynchronous AEAD (async_crypto=1) delivers after send() returns */
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
 	for (int i = 0; i < 3; i++) {
 		struct dtls_record_info info;
 		uint8_t buf[1000];
@@ -1105,6 +1107,7 @@ TEST_F(dtls, rx_reordered_in_window)
 		ssize_t n;
 
 		snprintf(txt, sizeof(txt), "rec-%llu", (unsigned long long)order[i]);
+		ASSERT_EQ(1, wait_readable(self->fd, 2000));
 		n = recv_info(self->fd, buf, sizeof(buf), MSG_DONTWAIT, &info, &got, NULL);
 		ASSERT_EQ((ssize_t)strlen(txt), n);
 		ASSERT_EQ(0, memcmp(buf, txt, n));
@@ -1498,6 +1501,7 @@ TEST_F(dtls, rx_mixed_plain_and_protected_datagram)
 	off = plain_record(dg, 22, DTLS_1_2_VERSION, 0, 4, "finished?", 9);
 	off += ref_seal_rnd(&self->k_rx, 22, EPOCH, self->peer_seq++, "Finished", 8, dg + off);
 	ASSERT_EQ((ssize_t)off, send(self->peer, dg, off, 0));
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
 	ASSERT_EQ(9, recv_info(self->fd, buf, sizeof(buf), MSG_DONTWAIT, &info, &got, NULL));
 	ASSERT_EQ(0, info.flags);
 	ASSERT_EQ(REC_NUM(0, 4), info.rec_num);

@@ -13,6 +13,10 @@
 #      after close, module loaded again
 #   8. unload: rmmod must fail while a DTLS socket exists, succeed after it
 #      is closed, and UDP must answer SOL_DTLS with ENOPROTOOPT afterwards.
+#   9. async_crypto=1: every AEAD behind pcrypt, so that each record is
+#      sealed and opened asynchronously, in a worker on any CPU:
+#      selftests/dtls, dtls_stress and its unload under traffic again.
+#      Last, because the pcrypt instances stay registered.
 # The binaries must have been built on the host (make).
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
 
@@ -207,5 +211,37 @@ if msg=$("$ST/dtls_pair" noproto 2>&1); then
 else
 	own_tap not-ok "SOL_DTLS gives ENOPROTOOPT after unload: $msg"
 fi
+
+echo "# === asynchronous AEAD (insmod $MOD async_crypto=1)"
+own=0
+if ! out=$(insmod "$MOD" async_crypto=1 2>&1); then
+	echo "# $out"
+	own_tap not-ok "insmod $MOD async_crypto=1"
+	finish
+fi
+if [ "$(cat /sys/module/dtls/parameters/async_crypto 2>/dev/null)" = Y ]; then
+	own_tap ok "async_crypto=1 is in effect"
+else
+	own_tap not-ok "async_crypto=1 is in effect"
+fi
+"$ST/dtls" >"$TMP/async.tap" 2>&1
+echo "# selftests/dtls (async) exited with $?"
+grep -vE '^(# +(RUN|OK) |ok [0-9])' "$TMP/async.tap"
+count_tap "$TMP/async.tap"
+own=0
+if grep -q '^driver *: pcrypt(' /proc/crypto; then
+	own_tap ok "records went through a pcrypt instance"
+else
+	own_tap not-ok "records went through a pcrypt instance"
+fi
+"$ST/dtls_stress" >"$TMP/async-stress.tap" 2>&1
+echo "# dtls_stress (async) exited with $?"
+show_part "$TMP/async-stress.tap"
+count_tap "$TMP/async-stress.tap"
+"$ST/dtls_stress" rmmod "$MOD" >"$TMP/async-rmmod.tap" 2>&1
+echo "# dtls_stress rmmod (async) exited with $?"
+show_part "$TMP/async-rmmod.tap"
+count_tap "$TMP/async-rmmod.tap"
+rmmod dtls 2>/dev/null
 
 finish

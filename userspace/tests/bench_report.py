@@ -25,8 +25,8 @@ MODE_LABEL = {
     "kdtls-gso": "kernel DTLS, GSO/GRO",
     "openssl": "OpenSSL userspace DTLS",
     "gnutls": "GnuTLS userspace DTLS",
-    "kaead-sync": "kernel AEAD alone, sync (as dtls.ko)",
-    "kaead-best": "kernel AEAD alone, best impl.",
+    "kaead-sync": "kernel AEAD alone, sync only",
+    "kaead-best": "kernel AEAD alone, best impl. (as dtls.ko)",
     "evp": "OpenSSL EVP alone",
 }
 
