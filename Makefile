@@ -62,7 +62,7 @@ check-debug: all
 	$(MAKE) -C $(DEBUG_TREE) M=$(CURDIR)/build/6.12 W=1 KCFLAGS=-Werror modules
 	VM_KERNEL=$(DEBUG_TREE)/arch/x86/boot/bzImage VM_MEM=3072 \
 		VM_CMDLINE="loglevel=7 $(VM_CMDLINE)" \
-		tools/vm-run --results build/check-debug --timeout 3000 -- \
+		tools/vm-run --results build/check-debug --timeout 4000 -- \
 		env DTLS_KO=$(DEBUG_KO) selftests/run_all.sh
 	@cat build/check-debug/summary
 

@@ -103,6 +103,9 @@ struct dtls_rx_op {
 	struct scatterlist sg[2];	/* aad, body */
 };
 
+/* Room for a dtls_rx_op and its request in each CPU's slot (rx.c) */
+#define DTLS_RX_SLOT_SIZE	1024
+
 static inline struct aead_request *dtls_rx_op_req(struct dtls_rx_op *op)
 {
 	return (void *)op + ALIGN(sizeof(*op), CRYPTO_MINALIGN);

@@ -386,6 +386,35 @@ static void record_checks(struct kunit *test)
 	rx_free(rx);
 }
 
+/* Every cipher's request, with the implementation chosen here, fits a slot. */
+static void rx_request_fits_slot(struct kunit *test)
+{
+	static const u16 ciphers[] = {
+		DTLS_CIPHER_AES_GCM_128, DTLS_CIPHER_AES_GCM_256,
+		DTLS_CIPHER_AES_CCM_128, DTLS_CIPHER_AES_CCM_8_128,
+		DTLS_CIPHER_CHACHA20_POLY1305,
+	};
+	union dtls_crypto_info_all *info;
+	struct dtls_rx *rx;
+	int i;
+
+	info = kunit_kzalloc(test, sizeof(*info), GFP_KERNEL);
+	rx = kunit_kzalloc(test, sizeof(*rx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, info);
+	KUNIT_ASSERT_NOT_NULL(test, rx);
+	for (i = 0; i < ARRAY_SIZE(ciphers); i++) {
+		const struct dtls_cipher_desc *desc = dtls_cipher_find(ciphers[i]);
+
+		info->info.version = DTLS_1_2_VERSION;
+		info->info.cipher_type = ciphers[i];
+		KUNIT_ASSERT_EQ(test, dtls_crypto_init(&rx->crypto, desc, info),
+				0);
+		KUNIT_EXPECT_LE_MSG(test, dtls_rx_op_size(rx), DTLS_RX_SLOT_SIZE,
+				    "%s", crypto_aead_driver_name(rx->crypto.aead));
+		dtls_crypto_free(&rx->crypto);
+	}
+}
+
 static struct kunit_case dtls_replay_cases[] = {
 	KUNIT_CASE(replay_empty_window),
 	KUNIT_CASE(replay_initial_next_counts_as_seen),
@@ -404,6 +433,7 @@ static struct kunit_case dtls_record_cases[] = {
 	KUNIT_CASE(cipher_table_sizes),
 	KUNIT_CASE(framing),
 	KUNIT_CASE(record_checks),
+	KUNIT_CASE(rx_request_fits_slot),
 	{}
 };
 

@@ -33,13 +33,11 @@ static bool dtls_skb_is_record(const struct sk_buff *skb)
 }
 
 /*
- * Softirq opens one datagram at a time on each CPU, so one slot per CPU
- * serves every socket.  A datagram allocates its own only while the slot
- * waits for an asynchronous completion, or if a transform's request does
- * not fit.
+ * Softirq opens one datagram at a time on each CPU, so one slot of
+ * DTLS_RX_SLOT_SIZE per CPU serves every socket.  A datagram allocates its
+ * own only while the slot waits for an asynchronous completion, or if a
+ * transform's request does not fit.
  */
-#define DTLS_RX_SLOT_SIZE	1024
-
 struct dtls_rx_slot {
 	bool busy;
 	u8 op[DTLS_RX_SLOT_SIZE] __aligned(CRYPTO_MINALIGN);

@@ -51,6 +51,8 @@
 #   BENCH_BATCH   16            records per GSO send and per sendmmsg/recvmmsg
 #   BENCH_BACKLOG 10000         net.core.netdev_max_backlog during the run
 #   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_CAT, AEAD_KO, EVP_BENCH; PORT_BASE
+#   DTLS_KO_ARGS  module parameters if DTLS_KO is loaded here (e.g.
+#                 async_crypto=1: every AEAD behind pcrypt, on all CPUs)
 # A bare number as the first argument is taken as SECS (older usage).
 
 set -u
@@ -117,7 +119,8 @@ for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \
 	modprobe -q "$m" 2>/dev/null
 done
 if [ ! -r /proc/net/dtls_stat ]; then
-	insmod "$DTLS_KO" || die "cannot load $DTLS_KO"
+	# shellcheck disable=SC2086 # DTLS_KO_ARGS is a list of parameters
+	insmod "$DTLS_KO" ${DTLS_KO_ARGS:-} || die "cannot load $DTLS_KO"
 fi
 modprobe veth 2>/dev/null
 if ! { ip netns add "$NS_S" && ip netns add "$NS_R" &&
