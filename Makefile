@@ -43,7 +43,7 @@ clean:
 # The summary line is printed again last, after the guest's console output.
 check: all checkpatch
 	rm -rf build/check && mkdir -p build/check
-	KVER=$(KVER) tools/vm-run --results build/check --timeout 2400 -- \
+	KVER=$(KVER) tools/vm-run --results build/check --timeout 3000 -- \
 		selftests/run_all.sh
 	@cat build/check/summary
 

@@ -24,7 +24,7 @@
 static bool async_crypto;
 module_param(async_crypto, bool, 0444);
 MODULE_PARM_DESC(async_crypto,
-		 "Put every AEAD behind pcrypt, so that each record completes asynchronously (for testing)");
+		 "Put every AEAD behind cryptd or pcrypt, so that each record completes asynchronously (for testing)");
 
 /*
  * Every dtls12_crypto_info_* is info | key | salt or iv | rec_seq, packed;
@@ -121,18 +121,17 @@ static struct crypto_aead *dtls_alloc_aead(const char *alg)
 	struct crypto_aead *aead;
 	int len;
 
-	aead = crypto_alloc_aead(alg, 0, 0);
-	if (IS_ERR(aead) || !async_crypto)
-		return aead;
+	if (!async_crypto)
+		return crypto_alloc_aead(alg, 0, 0);
 
 	/*
-	 * pcrypt runs each request in a worker and completes it from there.
-	 * Its instance outranks what it wraps, so from the second socket on
-	 * @alg finds the instance itself.
+	 * Wrap the synchronous implementation (cryptd takes no other); the
+	 * wrapper runs each request in a worker and completes it from there.
 	 */
-	if (str_has_prefix(crypto_aead_driver_name(aead), "pcrypt("))
+	aead = crypto_alloc_aead(alg, 0, CRYPTO_ALG_ASYNC);
+	if (IS_ERR(aead))
 		return aead;
-	len = snprintf(name, sizeof(name), "pcrypt(%s)",
+	len = snprintf(name, sizeof(name), DTLS_ASYNC_TEMPLATE "(%s)",
 		       crypto_aead_driver_name(aead));
 	crypto_free_aead(aead);
 	if (len >= sizeof(name))

@@ -73,6 +73,18 @@ static void fn##_cb(struct crypto_async_request *req, int err)		\
 }
 #endif
 
+/*
+ * async_crypto=1 (testing) puts every AEAD behind this template.  6.1's
+ * cryptd leaves its inner transform in the caller's request, which the
+ * crypto self-tests reject, so it would be built and tested again for
+ * every socket; on 6.12 pcrypt trips a lockdep report in padata.
+ */
+#ifdef DTLS_HAVE_CRYPTO_DONE_DATA
+#define DTLS_ASYNC_TEMPLATE	"cryptd"
+#else
+#define DTLS_ASYNC_TEMPLATE	"pcrypt"
+#endif
+
 /* A sockmap would swap sk_prot under us and send in the clear. */
 static inline void dtls_compat_refuse_sockmap(struct proto *p)
 {

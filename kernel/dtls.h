@@ -98,6 +98,8 @@ struct dtls_rx_op {
 	unsigned int off;		/* where the next record starts */
 	unsigned int n;			/* records that passed so far */
 	bool task;			/* from a task, not from the hook */
+	crypto_completion_t done;	/* the AEAD's callback, and its data */
+	void *done_data;
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
 	struct scatterlist sg[2];	/* aad, body */

@@ -337,9 +337,8 @@ static enum dtls_mib_field open_rec(struct kunit *test, struct dtls_rx *rx,
 	DECLARE_CRYPTO_WAIT(wait);
 
 	KUNIT_ASSERT_NOT_NULL(test, op);
-	aead_request_set_tfm(dtls_rx_op_req(op), rx->crypto.aead);
-	aead_request_set_callback(dtls_rx_op_req(op), 0, crypto_req_done,
-				  &wait);
+	op->done = crypto_req_done;
+	op->done_data = &wait;
 	verdict = dtls_rx_open(rx, op, rec, len);
 	if (verdict == DTLS_RX_PENDING)
 		verdict = dtls_rx_opened(rx, rec,

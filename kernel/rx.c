@@ -91,6 +91,8 @@ static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 	op->off = 0;
 	op->n = 0;
 	op->task = task;
+	op->done = dtls_rx_done_cb;
+	op->done_data = op;
 	return op;
 }
 
@@ -134,7 +136,7 @@ static int dtls_rx_decrypt(struct dtls_rx_op *op, const struct dtls_crypto *c,
 	 * backlog: under overload a datagram is dropped, not queued.
 	 */
 	aead_request_set_tfm(req, c->aead);
-	aead_request_set_callback(req, 0, dtls_rx_done_cb, op);
+	aead_request_set_callback(req, 0, op->done, op->done_data);
 	aead_request_set_ad(req, DTLS_AAD_SIZE);
 	aead_request_set_crypt(req, op->sg, op->sg, ptlen + desc->tag_size,
 			       op->iv);
