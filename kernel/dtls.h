@@ -85,6 +85,12 @@ struct dtls_rx {
 };
 
 /*
+ * Room for the AAD and a record body in the linear part plus up to
+ * DTLS_RX_SG - 2 page fragments; a datagram in more pieces is made linear.
+ */
+#define DTLS_RX_SG		6
+
+/*
  * One datagram whose records are being opened.  It lives in a per-CPU slot
  * (or, while that is taken, in an allocation) with the aead_request right
  * behind it, and outlives the softirq when a tag is checked asynchronously.
@@ -102,7 +108,7 @@ struct dtls_rx_op {
 	void *done_data;
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
-	struct scatterlist sg[2];	/* aad, body */
+	struct scatterlist sg[DTLS_RX_SG];	/* aad, then the body's pieces */
 };
 
 /* Room for a dtls_rx_op and its request in each CPU's slot (rx.c) */

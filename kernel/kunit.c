@@ -327,9 +327,12 @@ static unsigned int seal(struct kunit *test, struct dtls_rx *rx, u8 *rec,
 	return len;
 }
 
-/* dtls_rx_open() and, if the AEAD went async, its completion */
-static enum dtls_mib_field open_rec(struct kunit *test, struct dtls_rx *rx,
-				    u8 *rec, unsigned int len)
+/*
+ * dtls_rx_open() on the record at the start of @skb and, if the AEAD went
+ * async, its completion.
+ */
+static enum dtls_mib_field open_skb(struct kunit *test, struct dtls_rx *rx,
+				    struct sk_buff *skb, unsigned int len)
 {
 	struct dtls_rx_op *op = kunit_kzalloc(test, dtls_rx_op_size(rx),
 					      GFP_KERNEL);
@@ -337,12 +340,29 @@ static enum dtls_mib_field open_rec(struct kunit *test, struct dtls_rx *rx,
 	DECLARE_CRYPTO_WAIT(wait);
 
 	KUNIT_ASSERT_NOT_NULL(test, op);
+	op->skb = skb;
 	op->done = crypto_req_done;
 	op->done_data = &wait;
-	verdict = dtls_rx_open(rx, op, rec, len);
+	verdict = dtls_rx_open(rx, op, skb->data, len);
 	if (verdict == DTLS_RX_PENDING)
-		verdict = dtls_rx_opened(rx, rec,
+		verdict = dtls_rx_opened(rx, skb->data,
 					 crypto_wait_req(-EINPROGRESS, &wait));
+	return verdict;
+}
+
+/* The same for a record in linear memory, opened in place there. */
+static enum dtls_mib_field open_rec(struct kunit *test, struct dtls_rx *rx,
+				    u8 *rec, unsigned int len)
+{
+	unsigned int size = DTLS_HEADER_SIZE + len;
+	struct sk_buff *skb = alloc_skb(size, GFP_KERNEL);
+	enum dtls_mib_field verdict;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, rec, size);
+	verdict = open_skb(test, rx, skb, len);
+	memcpy(rec, skb->data, size);
+	kfree_skb(skb);
 	return verdict;
 }
 
@@ -382,6 +402,70 @@ static void record_checks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dtls_replay_next(&rx->replay), 3ULL);
 	len = seal(test, rx, rec, 0, 20);
 	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_MIB_RX_REPLAY);
+	rx_free(rx);
+}
+
+/*
+ * A record whose body is spread over the linear part and two page
+ * fragments, as a datagram cut from a GRO batch can be, is opened in place
+ * in those pages.  @flip: bit to flip in the second fragment, or -1.
+ */
+static enum dtls_mib_field open_paged(struct kunit *test, struct dtls_rx *rx,
+				      u64 seq, int flip, bool *plain)
+{
+	const unsigned int ptlen = 300, head = DTLS_HEADER_SIZE + 8 + 5;
+	const unsigned int frag0 = 100, pg_off[2] = { 7, PAGE_SIZE - 250 };
+	u8 *rec = kunit_kzalloc(test, 512, GFP_KERNEL);
+	u8 *pt = kunit_kzalloc(test, ptlen, GFP_KERNEL);
+	unsigned int len, size, frag1, i;
+	enum dtls_mib_field verdict;
+	struct page *pages[2];
+	struct sk_buff *skb;
+
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	KUNIT_ASSERT_NOT_NULL(test, pt);
+	len = seal(test, rx, rec, seq, ptlen);
+	size = DTLS_HEADER_SIZE + len;
+	frag1 = size - head - frag0;
+	if (flip >= 0)
+		rec[head + frag0 + flip / 8] ^= 1 << (flip % 8);
+
+	skb = alloc_skb(head, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, rec, head);
+	for (i = 0; i < 2; i++) {
+		unsigned int n = i ? frag1 : frag0;
+
+		pages[i] = alloc_page(GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, pages[i]);
+		memcpy(page_address(pages[i]) + pg_off[i],
+		       rec + head + (i ? frag0 : 0), n);
+		skb_add_rx_frag(skb, i, pages[i], pg_off[i], n, PAGE_SIZE);
+	}
+	KUNIT_ASSERT_EQ(test, skb->len, size);
+
+	verdict = open_skb(test, rx, skb, len);
+	KUNIT_ASSERT_EQ(test, skb_copy_bits(skb, DTLS_HEADER_SIZE + 8, pt,
+					    ptlen), 0);
+	*plain = !memchr_inv(pt, 'p', ptlen);
+	kfree_skb(skb);
+	return verdict;
+}
+
+static void open_in_pages(struct kunit *test)
+{
+	struct dtls_rx *rx = rx_gcm(test);
+	bool plain;
+
+	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 5, -1, &plain),
+			DTLS_MIB_RX_RECORDS);
+	KUNIT_EXPECT_TRUE(test, plain);
+	/* a flipped bit in the second fragment: the tag covers it */
+	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 6, 8 * 40 + 3, &plain),
+			DTLS_MIB_RX_DECRYPT_ERROR);
+	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 6, -1, &plain),
+			DTLS_MIB_RX_RECORDS);
+	KUNIT_EXPECT_TRUE(test, plain);
 	rx_free(rx);
 }
 
@@ -432,6 +516,7 @@ static struct kunit_case dtls_record_cases[] = {
 	KUNIT_CASE(cipher_table_sizes),
 	KUNIT_CASE(framing),
 	KUNIT_CASE(record_checks),
+	KUNIT_CASE(open_in_pages),
 	KUNIT_CASE(rx_request_fits_slot),
 	{}
 };

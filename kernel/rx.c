@@ -122,13 +122,18 @@ static int dtls_rx_decrypt(struct dtls_rx_op *op, const struct dtls_crypto *c,
 {
 	const struct dtls_cipher_desc *desc = c->desc;
 	struct aead_request *req = dtls_rx_op_req(op);
-	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
+	unsigned int body = rec - op->skb->data + DTLS_HEADER_SIZE +
+			    desc->explicit_size;
+	int nsg;
 
 	dtls_make_iv(c, rec + DTLS_HDR_EPOCH, rec + DTLS_HEADER_SIZE, op->iv);
 	dtls_make_aad(op->aad, rec + DTLS_HDR_EPOCH, rec[DTLS_HDR_TYPE], ptlen);
-	sg_init_table(op->sg, 2);
+	sg_init_table(op->sg, ARRAY_SIZE(op->sg));
 	sg_set_buf(&op->sg[0], op->aad, DTLS_AAD_SIZE);
-	sg_set_buf(&op->sg[1], body, ptlen + desc->tag_size);
+	/* dtls_rx_in_pages() made sure that the pieces fit */
+	nsg = skb_to_sgvec(op->skb, &op->sg[1], body, ptlen + desc->tag_size);
+	if (unlikely(nsg < 0))
+		return nsg;
 
 	/*
 	 * Set up the whole request for every record: cryptd leaves its own
@@ -275,8 +280,13 @@ static void dtls_rx_queue(struct dtls_rx_op *op, struct sk_buff *skb,
 	cb->rec_num = rec_num;
 	cb->content_type = rec[DTLS_HDR_TYPE];
 	cb->flags = protected ? DTLS_RECORD_F_PROTECTED : 0;
+	/* The header is linear; the tag may be in a page fragment. */
 	__skb_pull(skb, start);
-	__skb_trim(skb, len);
+	if (unlikely(pskb_trim(skb, len))) {
+		kfree_skb(skb);
+		dtls_stat_inc(op->sk, DTLS_MIB_RX_DROPPED);
+		return;
+	}
 	/* UDP's checksum was verified before the record was opened. */
 	skb->ip_summed = CHECKSUM_UNNECESSARY;
 
@@ -367,6 +377,29 @@ static void dtls_rx_done(struct dtls_rx_op *op, int err)
 }
 
 /*
+ * A datagram whose payload lies in page fragments (a NIC's receive buffers,
+ * or one cut from a GRO or GSO batch) and is one record is opened where it
+ * lies: only the record's header is pulled into the linear part.  Those
+ * pages are written, so they must be this skb's alone: not shared with a
+ * clone (a packet tap), a splice or a zero-copy sender.  Anything else is
+ * copied into one linear buffer first.  Checked before the pull, which
+ * would hide that the skb was a clone.
+ */
+static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
+{
+	unsigned int hlen = DTLS_HEADER_SIZE + rx->crypto.desc->explicit_size;
+
+	if (!skb_is_nonlinear(skb) || skb_cloned(skb) ||
+	    skb_has_frag_list(skb) || skb_has_shared_frag(skb) ||
+	    skb_zcopy(skb) || skb_shinfo(skb)->nr_frags > DTLS_RX_SG - 2)
+		return false;
+	if (!pskb_may_pull(skb, hlen))
+		return false;
+	return get_unaligned_be16(skb->data + DTLS_HDR_LENGTH) ==
+	       skb->len - DTLS_HEADER_SIZE;
+}
+
+/*
  * Open and queue the records of one datagram; skb->data is the UDP payload.
  * BH off.  @task: see dtls_rx_op_get().
  */
@@ -382,7 +415,7 @@ static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 	if (!skb)
 		goto drop;
 	skb_dst_drop(skb);
-	if (skb_linearize_cow(skb))
+	if (!dtls_rx_in_pages(rx, skb) && skb_linearize_cow(skb))
 		goto free;
 
 	op = dtls_rx_op_get(sk, rx, skb, task);
@@ -418,14 +451,26 @@ static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 	}
 }
 
+/*
+ * For measuring where decryption should run (see "Cryptography and where it
+ * runs" in dtls.rst): leave every datagram on UDP's queue and open it in
+ * the reader's recvmsg(), by the path that opens the datagrams queued
+ * before DTLS_RX.  poll() and FIONREAD then count datagrams that may turn
+ * out to be forged, so this is for benchmarks only.
+ */
+static bool rx_in_reader;
+module_param(rx_in_reader, bool, 0444);
+MODULE_PARM_DESC(rx_in_reader,
+		 "Decrypt in the reader's recvmsg(), not on arrival (benchmarks only: poll() is no longer exact)");
+
 /* UDP encap_rcv: called in softirq under RCU, UDP checksum verified. */
 static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 {
 	struct dtls_context *ctx = dtls_get_ctx_rcu(sk);
 	struct dtls_rx *rx = ctx ? rcu_dereference(ctx->rx) : NULL;
 
-	if (unlikely(!rx))
-		return 1;	/* plain UDP */
+	if (unlikely(!rx) || rx_in_reader)
+		return 1;	/* queued as UDP */
 	if (skb_is_gso(skb)) {
 		dtls_rx_batch(sk, rx, skb, false);
 		return 0;

@@ -1999,6 +1999,75 @@ TEST_F(dtls, rx_gro_batch_split_into_records)
 	ASSERT_EQ(de + 1, dstat("DtlsRxDecryptError"));
 }
 
+/*
+ * UDP_GRO with full-size records: the datagrams cut from the batch keep
+ * their payload in the sender's pages, where the kernel opens a datagram
+ * of one record in place.  A replay and a record of an unknown epoch in the
+ * batch are dropped and counted; the last datagram, shorter and carrying
+ * two records, takes the copying path.
+ */
+TEST_F(dtls, rx_gro_full_records_opened_in_pages)
+{
+	static uint8_t batch[6 * 1300], pt[1200];
+	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
+	struct iovec iov = { .iov_base = batch };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	long long rp = dstat("DtlsRxReplay");
+	long long ue = dstat("DtlsRxUnknownEpoch");
+	long long de = dstat("DtlsRxDecryptError");
+	uint64_t first = self->peer_seq;
+	size_t off = 0, rl = 0;
+	uint16_t seg;
+	int one = 1, i;
+
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
+	for (i = 0; i < 5; i++) {
+		fill_pattern(pt, sizeof(pt), i);
+		if (i == 2) {		/* record 0 again */
+			memcpy(batch + off, batch, rl);
+		} else {
+			rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION,
+				      i == 3 ? EPOCH + 1 : EPOCH, self->peer_seq++,
+				      NULL, pt, sizeof(pt), batch + off);
+			ASSERT_NE(0, rl);
+		}
+		off += rl;
+	}
+	seg = rl;
+	for (i = 0; i < 2; i++) {	/* one datagram, two records */
+		fill_pattern(pt, 50, 10 + i);
+		off += ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH,
+				self->peer_seq++, NULL, pt, 50, batch + off);
+	}
+	ASSERT_LT(off - 5 * rl, rl);
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(seg));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	iov.iov_len = off;
+	ASSERT_EQ((ssize_t)off, sendmsg(self->peer, &m, 0));
+
+	for (i = 0; i < 5; i++) {
+		if (i == 2 || i == 3)
+			continue;
+		fill_pattern(pt, sizeof(pt), i);
+		expect_recv(_metadata, self->fd, pt, sizeof(pt));
+	}
+	for (i = 0; i < 2; i++) {
+		fill_pattern(pt, 50, 10 + i);
+		expect_recv(_metadata, self->fd, pt, 50);
+	}
+	expect_nothing(_metadata, self->fd);
+	ASSERT_EQ(rp + 1, dstat("DtlsRxReplay"));
+	ASSERT_EQ(ue + 1, dstat("DtlsRxUnknownEpoch"));
+	ASSERT_EQ(de, dstat("DtlsRxDecryptError"));
+	ASSERT_EQ(first + 6, self->peer_seq);
+}
+
 TEST_F(dtls, udp_encap_eopnotsupp)
 {
 	udp_opt_refused(_metadata, self, UDP_ENCAP, UDP_ENCAP_ESPINUDP);
