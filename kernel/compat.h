@@ -29,6 +29,13 @@
 static inline void dtls_compat_set_sendpage(struct proto *p)
 {
 }
+
+/*
+ * UDP's sendmsg() can also take the sealed records by reference.  Their
+ * pages are ours alone and never written again, so a receiver on this
+ * host may decrypt in place in them.
+ */
+#define DTLS_TX_SPLICE		(MSG_SPLICE_PAGES | MSG_NO_SHARED_FRAGS)
 #else
 /* splice() and sendfile() call sendpage(); MSG_MORE comes with NOTLAST. */
 #define DTLS_MSG_SPLICE_CHUNK	MSG_SENDPAGE_NOTLAST
@@ -44,6 +51,9 @@ static inline void dtls_compat_set_sendpage(struct proto *p)
 {
 	p->sendpage = dtls_sendpage;
 }
+
+/* UDP's sendmsg() copies; a page reaches it only by corking. */
+#define DTLS_TX_SPLICE		0
 #endif
 
 #ifndef DTLS_HAVE_INET_CMSG_FLAGS

@@ -112,7 +112,7 @@ struct dtls_rx_op {
 };
 
 /* Room for a dtls_rx_op and its request in each CPU's slot (rx.c) */
-#define DTLS_RX_SLOT_SIZE	1024
+#define DTLS_RX_SLOT_SIZE	1536
 
 static inline struct aead_request *dtls_rx_op_req(struct dtls_rx_op *op)
 {

@@ -2,9 +2,12 @@
 /*
  * Transmit: one sendmsg() is one record is one datagram.
  *
- * The plaintext is copied once into the socket's record buffer, sealed in
- * place, and handed to UDP's own sendmsg, so routing, IP options, cmsgs,
- * MTU checks and error reporting stay exactly UDP's.
+ * The plaintext is copied once, sealed in place, and handed to UDP's own
+ * sendmsg, so routing, IP options, cmsgs, MTU checks and error reporting
+ * stay exactly UDP's.  From 6.5 the records are sealed in a page fragment
+ * that UDP takes by reference (MSG_SPLICE_PAGES), so the plaintext is
+ * copied only from the caller; before, and for a batch too large for one
+ * fragment, they are sealed in the socket's buffer, which UDP copies.
  */
 
 #include <crypto/aead.h>
@@ -149,6 +152,65 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 	return crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
 }
 
+/* Where the records of one send are written, sealed and sent from. */
+struct dtls_tx_out {
+	u8 *data;
+	struct page *page;	/* NULL: in tx->buf */
+	unsigned int off;	/* of data in page */
+};
+
+/* The largest UDP payload, hence the largest GSO batch. */
+#define DTLS_TX_GSO_MAX		(0xffff - sizeof(struct udphdr))
+
+static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
+{
+	u8 *buf;
+
+	if (tx->buf_size >= len)
+		return 0;
+	buf = kvmalloc(DTLS_TX_GSO_MAX, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	kvfree_sensitive(tx->buf, tx->buf_size);
+	tx->buf = buf;
+	tx->buf_size = DTLS_TX_GSO_MAX;
+	return 0;
+}
+
+/*
+ * Room for @len bytes of records.  Under lock_sock, so nothing else takes
+ * from the socket's page fragment until UDP holds its reference.
+ */
+static int dtls_tx_out_get(struct sock *sk, struct dtls_tx *tx, size_t len,
+			   struct dtls_tx_out *out)
+{
+	int err;
+
+	if (DTLS_TX_SPLICE) {
+		struct page_frag *pfrag = sk_page_frag(sk);
+
+		if (skb_page_frag_refill(len, pfrag, sk->sk_allocation) &&
+		    pfrag->size - pfrag->offset >= len) {
+			out->page = pfrag->page;
+			out->off = pfrag->offset;
+			out->data = page_address(out->page) + out->off;
+			pfrag->offset += len;
+			return 0;
+		}
+	}
+	out->page = NULL;
+	err = dtls_tx_grow(tx, len);
+	out->data = tx->buf;	/* after the buffer may have moved */
+	return err;
+}
+
+/* A send that failed before its records were sealed: wipe the plaintext. */
+static void dtls_tx_out_wipe(struct dtls_tx_out *out, size_t len)
+{
+	if (out->page)
+		memzero_explicit(out->data, len);
+}
+
 /* Room for UDP_SEGMENT alone, the usual control of a GSO batch. */
 #define DTLS_TX_CTL_STACK	64
 
@@ -201,26 +263,33 @@ static void *dtls_tx_control(struct msghdr *msg, struct msghdr *umsg,
 }
 
 /*
- * Hand @len bytes of finished records in tx->buf to UDP: one record, or
- * @nrec records of @dgram_size bytes (the last may be shorter) as one GSO
- * send.
+ * Hand @len bytes of finished records in @out to UDP: one record, or @nrec
+ * records of @dgram_size bytes (the last may be shorter) as one GSO send.
  */
 static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
 			struct msghdr *msg, const struct dtls_tx_opts *o,
-			size_t len, u16 dgram_size, unsigned int nrec)
+			const struct dtls_tx_out *out, size_t len,
+			u16 dgram_size, unsigned int nrec)
 {
-	struct kvec kv = { .iov_base = ctx->tx->buf, .iov_len = len };
+	struct kvec kv = { .iov_base = out->data, .iov_len = len };
 	struct msghdr umsg = {
 		.msg_flags = msg->msg_flags & DTLS_TX_PASS_FLAGS,
 	};
 	u8 stack[DTLS_TX_CTL_STACK] __aligned(sizeof(long));
+	struct bio_vec bv;
 	void *ctl;
 	int err;
 
 	ctl = dtls_tx_control(msg, &umsg, stack, dgram_size, o->has_udp_cmsg);
 	if (IS_ERR(ctl))
 		return PTR_ERR(ctl);
-	iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, len);
+	if (out->page) {
+		bvec_set_page(&bv, out->page, len, out->off);
+		iov_iter_bvec(&umsg.msg_iter, ITER_SOURCE, &bv, 1, len);
+		umsg.msg_flags |= DTLS_TX_SPLICE;
+	} else {
+		iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, len);
+	}
 	err = ctx->sk_proto->sendmsg(sk, &umsg, len);
 	kfree(ctl);
 	if (err < 0) {
@@ -237,54 +306,44 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 {
 	struct dtls_tx *tx = ctx->tx;
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	unsigned int overhead = desc->explicit_size + desc->tag_size;
+	size_t len = DTLS_HEADER_SIZE + size;
+	struct dtls_tx_out out;
 	int err;
+
+	if (!o->plaintext) {
+		/* A record number must never repeat; no rekeying. */
+		if (tx->seq > DTLS_SEQ_MAX)
+			return -EKEYEXPIRED;
+		len += desc->explicit_size + desc->tag_size;
+	}
+	err = dtls_tx_out_get(sk, tx, len, &out);
+	if (err)
+		return err;
 
 	if (o->plaintext) {
 		/* A retransmitted epoch-0 flight: userspace owns its numbers */
-		if (!copy_from_iter_full(tx->buf + DTLS_HEADER_SIZE, size,
+		if (!copy_from_iter_full(out.data + DTLS_HEADER_SIZE, size,
 					 &msg->msg_iter))
 			return -EFAULT;
-		dtls_tx_header(tx->buf, o->type, o->plaintext_seq, size);
-		err = dtls_tx_send(sk, ctx, msg, o, DTLS_HEADER_SIZE + size, 0,
-				   1);
+		dtls_tx_header(out.data, o->type, o->plaintext_seq, size);
+		err = dtls_tx_send(sk, ctx, msg, o, &out, len, 0, 1);
 		return err ?: size;
 	}
 
-	/* A record number must never repeat; rekeying is not supported. */
-	if (tx->seq > DTLS_SEQ_MAX)
-		return -EKEYEXPIRED;
-	if (!copy_from_iter_full(tx->buf + DTLS_HEADER_SIZE +
+	if (!copy_from_iter_full(out.data + DTLS_HEADER_SIZE +
 				 desc->explicit_size, size, &msg->msg_iter))
-		return -EFAULT;
-
-	err = dtls_tx_seal(tx, tx->buf, tx->seq, o->type, size);
-	if (err)
+		err = -EFAULT;
+	else
+		err = dtls_tx_seal(tx, out.data, tx->seq, o->type, size);
+	if (err) {
+		dtls_tx_out_wipe(&out, len);
 		return err;
+	}
 	/* From here the number is spent, whether or not UDP sends it. */
 	tx->seq++;
 
-	err = dtls_tx_send(sk, ctx, msg, o, DTLS_HEADER_SIZE + overhead + size,
-			   0, 1);
+	err = dtls_tx_send(sk, ctx, msg, o, &out, len, 0, 1);
 	return err ?: size;
-}
-
-/* The largest UDP payload, hence the largest GSO batch. */
-#define DTLS_TX_GSO_MAX		(0xffff - sizeof(struct udphdr))
-
-static int dtls_tx_grow(struct dtls_tx *tx)
-{
-	u8 *buf;
-
-	if (tx->buf_size >= DTLS_TX_GSO_MAX)
-		return 0;
-	buf = kvmalloc(DTLS_TX_GSO_MAX, GFP_KERNEL);
-	if (!buf)
-		return -ENOMEM;
-	kvfree_sensitive(tx->buf, tx->buf_size);
-	tx->buf = buf;
-	tx->buf_size = DTLS_TX_GSO_MAX;
-	return 0;
 }
 
 /*
@@ -301,36 +360,42 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 	unsigned int overhead = DTLS_HEADER_SIZE + desc->explicit_size +
 				desc->tag_size;
 	unsigned int nrec = DIV_ROUND_UP(size, o->gso_size);
-	size_t left = size, off = 0, chunk;
+	size_t left = size, off = 0, chunk, len;
+	struct dtls_tx_out out;
 	u64 seq = tx->seq;
 	int err;
 
 	if (nrec > UDP_MAX_SEGMENTS)
 		return -EINVAL;
-	if (size + (size_t)nrec * overhead > DTLS_TX_GSO_MAX)
+	len = size + (size_t)nrec * overhead;
+	if (len > DTLS_TX_GSO_MAX)
 		return -EMSGSIZE;
 	if (seq + nrec - 1 > DTLS_SEQ_MAX)
 		return -EKEYEXPIRED;
-	err = dtls_tx_grow(tx);
+	err = dtls_tx_out_get(sk, tx, len, &out);
 	if (err)
 		return err;
 
 	for (; left; left -= chunk, seq++) {
-		u8 *rec = tx->buf + off;
+		u8 *rec = out.data + off;
 
 		chunk = min_t(size_t, left, o->gso_size);
 		if (!copy_from_iter_full(rec + DTLS_HEADER_SIZE +
 					 desc->explicit_size, chunk,
 					 &msg->msg_iter))
-			return -EFAULT;
-		err = dtls_tx_seal(tx, rec, seq, o->type, chunk);
-		if (err)
+			err = -EFAULT;
+		else
+			err = dtls_tx_seal(tx, rec, seq, o->type, chunk);
+		if (err) {
+			dtls_tx_out_wipe(&out, len);
 			return err;
+		}
 		off += overhead + chunk;
 	}
 	/* As for one record: the numbers are spent once sealed. */
 	tx->seq = seq;
-	err = dtls_tx_send(sk, ctx, msg, o, off, overhead + o->gso_size, nrec);
+	err = dtls_tx_send(sk, ctx, msg, o, &out, off, overhead + o->gso_size,
+			   nrec);
 	return err ?: size;
 }
 

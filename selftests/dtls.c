@@ -1926,6 +1926,30 @@ TEST_F(dtls, tx_gso_cmsg_per_call)
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, sizeof(pt));
 }
 
+/*
+ * From 6.5 records are sealed in a page fragment that UDP references; a
+ * batch larger than one fragment (32 KiB) is sealed in the socket's buffer
+ * instead.  Both, one after the other, must give the reference records.
+ */
+TEST_F(dtls, tx_gso_batch_larger_than_a_page_fragment)
+{
+	static uint8_t pt[40 * 1200];
+	size_t off;
+	int round;
+
+	for (round = 0; round < 3; round++) {
+		size_t len = round == 1 ? 4 * 1200 : sizeof(pt);
+
+		fill_pattern(pt, len, 3 + round);
+		ASSERT_EQ((ssize_t)len, send_gso_cmsg(self->fd, pt, len, 1200));
+		for (off = 0; off < len; off += 1200)
+			peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++,
+				    pt + off, 1200);
+	}
+	ASSERT_EQ(1, send(self->fd, "x", 1, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, "x", 1);
+}
+
 TEST_F(dtls, tx_gso_limits)
 {
 	static uint8_t pt[65536];
