@@ -1984,13 +1984,6 @@ TEST_F(dtls, tx_gso_limits)
 TEST_F(dtls, rx_gro_batch_split_into_records)
 {
 	static uint8_t batch[8 * 200], pt[100];
-	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
-	struct iovec iov = { .iov_base = batch };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl, .msg_controllen = sizeof(ctl),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	long long de = dstat("DtlsRxDecryptError");
 	size_t off = 0, rl = 0;
 	uint16_t seg;
@@ -2007,12 +2000,7 @@ TEST_F(dtls, rx_gro_batch_split_into_records)
 		off += rl;
 	}
 	seg = rl;
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(seg));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-	iov.iov_len = off;
-	ASSERT_EQ((ssize_t)off, sendmsg(self->peer, &m, 0));
+	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, seg));
 	for (i = 0; i < 8; i++) {
 		if (i == 3)
 			continue;
@@ -2033,13 +2021,6 @@ TEST_F(dtls, rx_gro_batch_split_into_records)
 TEST_F(dtls, rx_gro_full_records_opened_in_pages)
 {
 	static uint8_t batch[6 * 1300], pt[1200];
-	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
-	struct iovec iov = { .iov_base = batch };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl, .msg_controllen = sizeof(ctl),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	long long rp = dstat("DtlsRxReplay");
 	long long ue = dstat("DtlsRxUnknownEpoch");
 	long long de = dstat("DtlsRxDecryptError");
@@ -2068,12 +2049,7 @@ TEST_F(dtls, rx_gro_full_records_opened_in_pages)
 				self->peer_seq++, NULL, pt, 50, batch + off);
 	}
 	ASSERT_LT(off - 5 * rl, rl);
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(seg));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-	iov.iov_len = off;
-	ASSERT_EQ((ssize_t)off, sendmsg(self->peer, &m, 0));
+	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, seg));
 
 	for (i = 0; i < 5; i++) {
 		if (i == 2 || i == 3)
