@@ -652,7 +652,8 @@ static void expect_dropped_raw(struct __test_metadata *_metadata, dtls_t *self,
 			       int sender, const void *bad, size_t badlen,
 			       const char *counter, long long delta)
 {
-	long long before = dstat(counter), sum = drop_sum(), rx = dstat("DtlsRxRecords");
+	long long rx = dstat_settled("DtlsRxRecords", 1000);
+	long long before = dstat(counter), sum = drop_sum();
 	long long after, pt = dstat("DtlsRxPlaintext");
 	uint8_t ok[32];
 
@@ -1421,7 +1422,8 @@ static void rx_plain(struct __test_metadata *_metadata, dtls_t *self, uint8_t ty
 {
 	struct dtls_record_info info;
 	uint8_t rec[256], buf[256], hs[60];
-	long long pt = dstat("DtlsRxPlaintext"), rx = dstat("DtlsRxRecords");
+	long long rx = dstat_settled("DtlsRxRecords", 1000);
+	long long pt = dstat("DtlsRxPlaintext");
 	size_t rl;
 	int got;
 
@@ -3037,8 +3039,9 @@ TEST_F(dtls, counters_install_and_close)
 
 TEST_F(dtls, counters_records)
 {
-	long long tx = dstat("DtlsTxRecords"), rx = dstat("DtlsRxRecords");
-	long long pt = dstat("DtlsRxPlaintext"), txe = dstat("DtlsTxError");
+	long long rx = dstat_settled("DtlsRxRecords", 1000);
+	long long tx = dstat("DtlsTxRecords"), txe = dstat("DtlsTxError");
+	long long pt = dstat("DtlsRxPlaintext");
 	uint8_t rec[64];
 	size_t rl;
 	struct dtls_record_info info;
@@ -3060,11 +3063,11 @@ TEST_F(dtls, counters_records)
 	}
 	peer_send(_metadata, self, 22, self->peer_seq++, "h", 1);
 	ASSERT_EQ(1, recv_info(self->fd, buf, sizeof(buf), 0, &info, &got, NULL));
-	ASSERT_EQ(rx + 6, dstat("DtlsRxRecords"));
+	ASSERT_EQ(rx + 6, dstat_wait("DtlsRxRecords", rx + 6, 1000));
 	rl = plain_record(rec, 22, DTLS_1_2_VERSION, 0, 1, "p", 1);
 	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
 	ASSERT_EQ(1, recv_info(self->fd, buf, sizeof(buf), 0, &info, &got, NULL));
-	ASSERT_EQ(rx + 6, dstat("DtlsRxRecords"));
+	ASSERT_EQ(rx + 6, dstat_wait("DtlsRxRecords", rx + 6, 1000));
 	ASSERT_EQ(pt + 1, dstat("DtlsRxPlaintext"));
 }
 

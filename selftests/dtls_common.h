@@ -513,6 +513,25 @@ static __maybe_unused long long dstat_wait(const char *name, long long target, i
 	}
 }
 
+/*
+ * Wait until @name has not moved for 10 ms (at most @ms); return it.  The
+ * kernel counts a record after putting it on the queue, and an asynchronous
+ * AEAD may complete on another CPU than the reader's: a reader can hold a
+ * record before its counter has moved.
+ */
+static __maybe_unused long long dstat_settled(const char *name, int ms)
+{
+	uint64_t end = now_ms() + ms;
+	long long v = dstat(name), prev;
+
+	do {
+		prev = v;
+		usleep(10000);
+		v = dstat(name);
+	} while (v != prev && now_ms() < end);
+	return v;
+}
+
 /* Test payload with an id and a checksum, for concurrency and netns runs. */
 #define PAYLOAD_HDR 12	/* id(4) | len(4) | crc(4) */
 
