@@ -178,8 +178,9 @@ static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 }
 
 /*
- * Room for @len bytes of records.  Under lock_sock, so nothing else takes
- * from the socket's page fragment until UDP holds its reference.
+ * Room for @len bytes of records, in sk_page_frag(): the calling task's
+ * page fragment, or the socket's (taken under lock_sock) for a kernel
+ * socket.  Nothing else takes from it before UDP holds its reference.
  */
 static int dtls_tx_out_get(struct sock *sk, struct dtls_tx *tx, size_t len,
 			   struct dtls_tx_out *out)
