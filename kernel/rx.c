@@ -128,6 +128,7 @@ static int dtls_rx_decrypt(struct dtls_rx_op *op, const struct dtls_crypto *c,
 
 	dtls_make_iv(c, rec + DTLS_HDR_EPOCH, rec + DTLS_HEADER_SIZE, op->iv);
 	dtls_make_aad(op->aad, rec + DTLS_HDR_EPOCH, rec[DTLS_HDR_TYPE], ptlen);
+	/* All of it: an end mark left by the last record would stay put. */
 	sg_init_table(op->sg, ARRAY_SIZE(op->sg));
 	sg_set_buf(&op->sg[0], op->aad, DTLS_AAD_SIZE);
 	/* dtls_rx_in_pages() made sure that the pieces fit */
