@@ -175,6 +175,52 @@ def targets(rows):
     return out
 
 
+def bounds(rows):
+    """What the targets allow in this run: plain UDP's own cost in the same
+    mode plus the kernel AEAD alone is what a record layer that added
+    nothing but the cipher would cost; compare each target with the ratio
+    that cost would give."""
+    def cost(kind, mode, side):
+        r = find(rows, kind, mode, "-" if mode.startswith("plain") else "aes128gcm",
+                 "1200")
+        if r is None or r["status"] != "ok":
+            return None
+        if kind == "cipher":
+            return num(r, "ns_per_record") / 1000
+        key = "snd_recs_per_cpus" if side == "snd" else "rcv_recs_per_cpus"
+        v = num(r, key)
+        return 1e6 / v if v else None
+
+    aead = cost("cipher", "kaead-best", None)
+    out = ["", "Bounds (this run): plain UDP in the same mode + the kernel AEAD alone",
+           "(kaead-best), in us per record: the cost of a record layer that added",
+           "nothing but the cipher, and the ratio to OpenSSL that cost would give", ""]
+    if aead is None:
+        return out + ["no kaead-best cell at 1200 bytes: no bounds"]
+    fmt_ = "{:<10} {:<8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}"
+    out.append(fmt_.format("mode", "side", "plain", "+AEAD", "kdtls", "above", "OpenSSL",
+                           "bound"))
+    best = {}
+    for mode, plain, goal in (("kdtls", "plain", 1.15), ("kdtls-gso", "plain-gso", 1.5)):
+        for side in ("snd", "rcv"):
+            p, k, o = cost("net", plain, side), cost("net", mode, side), \
+                cost("net", "openssl", side)
+            if None in (p, k, o):
+                out.append("{:<10} {:<8} missing cells".format(mode, side))
+                continue
+            floor = p + aead
+            best[mode, side] = floor
+            out.append(fmt_.format(mode, side, "%.1f" % p, "%.1f" % floor, "%.1f" % k,
+                                   "%+.1f" % (k - floor), "%.1f" % o,
+                                   "%.2fx" % (o / floor)) +
+                       "  (target %.2fx)" % goal)
+    if ("kdtls-gso", "rcv") in best and ("kdtls-gso", "snd") in best:
+        floor = max(best["kdtls-gso", "snd"], best["kdtls-gso", "rcv"])
+        out.append("kdtls-gso goodput bound: %.0f records/s = %.0f%% of kaead-best "
+                   "(target 85%%)" % (1e6 / floor, 100 * aead / floor))
+    return out
+
+
 def chart(rows, sizes, ciphers, path):
     try:
         import matplotlib
@@ -255,6 +301,7 @@ def main():
     lines += cipher_table(rows, sizes, ciphers)
     lines += ["", "Targets (issue 5; 1200-byte AES-128-GCM records, this run)"]
     lines += targets(rows)
+    lines += bounds(rows)
     with open(os.path.join(d, "table.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
