@@ -32,7 +32,8 @@ int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
 	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
 	tx->buf_size = DTLS_HEADER_SIZE + desc->explicit_size +
 		       DTLS_MAX_PLAINTEXT + desc->tag_size;
-	tx->buf = kvmalloc(tx->buf_size, GFP_KERNEL);
+	/* kmalloc, not kvmalloc: the AEAD reaches it through a scatterlist */
+	tx->buf = kmalloc(tx->buf_size, GFP_KERNEL);
 	tx->req = kmalloc(sizeof(*tx->req) +
 			  crypto_aead_reqsize(tx->crypto.aead), GFP_KERNEL);
 	if (!tx->buf || !tx->req) {
@@ -47,7 +48,7 @@ void dtls_tx_free(struct dtls_tx *tx)
 {
 	dtls_crypto_free(&tx->crypto);
 	kfree_sensitive(tx->req);
-	kvfree_sensitive(tx->buf, tx->buf_size);	/* the last plaintext */
+	kfree_sensitive(tx->buf);	/* the last plaintext */
 	kfree(tx);
 }
 
@@ -168,10 +169,10 @@ static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 
 	if (tx->buf_size >= len)
 		return 0;
-	buf = kvmalloc(DTLS_TX_GSO_MAX, GFP_KERNEL);
+	buf = kmalloc(DTLS_TX_GSO_MAX, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
-	kvfree_sensitive(tx->buf, tx->buf_size);
+	kfree_sensitive(tx->buf);
 	tx->buf = buf;
 	tx->buf_size = DTLS_TX_GSO_MAX;
 	return 0;
