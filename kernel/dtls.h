@@ -58,6 +58,12 @@ struct dtls_replay {
 	unsigned long *bitmap;
 };
 
+/*
+ * The caller's pages a record's plaintext is read from: 2^14 bytes span
+ * at most 5, and a buffer in a few pieces fits too; more are copied.
+ */
+#define DTLS_TX_PAGES		8
+
 /* Everything below is used under lock_sock, so one of each serves. */
 struct dtls_tx {
 	struct dtls_crypto crypto;
@@ -68,7 +74,9 @@ struct dtls_tx {
 	size_t buf_size;
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
-	struct scatterlist sg[2];	/* aad, body */
+	struct scatterlist dst[2];	/* aad, body */
+	struct scatterlist src[1 + DTLS_TX_PAGES];	/* aad, caller's pages */
+	struct page *pages[DTLS_TX_PAGES];
 };
 
 struct dtls_rx {

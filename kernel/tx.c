@@ -2,12 +2,14 @@
 /*
  * Transmit: one sendmsg() is one record is one datagram.
  *
- * The plaintext is copied once, sealed in place, and handed to UDP's own
- * sendmsg, so routing, IP options, cmsgs, MTU checks and error reporting
- * stay exactly UDP's.  From 6.5 the records are sealed in a page fragment
- * that UDP takes by reference (MSG_SPLICE_PAGES), so the plaintext is
- * copied only from the caller; before, and for a batch too large for one
- * fragment, they are sealed in the socket's buffer, which UDP copies.
+ * The AEAD reads the plaintext from the caller's pages and writes the
+ * record where it is sent from, and UDP's own sendmsg sends it, so routing,
+ * IP options, cmsgs, MTU checks and error reporting stay exactly UDP's.
+ * From 6.5 the records are sealed in a page fragment that UDP takes by
+ * reference (MSG_SPLICE_PAGES), so nothing is copied but by the cipher;
+ * before, and for a batch too large for one fragment, they are sealed in
+ * the socket's buffer, which UDP copies.  Kernel callers' data, and a
+ * buffer in too many pieces, is copied into place first.
  */
 
 #include <crypto/aead.h>
@@ -119,15 +121,83 @@ static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
 }
 
 /*
- * Write header and explicit nonce of the record at @rec, whose plaintext
- * is already in place, then seal the body in place.
+ * Point tx->src at the next @size bytes of @from, taking a reference on
+ * each page, so that the AEAD reads the plaintext where the caller has it
+ * (as kTLS does).  The AEAD reads each byte once but for CCM, whose tag
+ * covers the plaintext read a second time: a caller that changes its
+ * buffer during the send gets a record its peer drops.  Returns the number
+ * of pages taken, 0 (nothing taken, @from unmoved) when the data is in
+ * kernel memory, in too many pieces, or cannot be pinned: then copy.
+ */
+static unsigned int dtls_tx_src_get(struct dtls_tx *tx, struct iov_iter *from,
+				    size_t size)
+{
+	unsigned int n = 0;
+	size_t done = 0;
+	ssize_t got;
+	size_t off;
+
+	if (!user_backed_iter(from) || !size)
+		return 0;
+	sg_init_table(tx->src, ARRAY_SIZE(tx->src));
+	sg_set_buf(&tx->src[0], tx->aad, DTLS_AAD_SIZE);
+	while (done < size) {
+		if (n == DTLS_TX_PAGES)
+			goto undo;
+		got = iov_iter_get_pages2(from, tx->pages + n, size - done,
+					  DTLS_TX_PAGES - n, &off);
+		if (got <= 0)
+			goto undo;
+		done += got;
+		for (; got; n++) {
+			size_t len = min_t(size_t, got, PAGE_SIZE - off);
+
+			sg_set_page(&tx->src[1 + n], tx->pages[n], len, off);
+			got -= len;
+			off = 0;
+		}
+	}
+	sg_mark_end(&tx->src[n]);
+	return n;
+undo:
+	iov_iter_revert(from, done);
+	while (n)
+		put_page(tx->pages[--n]);
+	return 0;
+}
+
+static void dtls_tx_src_put(struct dtls_tx *tx, unsigned int n)
+{
+	while (n)
+		put_page(tx->pages[--n]);
+}
+
+/*
+ * The plaintext of the record at @rec: in the caller's pages (returns how
+ * many were taken) or, if those cannot be used, copied into the body.
+ */
+static int dtls_tx_plaintext(struct dtls_tx *tx, u8 *rec,
+			     struct iov_iter *from, size_t size)
+{
+	unsigned int n = dtls_tx_src_get(tx, from, size);
+	u8 *body = rec + DTLS_HEADER_SIZE + tx->crypto.desc->explicit_size;
+
+	if (n || copy_from_iter_full(body, size, from))
+		return n;
+	return -EFAULT;
+}
+
+/*
+ * Write header and explicit nonce of the record at @rec and seal its body:
+ * from the @npages caller's pages in tx->src, or in place if 0.
  */
 static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
-			size_t size)
+			size_t size, unsigned int npages)
 {
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
 	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
 	u8 *rn = rec + DTLS_HDR_EPOCH;
+	int err;
 
 	dtls_tx_header(rec, type, dtls_rec_num(tx->crypto.epoch, seq),
 		       desc->explicit_size + size + desc->tag_size);
@@ -136,9 +206,10 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 
 	dtls_make_iv(&tx->crypto, rn, rn, tx->iv);
 	dtls_make_aad(tx->aad, rn, type, size);
-	sg_init_table(tx->sg, 2);
-	sg_set_buf(&tx->sg[0], tx->aad, DTLS_AAD_SIZE);
-	sg_set_buf(&tx->sg[1], body, size + desc->tag_size);
+	/* Both lists start with the one AAD; the AEAD only reads it. */
+	sg_init_table(tx->dst, 2);
+	sg_set_buf(&tx->dst[0], tx->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&tx->dst[1], body, size + desc->tag_size);
 	/*
 	 * Under lock_sock in process context: wait for an async AEAD.  Set up
 	 * the whole request each time: cryptd leaves its own inner transform
@@ -149,8 +220,11 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 				  CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
 				  &tx->wait);
 	aead_request_set_ad(tx->req, DTLS_AAD_SIZE);
-	aead_request_set_crypt(tx->req, tx->sg, tx->sg, size, tx->iv);
-	return crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
+	aead_request_set_crypt(tx->req, npages ? tx->src : tx->dst, tx->dst,
+			       size, tx->iv);
+	err = crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
+	dtls_tx_src_put(tx, npages);
+	return err;
 }
 
 /* Where the records of one send are written, sealed and sent from. */
@@ -234,7 +308,11 @@ static void *dtls_tx_control(struct msghdr *msg, struct msghdr *umsg,
 	umsg->msg_control_is_user = msg->msg_control_is_user;
 	if (!has_udp && !dgram_size)
 		return NULL;
-	if (msg->msg_control_is_user)
+	/*
+	 * ____sys_sendmsg() copies any control into the kernel and leaves
+	 * only an empty one as the caller's pointer.
+	 */
+	if (msg->msg_control_is_user && msg->msg_controllen)
 		return ERR_PTR(-EINVAL);
 
 	/* the last cmsg may lack its alignment padding */
@@ -332,11 +410,9 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		return err ?: size;
 	}
 
-	if (!copy_from_iter_full(out.data + DTLS_HEADER_SIZE +
-				 desc->explicit_size, size, &msg->msg_iter))
-		err = -EFAULT;
-	else
-		err = dtls_tx_seal(tx, out.data, tx->seq, o->type, size);
+	err = dtls_tx_plaintext(tx, out.data, &msg->msg_iter, size);
+	if (err >= 0)
+		err = dtls_tx_seal(tx, out.data, tx->seq, o->type, size, err);
 	if (err) {
 		dtls_tx_out_wipe(&out, len);
 		return err;
@@ -382,12 +458,9 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 		u8 *rec = out.data + off;
 
 		chunk = min_t(size_t, left, o->gso_size);
-		if (!copy_from_iter_full(rec + DTLS_HEADER_SIZE +
-					 desc->explicit_size, chunk,
-					 &msg->msg_iter))
-			err = -EFAULT;
-		else
-			err = dtls_tx_seal(tx, rec, seq, o->type, chunk);
+		err = dtls_tx_plaintext(tx, rec, &msg->msg_iter, chunk);
+		if (err >= 0)
+			err = dtls_tx_seal(tx, rec, seq, o->type, chunk, err);
 		if (err) {
 			dtls_tx_out_wipe(&out, len);
 			return err;

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
@@ -747,6 +748,139 @@ TEST_F(dtls, tx_iovec_one_record)
 	ASSERT_EQ(401, sendmsg(self->fd, &msg, 0));
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, all, sizeof(all));
 	expect_nothing(_metadata, self->peer);
+}
+
+static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg);
+
+/*
+ * The AEAD reads the plaintext from the caller's pages.  A record over
+ * five pages at an odd offset, in private, shared and read-only memory,
+ * must come out as libcrypto builds it.
+ */
+TEST_F(dtls, tx_plaintext_across_pages)
+{
+	size_t pg = sysconf(_SC_PAGESIZE), len = DTLS_MAX_PLAINTEXT;
+	size_t map = 6 * pg, off = pg - 7;
+	uint8_t *priv, *shared, *ro;
+	int mfd;
+
+	priv = mmap(NULL, map, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	mfd = memfd_create("dtls-tx", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, map));
+	shared = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	ro = mmap(NULL, map, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+
+	fill_pattern(priv + off, len, 11);
+	fill_pattern(shared + off, len, 12);
+	ASSERT_EQ((ssize_t)len, send(self->fd, priv + off, len, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, priv + off, len);
+	ASSERT_EQ((ssize_t)len, send(self->fd, shared + off, len, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, shared + off, len);
+	ASSERT_EQ((ssize_t)len, send(self->fd, ro + off, len, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, shared + off, len);
+	/* the pages are read, never written */
+	fill_pattern(priv + off, len, 12);
+	ASSERT_EQ(0, memcmp(priv + off, shared + off, len));
+	munmap(ro, map);
+	munmap(shared, map);
+	munmap(priv, map);
+	close(mfd);
+}
+
+/* @n pieces of @piece bytes, each on its own page, at varying offsets */
+static void scatter_iov(uint8_t *map, size_t pg, struct iovec *iov, int n,
+			size_t piece, const uint8_t *src)
+{
+	for (int i = 0; i < n; i++) {
+		iov[i].iov_base = map + i * pg + (i * 13) % (pg - piece);
+		iov[i].iov_len = piece;
+		memcpy(iov[i].iov_base, src + i * piece, piece);
+	}
+}
+
+/*
+ * A buffer in more pieces than the record layer pins for one record is
+ * copied instead, also when the pieces run out in the middle of a GSO
+ * record: every record must still be the reference one.
+ */
+TEST_F(dtls, tx_iovec_in_many_pages)
+{
+	enum { N = 20, PIECE = 50 };
+	size_t pg = sysconf(_SC_PAGESIZE);
+	static const uint16_t segs[] = { 300, 450, 1000 };
+	uint8_t all[N * PIECE], *map;
+	struct iovec iov[N];
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = N };
+
+	map = mmap(NULL, N * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	fill_pattern(all, sizeof(all), 21);
+	scatter_iov(map, pg, iov, N, PIECE, all);
+
+	/* one record over 20 pages: more than are pinned, so copied */
+	ASSERT_EQ((ssize_t)sizeof(all), sendmsg(self->fd, &msg, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, all, sizeof(all));
+	/*
+	 * 300: 6 pages a record, pinned; 450: 9, copied after pinning 8;
+	 * 1000: one record of 20 pages, copied
+	 */
+	for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
+		int val = segs[k];
+
+		ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT,
+					&val, sizeof(val)));
+		ASSERT_EQ((ssize_t)sizeof(all), sendmsg(self->fd, &msg, 0))
+			TH_LOG("UDP_SEGMENT %d: %s", val, strerror(errno));
+		for (size_t off = 0; off < sizeof(all); off += val)
+			peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++,
+				    all + off, sizeof(all) - off < (size_t)val ?
+				    sizeof(all) - off : (size_t)val);
+	}
+	expect_nothing(_metadata, self->peer);
+	munmap(map, N * pg);
+}
+
+/*
+ * A plaintext the kernel cannot read fails the send with EFAULT before
+ * anything is sent or a record number is spent, one record or a batch.
+ */
+TEST_F(dtls, tx_bad_buffer_efault)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	long long txr = dstat("DtlsTxRecords");
+	uint8_t *map;
+	struct iovec iov[2];
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	memset(map, 'a', pg);
+	ASSERT_EQ(0, mprotect(map + pg, pg, PROT_NONE));
+
+	/* a good piece, then one in the inaccessible page */
+	iov[0] = (struct iovec){ map + pg - 100, 100 };
+	iov[1] = (struct iovec){ map + pg, 50 };
+	ASSERT_EQ(-1, sendmsg(self->fd, &msg, 0));
+	ASSERT_EQ(EFAULT, errno);
+	/* a batch whose second record runs into that page */
+	ASSERT_EQ(-1, send_gso_cmsg(self->fd, map + pg - 300, 400, 200));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(-1, send(self->fd, (void *)8, 10, 0));
+	ASSERT_EQ(EFAULT, errno);
+	expect_nothing(_metadata, self->peer);
+	ASSERT_EQ(txr, dstat("DtlsTxRecords"));
+
+	/* no number was spent */
+	ASSERT_EQ(100, send(self->fd, map + pg - 100, 100, 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, map + pg - 100, 100);
+	munmap(map, 2 * pg);
 }
 
 TEST_F(dtls, tx_too_big_emsgsize)
@@ -1894,6 +2028,32 @@ TEST_F(dtls, tx_gso_sockopt_records_match_reference)
 	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
 	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, sizeof(pt));
+}
+
+/*
+ * sendmsg() and sendmmsg() without a control message on a socket with the
+ * UDP_SEGMENT option: the kernel leaves msg_control a user pointer then.
+ */
+TEST_F(dtls, tx_gso_sockopt_sendmsg_without_control)
+{
+	static uint8_t pt[1000];
+	struct iovec iov = { pt, sizeof(pt) };
+	struct mmsghdr mm[2] = {
+		{ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } },
+		{ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } },
+	};
+	int val = 400, round;
+
+	fill_pattern(pt, sizeof(pt), 5);
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
+	ASSERT_EQ((ssize_t)sizeof(pt), sendmsg(self->fd, &mm[0].msg_hdr, 0))
+		TH_LOG("sendmsg: %s", strerror(errno));
+	ASSERT_EQ(2, sendmmsg(self->fd, mm, 2, 0)) TH_LOG("sendmmsg: %s", strerror(errno));
+	for (round = 0; round < 3; round++)
+		for (size_t off = 0; off < sizeof(pt); off += 400)
+			peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
+				    sizeof(pt) - off < 400 ? sizeof(pt) - off : 400);
+	expect_nothing(_metadata, self->peer);
 }
 
 static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg)
