@@ -43,6 +43,11 @@ int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
 		return -ENOMEM;
 	}
 	crypto_init_wait(&tx->wait);
+	/* Set up once: the AAD leads both lists, the entries behind change. */
+	sg_init_table(tx->dst, ARRAY_SIZE(tx->dst));
+	sg_set_buf(&tx->dst[0], tx->aad, DTLS_AAD_SIZE);
+	sg_init_table(tx->src, ARRAY_SIZE(tx->src));
+	sg_set_buf(&tx->src[0], tx->aad, DTLS_AAD_SIZE);
 	return 0;
 }
 
@@ -139,8 +144,6 @@ static unsigned int dtls_tx_src_get(struct dtls_tx *tx, struct iov_iter *from,
 
 	if (!user_backed_iter(from) || !size)
 		return 0;
-	sg_init_table(tx->src, ARRAY_SIZE(tx->src));
-	sg_set_buf(&tx->src[0], tx->aad, DTLS_AAD_SIZE);
 	while (done < size) {
 		if (n == DTLS_TX_PAGES)
 			goto undo;
@@ -152,6 +155,7 @@ static unsigned int dtls_tx_src_get(struct dtls_tx *tx, struct iov_iter *from,
 		for (; got; n++) {
 			size_t len = min_t(size_t, got, PAGE_SIZE - off);
 
+			sg_unmark_end(&tx->src[1 + n]);
 			sg_set_page(&tx->src[1 + n], tx->pages[n], len, off);
 			got -= len;
 			off = 0;
@@ -207,8 +211,6 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 	dtls_make_iv(&tx->crypto, rn, rn, tx->iv);
 	dtls_make_aad(tx->aad, rn, type, size);
 	/* Both lists start with the one AAD; the AEAD only reads it. */
-	sg_init_table(tx->dst, 2);
-	sg_set_buf(&tx->dst[0], tx->aad, DTLS_AAD_SIZE);
 	sg_set_buf(&tx->dst[1], body, size + desc->tag_size);
 	/*
 	 * Under lock_sock in process context: wait for an async AEAD.  Set up
