@@ -12,7 +12,9 @@
 # Defaults: modes kdtls-gso and kdtls, 1200-byte AES-128-GCM records,
 # BENCH_SECS (12) per cell, output in DIR (default /results, else
 # build/profile): perf-MODE.data, rep-MODE-cpuN.txt (self time),
-# repc-MODE-cpuN.txt (with callees), and bench.sh's own results.
+# repc-MODE-cpuN.txt (with callees), script-MODE.txt (perf script),
+# split.txt (each CPU's busy time by category, bench_profile_split.py),
+# and bench.sh's own results.
 # Sender on CPU 0, receiver (and its softirq, via RPS) on CPU 1, as in
 # bench.sh.  Under TCG, samples gather where interrupts are re-enabled
 # (_raw_spin_unlock_irqrestore, handle_softirqs): read ratios between the
@@ -47,6 +49,9 @@ for mode in $MODES; do
 			--stdio -g none --percent-limit 2 2>/dev/null |
 			grep -v '^$' > "$OUT/repc-$mode-cpu$c.txt"
 	done
+	perf script -i "$OUT/perf-$mode.data" -F cpu,comm,time,ip,sym \
+		> "$OUT/script-$mode.txt" 2>/dev/null
 	rmmod dtls 2>/dev/null
 done
+userspace/tests/bench_profile_split.py "$OUT"/script-*.txt | tee "$OUT/split.txt"
 exit $status
