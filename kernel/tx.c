@@ -125,6 +125,12 @@ static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
 	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
 }
 
+static void dtls_tx_src_put(struct dtls_tx *tx, unsigned int n)
+{
+	while (n)
+		put_page(tx->pages[--n]);
+}
+
 /*
  * Point tx->src at the next @size bytes of @from, taking a reference on
  * each page, so that the AEAD reads the plaintext where the caller has it
@@ -165,43 +171,26 @@ static unsigned int dtls_tx_src_get(struct dtls_tx *tx, struct iov_iter *from,
 	return n;
 undo:
 	iov_iter_revert(from, done);
-	while (n)
-		put_page(tx->pages[--n]);
+	dtls_tx_src_put(tx, n);
 	return 0;
 }
 
-static void dtls_tx_src_put(struct dtls_tx *tx, unsigned int n)
-{
-	while (n)
-		put_page(tx->pages[--n]);
-}
-
 /*
- * The plaintext of the record at @rec: in the caller's pages (returns how
- * many were taken) or, if those cannot be used, copied into the body.
- */
-static int dtls_tx_plaintext(struct dtls_tx *tx, u8 *rec,
-			     struct iov_iter *from, size_t size)
-{
-	unsigned int n = dtls_tx_src_get(tx, from, size);
-	u8 *body = rec + DTLS_HEADER_SIZE + tx->crypto.desc->explicit_size;
-
-	if (n || copy_from_iter_full(body, size, from))
-		return n;
-	return -EFAULT;
-}
-
-/*
- * Write header and explicit nonce of the record at @rec and seal its body:
- * from the @npages caller's pages in tx->src, or in place if 0.
+ * Seal the next @size bytes of @from as the record at @rec: header,
+ * explicit nonce, then the body, read from the caller's pages or, where
+ * those cannot be used, copied into place and sealed there.
  */
 static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
-			size_t size, unsigned int npages)
+			struct iov_iter *from, size_t size)
 {
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
 	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
+	unsigned int npages = dtls_tx_src_get(tx, from, size);
 	u8 *rn = rec + DTLS_HDR_EPOCH;
 	int err;
+
+	if (!npages && !copy_from_iter_full(body, size, from))
+		return -EFAULT;
 
 	dtls_tx_header(rec, type, dtls_rec_num(tx->crypto.epoch, seq),
 		       desc->explicit_size + size + desc->tag_size);
@@ -412,9 +401,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		return err ?: size;
 	}
 
-	err = dtls_tx_plaintext(tx, out.data, &msg->msg_iter, size);
-	if (err >= 0)
-		err = dtls_tx_seal(tx, out.data, tx->seq, o->type, size, err);
+	err = dtls_tx_seal(tx, out.data, tx->seq, o->type, &msg->msg_iter, size);
 	if (err) {
 		dtls_tx_out_wipe(&out, len);
 		return err;
@@ -460,9 +447,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 		u8 *rec = out.data + off;
 
 		chunk = min_t(size_t, left, o->gso_size);
-		err = dtls_tx_plaintext(tx, rec, &msg->msg_iter, chunk);
-		if (err >= 0)
-			err = dtls_tx_seal(tx, rec, seq, o->type, chunk, err);
+		err = dtls_tx_seal(tx, rec, seq, o->type, &msg->msg_iter, chunk);
 		if (err) {
 			dtls_tx_out_wipe(&out, len);
 			return err;

@@ -750,7 +750,31 @@ TEST_F(dtls, tx_iovec_one_record)
 	expect_nothing(_metadata, self->peer);
 }
 
-static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg);
+static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg)
+{
+	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	return sendmsg(fd, &m, 0);
+}
+
+/* The records of one UDP_SEGMENT send of @len bytes, @seg per record. */
+static void peer_expect_batch(struct __test_metadata *_metadata, dtls_t *self,
+			      const uint8_t *pt, size_t len, size_t seg)
+{
+	for (size_t off = 0; off < len; off += seg)
+		peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
+			    len - off < seg ? len - off : seg);
+}
 
 /*
  * The AEAD reads the plaintext from the caller's pages.  A record over
@@ -837,10 +861,7 @@ TEST_F(dtls, tx_iovec_in_many_pages)
 					&val, sizeof(val)));
 		ASSERT_EQ((ssize_t)sizeof(all), sendmsg(self->fd, &msg, 0))
 			TH_LOG("UDP_SEGMENT %d: %s", val, strerror(errno));
-		for (size_t off = 0; off < sizeof(all); off += val)
-			peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++,
-				    all + off, sizeof(all) - off < (size_t)val ?
-				    sizeof(all) - off : (size_t)val);
+		peer_expect_batch(_metadata, self, all, sizeof(all), val);
 	}
 	expect_nothing(_metadata, self->peer);
 	munmap(map, N * pg);
@@ -2010,16 +2031,13 @@ TEST_F(dtls, tx_gso_sockopt_records_match_reference)
 	long long txr = dstat("DtlsTxRecords");
 	int val = 300, got = 0;
 	socklen_t gl = sizeof(got);
-	size_t off;
 
 	fill_pattern(pt, sizeof(pt), 1);
 	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &val, sizeof(val)));
 	ASSERT_EQ(0, getsockopt(self->fd, IPPROTO_UDP, UDP_SEGMENT, &got, &gl));
 	ASSERT_EQ(300, got);
 	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
-	for (off = 0; off < sizeof(pt); off += 300)
-		peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
-			    sizeof(pt) - off < 300 ? sizeof(pt) - off : 300);
+	peer_expect_batch(_metadata, self, pt, sizeof(pt), 300);
 	ASSERT_EQ(txr + 4, dstat("DtlsTxRecords"));
 	/* a send no longer than the segment is one record */
 	ASSERT_EQ(300, send(self->fd, pt, 300, 0));
@@ -2050,39 +2068,17 @@ TEST_F(dtls, tx_gso_sockopt_sendmsg_without_control)
 		TH_LOG("sendmsg: %s", strerror(errno));
 	ASSERT_EQ(2, sendmmsg(self->fd, mm, 2, 0)) TH_LOG("sendmmsg: %s", strerror(errno));
 	for (round = 0; round < 3; round++)
-		for (size_t off = 0; off < sizeof(pt); off += 400)
-			peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
-				    sizeof(pt) - off < 400 ? sizeof(pt) - off : 400);
+		peer_expect_batch(_metadata, self, pt, sizeof(pt), 400);
 	expect_nothing(_metadata, self->peer);
-}
-
-static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg)
-{
-	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl, .msg_controllen = sizeof(ctl),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-	return sendmsg(fd, &m, 0);
 }
 
 TEST_F(dtls, tx_gso_cmsg_per_call)
 {
 	static uint8_t pt[250];
-	size_t off;
 
 	fill_pattern(pt, sizeof(pt), 2);
 	ASSERT_EQ((ssize_t)sizeof(pt), send_gso_cmsg(self->fd, pt, sizeof(pt), 100));
-	for (off = 0; off < sizeof(pt); off += 100)
-		peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt + off,
-			    sizeof(pt) - off < 100 ? sizeof(pt) - off : 100);
+	peer_expect_batch(_metadata, self, pt, sizeof(pt), 100);
 	/* the next send without the cmsg is one record again */
 	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, sizeof(pt));
@@ -2096,7 +2092,6 @@ TEST_F(dtls, tx_gso_cmsg_per_call)
 TEST_F(dtls, tx_gso_batch_larger_than_a_page_fragment)
 {
 	static uint8_t pt[40 * 1200];
-	size_t off;
 	int round;
 
 	for (round = 0; round < 3; round++) {
@@ -2104,9 +2099,7 @@ TEST_F(dtls, tx_gso_batch_larger_than_a_page_fragment)
 
 		fill_pattern(pt, len, 3 + round);
 		ASSERT_EQ((ssize_t)len, send_gso_cmsg(self->fd, pt, len, 1200));
-		for (off = 0; off < len; off += 1200)
-			peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++,
-				    pt + off, 1200);
+		peer_expect_batch(_metadata, self, pt, len, 1200);
 	}
 	ASSERT_EQ(1, send(self->fd, "x", 1, 0));
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, "x", 1);
