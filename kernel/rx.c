@@ -401,6 +401,34 @@ static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
 }
 
 /*
+ * Opening a datagram costs an AEAD per record.  One that arrives while the
+ * receive buffer is full would be dropped after that, so drop it before,
+ * as UDP itself would, and count it where UDP counts its own (RcvbufErrors
+ * and InErrors, the socket's drops): a receiver that falls behind would
+ * otherwise spend its CPU on records it then throws away and fall further
+ * behind.  @skb is one datagram or a GRO/GSO batch of them.
+ */
+static bool dtls_rx_rcvbuf_full(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int n = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	struct udp_mib __percpu *mib = sock_net(sk)->mib.udp_statistics;
+
+	if (likely(atomic_read(&sk->sk_rmem_alloc) <=
+		   READ_ONCE(sk->sk_rcvbuf)))
+		return false;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		mib = sock_net(sk)->mib.udp_stats_in6;
+#endif
+	SNMP_ADD_STATS(mib, UDP_MIB_RCVBUFERRORS, n);
+	SNMP_ADD_STATS(mib, UDP_MIB_INERRORS, n);
+	atomic_add(n, &sk->sk_drops);
+	kfree_skb(skb);
+	return true;
+}
+
+/*
  * Open and queue the records of one datagram; skb->data is the UDP payload.
  * BH off.  @task: see dtls_rx_op_get().
  */
@@ -409,6 +437,8 @@ static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 {
 	struct dtls_rx_op *op;
 
+	if (dtls_rx_rcvbuf_full(sk, skb))
+		return;
 	/* A reader may still hold a peek reference to a datagram from before
 	 * DTLS_RX; the records are opened in place, so work on our own copy.
 	 */
@@ -441,6 +471,8 @@ static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 	bool ipv4 = skb->protocol == htons(ETH_P_IP);
 	struct sk_buff *segs, *next;
 
+	if (dtls_rx_rcvbuf_full(sk, skb))
+		return;
 	__skb_push(skb, -skb_mac_offset(skb));
 	segs = udp_rcv_segment(sk, skb, ipv4);	/* frees skb on error */
 	skb_list_walk_safe(segs, skb, next) {

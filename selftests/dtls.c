@@ -2812,23 +2812,73 @@ TEST_F(dtls, data_queued_before_dtls_rx)
 	}
 }
 
+/*
+ * A datagram that finds the receive buffer full is dropped before it is
+ * opened and counts in UDP's RcvbufErrors; DtlsRxDropped counts only
+ * records that lost a race for the space while they were being opened.
+ */
 TEST_F(dtls, rcvbuf_full_counts_dropped)
 {
 	static uint8_t pt[1000];
 	long long dr = dstat("DtlsRxDropped"), rx = dstat("DtlsRxRecords");
+	long long ub = udp_rcvbuf_errors(), early;
 	int small = 4096, delivered = 0;
 	char buf[1100];
 
+	ASSERT_GE(ub, 0);
 	ASSERT_EQ(0, setsockopt(self->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
 	for (int i = 0; i < 50; i++)
 		peer_send_next(_metadata, self, pt, sizeof(pt));
 	usleep(100000);
 	while (recv(self->fd, buf, sizeof(buf), MSG_DONTWAIT) == sizeof(pt))
 		delivered++;
+	early = udp_rcvbuf_errors() - ub;
 	ASSERT_GT(delivered, 0);
 	ASSERT_LT(delivered, 50);
-	ASSERT_EQ(50, delivered + (dstat("DtlsRxDropped") - dr)) TH_LOG("delivered %d", delivered);
+	ASSERT_GT(early, 0);
+	ASSERT_EQ(50, delivered + (dstat("DtlsRxDropped") - dr) + early)
+		TH_LOG("delivered %d, RcvbufErrors +%lld", delivered, early);
 	ASSERT_EQ(delivered, dstat("DtlsRxRecords") - rx);
+}
+
+/* Forgeries that find the receive buffer full cost no AEAD. */
+TEST_F(dtls, rcvbuf_full_drops_before_opening)
+{
+	static uint8_t pt[1000];
+	long long de, ub, delivered = 0;
+	int small = 4096;
+	uint8_t rec[1100];
+	size_t rl;
+
+	ASSERT_EQ(0, setsockopt(self->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	/* full once a datagram has been refused before opening */
+	ub = udp_rcvbuf_errors();
+	for (int i = 0; i < 200 && udp_rcvbuf_errors() == ub; i++) {
+		peer_send_next(_metadata, self, pt, sizeof(pt));
+		usleep(2000);
+	}
+	ASSERT_LT(ub, udp_rcvbuf_errors());
+	dstat_settled("DtlsRxRecords", 1000);
+
+	de = dstat("DtlsRxDecryptError");
+	ub = udp_rcvbuf_errors();
+	for (int i = 0; i < 10; i++) {
+		rl = ref_seal_rnd(&self->k_rx, 23, EPOCH, self->peer_seq++, pt, 100, rec);
+		rec[rl - 1] ^= 0x80;
+		ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+	}
+	for (int i = 0; i < 200 && udp_rcvbuf_errors() < ub + 10; i++)
+		usleep(5000);
+	EXPECT_EQ(ub + 10, udp_rcvbuf_errors());
+	EXPECT_EQ(de, dstat("DtlsRxDecryptError"));
+
+	/* once read, the buffer takes records again, and opens forgeries */
+	while (recv(self->fd, rec, sizeof(rec), MSG_DONTWAIT) == sizeof(pt))
+		delivered++;
+	ASSERT_GT(delivered, 0);
+	rl = ref_seal_rnd(&self->k_rx, 23, EPOCH, self->peer_seq++, pt, 100, rec);
+	rec[rl - 1] ^= 0x80;
+	expect_dropped(_metadata, self, rec, rl, "DtlsRxDecryptError");
 }
 
 /* ---------------------------------------------------------------------- */
