@@ -2835,7 +2835,7 @@ TEST_F(dtls, rcvbuf_full_counts_dropped)
 	early = udp_rcvbuf_errors() - ub;
 	ASSERT_GT(delivered, 0);
 	ASSERT_LT(delivered, 50);
-	ASSERT_GT(early, 0);
+	/* all drops may come after opening if the AEAD is asynchronous */
 	ASSERT_EQ(50, delivered + (dstat("DtlsRxDropped") - dr) + early)
 		TH_LOG("delivered %d, RcvbufErrors +%lld", delivered, early);
 	ASSERT_EQ(delivered, dstat("DtlsRxRecords") - rx);
