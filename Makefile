@@ -84,6 +84,18 @@ bench: all
 	rc=$$?; $(BENCH_PYTHON) userspace/tests/bench_report.py build/bench || rc=1; \
 	exit $$rc
 
+# Issue 5's targets only, BENCH_ROUNDS times interleaved, and their medians
+# (userspace/tests/bench-targets.sh).  Results in build/bench-targets.
+BENCH_ROUNDS ?= 5
+bench-targets: all
+	$(MAKE) -C userspace/tests/aead_bench KDIR=$(KDIR)
+	rm -rf build/bench-targets && mkdir -p build/bench-targets
+	KVER=$(KVER) tools/vm-run --results build/bench-targets --timeout 2400 -- \
+		userspace/tests/bench-targets.sh -r $(BENCH_ROUNDS) -d $(BENCH_SECS) \
+		-o /results; \
+	rc=$$?; python3 userspace/tests/bench_targets.py build/bench-targets || rc=1; \
+	exit $$rc
+
 checkpatch:
 	@test -f $(CHECKPATCH) || { echo "$(CHECKPATCH) missing: run 'tools/setup'" >&2; exit 1; }
 	@test -n "$(CHECKPATCH_FILES)" || { echo "checkpatch: no sources found" >&2; exit 1; }
@@ -95,4 +107,5 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules
 
 .PHONY: all module selftests userspace clean check check-debug demo checkpatch \
+	bench-targets \
 	sparse bench
