@@ -45,17 +45,17 @@ def main():
 
     lines = ["Targets (issue 5; 1200-byte AES-128-GCM records) over %d rounds:"
              % len(rounds), "each round's value, then the median", ""]
-    for i, (name, _, goal, _, _) in enumerate(rounds[0]):
+    for i, (name, _, goal, unit, _, _) in enumerate(rounds[0]):
         vals = [r[i][1] for r in rounds]
-        shown = ["-" if v is None else bench_report.fmt_target(v, goal) for v in vals]
+        shown = ["-" if v is None else bench_report.fmt_target(v, unit) for v in vals]
         got = [v for v in vals if v is not None]
         if len(got) < len(vals):
             verdict, med = "FAIL", "incomplete"
         else:
             m = statistics.median(got)
-            verdict = "PASS" if m >= goal else "FAIL"
-            med = bench_report.fmt_target(m, goal)
-            passed = sum(v >= goal for v in got)
+            verdict = "PASS" if bench_report.target_met(m, goal, unit) else "FAIL"
+            med = bench_report.fmt_target(m, unit)
+            passed = sum(bench_report.target_met(v, goal, unit) for v in got)
             med += " (%d of %d rounds pass)" % (passed, len(got))
         lines.append("%s: %s: median %s" % (verdict, name, med))
         lines.append("      rounds: %s" % " ".join(shown))
