@@ -408,7 +408,7 @@ static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
  * otherwise spend its CPU on records it then throws away and fall further
  * behind.  @skb is one datagram or a GRO/GSO batch of them.
  */
-static bool dtls_rx_rcvbuf_full(struct sock *sk, struct sk_buff *skb)
+static bool dtls_rx_drop_if_full(struct sock *sk, struct sk_buff *skb)
 {
 	unsigned int n = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
 	struct udp_mib __percpu *mib = sock_net(sk)->mib.udp_statistics;
@@ -437,7 +437,7 @@ static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 {
 	struct dtls_rx_op *op;
 
-	if (dtls_rx_rcvbuf_full(sk, skb))
+	if (dtls_rx_drop_if_full(sk, skb))
 		return;
 	/* A reader may still hold a peek reference to a datagram from before
 	 * DTLS_RX; the records are opened in place, so work on our own copy.
@@ -471,7 +471,7 @@ static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 	bool ipv4 = skb->protocol == htons(ETH_P_IP);
 	struct sk_buff *segs, *next;
 
-	if (dtls_rx_rcvbuf_full(sk, skb))
+	if (dtls_rx_drop_if_full(sk, skb))
 		return;
 	__skb_push(skb, -skb_mac_offset(skb));
 	segs = udp_rcv_segment(sk, skb, ipv4);	/* frees skb on error */
