@@ -254,6 +254,7 @@ enum dtls_mib_field {
 int dtls_proc_init(void);
 void dtls_proc_exit(void);
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v);
+long dtls_stat_get(const struct net *net, enum dtls_mib_field f);
 
 /* rx.c, also for the KUnit tests */
 

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests of the pure logic: the replay window, nonce and AAD
- * construction, record framing and the per-record checks.  Built into
+ * construction, record framing and the per-record checks; and of the
+ * receive hook for a socket that close() has already released.  Built into
  * dtls.ko when the kernel has CONFIG_KUNIT; the suites run at load time.
  */
 
 #include <crypto/aead.h>
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/skbuff.h>
+#include <net/sock.h>
 
 #include "dtls.h"
 
@@ -498,6 +501,101 @@ static void rx_request_fits_slot(struct kunit *test)
 	}
 }
 
+/* ---- the receive hook and a socket in close() ------------------------ */
+
+static void release_sock_action(void *sock)
+{
+	sock_release(sock);
+}
+
+/* A kernel UDP socket on 127.0.0.1, released when the test ends. */
+static struct socket *udp_lo(struct kunit *test, struct sockaddr_in *sin)
+{
+	struct socket *sock;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin->sin_port = 0;
+	KUNIT_ASSERT_EQ(test, sock_create_kern(&init_net, AF_INET, SOCK_DGRAM,
+					       IPPROTO_UDP, &sock), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							release_sock_action,
+							sock), 0);
+	KUNIT_ASSERT_EQ(test, kernel_bind(sock, (struct sockaddr *)sin,
+					  sizeof(*sin)), 0);
+	KUNIT_ASSERT_EQ(test, kernel_getsockname(sock, (struct sockaddr *)sin),
+			(int)sizeof(*sin));
+	return sock;
+}
+
+/* Send one record with a bad tag from @from; wait until @field moves. */
+static bool send_forgery(struct kunit *test, struct socket *from, u64 rec_num,
+			 enum dtls_mib_field field)
+{
+	long before = dtls_stat_get(&init_net, field);
+	u8 rec[DTLS_HEADER_SIZE + 8 + 16 + 16] = {};
+	struct kvec vec = { .iov_base = rec, .iov_len = sizeof(rec) };
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	int i;
+
+	hdr(rec, DTLS_RECORD_TYPE_APPLICATION_DATA, DTLS_1_2_VERSION, rec_num,
+	    sizeof(rec) - DTLS_HEADER_SIZE);
+	KUNIT_ASSERT_EQ(test, kernel_sendmsg(from, &msg, &vec, 1, sizeof(rec)),
+			(int)sizeof(rec));
+	/* Loopback delivers in softirq, normally before sendmsg returns */
+	for (i = 0; i < 100; i++) {
+		if (dtls_stat_get(&init_net, field) != before)
+			return true;
+		msleep(20);
+	}
+	return false;
+}
+
+/*
+ * UDP hands a datagram to the socket it looked up under RCU without taking
+ * a reference: close() on another CPU may have dropped the last one by the
+ * time the hook runs.  Stand in for that moment by zeroing the count of a
+ * live socket: the datagram must be dropped unopened and counted, and the
+ * count must stay zero (taking a reference then is a use after free).
+ */
+static void rx_socket_without_reference(struct kunit *test)
+{
+	struct dtls12_crypto_info_aes_gcm_128 ci = {
+		.info.version = DTLS_1_2_VERSION,
+		.info.cipher_type = DTLS_CIPHER_AES_GCM_128,
+		.rec_seq = { 0, TEST_EPOCH, 0, 0, 0, 0, 0, 1 },
+	};
+	u64 rec_num = (u64)TEST_EPOCH << DTLS_SEQ_BITS | 1;
+	long decrypt_errors = dtls_stat_get(&init_net, DTLS_MIB_RX_DECRYPT_ERROR);
+	struct sockaddr_in a_addr, b_addr;
+	struct socket *a, *b;
+	unsigned int refs;
+	bool dropped;
+
+	a = udp_lo(test, &a_addr);
+	b = udp_lo(test, &b_addr);
+	KUNIT_ASSERT_EQ(test, kernel_connect(a, (struct sockaddr *)&b_addr,
+					     sizeof(b_addr), 0), 0);
+	KUNIT_ASSERT_EQ(test, kernel_connect(b, (struct sockaddr *)&a_addr,
+					     sizeof(a_addr), 0), 0);
+	KUNIT_ASSERT_EQ(test, a->ops->setsockopt(a, SOL_DTLS, DTLS_RX,
+						 KERNEL_SOCKPTR(&ci),
+						 sizeof(ci)), 0);
+
+	refs = refcount_read(&a->sk->sk_refcnt);
+	refcount_set(&a->sk->sk_refcnt, 0);
+	dropped = send_forgery(test, b, rec_num, DTLS_MIB_RX_DROPPED);
+	KUNIT_EXPECT_EQ(test, refcount_read(&a->sk->sk_refcnt), 0);
+	refcount_set(&a->sk->sk_refcnt, refs);
+	KUNIT_EXPECT_TRUE(test, dropped);
+	KUNIT_EXPECT_EQ(test, dtls_stat_get(&init_net, DTLS_MIB_RX_DECRYPT_ERROR),
+			decrypt_errors);
+
+	/* With its references back the socket opens records again */
+	KUNIT_EXPECT_TRUE(test, send_forgery(test, b, rec_num,
+					     DTLS_MIB_RX_DECRYPT_ERROR));
+}
+
 static struct kunit_case dtls_replay_cases[] = {
 	KUNIT_CASE(replay_empty_window),
 	KUNIT_CASE(replay_initial_next_counts_as_seen),
@@ -518,6 +616,7 @@ static struct kunit_case dtls_record_cases[] = {
 	KUNIT_CASE(record_checks),
 	KUNIT_CASE(open_in_pages),
 	KUNIT_CASE(rx_request_fits_slot),
+	KUNIT_CASE(rx_socket_without_reference),
 	{}
 };
 

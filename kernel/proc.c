@@ -41,18 +41,25 @@ void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v)
 	this_cpu_add(dn->mib[f], v);
 }
 
+long dtls_stat_get(const struct net *net, enum dtls_mib_field f)
+{
+	struct dtls_net *dn = net_generic(net, dtls_net_id);
+	long sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(dn->mib, cpu)[f];
+	return sum;
+}
+
 static int dtls_stat_show(struct seq_file *seq, void *v)
 {
-	struct dtls_net *dn = net_generic(seq_file_single_net(seq), dtls_net_id);
-	int f, cpu;
+	const struct net *net = seq_file_single_net(seq);
+	int f;
 
-	for (f = 0; f < DTLS_MIB_MAX; f++) {
-		long sum = 0;
-
-		for_each_possible_cpu(cpu)
-			sum += per_cpu_ptr(dn->mib, cpu)[f];
-		seq_printf(seq, "%-32s\t%ld\n", dtls_mib_names[f], sum);
-	}
+	for (f = 0; f < DTLS_MIB_MAX; f++)
+		seq_printf(seq, "%-32s\t%ld\n", dtls_mib_names[f],
+			   dtls_stat_get(net, f));
 	return 0;
 }
 

@@ -67,19 +67,27 @@ static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 	unsigned int size = dtls_rx_op_size(rx);
 	struct dtls_rx_op *op;
 
+	/*
+	 * A callback may run after the softirq: hold what it uses.  UDP finds
+	 * the socket under RCU without taking a reference, so close() may
+	 * already have dropped the last one: such a socket gets nothing more.
+	 */
+	if (!refcount_inc_not_zero(&sk->sk_refcnt))
+		return NULL;
+
 	/* Pairs with the release in dtls_rx_op_put(), maybe on another CPU */
 	if (size <= sizeof(slot->op) && !smp_load_acquire(&slot->busy)) {
 		WRITE_ONCE(slot->busy, true);
 		op = (struct dtls_rx_op *)slot->op;
 	} else {
 		op = kmalloc(size, GFP_ATOMIC);
-		if (!op)
+		if (!op) {
+			sock_put(sk);
 			return NULL;
+		}
 		slot = NULL;
 	}
 
-	/* A callback may run after the softirq: hold what it uses. */
-	sock_hold(sk);
 	atomic_inc(&rx->pending);
 	if (task)
 		atomic_inc(&rx->task_pending);
@@ -461,9 +469,12 @@ drop:
 }
 
 /*
- * With UDP_GRO set, UDP hands over a GRO or GSO batch whole: cut it back
- * into its datagrams as udp_queue_rcv_skb() would.  skb->data is the UDP
- * header of the batch.
+ * A GRO or GSO batch that UDP queued under UDP_GRO before DTLS_RX, or one
+ * handed to the hook by a kernel that does not cut batches for it: cut it
+ * into its datagrams as udp_queue_rcv_skb() would.  (Kernels whose
+ * udp_unexpected_gso() refuses non-tunnel batches to an encap_rcv socket,
+ * Debian's 6.1 and 6.12 among them, cut them before calling the hook.)
+ * skb->data is the UDP header of the batch.
  */
 static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 			  struct sk_buff *skb, bool task)
