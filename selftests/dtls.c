@@ -33,9 +33,6 @@
 #include "dtls_common.h"
 #include "kselftest_harness.h"
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
 #ifndef UDP_GRO
 #define UDP_GRO 104
 #endif
@@ -752,19 +749,7 @@ TEST_F(dtls, tx_iovec_one_record)
 
 static ssize_t send_gso_cmsg(int fd, const void *buf, size_t len, uint16_t seg)
 {
-	char ctl[CMSG_SPACE(sizeof(uint16_t))] = {};
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr m = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctl, .msg_controllen = sizeof(ctl),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-
-	c->cmsg_level = IPPROTO_UDP;
-	c->cmsg_type = UDP_SEGMENT;
-	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-	return sendmsg(fd, &m, 0);
+	return send_gso_to(fd, buf, len, seg, NULL, 0, 0);
 }
 
 /* The records of one UDP_SEGMENT send of @len bytes, @seg per record. */

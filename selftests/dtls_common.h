@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -465,6 +466,31 @@ static __maybe_unused int udp_pair(int kind_a, int kind_b, int *a, int *b)
 	if (udp_connect_to(*b, kind_b, kind_a, *a))
 		return -1;
 	return 0;
+}
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* One UDP_SEGMENT send: @len bytes cut into datagrams of @seg bytes. */
+static __maybe_unused ssize_t send_gso_to(int fd, const void *buf, size_t len, uint16_t seg,
+					  const struct sockaddr_storage *to, socklen_t tolen,
+					  int flags)
+{
+	char ctl[CMSG_SPACE(sizeof(uint16_t))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr m = {
+		.msg_name = (void *)to, .msg_namelen = tolen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl, .msg_controllen = sizeof(ctl),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = IPPROTO_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	return sendmsg(fd, &m, flags);
 }
 
 /* ---------------------------------------------------------------------- */

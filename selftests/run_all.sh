@@ -8,7 +8,7 @@
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
 #   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP)
 #   5. selftests/dtls_fuzz      (bounded receive-path fuzzer, TAP)
-#   6. selftests/dtls_stress    (lifecycle stress, scenarios a-e, TAP)
+#   6. selftests/dtls_stress    (lifecycle stress, scenarios a-f, TAP)
 #   7. selftests/dtls_stress rmmod: unload refused under traffic, succeeds
 #      after close, module loaded again
 #   8. unload: rmmod must fail while a DTLS socket exists, succeed after it
