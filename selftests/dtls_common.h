@@ -553,12 +553,17 @@ static __maybe_unused long long udp_rcvbuf_errors(void)
 	return sum;
 }
 
-static __maybe_unused uint64_t now_ms(void)
+static __maybe_unused uint64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
+}
+
+static __maybe_unused uint64_t now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* Wait until @name reaches at least @target (or @ms pass); return the value. */

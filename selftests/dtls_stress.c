@@ -1284,14 +1284,6 @@ struct f_flood {
 	uint64_t send_us;
 };
 
-static uint64_t f_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
-}
-
 static int f_kind(int slot)
 {
 	return slot % F_PER < F_PER / 2 ? SK_IPV4 : SK_IPV6;
@@ -1326,12 +1318,12 @@ static void *f_flood_fn(void *arg)
 		if (!port)
 			continue;
 		alen = sk_addr(kind, kind, port, &ss);
-		t0 = f_now_us();
+		t0 = now_us();
 		if (send_gso_to(f->fd[kind == SK_IPV6], buf, len, F_SEG, &ss, alen,
 				MSG_DONTWAIT) == (ssize_t)len) {
 			f->sent += len / F_SEG;
 			f->sends++;
-			f->send_us += f_now_us() - t0;
+			f->send_us += now_us() - t0;
 		}
 	}
 	return NULL;
@@ -1373,6 +1365,8 @@ static void scenario_f(void)
 	scen_begin(name, (int)scen_secs + 60);
 	rng_new(&r);
 	base_get(&b0);
+	for (int j = 0; j < F_SLOTS; j++)
+		rx[j] = -1;
 	for (int t = 0; t < F_THREADS; t++) {
 		int snd = 4 << 20;
 
@@ -1399,12 +1393,11 @@ static void scenario_f(void)
 	end = now_ms() + (uint64_t)(scen_secs * 1000);
 	while (now_ms() < end && ok) {
 		int j = rnd(&r, F_SLOTS), kind = f_kind(j % F_PER);
-
-		uint64_t t0 = f_now_us();
+		uint64_t t0 = now_us();
 
 		/* closed while its flooder still sends to it, then replaced */
 		close(rx[j]);
-		close_us += f_now_us() - t0;
+		close_us += now_us() - t0;
 		closes++;
 		rx[j] = f_receiver(kind, fl[j / F_PER].fd[kind == SK_IPV6]);
 		if (rx[j] < 0) {
