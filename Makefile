@@ -76,10 +76,21 @@ BENCH_SECS ?= 3
 # Debian's python3 has python3-matplotlib (tools/setup); a python3 earlier in
 # PATH (pyenv, venv) may not
 BENCH_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
-bench: all
+# BENCH_INSNS=1: also count each vCPU's instructions per record with the
+# QEMU plugin tools/qemu-insns (immune to the host's load); 0: time only
+BENCH_INSNS ?= 0
+ifeq ($(BENCH_INSNS),1)
+BENCH_VM = VM_PLUGIN=$(CURDIR)/tools/qemu-insns/qemu-insns.so,out=$(CURDIR)/$(1)/insns.log
+BENCH_ENV = env BENCH_INSNS=/results/insns.log
+endif
+bench-tools: all
 	$(MAKE) -C userspace/tests/aead_bench KDIR=$(KDIR)
+	$(if $(BENCH_VM),$(MAKE) -C tools/qemu-insns KDTLS_CACHE=$(KDTLS_CACHE))
+
+bench: bench-tools
 	rm -rf build/bench && mkdir -p build/bench
-	KVER=$(KVER) tools/vm-run --results build/bench --timeout 2400 -- \
+	KVER=$(KVER) $(call BENCH_VM,build/bench) \
+		tools/vm-run --results build/bench --timeout 2400 -- $(BENCH_ENV) \
 		userspace/tests/bench.sh --no-report -d $(BENCH_SECS) -o /results; \
 	rc=$$?; $(BENCH_PYTHON) userspace/tests/bench_report.py build/bench || rc=1; \
 	exit $$rc
@@ -87,10 +98,10 @@ bench: all
 # Issue 5's targets only, BENCH_ROUNDS times interleaved, and their medians
 # (userspace/tests/bench-targets.sh).  Results in build/bench-targets.
 BENCH_ROUNDS ?= 5
-bench-targets: all
-	$(MAKE) -C userspace/tests/aead_bench KDIR=$(KDIR)
+bench-targets: bench-tools
 	rm -rf build/bench-targets && mkdir -p build/bench-targets
-	KVER=$(KVER) tools/vm-run --results build/bench-targets --timeout 2400 -- \
+	KVER=$(KVER) $(call BENCH_VM,build/bench-targets) \
+		tools/vm-run --results build/bench-targets --timeout 2400 -- $(BENCH_ENV) \
 		userspace/tests/bench-targets.sh -r $(BENCH_ROUNDS) -d $(BENCH_SECS) \
 		-o /results; \
 	rc=$$?; python3 userspace/tests/bench_targets.py build/bench-targets || rc=1; \
@@ -107,5 +118,5 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules
 
 .PHONY: all module selftests userspace clean check check-debug demo checkpatch \
-	bench-targets \
+	bench-targets bench-tools \
 	sparse bench

@@ -53,6 +53,9 @@
 #   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_CAT, AEAD_KO, EVP_BENCH; PORT_BASE
 #   DTLS_KO_ARGS  module parameters if DTLS_KO is loaded here (e.g.
 #                 async_crypto=1: every AEAD behind pcrypt, on all CPUs)
+#   BENCH_INSNS   in a QEMU guest running tools/qemu-insns: the file it
+#                 writes (make bench passes /results/insns.log); each cell
+#                 then also reports instructions per record on each CPU
 # A bare number as the first argument is taken as SECS (older usage).
 
 set -u
@@ -91,6 +94,7 @@ ADDR_R=10.198.0.2
 DEV_S=kbs0
 DEV_R=kbr0
 CELL_TMO=$((SECS + 60))
+INSNS=${BENCH_INSNS:-}
 
 die() { echo "bench.sh: error: $*" >&2; exit 1; }
 
@@ -99,6 +103,8 @@ if [ "$(nproc)" -le "$RX_CPU" ] || [ "$(nproc)" -le "$TX_CPU" ]; then
 	die "needs CPUs $TX_CPU and $RX_CPU (have $(nproc))"
 fi
 [ -x "$DC" ] || die "$DC not built (make)"
+[ -z "$INSNS" ] || [ -r "$INSNS" ] ||
+	die "BENCH_INSNS=$INSNS: no such file (is tools/qemu-insns loaded?)"
 mkdir -p "$OUT/logs" || die "cannot create $OUT"
 RES=$OUT/results.tsv
 ERRORS=0
@@ -186,7 +192,8 @@ parse() {
 COLS="kind mode lib cipher size status sent recv lost loss_pct secs goodput_MBps recs_per_s"
 COLS="$COLS snd_utime snd_stime rcv_utime rcv_stime cpu0_busy cpu0_sys cpu0_softirq"
 COLS="$COLS cpu1_busy cpu1_sys cpu1_softirq snd_recs_per_cpus rcv_recs_per_cpus"
-COLS="$COLS rcvbuf_err backlog_drop dtls_rx_drop decrypt_err reorder end driver ns_per_record note"
+COLS="$COLS rcvbuf_err backlog_drop dtls_rx_drop decrypt_err reorder end driver ns_per_record"
+COLS="$COLS snd_insns_per_rec rcv_insns_per_rec insns_per_record insns_mark note"
 echo "$COLS" | tr ' ' '\t' > "$RES"
 # emit KEY=VALUE...: one results.tsv line in COLS order, "-" where unset
 emit() {
@@ -202,6 +209,48 @@ emit() {
 
 # USER_HZ of /proc/stat
 HZ=$(getconf CLK_TCK)
+
+# Instruction counts (BENCH_INSNS): each cell's program executes the marker
+# of userspace/tests/bench_mark.h at the start and at the end of its window,
+# on CPU $RX_CPU, and the plugin appends one line per marker.
+insns_lines() {
+	[ -n "$INSNS" ] || return 0
+	wc -l < "$INSNS"
+}
+# insns_window N0: "SEQ n0,n1,...", the instructions each CPU executed
+# between the two markers written after line N0, SEQ the number of the
+# second (the profile's name for the window); empty unless there are
+# exactly two, both from CPU $RX_CPU
+insns_window() {
+	[ -n "$INSNS" ] || return 0
+	awk -v n0="$1" -v v="$RX_CPU" '
+	NR > n0 && $1 == "mark" {
+		m++
+		if ($3 != v)
+			bad = 1
+		for (i = 4; i <= NF; i++)
+			c[m, i] = $i
+		nf = NF
+		s = $2
+	}
+	END {
+		if (m != 2 || bad)
+			exit
+		printf "%s ", s
+		for (i = 4; i <= nf; i++)
+			printf "%s%.0f", (i > 4 ? "," : ""), c[2, i] - c[1, i]
+		print ""
+	}' "$INSNS"
+}
+# insns_per_rec WINDOW RECORDS: CPU $RX_CPU's instructions per record
+insns_per_rec() {
+	awk -v w="${1#* }" -v n="$2" -v c="$RX_CPU" \
+		'BEGIN { split(w, i, ","); if (n > 0) printf "%.0f\n", i[c + 1] / n }'
+}
+# insns_note WINDOW: what to say of a missing window
+insns_note() {
+	[ -z "$INSNS" ] || [ -n "$1" ] || echo "no instruction count (markers missing)"
+}
 
 # net_cell MODE CIPHER SIZE
 net_cell() {
@@ -221,7 +270,8 @@ net_cell() {
 	local tag=$mode-${cipher}-$size
 	[ "$lib" = none ] && tag=$mode-$size
 	local slog=$OUT/logs/$tag.send rlog=$OUT/logs/$tag.recv
-	local rb0 bl0 dd0 de0 rb1 bl1 dd1 de1 rpid sst rst
+	local rb0 bl0 dd0 de0 rb1 bl1 dd1 de1 rpid sst rst in0 iw
+	in0=$(insns_lines)
 	rb0=$(rcvbuf_err); bl0=$(backlog_drops); dd0=$(dtls_stat DtlsRxDropped); de0=$(dtls_stat DtlsRxDecryptError)
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_R" timeout "$CELL_TMO" taskset -c "$RX_CPU" \
@@ -240,6 +290,7 @@ net_cell() {
 	fi
 	wait "$rpid"; rst=$?
 	rb1=$(rcvbuf_err); bl1=$(backlog_drops); dd1=$(dtls_stat DtlsRxDropped); de1=$(dtls_stat DtlsRxDecryptError)
+	iw=$(insns_window "$in0")
 
 	local s r status=ok note=""
 	s=$(grep '^BENCH role=send' "$slog" | tail -n 1)
@@ -268,6 +319,10 @@ net_cell() {
 	fi
 	local ciph=$cipher
 	[ "$lib" = none ] && ciph=-
+	if [ $status = ok ] && [ -n "$(insns_note "$iw")" ]; then
+		status=error
+		note=$(insns_note "$iw")
+	fi
 	if [ $status != ok ]; then
 		[ $status = error ] && ERRORS=$((ERRORS + 1))
 		emit kind=net mode="$mode" lib="$lib" cipher="$ciph" size="$size" \
@@ -285,7 +340,8 @@ net_cell() {
 		-v ru="${R[utime]}" -v rs="${R[stime]}" -v rb=$((rb1 - rb0)) \
 		-v bl=$((bl1 - bl0)) -v dd=$((${dd1:-0} - ${dd0:-0})) \
 		-v de=$((${de1:-0} - ${de0:-0})) -v reorder="${R[reorder]}" \
-		-v end="${R[end]}" -v txc="$TX_CPU" -v rxc="$RX_CPU" '
+		-v end="${R[end]}" -v txc="$TX_CPU" -v rxc="$RX_CPU" -v iw="${iw#* }" \
+		-v imark="${iw%% *}" '
 	function q(a, b) { return b > 0 ? a / b : 0 }
 	function cpu(str, o,   t, ticks, busy) {
 		split(str, t, ",")
@@ -297,9 +353,13 @@ net_cell() {
 		o["sys"] = q(busy * t[3], ticks)
 		o["si"] = q(busy * t[7], ticks)
 	}
+	function ipr(c, recs) {
+		return iw == "" ? "-" : sprintf("%.0f", q(ins[c + 1], recs))
+	}
 	BEGIN {
 		OFS = "\t"
 		cpu(c0, a); cpu(c1, b)
+		split(iw, ins, ",")
 		lost = sent - recv
 		print "net", mode, lib, cipher, size, "ok", sent, recv, lost,
 			sprintf("%.2f", q(100 * lost, sent)), secs,
@@ -308,11 +368,16 @@ net_cell() {
 			sprintf("%.3f", a["busy"]), sprintf("%.3f", a["sys"]), sprintf("%.3f", a["si"]),
 			sprintf("%.3f", b["busy"]), sprintf("%.3f", b["sys"]), sprintf("%.3f", b["si"]),
 			sprintf("%.0f", q(sent, a["busy"])), sprintf("%.0f", q(recv, b["busy"])),
-			rb, bl, dd, de, reorder, end, "-", "-", "-" >> res
+			rb, bl, dd, de, reorder, end, "-", "-",
+			ipr(txc, sent), ipr(rxc, recv), "-", (imark == "" ? "-" : imark),
+			"-" >> res
 		printf "%-11s %-10s %5s  sent %9d recv %9d lost %6.2f%%  %8.0f rec/s  cpu%d %.2fs cpu%d %.2fs\n",
 			mode, cipher, size, sent, recv, q(100 * lost, sent), q(recv, secs),
 			txc, a["busy"], rxc, b["busy"]
-	}'
+	}' || {
+		ERRORS=$((ERRORS + 1))
+		echo "bench.sh: $tag: the results could not be computed" >&2
+	}
 }
 
 # cipher-alone cells, on the receiver's CPU
@@ -325,12 +390,17 @@ kaead_cell() {	# CIPHER SIZE SYNC
 	esac
 	local mode=kaead-best
 	[ "$sync" = 1 ] && mode=kaead-sync
-	local log=$OUT/logs/$mode-$cipher-$size
+	local log=$OUT/logs/$mode-$cipher-$size in0 iw ipr=-
+	in0=$(insns_lines)
 	if taskset -c "$RX_CPU" insmod "$AEAD_KO" "alg=$alg" keylen=$keylen \
 		authsize=$auth size="$size" msecs="$AEAD_MS" sync="$sync" > "$log" 2>&1; then
 		r=$(cat /sys/module/aead_bench/parameters/result)
 		echo "$r" >> "$log"
 		rmmod aead_bench
+		iw=$(insns_window "$in0")
+		note=$(insns_note "$iw")
+		[ -n "$note" ] && status=error && ERRORS=$((ERRORS + 1))
+		[ -n "$iw" ] && ipr=$(insns_per_rec "$iw" "$(field records " $r")")
 	else
 		status=error
 		note="insmod $AEAD_KO alg=$alg sync=$sync: $(tr '\n' ' ' < "$log")"
@@ -338,16 +408,22 @@ kaead_cell() {	# CIPHER SIZE SYNC
 	fi
 	emit kind=cipher mode="$mode" lib=kernel cipher="$cipher" size="$size" status=$status \
 		recs_per_s="$(field records_per_s " $r")" goodput_MBps="$(field MBps " $r")" \
-		ns_per_record="$(field ns_per_record " $r")" driver="$(field driver " $r")" note="$note"
+		ns_per_record="$(field ns_per_record " $r")" driver="$(field driver " $r")" \
+		insns_per_record="$ipr" insns_mark="${iw%% *}" note="$note"
 	printf '%-11s %-10s %5s  %s ns/record  %s\n' "$mode" "$cipher" "$size" \
 		"$(field ns_per_record " $r")" "$(field driver " $r")${note}"
 }
 
 evp_cell() {	# CIPHER SIZE
 	local cipher=$1 size=$2 r status=ok note=""
-	local log=$OUT/logs/evp-$cipher-$size
+	local log=$OUT/logs/evp-$cipher-$size in0 iw ipr=-
+	in0=$(insns_lines)
 	if taskset -c "$RX_CPU" "$EVP" "$cipher" "$size" "$AEAD_MS" > "$log" 2>&1; then
 		r=$(grep '^EVP' "$log")
+		iw=$(insns_window "$in0")
+		note=$(insns_note "$iw")
+		[ -n "$note" ] && status=error && ERRORS=$((ERRORS + 1))
+		[ -n "$iw" ] && ipr=$(insns_per_rec "$iw" "$(field records " $r")")
 	else
 		status=error
 		note="evp_bench: $(tr '\n' ' ' < "$log")"
@@ -355,7 +431,8 @@ evp_cell() {	# CIPHER SIZE
 	fi
 	emit kind=cipher mode=evp lib=openssl cipher="$cipher" size="$size" status=$status \
 		recs_per_s="$(field records_per_s " $r")" goodput_MBps="$(field MBps " $r")" \
-		ns_per_record="$(field ns_per_record " $r")" driver="OpenSSL EVP" note="$note"
+		ns_per_record="$(field ns_per_record " $r")" driver="OpenSSL EVP" \
+		insns_per_record="$ipr" insns_mark="${iw%% *}" note="$note"
 	printf '%-11s %-10s %5s  %s ns/record\n' evp "$cipher" "$size" "$(field ns_per_record " $r")${note}"
 }
 

@@ -121,6 +121,36 @@ def cipher_table(rows, sizes, ciphers):
     return out
 
 
+def has_insns(rows):
+    """Whether the run counted instructions (BENCH_INSNS, tools/qemu-insns)."""
+    return any(num(r, "snd_insns_per_rec") or num(r, "insns_per_record")
+               for r in rows)
+
+
+def insns_table(rows, sizes, ciphers):
+    """Instructions per record: each side's CPU in the network cells, the
+    cipher alone on one CPU."""
+    hdr = "{:>5} {:<11} {:<11} {:>12} {:>12}".format(
+        "size", "cipher", "mode", "snd insns/r", "rcv insns/r")
+    out = [hdr, "-" * len(hdr)]
+    for size in sizes:
+        for cipher in ciphers:
+            for mode in NET_MODES + CIPHER_MODES:
+                kind = "cipher" if mode in CIPHER_MODES else "net"
+                c = "-" if mode.startswith("plain") else cipher
+                r = find(rows, kind, mode, c, size)
+                if r is None or r["status"] != "ok":
+                    continue
+                snd, rcv = num(r, "snd_insns_per_rec"), num(r, "rcv_insns_per_rec")
+                if kind == "cipher":
+                    snd = rcv = num(r, "insns_per_record")
+                out.append("{:>5} {:<11} {:<11} {:>12} {:>12}".format(
+                    size, cipher, mode, fmt(snd), fmt(rcv)))
+            if cipher != ciphers[-1] or size != sizes[-1]:
+                out.append("")
+    return out
+
+
 def find(rows, kind, mode, cipher, size):
     return next((x for x in rows if x["kind"] == kind and x["mode"] == mode
                  and x["cipher"] == cipher and x["size"] == size), None)
@@ -168,6 +198,7 @@ def target_values(rows):
         ratio = num(k, "recs_per_s") / num(a, "recs_per_s")
         out.append((name, ratio, 0.85, "%", "%.0f vs %.0f records/s, %s" % (
             num(k, "recs_per_s"), num(a, "recs_per_s"), a["driver"]), None))
+    out += insns_target_values(rows, cell)
     for mode in ("kdtls", "kdtls-gso"):
         k, why_k = cell("net", mode)
         name = "%s loses at most 1%% of the records at the receiver" % mode
@@ -176,6 +207,43 @@ def target_values(rows):
         else:
             out.append((name, num(k, "loss_pct") / 100, 0.01, "loss",
                         "%s of %s" % (k["lost"], k["sent"]), None))
+    return out
+
+
+def insns_target_values(rows, cell):
+    """The same targets counted in instructions (tools/qemu-insns): records
+    per instruction instead of per CPU-second, and the rate of the slower
+    side of kdtls-gso against the AEAD alone, at equal instructions per
+    second.  Nothing if the run did not count instructions."""
+    if not has_insns(rows):
+        return []
+    out = []
+    ossl, why_o = cell("net", "openssl")
+    for mode, goal in RATIO_GOALS:
+        k, why_k = cell("net", mode)
+        for side, key in (("sender", "snd_insns_per_rec"),
+                          ("receiver", "rcv_insns_per_rec")):
+            name = ("%s records per instruction on the %s >= %.2fx OpenSSL userspace DTLS"
+                    % (mode, side, goal))
+            a = num(k, key) if k else None
+            b = num(ossl, key) if ossl else None
+            if not a or not b:
+                out.append((name, None, goal, "x", "", why_k or why_o or
+                            "no instruction count"))
+                continue
+            out.append((name, b / a, goal, "x",
+                        "%.0f vs %.0f instructions per record" % (a, b), None))
+    k, why_k = cell("net", "kdtls-gso")
+    a, why_a = cell("cipher", "kaead-best")
+    name = "kdtls-gso goodput >= 85% of the kernel AEAD alone on one CPU (kaead-best, instructions)"
+    worst = max(num(k, "snd_insns_per_rec") or 0, num(k, "rcv_insns_per_rec") or 0) if k else 0
+    aead = num(a, "insns_per_record") if a else None
+    if not worst or not aead:
+        out.append((name, None, 0.85, "%", "", why_k or why_a or "no instruction count"))
+    else:
+        out.append((name, aead / worst, 0.85, "%",
+                    "%.0f instructions per record on the busier side vs %.0f" % (worst, aead),
+                    None))
     return out
 
 
@@ -204,15 +272,18 @@ def targets(rows):
     return out
 
 
-def bound_costs(rows):
-    """Per record in us: the kernel AEAD alone (kaead-best) and, for each
-    (mode, side), plain UDP's cost in the same mode, kernel DTLS's, and
-    OpenSSL's.  None where a cell is missing."""
+def bound_costs(rows, insns=False):
+    """Per record in us (@insns: in instructions): the kernel AEAD alone
+    (kaead-best) and, for each (mode, side), plain UDP's cost in the same
+    mode, kernel DTLS's, and OpenSSL's.  None where a cell is missing."""
     def cost(kind, mode, side):
         r = find(rows, kind, mode, "-" if mode.startswith("plain") else "aes128gcm",
                  "1200")
         if r is None or r["status"] != "ok":
             return None
+        if insns:
+            return num(r, "insns_per_record" if kind == "cipher" else
+                       side + "_insns_per_rec")
         if kind == "cipher":
             return num(r, "ns_per_record") / 1000
         key = "snd_recs_per_cpus" if side == "snd" else "rcv_recs_per_cpus"
@@ -227,25 +298,28 @@ def bound_costs(rows):
     return cost("cipher", "kaead-best", None), sides
 
 
-def goodput_bound(rows):
+def goodput_bound(rows, insns=False):
     """The share of kaead-best's rate that kdtls-gso could reach if each
-    side cost plain-gso's time plus the AEAD alone, or None."""
-    aead, sides = bound_costs(rows)
+    side cost plain-gso's time (@insns: instructions) plus the AEAD alone,
+    or None."""
+    aead, sides = bound_costs(rows, insns)
     plains = [sides["kdtls-gso", side][0] for side in ("snd", "rcv")]
     if aead is None or None in plains:
         return None
     return aead / (max(plains) + aead)
 
 
-def bounds(rows):
+def bounds(rows, insns=False):
     """What the targets allow in this run: plain UDP's own cost in the same
     mode plus the kernel AEAD alone is what a record layer that added
     nothing but the cipher would cost; compare each target with the ratio
     that cost would give."""
-    aead, sides = bound_costs(rows)
+    aead, sides = bound_costs(rows, insns)
     out = ["", "Bounds (this run): plain UDP in the same mode + the kernel AEAD alone",
-           "(kaead-best), in us per record: the cost of a record layer that added",
+           "(kaead-best), in %s per record: the cost of a record layer that added"
+           % ("instructions" if insns else "us"),
            "nothing but the cipher, and the ratio to OpenSSL that cost would give", ""]
+    f1 = "%.0f" if insns else "%.1f"
     if aead is None:
         return out + ["no kaead-best cell at 1200 bytes: no bounds"]
     fmt_ = "{:<10} {:<8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}"
@@ -257,12 +331,16 @@ def bounds(rows):
             out.append("{:<10} {:<8} missing cells".format(mode, side))
             continue
         floor = p + aead
-        out.append(fmt_.format(mode, side, "%.1f" % p, "%.1f" % floor, "%.1f" % k,
-                               "%+.1f" % (k - floor), "%.1f" % o,
+        out.append(fmt_.format(mode, side, f1 % p, f1 % floor, f1 % k,
+                               (f1.replace("%", "%+", 1)) % (k - floor), f1 % o,
                                "%.2fx" % (o / floor)) +
                    "  (target %.2fx)" % goal)
-    g = goodput_bound(rows)
-    if g is not None:
+    g = goodput_bound(rows, insns)
+    if g is None:
+        pass
+    elif insns:
+        out.append("kdtls-gso goodput bound: %.0f%% of kaead-best (target 85%%)" % (100 * g))
+    else:
         out.append("kdtls-gso goodput bound: %.0f records/s = %.0f%% of kaead-best "
                    "(target 85%%)" % (1e6 / (aead / g), 100 * g))
     return out
@@ -346,9 +424,15 @@ def main():
     lines += net_table(rows, sizes, ciphers)
     lines += ["", "The cipher alone, one record per call, on one CPU", ""]
     lines += cipher_table(rows, sizes, ciphers)
+    if has_insns(rows):
+        lines += ["", "Instructions per record (tools/qemu-insns): each side's CPU over the",
+                  "receiver's window, per record sent / received; the cipher alone", ""]
+        lines += insns_table(rows, sizes, ciphers)
     lines += ["", "Targets (issue 5; 1200-byte AES-128-GCM records, this run)"]
     lines += targets(rows)
     lines += bounds(rows)
+    if has_insns(rows):
+        lines += bounds(rows, insns=True)
     with open(os.path.join(d, "table.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

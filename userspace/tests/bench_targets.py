@@ -27,7 +27,7 @@ def main():
     d = sys.argv[1]
     dirs = sorted(glob.glob(os.path.join(d, "round*")),
                   key=lambda p: int(re.sub(r"\D", "", os.path.basename(p)) or 0))
-    rounds, bounds, status = [], [], 0
+    rounds, bounds, ibounds, status = [], [], [], 0
     for rd in dirs:
         path = os.path.join(rd, "results.tsv")
         if not os.path.exists(path):
@@ -39,6 +39,7 @@ def main():
             status = 1
         rounds.append(bench_report.target_values(rows))
         bounds.append(bench_report.goodput_bound(rows))
+        ibounds.append(bench_report.goodput_bound(rows, insns=True))
     if not rounds:
         print("bench_targets: no rounds in %s" % d, file=sys.stderr)
         return 1
@@ -46,7 +47,7 @@ def main():
     lines = ["Targets (issue 5; 1200-byte AES-128-GCM records) over %d rounds:"
              % len(rounds), "each round's value, then the median", ""]
     for i, (name, _, goal, unit, _, _) in enumerate(rounds[0]):
-        vals = [r[i][1] for r in rounds]
+        vals = [r[i][1] if i < len(r) and r[i][0] == name else None for r in rounds]
         shown = ["-" if v is None else bench_report.fmt_target(v, unit) for v in vals]
         got = [v for v in vals if v is not None]
         if len(got) < len(vals):
@@ -59,11 +60,14 @@ def main():
             med += " (%d of %d rounds pass)" % (passed, len(got))
         lines.append("%s: %s: median %s" % (verdict, name, med))
         lines.append("      rounds: %s" % " ".join(shown))
-    got = [b for b in bounds if b is not None]
-    lines += ["", "kdtls-gso goodput bound (plain-gso's cost + the AEAD alone on each side),",
-              "as a share of kaead-best: median %s, rounds: %s" % (
-                  "%.0f%%" % (100 * statistics.median(got)) if got else "-",
-                  " ".join("-" if b is None else "%.0f%%" % (100 * b) for b in bounds))]
+    for what, bs in (("time", bounds), ("instructions", ibounds)):
+        got = [b for b in bs if b is not None]
+        if what == "instructions" and not got:
+            continue
+        lines += ["", "kdtls-gso goodput bound (plain-gso's cost + the AEAD alone on each side,",
+                  "in %s), as a share of kaead-best: median %s, rounds: %s" % (
+                      what, "%.0f%%" % (100 * statistics.median(got)) if got else "-",
+                      " ".join("-" if b is None else "%.0f%%" % (100 * b) for b in bs))]
     with open(os.path.join(d, "targets.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

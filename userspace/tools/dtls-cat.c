@@ -46,6 +46,7 @@
 #include <linux/dtls.h>
 
 #include "dtls_offload.h"
+#include "../tests/bench_mark.h"
 
 #define PROG "dtls-cat"
 #define MAX_REC 16384
@@ -1157,6 +1158,8 @@ static void bench_recv(struct conn *c)
 			bench_fail("setsockopt(SOL_UDP, UDP_GRO, 1): %s",
 				   strerror(errno));
 	}
+	/* the window, in instructions too under tools/qemu-insns */
+	BENCH_MARK();
 	w0 = now();
 	ncpu = read_cpustat(cs0);
 	cpu_secs(&u0, &s0);
@@ -1197,6 +1200,7 @@ done:
 	if (read_cpustat(cs1) != ncpu)
 		ncpu = 0;
 	w1 = now();	/* wall covers both /proc/stat snapshots */
+	BENCH_MARK();
 	if (st.good && st.t1 > st.t0) {
 		double t = st.t1 - st.t0;
 

@@ -27,6 +27,8 @@
 #include <linux/string.h>
 #include <crypto/aead.h>
 
+#include "../bench_mark.h"
+
 #define AB_AAD_LEN	13
 #define AB_MAX_SIZE	16384
 #define AB_BATCH	64
@@ -122,6 +124,7 @@ static int ab_run(void)
 				  &wait);
 	sg_init_one(&sg, buf, AB_AAD_LEN + size + authsize);
 
+	BENCH_MARK();	/* instruction counts, under tools/qemu-insns */
 	t0 = ktime_get_ns();
 	deadline = t0 + (u64)msecs * NSEC_PER_MSEC;
 	err = 0;
@@ -144,6 +147,7 @@ static int ab_run(void)
 		t1 = ktime_get_ns();
 		cond_resched();
 	} while (!err && t1 < deadline);
+	BENCH_MARK();
 	if (err) {
 		pr_err("aead_bench: %s encrypt: %d\n", alg, err);
 		goto out_req;

@@ -17,6 +17,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "../bench_mark.h"
+
 #define AAD_LEN 13
 #define MAX_SIZE 16384
 
@@ -80,6 +82,7 @@ int main(int argc, char **argv)
 	if (EVP_EncryptInit_ex(ctx, NULL, NULL, key, NULL) != 1)
 		fail("key setup");
 
+	BENCH_MARK();	/* instruction counts, under tools/qemu-insns */
 	t0 = now_ns();
 	deadline = t0 + (uint64_t)msecs * 1000000ULL;
 	do {
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 		}
 		t1 = now_ns();
 	} while (t1 < deadline);
+	BENCH_MARK();
 	printf("EVP alg=%s size=%u records=%llu ns=%llu ns_per_record=%llu records_per_s=%llu MBps=%llu\n",
 	       argv[1], size, (unsigned long long)n,
 	       (unsigned long long)(t1 - t0),
