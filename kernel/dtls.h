@@ -59,10 +59,11 @@ struct dtls_replay {
 };
 
 /*
- * The caller's pages a record's plaintext is read from: 2^14 bytes span
- * at most 5, and a buffer in a few pieces fits too; more are copied.
+ * The caller's pages a send's plaintext is read from: a GSO batch (less
+ * than 64 KiB) anywhere in memory, and those of one record (2^14 bytes).
  */
-#define DTLS_TX_PAGES		8
+#define DTLS_TX_PAGES		(DIV_ROUND_UP(0x10000, PAGE_SIZE) + 1)
+#define DTLS_TX_REC_PAGES	(DIV_ROUND_UP(DTLS_MAX_PLAINTEXT, PAGE_SIZE) + 1)
 
 /* Everything below is used under lock_sock, so one of each serves. */
 struct dtls_tx {
@@ -75,8 +76,11 @@ struct dtls_tx {
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
 	struct scatterlist dst[2];	/* aad, body */
-	struct scatterlist src[1 + DTLS_TX_PAGES];	/* aad, caller's pages */
+	struct scatterlist src[1 + DTLS_TX_REC_PAGES];	/* aad, caller's pages */
+	/* The send's plaintext from pin_off in pages[0] on, if npages */
 	struct page *pages[DTLS_TX_PAGES];
+	unsigned int npages;
+	unsigned int pin_off;
 };
 
 struct dtls_rx {

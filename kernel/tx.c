@@ -125,71 +125,82 @@ static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
 	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
 }
 
-static void dtls_tx_src_put(struct dtls_tx *tx, unsigned int n)
+static void dtls_tx_unpin(struct dtls_tx *tx)
 {
-	while (n)
-		put_page(tx->pages[--n]);
+	while (tx->npages)
+		put_page(tx->pages[--tx->npages]);
 }
 
 /*
- * Point tx->src at the next @size bytes of @from, taking a reference on
- * each page, so that the AEAD reads the plaintext where the caller has it
- * (as kTLS does).  The AEAD reads each byte once but for CCM, whose tag
- * covers the plaintext read a second time: a caller that changes its
- * buffer during the send gets a record its peer drops.  Returns the number
- * of pages taken, 0 (nothing taken, @from unmoved) when the data is in
- * kernel memory, in too many pieces, or cannot be pinned: then copy.
+ * Take a reference on the pages of the next @size bytes of @from, the
+ * plaintext of one send (a record or a GSO batch), so that the AEAD reads
+ * it where the caller has it (as kTLS does), and with one page-table walk
+ * per send.  The AEAD reads each byte once but for CCM, whose tag covers
+ * the plaintext read a second time: a caller that changes its buffer
+ * during the send gets a record its peer drops.  Only plaintext in one
+ * piece of the caller's memory is taken this way; data in kernel memory or
+ * in several iovecs, or that cannot be pinned, is copied (tx->npages 0,
+ * @from unmoved).
  */
-static unsigned int dtls_tx_src_get(struct dtls_tx *tx, struct iov_iter *from,
-				    size_t size)
+static void dtls_tx_pin(struct dtls_tx *tx, struct iov_iter *from, size_t size)
 {
-	unsigned int n = 0;
-	size_t done = 0;
+	size_t done = 0, off;
 	ssize_t got;
-	size_t off;
 
-	if (!user_backed_iter(from) || !size)
-		return 0;
+	tx->npages = 0;
+	if (!user_backed_iter(from) || !size ||
+	    iov_iter_single_seg_count(from) < size)
+		return;
 	while (done < size) {
-		if (n == DTLS_TX_PAGES)
-			goto undo;
-		got = iov_iter_get_pages2(from, tx->pages + n, size - done,
-					  DTLS_TX_PAGES - n, &off);
-		if (got <= 0)
-			goto undo;
-		done += got;
-		for (; got; n++) {
-			size_t len = min_t(size_t, got, PAGE_SIZE - off);
-
-			sg_unmark_end(&tx->src[1 + n]);
-			sg_set_page(&tx->src[1 + n], tx->pages[n], len, off);
-			got -= len;
-			off = 0;
+		got = iov_iter_get_pages2(from, tx->pages + tx->npages,
+					  size - done, DTLS_TX_PAGES - tx->npages,
+					  &off);
+		if (got <= 0) {
+			iov_iter_revert(from, done);
+			dtls_tx_unpin(tx);
+			return;
 		}
+		/* One piece: only the first call starts inside a page. */
+		if (!done)
+			tx->pin_off = off;
+		done += got;
+		tx->npages += DIV_ROUND_UP(off + got, PAGE_SIZE);
 	}
-	sg_mark_end(&tx->src[n]);
-	return n;
-undo:
-	iov_iter_revert(from, done);
-	dtls_tx_src_put(tx, n);
-	return 0;
+}
+
+/* Point tx->src at bytes [@start, @start + @len) of the pinned plaintext. */
+static void dtls_tx_src_set(struct dtls_tx *tx, size_t start, size_t len)
+{
+	size_t pos = tx->pin_off + start;
+	struct scatterlist *sg = tx->src;
+
+	while (len) {
+		size_t off = offset_in_page(pos);
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+
+		sg_unmark_end(++sg);
+		sg_set_page(sg, tx->pages[pos >> PAGE_SHIFT], n, off);
+		pos += n;
+		len -= n;
+	}
+	sg_mark_end(sg);
 }
 
 /*
- * Seal the next @size bytes of @from as the record at @rec: header,
- * explicit nonce, then the body, read from the caller's pages or, where
- * those cannot be used, copied into place and sealed there.
+ * Seal @size bytes of plaintext as the record at @rec: header, explicit
+ * nonce, then the body, read from the pinned pages at @start or, if none
+ * were pinned, copied from @from into place and sealed there.
  */
 static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
-			struct iov_iter *from, size_t size)
+			struct iov_iter *from, size_t start, size_t size)
 {
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
 	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
-	unsigned int npages = dtls_tx_src_get(tx, from, size);
 	u8 *rn = rec + DTLS_HDR_EPOCH;
-	int err;
 
-	if (!npages && !copy_from_iter_full(body, size, from))
+	if (tx->npages)
+		dtls_tx_src_set(tx, start, size);
+	else if (!copy_from_iter_full(body, size, from))
 		return -EFAULT;
 
 	dtls_tx_header(rec, type, dtls_rec_num(tx->crypto.epoch, seq),
@@ -211,11 +222,9 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 				  CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
 				  &tx->wait);
 	aead_request_set_ad(tx->req, DTLS_AAD_SIZE);
-	aead_request_set_crypt(tx->req, npages ? tx->src : tx->dst, tx->dst,
+	aead_request_set_crypt(tx->req, tx->npages ? tx->src : tx->dst, tx->dst,
 			       size, tx->iv);
-	err = crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
-	dtls_tx_src_put(tx, npages);
-	return err;
+	return crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
 }
 
 /* Where the records of one send are written, sealed and sent from. */
@@ -401,7 +410,10 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		return err ?: size;
 	}
 
-	err = dtls_tx_seal(tx, out.data, tx->seq, o->type, &msg->msg_iter, size);
+	dtls_tx_pin(tx, &msg->msg_iter, size);
+	err = dtls_tx_seal(tx, out.data, tx->seq, o->type, &msg->msg_iter, 0,
+			   size);
+	dtls_tx_unpin(tx);
 	if (err) {
 		dtls_tx_out_wipe(&out, len);
 		return err;
@@ -443,17 +455,21 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 	if (err)
 		return err;
 
+	dtls_tx_pin(tx, &msg->msg_iter, size);
 	for (; left; left -= chunk, seq++) {
 		u8 *rec = out.data + off;
 
 		chunk = min_t(size_t, left, o->gso_size);
-		err = dtls_tx_seal(tx, rec, seq, o->type, &msg->msg_iter, chunk);
+		err = dtls_tx_seal(tx, rec, seq, o->type, &msg->msg_iter,
+				   size - left, chunk);
 		if (err) {
+			dtls_tx_unpin(tx);
 			dtls_tx_out_wipe(&out, len);
 			return err;
 		}
 		off += overhead + chunk;
 	}
+	dtls_tx_unpin(tx);
 	/* As for one record: the numbers are spent once sealed. */
 	tx->seq = seq;
 	err = dtls_tx_send(sk, ctx, msg, o, &out, off, overhead + o->gso_size,

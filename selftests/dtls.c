@@ -801,6 +801,51 @@ TEST_F(dtls, tx_plaintext_across_pages)
 	close(mfd);
 }
 
+/*
+ * A UDP_SEGMENT batch in one buffer has its pages taken once for the whole
+ * send: its records, at every offset over 17 pages (as many as a batch can
+ * span), in private, shared and read-only memory, must each come out as
+ * libcrypto builds it.
+ */
+TEST_F(dtls, tx_gso_batch_across_pages)
+{
+	enum { LEN = 63000 };
+	static const uint16_t segs[] = { 1400, 1000 };
+	size_t pg = sysconf(_SC_PAGESIZE);
+	size_t map = (LEN / pg + 2) * pg, off = pg - 7;
+	uint8_t *priv, *shared, *ro;
+	int mfd;
+
+	set_rcvbuf(self->peer, 4 << 20);
+	priv = mmap(NULL, map, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, priv);
+	mfd = memfd_create("dtls-gso", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, map));
+	shared = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	ro = mmap(NULL, map, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	fill_pattern(priv + off, LEN, 31);
+	fill_pattern(shared + off, LEN, 32);
+
+	for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
+		ASSERT_EQ(LEN, send_gso_cmsg(self->fd, priv + off, LEN, segs[k]))
+			TH_LOG("UDP_SEGMENT %u: %s", segs[k], strerror(errno));
+		peer_expect_batch(_metadata, self, priv + off, LEN, segs[k]);
+		ASSERT_EQ(LEN, send_gso_cmsg(self->fd, shared + off, LEN, segs[k]));
+		peer_expect_batch(_metadata, self, shared + off, LEN, segs[k]);
+		ASSERT_EQ(LEN, send_gso_cmsg(self->fd, ro + off, LEN, segs[k]));
+		peer_expect_batch(_metadata, self, shared + off, LEN, segs[k]);
+	}
+	expect_nothing(_metadata, self->peer);
+	munmap(ro, map);
+	munmap(shared, map);
+	munmap(priv, map);
+	close(mfd);
+}
+
 /* @n pieces of @piece bytes, each on its own page, at varying offsets */
 static void scatter_iov(uint8_t *map, size_t pg, struct iovec *iov, int n,
 			size_t piece, const uint8_t *src)
@@ -813,9 +858,9 @@ static void scatter_iov(uint8_t *map, size_t pg, struct iovec *iov, int n,
 }
 
 /*
- * A buffer in more pieces than the record layer pins for one record is
- * copied instead, also when the pieces run out in the middle of a GSO
- * record: every record must still be the reference one.
+ * A buffer in several pieces is copied, not pinned, one record or a GSO
+ * batch, with records that start and end inside a piece or at its edge:
+ * every record must still be the reference one.
  */
 TEST_F(dtls, tx_iovec_in_many_pages)
 {
@@ -832,13 +877,10 @@ TEST_F(dtls, tx_iovec_in_many_pages)
 	fill_pattern(all, sizeof(all), 21);
 	scatter_iov(map, pg, iov, N, PIECE, all);
 
-	/* one record over 20 pages: more than are pinned, so copied */
+	/* one record over 20 pages */
 	ASSERT_EQ((ssize_t)sizeof(all), sendmsg(self->fd, &msg, 0));
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, all, sizeof(all));
-	/*
-	 * 300: 6 pages a record, pinned; 450: 9, copied after pinning 8;
-	 * 1000: one record of 20 pages, copied
-	 */
+	/* records of 6 pieces, of 9 (one ends inside a piece), one of 20 */
 	for (size_t k = 0; k < sizeof(segs) / sizeof(segs[0]); k++) {
 		int val = segs[k];
 
@@ -2738,6 +2780,12 @@ TEST_F(dtls, fionread_plaintext_length)
 	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &v));
 	ASSERT_EQ(4000, v);
 	expect_recv(_metadata, self->fd, pt, 4000);
+	/*
+	 * Each record is queued on its own, and with an asynchronous AEAD
+	 * from a worker on another CPU: the reader may get the first before
+	 * the second is queued.
+	 */
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
 	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &v));
 	ASSERT_EQ(7, v);
 	expect_recv(_metadata, self->fd, pt, 7);
