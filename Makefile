@@ -6,6 +6,7 @@
 # make check-debug  the same on a debug 6.12 kernel (KASAN, lockdep, ...)
 # make demo         the two-namespace demo (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
+#                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
 # make checkpatch   checkpatch.pl --strict over the module and UAPI sources
 # make sparse       build the module with sparse (C=2) and W=1
 #
