@@ -762,6 +762,41 @@ static void peer_expect_batch(struct __test_metadata *_metadata, dtls_t *self,
 }
 
 /*
+ * Plaintext in three kinds of memory: private, shared, and a read-only
+ * mapping of the shared pages.
+ */
+struct tx_maps {
+	uint8_t *priv, *shared, *ro;
+	size_t size;
+	int mfd;
+};
+
+static void tx_maps_open(struct __test_metadata *_metadata, struct tx_maps *m,
+			 size_t size)
+{
+	m->size = size;
+	m->priv = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, m->priv);
+	m->mfd = memfd_create("dtls-tx", 0);
+	ASSERT_LE(0, m->mfd);
+	ASSERT_EQ(0, ftruncate(m->mfd, size));
+	m->shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 m->mfd, 0);
+	ASSERT_NE(MAP_FAILED, m->shared);
+	m->ro = mmap(NULL, size, PROT_READ, MAP_SHARED, m->mfd, 0);
+	ASSERT_NE(MAP_FAILED, m->ro);
+}
+
+static void tx_maps_close(struct tx_maps *m)
+{
+	munmap(m->ro, m->size);
+	munmap(m->shared, m->size);
+	munmap(m->priv, m->size);
+	close(m->mfd);
+}
+
+/*
  * The AEAD reads the plaintext from the caller's pages.  A record over
  * five pages at an odd offset, in private, shared and read-only memory,
  * must come out as libcrypto builds it.
@@ -769,20 +804,14 @@ static void peer_expect_batch(struct __test_metadata *_metadata, dtls_t *self,
 TEST_F(dtls, tx_plaintext_across_pages)
 {
 	size_t pg = sysconf(_SC_PAGESIZE), len = DTLS_MAX_PLAINTEXT;
-	size_t map = 6 * pg, off = pg - 7;
+	size_t off = pg - 7;
+	struct tx_maps m;
 	uint8_t *priv, *shared, *ro;
-	int mfd;
 
-	priv = mmap(NULL, map, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, priv);
-	mfd = memfd_create("dtls-tx", 0);
-	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, map));
-	shared = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, shared);
-	ro = mmap(NULL, map, PROT_READ, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, ro);
+	tx_maps_open(_metadata, &m, 6 * pg);
+	priv = m.priv;
+	shared = m.shared;
+	ro = m.ro;
 
 	fill_pattern(priv + off, len, 11);
 	fill_pattern(shared + off, len, 12);
@@ -795,10 +824,7 @@ TEST_F(dtls, tx_plaintext_across_pages)
 	/* the pages are read, never written */
 	fill_pattern(priv + off, len, 12);
 	ASSERT_EQ(0, memcmp(priv + off, shared + off, len));
-	munmap(ro, map);
-	munmap(shared, map);
-	munmap(priv, map);
-	close(mfd);
+	tx_maps_close(&m);
 }
 
 /*
@@ -811,22 +837,15 @@ TEST_F(dtls, tx_gso_batch_across_pages)
 {
 	enum { LEN = 63000 };
 	static const uint16_t segs[] = { 1400, 1000 };
-	size_t pg = sysconf(_SC_PAGESIZE);
-	size_t map = (LEN / pg + 2) * pg, off = pg - 7;
+	size_t pg = sysconf(_SC_PAGESIZE), off = pg - 7;
+	struct tx_maps m;
 	uint8_t *priv, *shared, *ro;
-	int mfd;
 
 	set_rcvbuf(self->peer, 4 << 20);
-	priv = mmap(NULL, map, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, priv);
-	mfd = memfd_create("dtls-gso", 0);
-	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, map));
-	shared = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, shared);
-	ro = mmap(NULL, map, PROT_READ, MAP_SHARED, mfd, 0);
-	ASSERT_NE(MAP_FAILED, ro);
+	tx_maps_open(_metadata, &m, (LEN / pg + 2) * pg);
+	priv = m.priv;
+	shared = m.shared;
+	ro = m.ro;
 	fill_pattern(priv + off, LEN, 31);
 	fill_pattern(shared + off, LEN, 32);
 
@@ -840,10 +859,7 @@ TEST_F(dtls, tx_gso_batch_across_pages)
 		peer_expect_batch(_metadata, self, shared + off, LEN, segs[k]);
 	}
 	expect_nothing(_metadata, self->peer);
-	munmap(ro, map);
-	munmap(shared, map);
-	munmap(priv, map);
-	close(mfd);
+	tx_maps_close(&m);
 }
 
 /* @n pieces of @piece bytes, each on its own page, at varying offsets */

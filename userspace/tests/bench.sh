@@ -319,9 +319,9 @@ net_cell() {
 	fi
 	local ciph=$cipher
 	[ "$lib" = none ] && ciph=-
-	if [ $status = ok ] && [ -n "$(insns_note "$iw")" ]; then
-		status=error
+	if [ $status = ok ]; then
 		note=$(insns_note "$iw")
+		[ -n "$note" ] && status=error
 	fi
 	if [ $status != ok ]; then
 		[ $status = error ] && ERRORS=$((ERRORS + 1))
