@@ -730,6 +730,96 @@ static bool dtls_recv_is_udp(struct sock *sk, int flags)
 	return np->rxopt.bits.rxpmtu && READ_ONCE(np->rxpmtu);
 }
 
+/*
+ * UDP_GRO, as UDP does for datagrams: one recvmsg() may return the
+ * plaintext of several application data records queued one behind the
+ * other, all from one sender and all of the first one's length but the
+ * last, which may be shorter; a UDP_GRO control message gives that length.
+ * Only whole records, never more than DTLS_RX_GRO_MAX (UDP's own limit for
+ * a GRO batch), and only when nothing is peeked.
+ */
+#define DTLS_RX_GRO_MAX		64
+
+static bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b)
+{
+	if (a->protocol != b->protocol || a->skb_iif != b->skb_iif ||
+	    udp_hdr(a)->source != udp_hdr(b)->source)
+		return false;
+	if (a->protocol == htons(ETH_P_IP))
+		return ip_hdr(a)->saddr == ip_hdr(b)->saddr;
+	return ipv6_addr_equal(&ipv6_hdr(a)->saddr, &ipv6_hdr(b)->saddr);
+}
+
+/*
+ * Take the record queued next if it may follow @first in the message:
+ * see DTLS_RX_GRO_MAX.  @room: what is left of the caller's buffer.
+ */
+static struct sk_buff *dtls_recv_follower(struct sock *sk,
+					  const struct sk_buff *first,
+					  size_t room)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+	struct sk_buff *skb;
+
+	spin_lock_bh(&rq->lock);
+	if (skb_queue_empty(rq)) {
+		/* as __skb_recv_udp() refills it */
+		spin_lock(&sk->sk_receive_queue.lock);
+		skb_queue_splice_tail_init(&sk->sk_receive_queue, rq);
+		spin_unlock(&sk->sk_receive_queue.lock);
+	}
+	skb = skb_peek(rq);
+	if (skb && dtls_skb_is_record(skb) && dtls_skb_is_app_data(skb) &&
+	    skb->len && skb->len <= min_t(size_t, first->len, room) &&
+	    dtls_same_sender(first, skb)) {
+		__skb_unlink(skb, rq);
+		udp_skb_destructor(sk, skb);
+	} else {
+		skb = NULL;
+	}
+	spin_unlock_bh(&rq->lock);
+	return skb;
+}
+
+/*
+ * Copy the records that may follow @first (already copied, whole) into
+ * @msg.  Returns the bytes copied or an error; *nrec counts the records.
+ */
+static int dtls_recv_followers(struct sock *sk, const struct sk_buff *first,
+			       struct msghdr *msg, size_t room,
+			       unsigned int *nrec)
+{
+	unsigned int seg = first->len, copied = 0;
+	struct sk_buff *skb;
+	int err;
+
+	while (*nrec < DTLS_RX_GRO_MAX &&
+	       (skb = dtls_recv_follower(sk, first, room - copied))) {
+		unsigned int len = skb->len;
+
+		err = skb_copy_datagram_msg(skb, 0, msg, len);
+		if (unlikely(err)) {
+			atomic_inc(&sk->sk_drops);
+			kfree_skb(skb);
+			return err;
+		}
+		skb_consume_udp(sk, skb, len);
+		copied += len;
+		++*nrec;
+		if (len < seg)
+			break;		/* a shorter record ends the batch */
+	}
+	return copied;
+}
+
+static bool dtls_recv_may_coalesce(struct sock *sk, struct sk_buff *skb,
+				   int flags, int off, size_t room)
+{
+	return udp_test_bit(GRO_ENABLED, sk) && !(flags & MSG_PEEK) &&
+	       !off && skb->len && room >= skb->len &&
+	       dtls_skb_is_app_data(skb);
+}
+
 int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		 int *addr_len)
 {
@@ -801,6 +891,24 @@ try_again:
 			atomic_inc(&sk->sk_drops);
 		kfree_skb(skb);
 		return err;
+	}
+
+	if (dtls_recv_may_coalesce(sk, skb, flags, off, len)) {
+		unsigned int nrec = 1;
+		int more = dtls_recv_followers(sk, skb, msg, len - copied,
+					       &nrec);
+
+		if (unlikely(more < 0)) {
+			skb_consume_udp(sk, skb, copied);
+			return more;
+		}
+		if (nrec > 1) {
+			int seg = ulen;
+
+			put_cmsg(msg, SOL_UDP, UDP_GRO, sizeof(seg), &seg);
+			copied += more;
+			ulen = copied;
+		}
 	}
 
 	sock_recv_cmsgs(msg, sk, skb);

@@ -2175,15 +2175,77 @@ TEST_F(dtls, tx_gso_limits)
 }
 
 /*
- * UDP_GRO: a GSO batch from the peer reaches the socket whole (loopback
- * keeps it one skb); every record comes out on its own, a forged one in the
- * middle is dropped and counted.
+ * recvmsg() under UDP_GRO into @buf; *seg is the UDP_GRO control message's
+ * segment size, 0 without one.  *info is the record's, content type 0
+ * without one.
  */
-TEST_F(dtls, rx_gro_batch_split_into_records)
+static ssize_t recv_gro(int fd, void *buf, size_t len, int flags,
+			struct dtls_record_info *info, int *seg)
 {
-	static uint8_t batch[8 * 200], pt[100];
+	char cbuf[CMSG_SPACE(sizeof(*info)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(64)];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memset(info, 0, sizeof(*info));
+	*seg = 0;
+	if (wait_readable(fd, 2000) <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
+	if (n < 0)
+		return n;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level == SOL_DTLS && cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(*info)))
+			memcpy(info, CMSG_DATA(cm), sizeof(*info));
+		else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+			 cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(seg, CMSG_DATA(cm), sizeof(int));
+	}
+	return n;
+}
+
+/*
+ * The next read under UDP_GRO, into a buffer of @cap bytes, must return
+ * exactly @want, the plaintext of records @first and on, with a UDP_GRO
+ * segment size of @seg (0: no UDP_GRO control message, one record).
+ */
+static void expect_gro(struct __test_metadata *_metadata, int fd, size_t cap,
+		       const uint8_t *want, size_t len, int seg, uint64_t first)
+{
+	static uint8_t buf[65536];
+	struct dtls_record_info info;
+	int got;
+	ssize_t n;
+
+	ASSERT_LE(cap, sizeof(buf));
+	n = recv_gro(fd, buf, cap, 0, &info, &got);
+	ASSERT_EQ((ssize_t)len, n) TH_LOG("recvmsg: %s", n < 0 ? strerror(errno) : "length");
+	ASSERT_EQ(0, memcmp(buf, want, len));
+	ASSERT_EQ(seg, got);
+	ASSERT_EQ(23, info.content_type);
+	ASSERT_EQ(REC_NUM(EPOCH, first), info.rec_num);
+}
+
+/*
+ * UDP_GRO: a GSO batch from the peer reaches the socket whole (loopback
+ * keeps it one skb; UDP or the record layer cut it into datagrams before
+ * the records are opened).  A forged record in the middle is dropped and
+ * counted; the others come out in one read, as UDP_GRO gives datagrams.
+ */
+TEST_F(dtls, rx_gro_batch_read_whole)
+{
+	static uint8_t batch[8 * 200], pt[100], want[8 * 100];
 	long long de = dstat("DtlsRxDecryptError");
-	size_t off = 0, rl = 0;
+	long long recs = dstat("DtlsRxRecords");
+	uint64_t first = self->peer_seq;
+	size_t off = 0, rl = 0, wl = 0;
 	uint16_t seg;
 	int one = 1, i;
 
@@ -2193,20 +2255,78 @@ TEST_F(dtls, rx_gro_batch_split_into_records)
 		rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH, self->peer_seq++,
 			      NULL, pt, sizeof(pt), batch + off);
 		ASSERT_NE(0, rl);
-		if (i == 3)
+		if (i == 3) {
 			batch[off + rl - 1] ^= 1;
+		} else {
+			memcpy(want + wl, pt, sizeof(pt));
+			wl += sizeof(pt);
+		}
 		off += rl;
 	}
 	seg = rl;
 	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, seg));
-	for (i = 0; i < 8; i++) {
-		if (i == 3)
-			continue;
-		fill_pattern(pt, sizeof(pt), i);
-		expect_recv(_metadata, self->fd, pt, sizeof(pt));
-	}
+	/* with async_crypto the records are queued from another CPU */
+	ASSERT_EQ(recs + 7, dstat_wait("DtlsRxRecords", recs + 7, 2000));
+	expect_gro(_metadata, self->fd, 65536, want, wl, sizeof(pt), first);
 	expect_nothing(_metadata, self->fd);
 	ASSERT_EQ(de + 1, dstat("DtlsRxDecryptError"));
+}
+
+/*
+ * Reads under UDP_GRO take the records queued one behind the other, from
+ * separate datagrams too, as long as they are application data of the
+ * first one's length (the last may be shorter) and fit the buffer.
+ * MSG_PEEK and a read without UDP_GRO take one record.
+ */
+TEST_F(dtls, rx_gro_read_coalesces_records)
+{
+	static const size_t lens[] = { 100, 100, 100, 120, 120, 60, 120, 2, 120, 120 };
+	static uint8_t pt[10][120], want[400];
+	long long recs = dstat("DtlsRxRecords");
+	uint64_t first = self->peer_seq;
+	struct dtls_record_info info;
+	int one = 1, zero = 0, seg, i;
+	char buf[256];
+
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
+	for (i = 0; i < 10; i++) {
+		fill_pattern(pt[i], lens[i], 20 + i);
+		if (i == 7) {		/* a warning alert: not application data */
+			pt[i][0] = 1;
+			pt[i][1] = 0;
+			peer_send(_metadata, self, 21, self->peer_seq++, pt[i], lens[i]);
+		} else {
+			peer_send_next(_metadata, self, pt[i], lens[i]);
+		}
+	}
+	ASSERT_EQ(recs + 10, dstat_wait("DtlsRxRecords", recs + 10, 2000));
+
+	/* a peek takes one record and leaves it */
+	ASSERT_EQ(100, recv_gro(self->fd, buf, sizeof(buf), MSG_PEEK, &info, &seg));
+	ASSERT_EQ(0, seg);
+	ASSERT_EQ(0, memcmp(buf, pt[0], 100));
+
+	for (i = 0; i < 3; i++)
+		memcpy(want + 100 * i, pt[i], 100);
+	expect_gro(_metadata, self->fd, 65536, want, 300, 100, first);
+	/* a shorter record ends a batch */
+	memcpy(want, pt[3], 120);
+	memcpy(want + 120, pt[4], 120);
+	memcpy(want + 240, pt[5], 60);
+	expect_gro(_metadata, self->fd, 65536, want, 300, 120, first + 3);
+	/* the alert behind it is not application data */
+	expect_gro(_metadata, self->fd, 65536, pt[6], 120, 0, first + 6);
+	ASSERT_EQ(2, recv_gro(self->fd, buf, sizeof(buf), 0, &info, &seg));
+	ASSERT_EQ(21, info.content_type);
+	ASSERT_EQ(0, seg);
+	/* the second record does not fit in the buffer: it waits */
+	expect_gro(_metadata, self->fd, 200, pt[8], 120, 0, first + 8);
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &zero, sizeof(zero)));
+	peer_send_next(_metadata, self, pt[9], 120);
+	ASSERT_EQ(recs + 11, dstat_wait("DtlsRxRecords", recs + 11, 2000));
+	expect_gro(_metadata, self->fd, 65536, pt[9], 120, 0, first + 9);
+	expect_gro(_metadata, self->fd, 65536, pt[9], 120, 0, first + 10);
+	expect_nothing(_metadata, self->fd);
 }
 
 /*
@@ -2218,12 +2338,13 @@ TEST_F(dtls, rx_gro_batch_split_into_records)
  */
 TEST_F(dtls, rx_gro_full_records_opened_in_pages)
 {
-	static uint8_t batch[6 * 1300], pt[1200];
+	static uint8_t batch[6 * 1300], pt[1200], want[3 * 1200 + 50];
+	long long recs = dstat("DtlsRxRecords");
 	long long rp = dstat("DtlsRxReplay");
 	long long ue = dstat("DtlsRxUnknownEpoch");
 	long long de = dstat("DtlsRxDecryptError");
 	uint64_t first = self->peer_seq;
-	size_t off = 0, rl = 0;
+	size_t off = 0, rl = 0, wl;
 	uint16_t seg;
 	int one = 1, i;
 
@@ -2249,16 +2370,18 @@ TEST_F(dtls, rx_gro_full_records_opened_in_pages)
 	ASSERT_LT(off - 5 * rl, rl);
 	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, seg));
 
-	for (i = 0; i < 5; i++) {
+	/* 0, 1, 4 and the first short one in one read, as in rx_gro_batch_read_whole */
+	ASSERT_EQ(recs + 5, dstat_wait("DtlsRxRecords", recs + 5, 2000));
+	for (i = 0, wl = 0; i < 5; i++) {
 		if (i == 2 || i == 3)
 			continue;
-		fill_pattern(pt, sizeof(pt), i);
-		expect_recv(_metadata, self->fd, pt, sizeof(pt));
+		fill_pattern(want + wl, sizeof(pt), i);
+		wl += sizeof(pt);
 	}
-	for (i = 0; i < 2; i++) {
-		fill_pattern(pt, 50, 10 + i);
-		expect_recv(_metadata, self->fd, pt, 50);
-	}
+	fill_pattern(want + wl, 50, 10);
+	expect_gro(_metadata, self->fd, 65536, want, wl + 50, sizeof(pt), first);
+	fill_pattern(pt, 50, 11);
+	expect_gro(_metadata, self->fd, 65536, pt, 50, 0, first + 5);
 	expect_nothing(_metadata, self->fd);
 	ASSERT_EQ(rp + 1, dstat("DtlsRxReplay"));
 	ASSERT_EQ(ue + 1, dstat("DtlsRxUnknownEpoch"));
