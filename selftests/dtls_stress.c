@@ -6,9 +6,10 @@
  *   dtls_stress rmmod MODULE.ko                         unload under traffic
  *
  *   a  threads send, receive (blocking with SO_RCVTIMEO, nonblocking, peek,
- *      recvmmsg), poll, epoll, shutdown, FIONREAD and set/get socket options
- *      on the same offloaded sockets at once, while another thread closes
- *      them; many socket pairs, all ciphers, IPv4, IPv6 and v4-mapped
+ *      recvmmsg, UDP_GRO on and off), poll, epoll, shutdown, FIONREAD and
+ *      set/get socket options on the same offloaded sockets at once, while
+ *      another thread closes them; many socket pairs, all ciphers, IPv4,
+ *      IPv6 and v4-mapped
  *   b  close with records queued in both directions, in flight, peeked,
  *      with datagrams drained at DTLS_RX, with half-installed contexts
  *   c  DTLS_RX set while the peer floods: every record is delivered
@@ -326,6 +327,37 @@ static int classify_rx(const uint8_t *b, ssize_t n, const struct dkey *k, long *
 	return -1;
 }
 
+/*
+ * A read under UDP_GRO: intact payloads back to back, each as long as the
+ * first except the last, which may be shorter.
+ */
+static int payloads_gro(const uint8_t *b, size_t n)
+{
+	size_t off = 0, seg = 0, len;
+
+	while (off < n) {
+		if (n - off < PAYLOAD_HDR)
+			return 0;
+		len = get_be(b + off + 4, 4);
+		if (len > n - off || payload_check(b + off, len) < 0)
+			return 0;
+		if (!seg)
+			seg = len;
+		else if (len > seg || (len < seg && off + len != n))
+			return 0;
+		off += len;
+	}
+	return 1;
+}
+
+/* classify_rx() for a reader that may have UDP_GRO set: 2, several records */
+static int classify_rx_gro(const uint8_t *b, ssize_t n, const struct dkey *k, long *id)
+{
+	int cl = classify_rx(b, n, k, id);
+
+	return cl < 0 && payloads_gro(b, n) ? 2 : cl;
+}
+
 /* ---------------------------------------------------------------------- */
 /* a: concurrent calls and close                                           */
 
@@ -339,7 +371,7 @@ struct a_worker {
 	int side;		/* 0: a, 1: b */
 	int own_fd;		/* a dup, or -1 to use the shared number */
 	uint64_t deadline;
-	long ops, corrupt, raw, rx, tx;
+	long ops, corrupt, raw, rx, tx, gro;
 	pthread_t th;
 };
 
@@ -371,8 +403,9 @@ static void *a_worker_fn(void *arg)
 
 		w->ops++;
 		switch (op) {
-		case 0: case 1: case 2:	/* send */
-			n = payload_make(buf, (w->side << 24) | id++, 12 + rnd(&r, 1000));
+		case 0: case 1: case 2:	/* send; equal lengths for UDP_GRO reads */
+			n = payload_make(buf, (w->side << 24) | id++,
+					 rnd(&r, 2) ? 300 : 12 + rnd(&r, 1000));
 			if (send(fd, buf, n, rnd(&r, 2) ? MSG_DONTWAIT : 0) == n)
 				w->tx++;
 			n = -1;
@@ -405,12 +438,14 @@ static void *a_worker_fn(void *arg)
 			}
 			got = recvmmsg(fd, mm, 4, MSG_DONTWAIT, NULL);
 			for (int i = 0; i < got; i++) {
-				int cl = classify_rx(mb[i], mm[i].msg_len, rxk, &rid);
+				int cl = classify_rx_gro(mb[i], mm[i].msg_len, rxk, &rid);
 
 				w->rx++;
 				if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 					continue;
-				if (cl == 0)
+				if (cl == 2)
+					w->gro++;
+				else if (cl == 0)
 					w->raw++;
 				else if (cl < 0)
 					w->corrupt++;
@@ -505,15 +540,21 @@ static void *a_worker_fn(void *arg)
 					w->corrupt += 1000000;
 			}
 			break;
+		case 18:	/* UDP_GRO on or off: several records per read */
+			v = rnd(&r, 2);
+			setsockopt(fd, IPPROTO_UDP, UDP_GRO, &v, sizeof(v));
+			break;
 		default:	/* blocking receive without cmsg */
 			n = recv(fd, buf, sizeof(buf), 0);
 			break;
 		}
 		if (n > 0) {
-			int cl = classify_rx(buf, n, rxk, &rid);
+			int cl = classify_rx_gro(buf, n, rxk, &rid);
 
 			w->rx++;
-			if (cl == 0)
+			if (cl == 2)
+				w->gro++;
+			else if (cl == 0)
 				w->raw++;
 			else if (cl < 0 && !(msg.msg_flags & MSG_TRUNC))
 				w->corrupt++;
@@ -561,7 +602,8 @@ static void scenario_a(void)
 	struct base b0;
 	struct rng r;
 	uint64_t end;
-	long rounds = 0, pairs = 0, ops = 0, corrupt = 0, raw = 0, rxn = 0, txn = 0, setup_fail = 0;
+	long rounds = 0, pairs = 0, ops = 0, corrupt = 0, raw = 0, rxn = 0, txn = 0, gro = 0;
+	long setup_fail = 0;
 	char why[512] = "";
 	int ok = 1;
 
@@ -621,6 +663,7 @@ static void scenario_a(void)
 				raw += w[i][j].raw;
 				rxn += w[i][j].rx;
 				txn += w[i][j].tx;
+				gro += w[i][j].gro;
 			}
 		}
 		pairs += np;
@@ -635,8 +678,8 @@ static void scenario_a(void)
 	if (base_wait(&b0, 5000, why + strlen(why), sizeof(why) - strlen(why)))
 		ok = 0;
 	alarm(0);
-	tap(ok, name, "%ld rounds, %ld socket pairs, %ld calls, %ld records sent, %ld received%s%s",
-	    rounds, pairs, ops, txn, rxn, *why ? "; " : "", why);
+	tap(ok, name, "%ld rounds, %ld socket pairs, %ld calls, %ld records sent, %ld reads (%ld of several records)%s%s",
+	    rounds, pairs, ops, txn, rxn, gro, *why ? "; " : "", why);
 }
 
 /* ---------------------------------------------------------------------- */
