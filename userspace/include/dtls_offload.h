@@ -115,7 +115,10 @@ ssize_t dtls_offload_send(struct dtls_offload *h, const void *buf, size_t len,
  * final flight (our last flight was lost) our last flight is retransmitted
  * through the kernel, a renegotiation request is refused with a
  * no_renegotiation warning.  Unprotected (epoch 0) alerts are ignored: anyone
- * can forge them.  @flags are recvmsg() flags (MSG_DONTWAIT).
+ * can forge them.  @flags are recvmsg() flags (MSG_DONTWAIT).  Leave
+ * UDP_GRO off on the socket: with it one read may return several records
+ * (see Documentation/networking/dtls.rst), which only a caller of recvmsg()
+ * itself can tell apart.
  */
 ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
 			  int flags);
