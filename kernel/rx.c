@@ -783,7 +783,9 @@ static struct sk_buff *dtls_recv_follower(struct sock *sk,
 
 /*
  * Copy the records that may follow @first (already copied, whole) into
- * @msg.  Returns the bytes copied or an error; *nrec counts the records.
+ * @msg.  Returns the bytes copied or an error; *nrec counts the records
+ * copied, @first included (on error, the one that failed is counted as
+ * dropped here).
  */
 static int dtls_recv_followers(struct sock *sk, const struct sk_buff *first,
 			       struct msghdr *msg, size_t room,
@@ -899,7 +901,9 @@ try_again:
 					       &nrec);
 
 		if (unlikely(more < 0)) {
-			skb_consume_udp(sk, skb, copied);
+			/* the records copied so far are lost with the call */
+			atomic_add(nrec, &sk->sk_drops);
+			kfree_skb(skb);
 			return more;
 		}
 		if (nrec > 1) {

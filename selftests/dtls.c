@@ -2329,6 +2329,57 @@ TEST_F(dtls, rx_gro_read_coalesces_records)
 	expect_nothing(_metadata, self->fd);
 }
 
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
+#define MEMINFO_DROPS 8		/* SK_MEMINFO_DROPS */
+
+static unsigned int sk_drops(struct __test_metadata *_metadata, int fd)
+{
+	uint32_t mi[16] = { 0 };
+	socklen_t ml = sizeof(mi);
+
+	EXPECT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ml));
+	EXPECT_LT(MEMINFO_DROPS * sizeof(uint32_t), ml);
+	return mi[MEMINFO_DROPS];
+}
+
+/*
+ * A read under UDP_GRO whose buffer faults in the second record fails with
+ * EFAULT, as UDP's does; the records it took count as the socket's drops
+ * and the next one is still there.
+ */
+TEST_F(dtls, rx_gro_read_efault_counts_drops)
+{
+	long long recs = dstat("DtlsRxRecords");
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t first = self->peer_seq;
+	unsigned int drops;
+	uint8_t pt[3][100];
+	int one = 1, i;
+	uint8_t *map;
+
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
+	for (i = 0; i < 3; i++) {
+		fill_pattern(pt[i], sizeof(pt[i]), 40 + i);
+		peer_send_next(_metadata, self, pt[i], i < 2 ? sizeof(pt[i]) : 50);
+	}
+	ASSERT_EQ(recs + 3, dstat_wait("DtlsRxRecords", recs + 3, 2000));
+	drops = sk_drops(_metadata, self->fd);
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	ASSERT_EQ(0, mprotect(map + pg, pg, PROT_NONE));
+	/* room for the first record, then the second crosses into PROT_NONE */
+	ASSERT_EQ(-1, recv(self->fd, map + pg - 150, 2 * pg, MSG_DONTWAIT));
+	ASSERT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, memcmp(map + pg - 150, pt[0], 100));
+	munmap(map, 2 * pg);
+	ASSERT_EQ(drops + 2, sk_drops(_metadata, self->fd));
+	expect_gro(_metadata, self->fd, 65536, pt[2], 50, 0, first + 2);
+	expect_nothing(_metadata, self->fd);
+}
+
 /*
  * UDP_GRO with full-size records: the datagrams cut from the batch keep
  * their payload in the sender's pages, where the kernel opens a datagram
