@@ -752,11 +752,11 @@ static bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b)
 
 /*
  * Take the record queued next if it may follow @first in the message:
- * see DTLS_RX_GRO_MAX.  @room: what is left of the caller's buffer.
+ * see DTLS_RX_GRO_MAX.  @space: what is left of the caller's buffer.
  */
 static struct sk_buff *dtls_recv_follower(struct sock *sk,
 					  const struct sk_buff *first,
-					  size_t room)
+					  size_t space)
 {
 	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
 	struct sk_buff *skb;
@@ -770,7 +770,7 @@ static struct sk_buff *dtls_recv_follower(struct sock *sk,
 	}
 	skb = skb_peek(rq);
 	if (skb && dtls_skb_is_record(skb) && dtls_skb_is_app_data(skb) &&
-	    skb->len && skb->len <= min_t(size_t, first->len, room) &&
+	    skb->len && skb->len <= min_t(size_t, first->len, space) &&
 	    dtls_same_sender(first, skb)) {
 		__skb_unlink(skb, rq);
 		udp_skb_destructor(sk, skb);
@@ -788,7 +788,7 @@ static struct sk_buff *dtls_recv_follower(struct sock *sk,
  * dropped here).
  */
 static int dtls_recv_followers(struct sock *sk, const struct sk_buff *first,
-			       struct msghdr *msg, size_t room,
+			       struct msghdr *msg, size_t space,
 			       unsigned int *nrec)
 {
 	unsigned int seg = first->len, copied = 0;
@@ -796,7 +796,7 @@ static int dtls_recv_followers(struct sock *sk, const struct sk_buff *first,
 	int err;
 
 	while (*nrec < DTLS_RX_GRO_MAX &&
-	       (skb = dtls_recv_follower(sk, first, room - copied))) {
+	       (skb = dtls_recv_follower(sk, first, space - copied))) {
 		unsigned int len = skb->len;
 
 		err = skb_copy_datagram_msg(skb, 0, msg, len);
@@ -815,10 +815,10 @@ static int dtls_recv_followers(struct sock *sk, const struct sk_buff *first,
 }
 
 static bool dtls_recv_may_coalesce(struct sock *sk, struct sk_buff *skb,
-				   int flags, int off, size_t room)
+				   int flags, int off, size_t space)
 {
 	return udp_test_bit(GRO_ENABLED, sk) && !(flags & MSG_PEEK) &&
-	       !off && skb->len && room >= skb->len &&
+	       !off && skb->len && space >= skb->len &&
 	       dtls_skb_is_app_data(skb);
 }
 

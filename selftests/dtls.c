@@ -104,9 +104,13 @@ static ssize_t recv_to(int fd, void *buf, size_t len, int ms)
 	return recv(fd, buf, len, MSG_DONTWAIT);
 }
 
-/* recvmsg() with a DTLS control buffer. *got: 1 cmsg first, 2 present not first */
-static ssize_t recv_info(int fd, void *buf, size_t len, int flags,
-			 struct dtls_record_info *info, int *got, int *mflags)
+/*
+ * recvmsg() with a DTLS control buffer. *got: 1 cmsg first, 2 present not
+ * first.  @seg, if not NULL: the UDP_GRO control message's segment size, 0
+ * without one.
+ */
+static ssize_t recv_cmsgs(int fd, void *buf, size_t len, int flags,
+			  struct dtls_record_info *info, int *got, int *mflags, int *seg)
 {
 	char cbuf[CMSG_SPACE(sizeof(*info)) + CMSG_SPACE(64)];
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
@@ -121,21 +125,31 @@ static ssize_t recv_info(int fd, void *buf, size_t len, int flags,
 	memset(cbuf, 0, sizeof(cbuf));
 	*got = 0;
 	memset(info, 0xa5, sizeof(*info));
+	if (seg)
+		*seg = 0;
 	n = recvmsg(fd, &msg, flags);
 	if (n < 0)
 		return n;
 	if (mflags)
 		*mflags = msg.msg_flags;
 	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_DTLS && cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
+		if (!*got && cm->cmsg_level == SOL_DTLS && cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
 		    cm->cmsg_len == CMSG_LEN(sizeof(*info))) {
 			memcpy(info, CMSG_DATA(cm), sizeof(*info));
 			*got = first ? 1 : 2;
-			break;
+		} else if (seg && cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
+			   cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+			memcpy(seg, CMSG_DATA(cm), sizeof(int));
 		}
 		first = 0;
 	}
 	return n;
+}
+
+static ssize_t recv_info(int fd, void *buf, size_t len, int flags,
+			 struct dtls_record_info *info, int *got, int *mflags)
+{
+	return recv_cmsgs(fd, buf, len, flags, info, got, mflags, NULL);
 }
 
 static int send_with_type(int fd, int level, int type, const void *cdata, size_t clen,
@@ -2174,41 +2188,17 @@ TEST_F(dtls, tx_gso_limits)
 	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, "next", 4);
 }
 
-/*
- * recvmsg() under UDP_GRO into @buf; *seg is the UDP_GRO control message's
- * segment size, 0 without one.  *info is the record's, content type 0
- * without one.
- */
+/* recv_cmsgs() once @fd is readable (2 s at most), with its UDP_GRO size */
 static ssize_t recv_gro(int fd, void *buf, size_t len, int flags,
 			struct dtls_record_info *info, int *seg)
 {
-	char cbuf[CMSG_SPACE(sizeof(*info)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(64)];
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	ssize_t n;
+	int got;
 
-	memset(info, 0, sizeof(*info));
-	*seg = 0;
 	if (wait_readable(fd, 2000) <= 0) {
 		errno = ETIMEDOUT;
 		return -1;
 	}
-	n = recvmsg(fd, &msg, flags | MSG_DONTWAIT);
-	if (n < 0)
-		return n;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-		if (cm->cmsg_level == SOL_DTLS && cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(*info)))
-			memcpy(info, CMSG_DATA(cm), sizeof(*info));
-		else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO &&
-			 cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(seg, CMSG_DATA(cm), sizeof(int));
-	}
-	return n;
+	return recv_cmsgs(fd, buf, len, flags | MSG_DONTWAIT, info, &got, NULL, seg);
 }
 
 /*
