@@ -94,6 +94,8 @@ struct dtls_rx {
 	struct sk_buff_head held;
 	atomic_t pending;	/* datagrams being opened */
 	atomic_t task_pending;	/* of those, the ones a task started */
+	/* Set once UDP_GRO has the reader open the records (reader.c) */
+	struct dtls_reader *reader;
 };
 
 /*
@@ -138,8 +140,12 @@ static inline unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
 	       crypto_aead_reqsize(rx->crypto.aead);
 }
 
+/* The address families, for the per-family copies of UDP's structures. */
+enum { DTLS_FAM_V4, DTLS_FAM_V6, DTLS_NUM_FAM };
+
 struct dtls_context {
 	struct proto *sk_proto;		/* the UDP proto the socket had */
+	const struct proto_ops *sk_ops;	/* its proto_ops, once replaced */
 	struct dtls_tx *tx;		/* under lock_sock */
 	struct dtls_rx __rcu *rx;	/* read in softirq under RCU */
 	u32 replay_window;		/* for the coming DTLS_RX */
@@ -158,6 +164,22 @@ struct dtls_skb_cb {
 static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
 {
 	return (struct dtls_skb_cb *)skb->cb;
+}
+
+/*
+ * A datagram UDP queued itself starts right after its UDP header; a record
+ * queued by rx.c starts past its DTLS header.
+ */
+static inline bool dtls_skb_is_record(const struct sk_buff *skb)
+{
+	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
+}
+
+/* Whether the caller of recvmsg() can take the record's type. */
+static inline bool dtls_recv_has_room(const struct msghdr *msg)
+{
+	return msg->msg_control &&
+	       msg->msg_controllen >= CMSG_LEN(sizeof(struct dtls_record_info));
 }
 
 /*
@@ -226,6 +248,32 @@ int dtls_rx_init(void);
 void dtls_rx_exit(void);
 int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		 int *addr_len);
+int dtls_recv_queued(struct sock *sk, struct dtls_rx *rx, struct msghdr *msg,
+		     size_t len, int flags, int *addr_len);
+void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb);
+bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b);
+void dtls_recv_addr(struct sock *sk, struct msghdr *msg, struct sk_buff *skb,
+		    int *addr_len, int off);
+
+/*
+ * UDP_GRO, as UDP does for datagrams: one recvmsg() may return the
+ * plaintext of several application data records queued one behind the
+ * other, all from one sender and all of the first one's length but the
+ * last, which may be shorter; a UDP_GRO control message gives that length.
+ * Only whole records, never more than DTLS_RX_GRO_MAX (UDP's own limit for
+ * a GRO batch), and only when nothing is peeked.
+ */
+#define DTLS_RX_GRO_MAX		64
+
+/* reader.c */
+struct dtls_reader;
+int dtls_reader_enable(struct sock *sk, struct dtls_rx *rx);
+void dtls_reader_free(struct dtls_reader *r);
+void dtls_reader_release(struct sock *sk, struct dtls_rx *rx);
+void dtls_reader_exit(void);
+int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
+			struct dtls_reader *r, struct msghdr *msg, size_t len,
+			int flags, int *addr_len);
 u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off, unsigned int *len,
 		     bool *bad);
 
@@ -264,7 +312,11 @@ long dtls_stat_get(const struct net *net, enum dtls_mib_field f);
 
 /* Not a counter: the record's tag is being checked asynchronously. */
 #define DTLS_RX_PENDING		DTLS_MIB_MAX
+/* Not a counter either: dtls_rx_check() passed it on to the AEAD */
+#define DTLS_RX_DECRYPT		(DTLS_MIB_MAX + 1)
 
+enum dtls_mib_field dtls_rx_check(struct dtls_rx *rx, const u8 *rec,
+				  unsigned int len);
 enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
 				 u8 *rec, unsigned int len);
 enum dtls_mib_field dtls_rx_opened(struct dtls_rx *rx, const u8 *rec, int err);

@@ -15,8 +15,6 @@
 #define DTLS_REPLAY_WINDOW_MIN		64
 #define DTLS_REPLAY_WINDOW_MAX		65536
 
-enum { DTLS_FAM_V4, DTLS_FAM_V6, DTLS_NUM_FAM };
-
 /* [family][tx installed][rx installed] */
 static struct proto dtls_protos[DTLS_NUM_FAM][2][2];
 
@@ -281,6 +279,29 @@ static int dtls_get_gso_size(struct sock *sk, char __user *optval,
 	return 0;
 }
 
+/*
+ * UDP_GRO is UDP's; set on a socket with DTLS_RX, it also has the reader
+ * open the records from then on (reader.c), so that UDP keeps batches
+ * whole.  Clearing it later does not go back.
+ */
+static int dtls_set_gro(struct sock *sk, sockptr_t optval,
+			unsigned int optlen)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+	struct dtls_rx *rx;
+	int err, val;
+
+	err = dtls_udp_setsockopt(sk, SOL_UDP, UDP_GRO, optval, optlen);
+	if (err || copy_from_sockptr(&val, optval, sizeof(val)) || !val)
+		return err;
+	lock_sock(sk);
+	rx = rcu_dereference_protected(ctx->rx, lockdep_sock_is_held(sk));
+	if (rx)
+		err = dtls_reader_enable(sk, rx);
+	release_sock(sk);
+	return err;
+}
+
 static int dtls_setsockopt(struct sock *sk, int level, int optname,
 			   sockptr_t optval, unsigned int optlen)
 {
@@ -293,8 +314,9 @@ static int dtls_setsockopt(struct sock *sk, int level, int optname,
 			return -EOPNOTSUPP;
 		case UDP_SEGMENT:
 			return dtls_set_gso_size(sk, optval, optlen);
+		case UDP_GRO:
+			return dtls_set_gro(sk, optval, optlen);
 		}
-		/* UDP_GRO goes to UDP: dtls_encap_recv() cuts its batches */
 	}
 	if (level != SOL_DTLS)
 		return dtls_udp_setsockopt(sk, level, optname, optval, optlen);
@@ -409,6 +431,7 @@ static int dtls_disconnect(struct sock *sk, int flags)
 static void dtls_close(struct sock *sk, long timeout)
 {
 	struct dtls_context *ctx;
+	struct dtls_rx *rx;
 	struct proto *base;
 
 	lock_sock(sk);
@@ -420,10 +443,13 @@ static void dtls_close(struct sock *sk, long timeout)
 	}
 	if (ctx->tx)
 		dtls_stat_dec(sk, DTLS_MIB_CURR_TX_SW);
+	rx = rcu_dereference_protected(ctx->rx, lockdep_sock_is_held(sk));
 	rcu_assign_sk_user_data(sk, NULL);
 	WRITE_ONCE(sk->sk_prot, base);
 	release_sock(sk);
 
+	if (rx)
+		dtls_reader_release(sk, rx);
 	base->close(sk, timeout);
 	/* last: the free drops the module reference this code runs under */
 	dtls_ctx_free(ctx);
@@ -509,6 +535,7 @@ static void __exit dtls_exit(void)
 	 * its context go; it runs BH-off, so a grace period covers it.
 	 */
 	synchronize_rcu();
+	dtls_reader_exit();
 	dtls_rx_exit();
 	dtls_proc_exit();
 }

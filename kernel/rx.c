@@ -24,15 +24,6 @@
 #define DTLS_UDP_ENCAP_TYPE	100
 
 /*
- * A datagram UDP queued itself starts right after its UDP header; a record
- * queued by this file starts past its DTLS header.
- */
-static bool dtls_skb_is_record(const struct sk_buff *skb)
-{
-	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
-}
-
-/*
  * Softirq opens one datagram at a time on each CPU, so one slot of
  * DTLS_RX_SLOT_SIZE per CPU serves every socket.  A datagram allocates its
  * own only while the slot waits for an asynchronous completion, or if a
@@ -171,13 +162,15 @@ static enum dtls_mib_field dtls_rx_check_plaintext(u8 type, u16 version,
 }
 
 /*
- * Check one record and start opening it in place with @op's request.
- * Returns the counter that tells what happened: DTLS_MIB_RX_RECORDS or
- * DTLS_MIB_RX_PLAINTEXT if it is to be delivered, the reason for dropping
- * it otherwise, or DTLS_RX_PENDING if the request's callback will tell.
+ * The checks on one record's header that need no key.  Returns
+ * DTLS_RX_DECRYPT for a protected record of the current epoch that the AEAD
+ * should open, otherwise the counter that tells what happened:
+ * DTLS_MIB_RX_PLAINTEXT for an epoch-0 record to deliver as it is, the
+ * reason for dropping it otherwise.  @len: the header's length field, which
+ * the caller checked against the datagram.
  */
-enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
-				 u8 *rec, unsigned int len)
+enum dtls_mib_field dtls_rx_check(struct dtls_rx *rx, const u8 *rec,
+				  unsigned int len)
 {
 	const struct dtls_cipher_desc *desc = rx->crypto.desc;
 	unsigned int overhead = desc->explicit_size + desc->tag_size;
@@ -185,7 +178,6 @@ enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
 	u16 epoch = get_unaligned_be16(rec + DTLS_HDR_EPOCH);
 	u64 seq = get_unaligned_be64(rec + DTLS_HDR_EPOCH) & DTLS_SEQ_MAX;
 	u8 type = rec[DTLS_HDR_TYPE];
-	int err;
 
 	if (!dtls_content_type_valid(type))
 		return DTLS_MIB_RX_MALFORMED;
@@ -200,8 +192,26 @@ enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
 	/* Cheap early drop; the window itself moves only after the tag. */
 	if (!dtls_replay_check(&rx->replay, seq))
 		return DTLS_MIB_RX_REPLAY;
+	return DTLS_RX_DECRYPT;
+}
 
-	err = dtls_rx_decrypt(op, &rx->crypto, rec, len - overhead);
+/*
+ * Check one record and start opening it in place with @op's request.
+ * Returns the counter that tells what happened: DTLS_MIB_RX_RECORDS or
+ * DTLS_MIB_RX_PLAINTEXT if it is to be delivered, the reason for dropping
+ * it otherwise, or DTLS_RX_PENDING if the request's callback will tell.
+ */
+enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
+				 u8 *rec, unsigned int len)
+{
+	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	enum dtls_mib_field verdict = dtls_rx_check(rx, rec, len);
+	int err;
+
+	if (verdict != DTLS_RX_DECRYPT)
+		return verdict;
+	err = dtls_rx_decrypt(op, &rx->crypto, rec,
+			      len - desc->explicit_size - desc->tag_size);
 	if (err == -EINPROGRESS)
 		return DTLS_RX_PENDING;
 	return dtls_rx_opened(rx, rec, err);
@@ -525,8 +535,7 @@ static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 }
 
 /* A datagram UDP queued before DTLS_RX, already uncharged and ours. */
-static void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx,
-			struct sk_buff *skb)
+void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb)
 {
 	/* UDP verifies lazily, at recvmsg time; do it as recvmsg would. */
 	if (udp_lib_checksum_complete(skb)) {
@@ -622,6 +631,7 @@ void dtls_rx_uninstall(struct sock *sk)
 void dtls_rx_free(struct dtls_rx *rx)
 {
 	wait_var_event(&rx->pending, !atomic_read(&rx->pending));
+	dtls_reader_free(rx->reader);
 	dtls_crypto_free(&rx->crypto);
 	dtls_replay_free(&rx->replay);
 	kfree(rx);
@@ -647,8 +657,8 @@ static bool dtls_take_peeked(struct sock *sk, struct sk_buff *skb)
 	return taken;
 }
 
-static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
-			   struct sk_buff *skb, int *addr_len, int off)
+void dtls_recv_addr(struct sock *sk, struct msghdr *msg, struct sk_buff *skb,
+		    int *addr_len, int off)
 {
 	bool is_v4 = skb->protocol == htons(ETH_P_IP);
 
@@ -690,12 +700,6 @@ static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
 	}
 }
 
-static bool dtls_recv_has_room(const struct msghdr *msg)
-{
-	return msg->msg_control &&
-	       msg->msg_controllen >= CMSG_LEN(sizeof(struct dtls_record_info));
-}
-
 static bool dtls_skb_is_app_data(struct sk_buff *skb)
 {
 	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
@@ -730,17 +734,9 @@ static bool dtls_recv_is_udp(struct sock *sk, int flags)
 	return np->rxopt.bits.rxpmtu && READ_ONCE(np->rxpmtu);
 }
 
-/*
- * UDP_GRO, as UDP does for datagrams: one recvmsg() may return the
- * plaintext of several application data records queued one behind the
- * other, all from one sender and all of the first one's length but the
- * last, which may be shorter; a UDP_GRO control message gives that length.
- * Only whole records, never more than DTLS_RX_GRO_MAX (UDP's own limit for
- * a GRO batch), and only when nothing is peeked.
- */
-#define DTLS_RX_GRO_MAX		64
+/* UDP_GRO: see DTLS_RX_GRO_MAX */
 
-static bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b)
+bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b)
 {
 	if (a->protocol != b->protocol || a->skb_iif != b->skb_iif ||
 	    udp_hdr(a)->source != udp_hdr(b)->source)
@@ -822,20 +818,15 @@ static bool dtls_recv_may_coalesce(struct sock *sk, struct sk_buff *skb,
 	       dtls_skb_is_app_data(skb);
 }
 
-int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
-		 int *addr_len)
+/* Receive the record at the head of the queue, queued as an skb of its own */
+int dtls_recv_queued(struct sock *sk, struct dtls_rx *rx, struct msghdr *msg,
+		     size_t len, int flags, int *addr_len)
 {
-	struct dtls_context *ctx = dtls_get_ctx(sk);
-	/* installed before this proto was, freed only after close */
-	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 	bool room = dtls_recv_has_room(msg);
 	int peeking = flags & MSG_PEEK;
 	unsigned int ulen, copied;
 	struct sk_buff *skb;
 	int off, err, qflags;
-
-	if (dtls_recv_is_udp(sk, flags))
-		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
 
 	/*
 	 * A caller with no room for the record type must not consume a
@@ -921,4 +912,21 @@ try_again:
 	err = flags & MSG_TRUNC ? ulen : copied;
 	skb_consume_udp(sk, skb, peeking ? -err : err);
 	return err;
+}
+
+int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+		 int *addr_len)
+{
+	struct dtls_context *ctx = dtls_get_ctx(sk);
+	/* installed before this proto was, freed only after close */
+	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
+	/* pairs with dtls_reader_enable() */
+	struct dtls_reader *r = smp_load_acquire(&rx->reader);
+
+	if (dtls_recv_is_udp(sk, flags))
+		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+	if (r)
+		return dtls_reader_recvmsg(sk, rx, r, msg, len, flags,
+					   addr_len);
+	return dtls_recv_queued(sk, rx, msg, len, flags, addr_len);
 }
