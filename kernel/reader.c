@@ -7,11 +7,11 @@
  * the record layer itself.  So once UDP_GRO is set on a socket with
  * DTLS_RX, the socket leaves the hook for good: UDP queues datagrams and
  * whole batches as they come (charged to the receive buffer, and dropped
- * when it is full, by UDP itself), and the reader opens their records where
- * they lie, one skb at a time from the head of the queue, and copies each
- * plaintext straight out.  poll() opens records at the head until one
- * passes, so that readability stays exact.  Records the hook queued before
- * the switch are still delivered first, as rx.c does.
+ * when it is full, by UDP itself), and the reader takes them from the head
+ * of the queue one at a time, opens their records where they lie and
+ * copies each plaintext straight out.  poll() and FIONREAD open records at
+ * the head until one passes, so that they stay exact.  Records the hook
+ * queued before the switch are delivered as rx.c delivers them.
  *
  * One mutex serialises the readers of a socket: a batch is consumed over
  * several reads, and a record must never be opened in place twice.
@@ -21,21 +21,23 @@
 #include <linux/mutex.h>
 #include <linux/net.h>
 #include <linux/poll.h>
-#include <asm/ioctls.h>
 #include <linux/slab.h>
 #include <linux/sockios.h>
 #include <net/ip.h>
+#include <asm/ioctls.h>
 
 #include "dtls.h"
 
-#define DTLS_READER_HDR	(DTLS_HEADER_SIZE + 16)	/* header, explicit nonce */
+/* A record header and any explicit nonce (8 bytes, or none) */
+#define DTLS_READER_HDR	(DTLS_HEADER_SIZE + 16)
 
 struct dtls_reader {
 	struct mutex lock;	/* one reader opens and takes at a time */
 	/*
-	 * The datagram or batch at the head of the queue, as far as it was
-	 * read: the records before @next are gone (delivered or dropped);
-	 * if @open, the one at @next passed and its plaintext lies at @body.
+	 * The datagram or batch taken from the head of the queue (still
+	 * charged to it), as far as it was read: the records before @next
+	 * are gone (delivered or dropped); if @open, the one at @next passed
+	 * and its @ptlen bytes of plaintext lie at @body.
 	 */
 	struct sk_buff *cur;
 	unsigned int next;
@@ -67,10 +69,10 @@ void dtls_reader_free(struct dtls_reader *r)
 static unsigned int dtls_reader_dgram_end(const struct sk_buff *skb,
 					  unsigned int off)
 {
-	unsigned int size = skb->len;
+	unsigned int size = skb_shinfo(skb)->gso_size;
 
-	if (skb_is_gso(skb) && skb_shinfo(skb)->gso_size)
-		size = skb_shinfo(skb)->gso_size;
+	if (!skb_is_gso(skb) || !size)
+		return skb->len;
 	return min(skb->len, off - off % size + size);
 }
 
@@ -257,7 +259,7 @@ static bool dtls_reader_is_app_data(const struct dtls_reader *r)
 }
 
 /* The open record is delivered (or lost with a failed copy). */
-static void dtls_reader_advance(struct sock *sk, struct dtls_reader *r)
+static void dtls_reader_advance(struct dtls_reader *r)
 {
 	r->open = false;
 	r->next = r->end;
@@ -308,7 +310,7 @@ static int dtls_reader_followers(struct sock *sk, struct dtls_rx *rx,
 		    r->ptlen > seg || r->ptlen > space - copied)
 			break;
 		err = skb_copy_datagram_msg(skb, r->body, msg, r->ptlen);
-		dtls_reader_advance(sk, r);
+		dtls_reader_advance(r);
 		if (unlikely(err))
 			return err;
 		copied += r->ptlen;
@@ -367,7 +369,7 @@ static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 	if (unlikely(err)) {
 		if (!peeking) {
 			atomic_inc(&sk->sk_drops);
-			dtls_reader_advance(sk, r);
+			dtls_reader_advance(r);
 		}
 		goto out;
 	}
@@ -378,7 +380,7 @@ static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 		dtls_reader_peek_off(sk, -(int)copied);
 		return flags & MSG_TRUNC ? ulen : copied;
 	}
-	dtls_reader_advance(sk, r);
+	dtls_reader_advance(r);
 
 	if (udp_test_bit(GRO_ENABLED, sk) && dtls_reader_is_app_data(r) &&
 	    copied == ulen && ulen) {
