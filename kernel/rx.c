@@ -8,6 +8,8 @@
  * accounting stay UDP's own and stay exact.  Each record becomes its own
  * skb (a clone sharing the datagram's buffer) whose data is the plaintext;
  * its content type and record number ride in skb->cb behind UDP's part.
+ * A socket with UDP_GRO leaves this hook and opens records in its reader
+ * instead (reader.c), which reuses the checks and the delivery below.
  */
 
 #include <crypto/aead.h>

@@ -2442,29 +2442,45 @@ TEST_F(dtls, rx_gro_full_records_opened_in_pages)
 }
 
 /*
+ * UDP_GRO: turn it on, then have the peer send four 100-byte records of
+ * patterns @pattern to @pattern + 3 as one GSO batch, with every tag broken
+ * if @forge.
+ */
+static void gro_send_batch4(struct __test_metadata *_metadata, dtls_t *self,
+			    int pattern, int forge)
+{
+	static uint8_t batch[4 * 200];
+	uint8_t pt[100];
+	size_t off = 0, rl = 0;
+	int one = 1, i;
+
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
+	for (i = 0; i < 4; i++) {
+		fill_pattern(pt, sizeof(pt), pattern + i);
+		rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH, self->peer_seq++,
+			      NULL, pt, sizeof(pt), batch + off);
+		ASSERT_NE(0, rl);
+		if (forge)
+			batch[off + rl - 1] ^= 1;
+		off += rl;
+	}
+	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, rl));
+}
+
+/*
  * UDP_GRO: poll() and FIONREAD count only records that pass.  A batch of
  * forged records is not readable and is dropped, counted, once looked at;
  * a valid record behind it then is.
  */
 TEST_F(dtls, rx_gro_forged_batch_not_readable)
 {
-	static uint8_t batch[4 * 200], pt[100];
 	long long de = dstat("DtlsRxDecryptError");
 	struct dtls_record_info info;
-	size_t off = 0, rl = 0;
-	int one = 1, v = -1, seg, i;
+	int v = -1, seg;
+	uint8_t pt[100];
 	char buf[256];
 
-	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
-	for (i = 0; i < 4; i++) {
-		fill_pattern(pt, sizeof(pt), 60 + i);
-		rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH, self->peer_seq++,
-			      NULL, pt, sizeof(pt), batch + off);
-		ASSERT_NE(0, rl);
-		batch[off + rl - 1] ^= 1;
-		off += rl;
-	}
-	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, rl));
+	gro_send_batch4(_metadata, self, 60, 1);
 	ASSERT_EQ(0, wait_readable(self->fd, 300));
 	ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &v));
 	ASSERT_EQ(0, v);
@@ -2489,23 +2505,16 @@ TEST_F(dtls, rx_gro_forged_batch_not_readable)
  */
 TEST_F(dtls, rx_gro_batch_read_in_pieces)
 {
-	static uint8_t batch[4 * 200], pt[4][100];
 	long long recs = dstat("DtlsRxRecords");
 	uint64_t first = self->peer_seq;
 	struct dtls_record_info info;
-	size_t off = 0, rl = 0;
-	int one = 1, v, seg, i;
+	uint8_t pt[4][100];
+	int v, seg, i;
 	char buf[256];
 
-	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4; i++)
 		fill_pattern(pt[i], sizeof(pt[i]), 80 + i);
-		rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH, self->peer_seq++,
-			      NULL, pt[i], sizeof(pt[i]), batch + off);
-		ASSERT_NE(0, rl);
-		off += rl;
-	}
-	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, rl));
+	gro_send_batch4(_metadata, self, 80, 0);
 	for (i = 0; i < 4; i++) {
 		ASSERT_LT(0, wait_readable(self->fd, 2000));
 		ASSERT_EQ(0, ioctl(self->fd, FIONREAD, &v));
@@ -2526,19 +2535,9 @@ TEST_F(dtls, rx_gro_batch_read_in_pieces)
 /* UDP_GRO: closing a socket with a batch half read gives its memory back */
 TEST_F(dtls, rx_gro_close_with_batch_half_read)
 {
-	static uint8_t batch[4 * 200], pt[100];
-	size_t off = 0, rl = 0;
-	int one = 1, i;
+	uint8_t pt[100];
 
-	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
-	for (i = 0; i < 4; i++) {
-		fill_pattern(pt, sizeof(pt), 90 + i);
-		rl = ref_seal(&self->k_rx, 23, DTLS_1_2_VERSION, EPOCH, self->peer_seq++,
-			      NULL, pt, sizeof(pt), batch + off);
-		ASSERT_NE(0, rl);
-		off += rl;
-	}
-	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, rl));
+	gro_send_batch4(_metadata, self, 90, 0);
 	fill_pattern(pt, sizeof(pt), 90);
 	expect_gro(_metadata, self->fd, 150, pt, 100, 0, self->peer_seq - 4);
 	ASSERT_LT(0, sk_rmem(_metadata, self->fd));
