@@ -30,7 +30,12 @@
 #   gnutls       userspace DTLS, gnutls_record_send/recv (--no-offload)
 #
 # The receiver checks the length and contents of every record; lost =
-# sent - received.  Cipher cells: aead_bench.ko with sync=1 (what the DTLS
+# sent - received.  A sender that is faster than its receiver loses the
+# difference, so for the modes in BENCH_PACED, at 1200-byte AES-128-GCM
+# records (the cells of issue 5's targets), a "paced" cell follows: the
+# same cell again with the sender held to the goodput just measured
+# (dtls-cat --rate), which says whether the receiver keeps that rate
+# without loss.  Cipher cells: aead_bench.ko with sync=1 (what the DTLS
 # module allocates) and sync=0 (the best implementation), evp_bench.
 #
 # Output in DIR (default build/bench): results.tsv (one line per cell),
@@ -50,6 +55,7 @@
 #   BENCH_AEAD_MS 1000          duration of each cipher-alone run
 #   BENCH_BATCH   16            records per GSO send and per sendmmsg/recvmmsg
 #   BENCH_BACKLOG 10000         net.core.netdev_max_backlog during the run
+#   BENCH_PACED   "kdtls kdtls-gso openssl"  modes with a paced cell ("" none)
 #   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_CAT, AEAD_KO, EVP_BENCH; PORT_BASE
 #   DTLS_KO_ARGS  module parameters if DTLS_KO is loaded here (e.g.
 #                 async_crypto=1: every AEAD behind pcrypt, on all CPUs)
@@ -79,6 +85,7 @@ CIPHERS=${BENCH_CIPHERS:-aes128gcm chacha20 aes128ccm8}
 MODES=${BENCH_MODES:-plain plain-gso kdtls kdtls-mmsg kdtls-gso openssl gnutls}
 AEAD_MS=${BENCH_AEAD_MS:-1000}
 BATCH=${BENCH_BATCH:-16}
+PACED=${BENCH_PACED-kdtls kdtls-gso openssl}
 TX_CPU=${TX_CPU:-0}
 RX_CPU=${RX_CPU:-1}
 DTLS_KO=${DTLS_KO:-kernel/dtls.ko}
@@ -252,9 +259,11 @@ insns_note() {
 	[ -z "$INSNS" ] || [ -n "$1" ] || echo "no instruction count (markers missing)"
 }
 
-# net_cell MODE CIPHER SIZE
+# net_cell MODE CIPHER SIZE [RATE]: with RATE, a "paced" cell whose sender
+# keeps to RATE records per second
 net_cell() {
-	local mode=$1 cipher=$2 size=$3 lib=openssl opts=() copt=()
+	local mode=$1 cipher=$2 size=$3 rate=${4:-} lib=openssl opts=() copt=()
+	local kind=net sopt=()
 	case $mode in
 	plain) opts=(--plain); lib=none ;;
 	plain-gso) opts=(--plain --gso "$BATCH"); lib=none ;;
@@ -266,9 +275,11 @@ net_cell() {
 	*) die "unknown mode $mode" ;;
 	esac
 	[ "$lib" = none ] || copt=(--cipher "$cipher")
+	[ -n "$rate" ] && kind=paced && sopt=(--rate "$rate")
 	PORT=$((PORT + 1))
 	local tag=$mode-${cipher}-$size
 	[ "$lib" = none ] && tag=$mode-$size
+	[ -n "$rate" ] && tag=$tag-paced
 	local slog=$OUT/logs/$tag.send rlog=$OUT/logs/$tag.recv
 	local rb0 bl0 dd0 de0 rb1 bl1 dd1 de1 rpid sst rst in0 iw
 	in0=$(insns_lines)
@@ -281,8 +292,8 @@ net_cell() {
 	wait_port "$PORT" || echo "bench.sh: receiver of $tag not listening" >> "$rlog"
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_S" timeout "$CELL_TMO" taskset -c "$TX_CPU" \
-		"$DC" $PSK "${opts[@]}" "${copt[@]}" --size "$size" --bench "$SECS" \
-		"$ADDR_R" "$PORT" > "$slog" 2>&1
+		"$DC" $PSK "${opts[@]}" "${copt[@]}" "${sopt[@]}" --size "$size" \
+		--bench "$SECS" "$ADDR_R" "$PORT" > "$slog" 2>&1
 	sst=$?
 	if [ $sst != 0 ]; then	# the receiver may wait for records that never come
 		sleep 3
@@ -325,7 +336,7 @@ net_cell() {
 	fi
 	if [ $status != ok ]; then
 		[ $status = error ] && ERRORS=$((ERRORS + 1))
-		emit kind=net mode="$mode" lib="$lib" cipher="$ciph" size="$size" \
+		emit kind=$kind mode="$mode" lib="$lib" cipher="$ciph" size="$size" \
 			status=$status note="$note"
 		printf '%-11s %-10s %5s  %s: %s\n' "$mode" "$cipher" "$size" "$status" "$note"
 		return
@@ -333,7 +344,7 @@ net_cell() {
 	# One awk for the derived values (forks are slow under TCG).  CPU
 	# busy = wall - idle - iowait; the user/system/softirq split is from
 	# tick samples, scaled to the busy time.
-	awk -v hz="$HZ" -v res="$RES" -v mode="$mode" -v lib="$lib" -v cipher="$ciph" \
+	awk -v hz="$HZ" -v res="$RES" -v kind="$kind" -v mode="$mode" -v lib="$lib" -v cipher="$ciph" \
 		-v size="$size" -v sent="$sent" -v recv="$recv" -v secs="${R[secs]}" \
 		-v bytes="${R[bytes]}" -v wall="${R[wall]}" -v c0="${R[cpu$TX_CPU]}" \
 		-v c1="${R[cpu$RX_CPU]}" -v su="${S[utime]}" -v ss="${S[stime]}" \
@@ -361,7 +372,7 @@ net_cell() {
 		cpu(c0, a); cpu(c1, b)
 		split(iw, ins, ",")
 		lost = sent - recv
-		print "net", mode, lib, cipher, size, "ok", sent, recv, lost,
+		print kind, mode, lib, cipher, size, "ok", sent, recv, lost,
 			sprintf("%.2f", q(100 * lost, sent)), secs,
 			sprintf("%.3f", q(bytes, secs) / 1e6), sprintf("%.0f", q(recv, secs)),
 			su, ss, ru, rs,
@@ -371,13 +382,24 @@ net_cell() {
 			rb, bl, dd, de, reorder, end, "-", "-",
 			ipr(txc, sent), ipr(rxc, recv), "-", (imark == "" ? "-" : imark),
 			"-" >> res
-		printf "%-11s %-10s %5s  sent %9d recv %9d lost %6.2f%%  %8.0f rec/s  cpu%d %.2fs cpu%d %.2fs\n",
+		printf "%-11s %-10s %5s  sent %9d recv %9d lost %6.2f%%  %8.0f rec/s  cpu%d %.2fs cpu%d %.2fs%s\n",
 			mode, cipher, size, sent, recv, q(100 * lost, sent), q(recv, secs),
-			txc, a["busy"], rxc, b["busy"]
+			txc, a["busy"], rxc, b["busy"], kind == "paced" ? "  (paced)" : ""
 	}' || {
 		ERRORS=$((ERRORS + 1))
 		echo "bench.sh: $tag: the results could not be computed" >&2
 	}
+}
+
+# paced_cell MODE CIPHER SIZE: the cell again, its sender held to the
+# goodput the unpaced cell measured (nothing if that cell failed)
+paced_cell() {
+	local rate
+	case " $PACED " in *" $1 "*) ;; *) return ;; esac
+	[ "$2" = aes128gcm ] && [ "$3" = 1200 ] || return
+	rate=$(awk -F'\t' -v m="$1" -v c="$2" -v s="$3" '$1 == "net" && $2 == m &&
+		$4 == c && $5 == s && $6 == "ok" { r = $13 } END { print r }' "$RES")
+	[ -n "$rate" ] && [ "$rate" != 0 ] && net_cell "$1" "$2" "$3" "$rate"
 }
 
 # cipher-alone cells, on the receiver's CPU
@@ -447,7 +469,11 @@ for size in $SIZES; do
 	for mode in $MODES; do
 		case $mode in
 		plain|plain-gso) net_cell "$mode" - "$size" ;;
-		*) for cipher in $CIPHERS; do net_cell "$mode" "$cipher" "$size"; done ;;
+		*)
+			for cipher in $CIPHERS; do
+				net_cell "$mode" "$cipher" "$size"
+				paced_cell "$mode" "$cipher" "$size"
+			done ;;
 		esac
 	done
 done

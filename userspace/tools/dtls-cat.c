@@ -6,15 +6,17 @@
  *   dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX --psk-identity ID |
  *            --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]
  *            [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]
- *            [--delay USEC] [--bench SECONDS] [--plain] [--gso N] [--batch N]
+ *            [--delay USEC] [--bench SECONDS] [--rate N] [--plain] [--gso N]
+ *            [--batch N]
  *            [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]
  *            [--recv-bytes N] HOST PORT
  *
  * The peer certificate is not verified: this is a test tool.
  *
  * --bench is what userspace/tests/bench.sh measures: the client sends
- * records of --size bytes as fast as it can for SECONDS, the server counts
- * and checks them; both end with one machine-readable "BENCH ..." line.
+ * records of --size bytes as fast as it can (or --rate N per second) for
+ * SECONDS, the server counts and checks them; both end with one
+ * machine-readable "BENCH ..." line.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,6 +71,7 @@ static struct {
 	unsigned int hs_timeout_ms;	/* first handshake retransmission timeout */
 	unsigned long long recv_bytes;	/* stop lingering once this much came */
 	double bench;
+	double rate;		/* --bench sender: records per second, 0: flat out */
 	long delay_us;		/* pause after each record sent */
 	int linger;		/* seconds to wait for the peer's close_notify */
 	unsigned char psk[64];
@@ -111,7 +114,7 @@ static void usage(int status)
 "usage: " PROG " [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX [--psk-identity ID] |\n"
 "                --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]\n"
 "                [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]\n"
-"                [--delay USEC] [--bench SECONDS] [--plain]\n"
+"                [--delay USEC] [--bench SECONDS] [--rate N] [--plain]\n"
 "                [--gso N] [--batch N] [--handoff-delay MS] [--handoff-peek] [--hs-timeout MS]\n"
 "                [--recv-bytes N] HOST PORT\n"
 "  -l               listen on HOST PORT (HOST may be omitted), serve the first peer\n"
@@ -139,6 +142,8 @@ static void usage(int status)
 "                   N bytes were received (peers that never send one)\n"
 "  --bench SECONDS  client: send records for SECONDS; server: count them\n"
 "                   and check their length and contents\n"
+"  --rate N         --bench client: send N records per second (default: as\n"
+"                   fast as it can), to measure loss at a given rate\n"
 "  --plain          no DTLS: plain UDP datagrams (a 1-byte hello first, an\n"
 "                   empty datagram as end of data)\n"
 "  --gso N          --bench: sender sets UDP_SEGMENT to --size and sends N\n"
@@ -929,9 +934,22 @@ static void bench_mmsg_send(struct conn *c, struct mmsghdr *mm, unsigned int n)
 	}
 }
 
+/* --rate: the sender is ahead of its schedule by @secs */
+static void bench_pause(double secs)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)secs,
+		.tv_nsec = (long)((secs - (time_t)secs) * 1e9),
+	};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
 static void bench_send(struct conn *c)
 {
-	unsigned int per = 1, i;
+	/* records per check of the clock: a paced sender checks it often */
+	unsigned int per = 1, burst = opt.rate ? 8 : 64, i;
 	struct mmsghdr *mm = NULL;
 	struct iovec *iov = NULL;
 	unsigned char *area;
@@ -983,12 +1001,16 @@ static void bench_send(struct conn *c)
 				bench_mmsg_send(c, mm, per);
 			n += per;
 		} else {
-			for (i = 0; i < 64; i++, n++) {
+			for (i = 0; i < burst; i++, n++) {
 				bench_stamp(area, n);
 				conn_send(c, area, opt.size);
 			}
 		}
 		t = now() - t0;
+		if (opt.rate && n / opt.rate > t) {
+			bench_pause(n / opt.rate - t);
+			t = now() - t0;
+		}
 	} while (t < opt.bench);
 	cpu_secs(&u1, &s1);
 	conn_close_notify(c);
@@ -1275,6 +1297,7 @@ int main(int argc, char **argv)
 		{ "lib", required_argument, NULL, 'L' },
 		{ "no-offload", no_argument, NULL, 'N' },
 		{ "bench", required_argument, NULL, 'B' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "size", required_argument, NULL, 'S' },
 		{ "delay", required_argument, NULL, 'D' },
 		{ "sizes", required_argument, NULL, 'Z' },
@@ -1307,6 +1330,7 @@ int main(int argc, char **argv)
 		case 'c': opt.cipher = optarg; break;
 		case 'N': opt.no_offload = true; break;
 		case 'B': opt.bench = atof(optarg); break;
+		case 'r': opt.rate = atof(optarg); break;
 		case 'D': opt.delay_us = atol(optarg); break;
 		case 'S': opt.size = strtoul(optarg, NULL, 0); break;
 		case 'Z':
@@ -1354,8 +1378,10 @@ int main(int argc, char **argv)
 		die("the server needs --cert FILE --key FILE or --psk HEX");
 	if (opt.handoff_peek && opt.lib != LIB_OPENSSL)
 		die("--handoff-peek needs --lib openssl (GnuTLS cannot peek)");
-	if ((opt.gso || opt.batch > 1) && opt.bench <= 0)
-		die("--gso and --batch are --bench options");
+	if ((opt.gso || opt.batch > 1 || opt.rate) && opt.bench <= 0)
+		die("--gso, --batch and --rate are --bench options");
+	if (opt.rate < 0 || (opt.rate && opt.listen))
+		die("--rate takes a positive number of records per second, and only on the sending side");
 	if ((opt.gso || opt.batch > 1) && opt.no_offload && !opt.plain)
 		die("--gso and --batch need the kernel record layer or --plain");
 	if (opt.gso && opt.batch > 1)
