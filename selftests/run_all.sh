@@ -6,7 +6,8 @@
 #   1. insmod kernel/dtls.ko
 #   2. selftests/dtls           (kselftest harness, TAP)
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
-#   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP)
+#   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP), then
+#      userspace/tests/bench_smoke.sh (dtls-cat --bench and --rate, TAP)
 #   5. selftests/dtls_fuzz      (bounded receive-path fuzzer, TAP)
 #   6. selftests/dtls_stress    (lifecycle stress, scenarios a-f, TAP)
 #   7. selftests/dtls_stress rmmod: unload refused under traffic, succeeds
@@ -125,6 +126,12 @@ echo "# selftests/dtls exited with $?"
 grep -vE '^(# +(RUN|OK) |ok [0-9])' "$TMP/dtls.tap"
 count_tap "$TMP/dtls.tap"
 
+# A part's own "N passed, N failed" line becomes a comment here, so that
+# the last such line of this script stays the overall one.
+show_part() {	# file
+	sed 's/^\([0-9]* passed, [0-9]* failed\)$/# part: \1/' "$1"
+}
+
 echo "# === selftests/netns.sh"
 "$ST/netns.sh" >"$TMP/netns.tap" 2>&1
 echo "# netns.sh exited with $?"
@@ -137,16 +144,15 @@ if [ -x userspace/dtls-cat ]; then
 	echo "# interop.sh exited with $?"
 	cat "$TMP/interop.tap"
 	count_tap "$TMP/interop.tap"
+	echo "# === userspace/tests/bench_smoke.sh"
+	userspace/tests/bench_smoke.sh >"$TMP/bench_smoke.tap" 2>&1
+	echo "# bench_smoke.sh exited with $?"
+	show_part "$TMP/bench_smoke.tap"
+	count_tap "$TMP/bench_smoke.tap"
 else
 	echo "# userspace/dtls-cat is missing: build it on the host first (make)"
-	own_tap not-ok "interop tests (userspace not built)"
+	own_tap not-ok "interop and bench tool tests (userspace not built)"
 fi
-
-# A part's own "N passed, N failed" line becomes a comment here, so that
-# the last such line of this script stays the overall one.
-show_part() {	# file
-	sed 's/^\([0-9]* passed, [0-9]* failed\)$/# part: \1/' "$1"
-}
 
 echo "# === selftests/dtls_fuzz"
 "$ST/dtls_fuzz" >"$TMP/fuzz.tap" 2>&1
