@@ -18,6 +18,14 @@
 #include "compat.h"
 #include "protocol.h"
 
+/*
+ * Memory a socket owns for its life is charged to the memory cgroup of the
+ * task that installs the keys.  At the cgroup's limit the install fails
+ * with ENOMEM, as any other allocation here may, instead of invoking the
+ * cgroup's OOM killer; the caller hears of it, so no warning either.
+ */
+#define DTLS_GFP_SOCK	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
+
 /* One entry per cipher suite: what its crypto_info looks like. */
 struct dtls_cipher_desc {
 	u16 cipher_type;
@@ -234,16 +242,19 @@ void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
 void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len);
 
 /* tx.c */
-int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
-		 const struct dtls_cipher_desc *desc);
-void dtls_tx_free(struct dtls_tx *tx);
+struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
+			       const union dtls_crypto_info_all *info);
+void dtls_tx_destroy(struct dtls_tx *tx);
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 
 /* rx.c */
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 		     struct dtls_rx *rx);
 void dtls_rx_uninstall(struct sock *sk);
-void dtls_rx_free(struct dtls_rx *rx);
+struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
+			       const union dtls_crypto_info_all *info,
+			       u32 window);
+void dtls_rx_destroy(struct dtls_rx *rx);
 int dtls_rx_init(void);
 void dtls_rx_exit(void);
 int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,

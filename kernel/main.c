@@ -35,9 +35,9 @@ static void dtls_ctx_free_work(struct work_struct *work)
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 
 	if (ctx->tx)
-		dtls_tx_free(ctx->tx);
+		dtls_tx_destroy(ctx->tx);
 	if (rx)
-		dtls_rx_free(rx);
+		dtls_rx_destroy(rx);
 	kfree(ctx);
 	module_put(THIS_MODULE);
 }
@@ -65,7 +65,7 @@ static struct dtls_context *dtls_ctx_create(struct sock *sk)
 	if (!try_module_get(THIS_MODULE))
 		return ERR_PTR(-ENOPROTOOPT);
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), DTLS_GFP_SOCK);
 	if (!ctx) {
 		module_put(THIS_MODULE);
 		return ERR_PTR(-ENOMEM);
@@ -128,6 +128,34 @@ static const struct dtls_crypto_info *dtls_other_dir(struct dtls_context *ctx,
 	return ctx->tx ? &ctx->tx->crypto.info.info : NULL;
 }
 
+static int dtls_install_tx(struct sock *sk, struct dtls_context *ctx,
+			   const struct dtls_cipher_desc *desc,
+			   const union dtls_crypto_info_all *info)
+{
+	struct dtls_tx *tx = dtls_tx_create(desc, info);
+
+	if (IS_ERR(tx))
+		return PTR_ERR(tx);
+	ctx->tx = tx;
+	dtls_stat_inc(sk, DTLS_MIB_TX_SW);
+	dtls_stat_inc(sk, DTLS_MIB_CURR_TX_SW);
+	return 0;
+}
+
+static int dtls_install_rx(struct sock *sk, struct dtls_context *ctx,
+			   const struct dtls_cipher_desc *desc,
+			   const union dtls_crypto_info_all *info)
+{
+	struct dtls_rx *rx = dtls_rx_create(desc, info, ctx->replay_window);
+
+	if (IS_ERR(rx))
+		return PTR_ERR(rx);
+	dtls_stat_inc(sk, DTLS_MIB_RX_SW);
+	dtls_stat_inc(sk, DTLS_MIB_CURR_RX_SW);
+	dtls_rx_install(sk, ctx, rx);
+	return 0;
+}
+
 static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 			   sockptr_t optval, unsigned int optlen, bool tx)
 {
@@ -154,38 +182,12 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 		goto out;
 	}
 
-	if (tx) {
-		struct dtls_tx *t = kzalloc(sizeof(*t), GFP_KERNEL);
-
-		err = t ? dtls_tx_init(t, info, desc) : -ENOMEM;
-		if (err) {
-			kfree(t);
-			goto out;
-		}
-		ctx->tx = t;
-		dtls_stat_inc(sk, DTLS_MIB_TX_SW);
-		dtls_stat_inc(sk, DTLS_MIB_CURR_TX_SW);
-	} else {
-		struct dtls_rx *r = kzalloc(sizeof(*r), GFP_KERNEL);
-
-		err = -ENOMEM;
-		if (r)
-			err = dtls_crypto_init(&r->crypto, desc, info);
-		if (!err) {
-			err = dtls_replay_init(&r->replay, ctx->replay_window,
-					       dtls_info_rec_num(desc, info) &
-					       DTLS_SEQ_MAX);
-			if (err)
-				dtls_crypto_free(&r->crypto);
-		}
-		if (err) {
-			kfree(r);
-			goto out;
-		}
-		dtls_stat_inc(sk, DTLS_MIB_RX_SW);
-		dtls_stat_inc(sk, DTLS_MIB_CURR_RX_SW);
-		dtls_rx_install(sk, ctx, r);
-	}
+	if (tx)
+		err = dtls_install_tx(sk, ctx, desc, info);
+	else
+		err = dtls_install_rx(sk, ctx, desc, info);
+	if (err)
+		goto out;
 	dtls_update_proto(sk, ctx);
 out:
 	memzero_explicit(info, sizeof(*info));

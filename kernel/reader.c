@@ -572,7 +572,7 @@ int dtls_reader_enable(struct sock *sk, struct dtls_rx *rx)
 	if (IS_ERR(ops))
 		return PTR_ERR(ops);
 	r = kzalloc(sizeof(*r) + crypto_aead_reqsize(rx->crypto.aead),
-		    GFP_KERNEL);
+		    DTLS_GFP_SOCK);
 	if (!r)
 		return -ENOMEM;
 	mutex_init(&r->lock);

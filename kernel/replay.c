@@ -22,7 +22,7 @@ int dtls_replay_init(struct dtls_replay *r, u32 size, u64 next)
 			     BITS_PER_LONG;
 	u64 s;
 
-	r->bitmap = kcalloc(words, sizeof(unsigned long), GFP_KERNEL);
+	r->bitmap = kcalloc(words, sizeof(unsigned long), DTLS_GFP_SOCK);
 	if (!r->bitmap)
 		return -ENOMEM;
 

@@ -629,8 +629,38 @@ void dtls_rx_uninstall(struct sock *sk)
 	WRITE_ONCE(up->encap_rcv, NULL);
 }
 
-/* After close and a grace period: the hook can start no more datagrams. */
-void dtls_rx_free(struct dtls_rx *rx)
+/* RX state for @info, with a replay window of @window records. */
+struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
+			       const union dtls_crypto_info_all *info,
+			       u32 window)
+{
+	struct dtls_rx *rx;
+	int err;
+
+	rx = kzalloc(sizeof(*rx), DTLS_GFP_SOCK);
+	if (!rx)
+		return ERR_PTR(-ENOMEM);
+	err = dtls_crypto_init(&rx->crypto, desc, info);
+	if (err)
+		goto err_free;
+	err = dtls_replay_init(&rx->replay, window,
+			       dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX);
+	if (err)
+		goto err_crypto;
+	return rx;
+
+err_crypto:
+	dtls_crypto_free(&rx->crypto);
+err_free:
+	kfree(rx);
+	return ERR_PTR(err);
+}
+
+/*
+ * After close and a grace period, or for RX state never installed: the
+ * hook can start no more datagrams.
+ */
+void dtls_rx_destroy(struct dtls_rx *rx)
 {
 	wait_var_event(&rx->pending, !atomic_read(&rx->pending));
 	dtls_reader_free(rx->reader);

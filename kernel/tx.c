@@ -22,36 +22,47 @@
 #define DTLS_TX_PASS_FLAGS	(MSG_DONTWAIT | MSG_DONTROUTE | MSG_CONFIRM | \
 				 MSG_NOSIGNAL)
 
-int dtls_tx_init(struct dtls_tx *tx, const union dtls_crypto_info_all *info,
-		 const struct dtls_cipher_desc *desc)
+/*
+ * TX state for @info.  The record buffer is allocated by the first send
+ * that needs one (dtls_tx_grow()): from 6.5 most sends seal their records
+ * in the task's page fragment and never do.
+ */
+struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
+			       const union dtls_crypto_info_all *info)
 {
+	struct dtls_tx *tx;
 	int err;
 
+	tx = kzalloc(sizeof(*tx), DTLS_GFP_SOCK);
+	if (!tx)
+		return ERR_PTR(-ENOMEM);
 	err = dtls_crypto_init(&tx->crypto, desc, info);
 	if (err)
-		return err;
+		goto err_free;
+	tx->req = kmalloc(sizeof(*tx->req) +
+			  crypto_aead_reqsize(tx->crypto.aead), DTLS_GFP_SOCK);
+	if (!tx->req) {
+		err = -ENOMEM;
+		goto err_crypto;
+	}
 
 	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
-	tx->buf_size = DTLS_HEADER_SIZE + desc->explicit_size +
-		       DTLS_MAX_PLAINTEXT + desc->tag_size;
-	/* kmalloc, not kvmalloc: the AEAD reaches it through a scatterlist */
-	tx->buf = kmalloc(tx->buf_size, GFP_KERNEL);
-	tx->req = kmalloc(sizeof(*tx->req) +
-			  crypto_aead_reqsize(tx->crypto.aead), GFP_KERNEL);
-	if (!tx->buf || !tx->req) {
-		dtls_tx_free(tx);
-		return -ENOMEM;
-	}
 	crypto_init_wait(&tx->wait);
 	/* Set up once: the AAD leads both lists, the entries behind change. */
 	sg_init_table(tx->dst, ARRAY_SIZE(tx->dst));
 	sg_set_buf(&tx->dst[0], tx->aad, DTLS_AAD_SIZE);
 	sg_init_table(tx->src, ARRAY_SIZE(tx->src));
 	sg_set_buf(&tx->src[0], tx->aad, DTLS_AAD_SIZE);
-	return 0;
+	return tx;
+
+err_crypto:
+	dtls_crypto_free(&tx->crypto);
+err_free:
+	kfree(tx);
+	return ERR_PTR(err);
 }
 
-void dtls_tx_free(struct dtls_tx *tx)
+void dtls_tx_destroy(struct dtls_tx *tx)
 {
 	dtls_crypto_free(&tx->crypto);
 	kfree_sensitive(tx->req);
@@ -237,18 +248,29 @@ struct dtls_tx_out {
 /* The largest UDP payload, hence the largest GSO batch. */
 #define DTLS_TX_GSO_MAX		(0xffff - sizeof(struct udphdr))
 
+/*
+ * Make tx->buf hold @len bytes: room for one record of the cipher's
+ * largest, or for the largest GSO batch once a batch needs more.  Kept
+ * once allocated, for the socket's life.
+ */
 static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 {
+	const struct dtls_cipher_desc *desc = tx->crypto.desc;
+	size_t size = DTLS_HEADER_SIZE + desc->explicit_size +
+		      DTLS_MAX_PLAINTEXT + desc->tag_size;
 	u8 *buf;
 
 	if (tx->buf_size >= len)
 		return 0;
-	buf = kmalloc(DTLS_TX_GSO_MAX, GFP_KERNEL | __GFP_NOWARN);
+	if (len > size)
+		size = DTLS_TX_GSO_MAX;
+	/* kmalloc, not kvmalloc: the AEAD reaches it through a scatterlist */
+	buf = kmalloc(size, DTLS_GFP_SOCK);
 	if (!buf)
 		return -ENOMEM;
 	kfree_sensitive(tx->buf);
 	tx->buf = buf;
-	tx->buf_size = DTLS_TX_GSO_MAX;
+	tx->buf_size = size;
 	return 0;
 }
 
