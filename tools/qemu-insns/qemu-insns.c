@@ -8,7 +8,8 @@
  * the number of instructions a piece of work takes does not.  The
  * benchmark brackets its measurement window with the marker and divides
  * each vCPU's instructions over the window by the records, as it divides
- * the CPU time (see "Instructions" in Documentation/networking/dtls.rst).
+ * the CPU time (see "Instructions instead of time" in
+ * Documentation/networking/dtls-bench.rst).
  *
  *   qemu-system-x86_64 ... -plugin tools/qemu-insns/qemu-insns.so,out=FILE
  *   ... ,out=FILE,prof=PROFILE

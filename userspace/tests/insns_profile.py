@@ -3,7 +3,8 @@
 """insns_profile.py DIR [TOP] - where each side's instructions per record go.
 
 DIR holds what a bench.sh run under tools/qemu-insns with prof=DIR/insns.prof
-leaves (see "Instructions" in Documentation/networking/dtls.rst):
+leaves (see "Instructions instead of time" in
+Documentation/networking/dtls-bench.rst):
 results.tsv, whose insns_mark column names each cell's window, insns.prof
 (per window, vCPU and translation block: the instructions it ran) and
 kallsyms, the guest's /proc/kallsyms read after dtls.ko was loaded.
