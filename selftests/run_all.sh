@@ -14,6 +14,8 @@
 #      after close, module loaded again
 #   8. unload: rmmod must fail while a DTLS socket exists, succeed after it
 #      is closed, and UDP must answer SOL_DTLS with ENOPROTOOPT afterwards.
+#   8a. selftests/dtls_fault (fail-nth kernels only: make check-debug):
+#      each allocation of each entry point failed once, module load/unload
 #   9. async_crypto=1: every AEAD behind pcrypt (6.1) or cryptd, so each record is
 #      sealed and opened asynchronously, in a worker on any CPU:
 #      selftests/dtls (pinned to CPU 0, see there), dtls_stress and its
@@ -217,6 +219,22 @@ if msg=$("$ST/dtls_pair" noproto 2>&1); then
 	own_tap ok "SOL_DTLS gives ENOPROTOOPT after unload, UDP works"
 else
 	own_tap not-ok "SOL_DTLS gives ENOPROTOOPT after unload: $msg"
+fi
+
+# Only a kernel with fault injection (make check-debug's) has fail-nth;
+# elsewhere this part does not exist.  It loads and unloads the module
+# itself (module not loaded here) and leaves it unloaded.
+if [ -e /proc/thread-self/fail-nth ]; then
+	echo "# === selftests/dtls_fault (every allocation failed once, fail-nth)"
+	if [ -x "$ST/dtls_fault" ]; then
+		"$ST/dtls_fault" "$MOD" >"$TMP/fault.tap" 2>&1
+		echo "# dtls_fault exited with $?"
+		show_part "$TMP/fault.tap"
+		count_tap "$TMP/fault.tap"
+	else
+		echo "# $ST/dtls_fault is missing: build it on the host first (make -C selftests)"
+		own_tap not-ok "selftests/dtls_fault built"
+	fi
 fi
 
 echo "# === asynchronous AEAD (insmod $MOD async_crypto=1)"

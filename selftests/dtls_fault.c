@@ -1,0 +1,1750 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation failures at every entry point of the kernel DTLS record layer,
+ * one at a time, the way syzkaller injects them (fail-nth).
+ *
+ *   dtls_fault [-n] [-v] [-e NAME] [-x NAME] MODULE.ko
+ *
+ * For each entry point (every SOL_DTLS option, DTLS_RX with datagrams
+ * queued, UDP_GRO on a DTLS_RX socket, the kinds of send, splice and
+ * sendfile, the kinds of recv, poll and FIONREAD under UDP_GRO, close,
+ * module load and unload) the preconditions are set up without injection,
+ * then n is written to /proc/thread-self/fail-nth right before the one call
+ * and read back right after: "0" means that the call's n-th allocation was
+ * failed.  n runs 1, 2, 3, ... until the call gets through without a
+ * failure, so every allocation the call makes (slab, and page allocations
+ * where the kernel fails them silently, see page_alloc_silent below) fails
+ * once.  After each call:
+ *
+ *   - it succeeded, or failed with ENOMEM or ENOBUFS ("Errors" in
+ *     Documentation/networking/dtls.rst; ENOBUFS is UDP's own for a
+ *     datagram it could not allocate), or with the errno the call gives
+ *     without any injection (EIO for a record that needs the type cmsg);
+ *   - the socket is usable or cleanly refused: a failed DTLS_TX or DTLS_RX
+ *     leaves a plain UDP socket (the first option) on which the same
+ *     option succeeds when retried; a failed send sends nothing and its
+ *     retry reaches the peer once; the records queued before a recv, poll
+ *     or FIONREAD, or before DTLS_RX, are all received afterwards, each
+ *     once, in order, checked by content and record number; a record that
+ *     is missing must be counted as dropped (DtlsRxDropped or the
+ *     socket's drops: "dropped for lack of memory" is documented);
+ *   - the kernel log has nothing the guest's scanner (tools/vm-run) looks
+ *     for: a hit is reported with the entry point and n, the reproducer.
+ *
+ * Per entry point it prints "# NAME: N injection points, N ok" and one TAP
+ * line; DtlsCurrTxSw, DtlsCurrRxSw and the module's reference count must be
+ * back where they were after it.  Then module load (finit_module) and
+ * unload (delete_module) the same way.  Last, a kmemleak scan must report
+ * nothing.  Ends with "N passed, N failed".
+ *
+ * Injection is configured as syzkaller does: failslab and fail_page_alloc
+ * with ignore-gfp-wait=N (sleeping allocations too), fail_page_alloc with
+ * ignore-gfp-highmem=N and min-order=0, verbose=0 (an injected failure
+ * prints nothing), probability 0 so that only fail-nth injects.  The
+ * previous settings are restored at exit.
+ *
+ * Needs root, debugfs, CONFIG_FAULT_INJECTION (FAILSLAB, FAIL_PAGE_ALLOC,
+ * FAULT_INJECTION_DEBUG_FS): the debug kernel of make check-debug.
+ * -n runs every entry point once without injection (any kernel, to check
+ * the setup code); -e runs only the entry points whose name contains NAME,
+ * -x all but those; -v prints every injection.  The module may be loaded or not; it is left
+ * as it was found.
+ */
+#define _GNU_SOURCE
+#include "dtls_common.h"
+
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#ifndef UDP_GRO
+#define UDP_GRO		104
+#endif
+#ifndef SO_MEMINFO
+#define SO_MEMINFO	55
+#endif
+#define MEMINFO_DROPS	8	/* SK_MEMINFO_DROPS */
+#define MEMINFO_VARS	9
+
+#define EPOCH		1
+#define MAXREC		(DTLS_MAX_PLAINTEXT + 2048)
+#define MAX_POINTS	5000	/* a call with more is reported, not run on */
+#define NREC_MAX	64
+
+static int tapn, npass, nfail;
+static int no_inject, verbose;
+static const char *only, *skip_name;
+static struct base_s {
+	long long tx, rx, ref;
+} base0;	/* with no DTLS socket of this test open */
+
+static int selected(const char *name)
+{
+	return (!only || strstr(name, only)) && (!skip_name || !strstr(name, skip_name));
+}
+
+/* ---------------------------------------------------------------------- */
+/* fail-nth and the debugfs knobs                                         */
+
+static int nth_fd = -1;
+
+static int nth_set(unsigned int n)
+{
+	char b[16];
+	int l = snprintf(b, sizeof(b), "%u", n);
+
+	if (no_inject)
+		return 0;
+	return pwrite(nth_fd, b, l, 0) == l ? 0 : -1;
+}
+
+/* What is left of n; 0 once the n-th allocation was failed. */
+static long nth_get(void)
+{
+	char b[16];
+	ssize_t r;
+
+	if (no_inject)
+		return 1;
+	r = pread(nth_fd, b, sizeof(b) - 1, 0);
+	if (r <= 0)
+		return -1;
+	b[r] = 0;
+	return strtol(b, NULL, 10);
+}
+
+#define FI_SLAB	"/sys/kernel/debug/failslab/"
+#define FI_PAGE	"/sys/kernel/debug/fail_page_alloc/"
+
+struct knob {
+	const char *path;
+	const char *val;
+	char old[64];
+	int saved;
+};
+
+static struct knob knobs[] = {
+	{ .path = FI_SLAB "ignore-gfp-wait", .val = "N" },
+	{ .path = FI_SLAB "verbose", .val = "0" },
+	{ .path = FI_SLAB "probability", .val = "0" },
+	{ .path = FI_SLAB "interval", .val = "1" },
+	{ .path = FI_SLAB "times", .val = "-1" },
+	{ .path = FI_PAGE "ignore-gfp-wait", .val = "N" },
+	{ .path = FI_PAGE "ignore-gfp-highmem", .val = "N" },
+	{ .path = FI_PAGE "min-order", .val = "0" },
+	{ .path = FI_PAGE "verbose", .val = "0" },
+	{ .path = FI_PAGE "probability", .val = "0" },
+	{ .path = FI_PAGE "interval", .val = "1" },
+	{ .path = FI_PAGE "times", .val = "-1" },
+	/* the module's KUnit suites would run at every load: not here */
+	{ .path = "/sys/module/kunit/parameters/filter_glob", .val = "kdtls_fault_runs_none" },
+};
+#define N_KNOBS (sizeof(knobs) / sizeof(knobs[0]))
+#define KNOB_MIN_ORDER 7
+
+static int file_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, len - 1);
+	close(fd);
+	if (r < 0)
+		return -1;
+	buf[r] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static int file_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, val, strlen(val));
+	close(fd);
+	return r == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static int knobs_set(char *why, size_t wlen)
+{
+	for (size_t i = 0; i < N_KNOBS; i++) {
+		struct knob *k = &knobs[i];
+		int opt = !strncmp(k->path, "/sys/module/", 12);
+
+		if (file_read(k->path, k->old, sizeof(k->old))) {
+			if (opt)
+				continue;	/* no KUnit */
+			snprintf(why, wlen, "cannot read %s: %s", k->path, strerror(errno));
+			return -1;
+		}
+		k->saved = 1;
+		if (file_write(k->path, k->val)) {
+			snprintf(why, wlen, "cannot write %s to %s: %s", k->val, k->path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void knobs_restore(void)
+{
+	for (size_t i = 0; i < N_KNOBS; i++) {
+		struct knob *k = &knobs[i];
+
+		if (!k->saved)
+			continue;
+		/* a glob never set reads "(null)"; "*.*" is what it means */
+		if (!strcmp(k->old, "(null)"))
+			strcpy(k->old, "*.*");
+		file_write(k->path, k->old);
+	}
+}
+
+/*
+ * Page allocations as injection points too, or slab only.  min-order above
+ * any order takes page allocations out without touching the rest.
+ */
+static void inject_pages(int on)
+{
+	if (!no_inject)
+		file_write(knobs[KNOB_MIN_ORDER].path, on ? "0" : "100");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Kernel log: what tools/vm-run fails a run for                          */
+
+static int kmsg_fd = -1;
+static const char *const klog_bad[] = {
+	"WARNING:", "BUG:", "Oops", "KASAN", "UBSAN", "possible circular locking",
+	"lockdep", "refcount_t", "kmemleak", "general protection", "Call Trace",
+};
+
+static void klog_open(void)
+{
+	kmsg_fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	if (kmsg_fd >= 0)
+		lseek(kmsg_fd, 0, SEEK_END);
+}
+
+/* New kernel log lines; a hit prints them (the first 60).  1 on a hit. */
+static int klog_check(const char *what, unsigned int n)
+{
+	char rec[2048], *msg, *nl;
+	int hit = 0, shown = 0;
+	ssize_t r;
+
+	while (kmsg_fd >= 0) {
+		r = read(kmsg_fd, rec, sizeof(rec) - 1);
+		if (r < 0 && errno == EPIPE)
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		msg = strchr(rec, ';');
+		msg = msg ? msg + 1 : rec;
+		nl = strchr(msg, '\n');
+		if (nl)
+			*nl = 0;
+		for (size_t i = 0; !hit && i < sizeof(klog_bad) / sizeof(klog_bad[0]); i++) {
+			if (strstr(msg, klog_bad[i])) {
+				hit = 1;
+				printf("# %s, n=%u: the kernel log says:\n", what, n);
+			}
+		}
+		if (hit && shown++ < 60)
+			printf("#   klog: %s\n", msg);
+	}
+	return hit;
+}
+
+/* ---------------------------------------------------------------------- */
+/* TAP                                                                     */
+
+static void tap(int ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void tap(int ok, const char *name, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	printf("# %s: %s\n", name, buf);
+	printf("%sok %d %s\n", ok ? "" : "not ", ++tapn, name);
+	if (ok)
+		npass++;
+	else
+		nfail++;
+	fflush(stdout);
+}
+
+static void tap_skip(const char *name, const char *why)
+{
+	printf("ok %d %s # SKIP %s\n", ++tapn, name, why);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Module state                                                            */
+
+static long long modref(void)
+{
+	char b[32];
+
+	if (file_read("/sys/module/dtls/refcnt", b, sizeof(b)))
+		return -1;
+	return atoll(b);
+}
+
+static int mod_loaded(void)
+{
+	return access("/sys/module/dtls", F_OK) == 0;
+}
+
+static int mod_load(const char *ko)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = syscall(SYS_finit_module, fd, "", 0);
+	close(fd);
+	return r;
+}
+
+/* The last socket's context is freed a grace period after close. */
+static int mod_unload(void)
+{
+	uint64_t end = now_ms() + 10000;
+
+	while (syscall(SYS_delete_module, "dtls", O_NONBLOCK)) {
+		if ((errno != EBUSY && errno != EAGAIN) || now_ms() > end)
+			return -1;
+		usleep(20000);
+	}
+	return 0;
+}
+
+
+static void base_get(struct base_s *b)
+{
+	b->tx = dstat("DtlsCurrTxSw");
+	b->rx = dstat("DtlsCurrRxSw");
+	b->ref = modref();
+}
+
+static int base_wait(const struct base_s *b, char *why, size_t wlen)
+{
+	uint64_t end = now_ms() + 10000;
+	struct base_s n;
+
+	for (;;) {
+		base_get(&n);
+		if (n.tx == b->tx && n.rx == b->rx && n.ref == b->ref)
+			return 0;
+		if (now_ms() > end)
+			break;
+		usleep(20000);
+	}
+	snprintf(why, wlen,
+		 "not back after 10 s: DtlsCurrTxSw %lld (was %lld), DtlsCurrRxSw %lld (was %lld), module refcnt %lld (was %lld)",
+		 n.tx, b->tx, n.rx, b->rx, n.ref, b->ref);
+	return -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The fixture: a, the socket under test; b, its plain UDP peer           */
+
+struct fx {
+	int a, b, tap, pipe[2], file;
+	int kind;
+	struct dkey ab, ba;	/* a's TX keys (b opens), a's RX keys (b seals) */
+	uint8_t data[40000];	/* what a sends */
+	size_t dlen;
+	/* records the peer queued for a: ids (= sequence numbers) 1..nrec */
+	int nrec;
+	uint8_t rtype[NREC_MAX + 1];	/* content type of each */
+	size_t rlen[NREC_MAX + 1];
+	int got[NREC_MAX + 1];
+	int last;		/* the id delivered last */
+	long long drops0, skdrops0;
+	char why[512];
+};
+
+static void fail(struct fx *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void fail(struct fx *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (f->why[0])
+		return;		/* keep the first reason */
+	va_start(ap, fmt);
+	vsnprintf(f->why, sizeof(f->why), fmt, ap);
+	va_end(ap);
+}
+
+static long long sk_drops(int fd)
+{
+	uint32_t mi[MEMINFO_VARS] = { 0 };
+	socklen_t l = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &l))
+		return -1;
+	return mi[MEMINFO_DROPS];
+}
+
+static int fx_init(struct fx *f, int kind)
+{
+	int big = 4 << 20;
+
+	memset(f, 0, sizeof(*f));
+	f->a = f->b = f->tap = f->file = -1;
+	f->pipe[0] = f->pipe[1] = -1;
+	f->kind = kind;
+	dkey_derive(&f->ab, &cdescs[0], "fault-a-to-b");
+	dkey_derive(&f->ba, &cdescs[0], "fault-b-to-a");
+	if (udp_pair(kind, peer_kind(kind), &f->a, &f->b)) {
+		fail(f, "udp_pair: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(f->a, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	setsockopt(f->b, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	f->drops0 = dstat("DtlsRxDropped");
+	f->skdrops0 = sk_drops(f->a);
+	return 0;
+}
+
+static void fx_close(struct fx *f)
+{
+	int *fds[] = { &f->a, &f->b, &f->tap, &f->pipe[0], &f->pipe[1], &f->file };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int install(struct fx *f, int dir)
+{
+	int r = dtls_install(f->a, dir, dir == DTLS_TX ? &f->ab : &f->ba, REC_NUM(EPOCH, 1));
+
+	if (r)
+		fail(f, "%s install without injection: %s",
+		     dir == DTLS_TX ? "DTLS_TX" : "DTLS_RX", strerror(errno));
+	return r;
+}
+
+static int set_int(struct fx *f, int fd, int level, int opt, int val, const char *name)
+{
+	if (!setsockopt(fd, level, opt, &val, sizeof(val)))
+		return 0;
+	fail(f, "setsockopt %s: %s", name, strerror(errno));
+	return -1;
+}
+
+static int wait_in(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms);
+}
+
+/* A packet tap on lo: every datagram's skb is then a clone (or shared). */
+static int tap_open(struct fx *f)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_ALL),
+		.sll_ifindex = if_nametoindex("lo"),
+	};
+	int big = 4 << 20;
+
+	f->tap = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	if (f->tap < 0 || bind(f->tap, (void *)&sll, sizeof(sll))) {
+		fail(f, "packet tap on lo: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(f->tap, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	return 0;
+}
+
+/* ---- the peer sends records to a ---- */
+
+#define RLEN	100	/* plaintext of each queued record */
+
+static void rec_plain(uint8_t *pt, int id, size_t len)
+{
+	payload_make(pt, id, len);
+}
+
+/* Seal record @id (sequence number @id) of @type into @out. */
+static size_t peer_seal(struct fx *f, int id, uint8_t type, uint8_t *out)
+{
+	uint8_t pt[RLEN];
+
+	rec_plain(pt, id, RLEN);
+	if (id > NREC_MAX)
+		return 0;
+	f->rtype[id] = type;
+	f->rlen[id] = RLEN;
+	if (id > f->nrec)
+		f->nrec = id;
+	return ref_seal(&f->ba, type, DTLS_1_2_VERSION, EPOCH, id, NULL, pt, RLEN, out);
+}
+
+/* Records @first..@last, one datagram each (or all in one if @one) */
+static int peer_send(struct fx *f, int first, int last, uint8_t type, int one)
+{
+	static uint8_t buf[NREC_MAX * (RLEN + 64)];
+	size_t off = 0, l;
+
+	for (int id = first; id <= last; id++) {
+		l = peer_seal(f, id, type, buf + off);
+		if (!l) {
+			fail(f, "ref_seal failed");
+			return -1;
+		}
+		if (one) {
+			off += l;
+			continue;
+		}
+		if (send(f->b, buf, l, 0) != (ssize_t)l) {
+			fail(f, "peer send: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (one && send(f->b, buf, off, 0) != (ssize_t)off) {
+		fail(f, "peer send: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Records @first..@last as one UDP_SEGMENT batch, one record per datagram */
+static int peer_send_gso(struct fx *f, int first, int last)
+{
+	static uint8_t buf[NREC_MAX * (RLEN + 64)];
+	size_t off = 0, l = 0;
+
+	for (int id = first; id <= last; id++) {
+		l = peer_seal(f, id, 23, buf + off);
+		off += l;
+	}
+	if (send_gso_to(f->b, buf, off, l, NULL, 0, 0) != (ssize_t)off) {
+		fail(f, "peer GSO send: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Wait until the kernel counted @n more records opened (or 2 s). */
+static void settle(long long before, int n)
+{
+	dstat_wait("DtlsRxRecords", before + n, 2000);
+}
+
+/* ---- a's deliveries ---- */
+
+/* Account one record a delivered: plaintext @p of @len, record number if known */
+static void account(struct fx *f, const uint8_t *p, size_t len, int have_info,
+		    const struct dtls_record_info *info)
+{
+	long id = payload_check(p, len);
+
+	if (id <= 0 || id > f->nrec) {
+		fail(f, "a delivered %zu bytes that are no record the peer sent", len);
+		return;
+	}
+	if (have_info && (info->rec_num != REC_NUM(EPOCH, id) ||
+			  info->content_type != f->rtype[id] ||
+			  info->flags != DTLS_RECORD_F_PROTECTED)) {
+		fail(f, "record %ld delivered with rec_num %llx type %u flags %u", id,
+		     (unsigned long long)info->rec_num, info->content_type, info->flags);
+		return;
+	}
+	if (f->got[id]++) {
+		fail(f, "record %ld delivered twice", id);
+		return;
+	}
+	if (id < f->last)
+		fail(f, "record %ld delivered after record %d", id, f->last);
+	f->last = id;
+}
+
+/* A received message: under UDP_GRO possibly several records of @seg bytes */
+static void account_msg(struct fx *f, const uint8_t *p, ssize_t n, int have_info,
+			const struct dtls_record_info *info, int seg)
+{
+	struct dtls_record_info ri;
+
+	if (!seg) {
+		account(f, p, n, have_info, info);
+		return;
+	}
+	for (ssize_t off = 0; off < n; off += seg) {
+		size_t l = n - off < seg ? n - off : seg;
+
+		ri = *info;
+		/* the cmsg describes the first; the others follow in sequence */
+		ri.rec_num = info->rec_num + off / seg;
+		account(f, p + off, l, have_info, &ri);
+	}
+}
+
+static ssize_t recv_rec(int fd, void *buf, size_t len, int flags, int room,
+			struct dtls_record_info *info, int *have, int *seg)
+{
+	char cbuf[CMSG_SPACE(sizeof(*info)) + CMSG_SPACE(sizeof(int)) + 64];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr m = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = room ? cbuf : NULL,
+		.msg_controllen = room ? sizeof(cbuf) : 0,
+	};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	*have = 0;
+	*seg = 0;
+	n = recvmsg(fd, &m, flags);
+	if (n < 0 || !room)
+		return n;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_DTLS && c->cmsg_type == DTLS_GET_RECORD_TYPE) {
+			memcpy(info, CMSG_DATA(c), sizeof(*info));
+			*have = 1;
+		} else if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+			memcpy(seg, CMSG_DATA(c), sizeof(int));
+		}
+	}
+	return n;
+}
+
+/*
+ * Read everything left on a, then check: every record once, in order, or
+ * missing and counted as dropped.
+ */
+static void drain_check(struct fx *f)
+{
+	static uint8_t buf[65536];
+	struct dtls_record_info info;
+	int have, seg, missing = 0;
+	long long dropped;
+	ssize_t n;
+
+	for (;;) {
+		n = recv_rec(f->a, buf, sizeof(buf), MSG_DONTWAIT, 1, &info, &have, &seg);
+		if (n < 0 && errno == EAGAIN && wait_in(f->a, 20) > 0)
+			continue;
+		if (n < 0)
+			break;
+		if (!have) {
+			fail(f, "a record came without its DTLS_GET_RECORD_TYPE cmsg");
+			return;
+		}
+		account_msg(f, buf, n, 1, &info, seg);
+	}
+	if (errno != EAGAIN)
+		fail(f, "recv after the call: %s", strerror(errno));
+	for (int id = 1; id <= f->nrec; id++)
+		missing += !f->got[id];
+	dropped = dstat("DtlsRxDropped") - f->drops0 + sk_drops(f->a) - f->skdrops0;
+	if (missing > dropped)
+		fail(f, "%d of %d records never delivered, %lld counted as dropped",
+		     missing, f->nrec, dropped);
+	else if (missing && verbose)
+		printf("#   %d record(s) dropped for lack of memory, counted\n", missing);
+}
+
+/* ---- what a sends, as the peer sees it ---- */
+
+/* The next datagram at the peer, opened: returns plaintext length or -1 */
+static ssize_t peer_recv(struct fx *f, uint8_t *pt, struct rec_hdr *h, int ms)
+{
+	static uint8_t rec[MAXREC];
+	size_t ptlen;
+	ssize_t n;
+
+	if (wait_in(f->b, ms) <= 0)
+		return -1;
+	n = recv(f->b, rec, sizeof(rec), MSG_DONTWAIT);
+	if (n < 0)
+		return -1;
+	if (n >= DTLS_HDR_LEN && !get_be(rec + 3, 2)) {
+		/* an epoch-0 record, in the clear */
+		if (parse_hdr(rec, n, h) || DTLS_HDR_LEN + h->length != n)
+			return -2;
+		memcpy(pt, rec + DTLS_HDR_LEN, h->length);
+		return h->length;
+	}
+	if (ref_open(&f->ab, rec, n, h, pt, &ptlen) != n)
+		return -2;
+	return ptlen;
+}
+
+static void peer_nothing(struct fx *f, const char *after)
+{
+	char b[64];
+
+	if (wait_in(f->b, 30) > 0 && recv(f->b, b, sizeof(b), MSG_DONTWAIT) >= 0)
+		fail(f, "the peer got a datagram %s", after);
+}
+
+/*
+ * The peer must get @len bytes of f->data as records of @type, sequence
+ * numbers rising from at least *seq (a failed send may have spent one),
+ * then nothing.  @seg: plaintext per record (0: up to 2^14).
+ */
+static void peer_expect(struct fx *f, uint8_t type, uint64_t *seq, size_t len, size_t seg)
+{
+	static uint8_t pt[MAXREC];
+	struct rec_hdr h;
+	size_t at = 0;
+	ssize_t n;
+
+	while (at < len || (!len && !at)) {
+		n = peer_recv(f, pt, &h, 2000);
+		if (n < 0) {
+			fail(f, "the peer got %zu of %zu bytes (%s)", at, len,
+			     n == -1 ? "then nothing" : "then a bad record");
+			return;
+		}
+		if (h.type != type || h.epoch != EPOCH || h.seq < *seq) {
+			fail(f, "the peer got a record of type %u, epoch %u, seq %llu (want type %u, seq >= %llu)",
+			     h.type, h.epoch, (unsigned long long)h.seq, type,
+			     (unsigned long long)*seq);
+			return;
+		}
+		if ((size_t)n > len - at || (seg && (size_t)n > seg) ||
+		    memcmp(pt, f->data + at, n)) {
+			fail(f, "record seq %llu: wrong plaintext (%zd bytes at %zu of %zu)",
+			     (unsigned long long)h.seq, n, at, len);
+			return;
+		}
+		*seq = h.seq + 1;
+		at += n;
+		if (!len)
+			break;
+	}
+	peer_nothing(f, "more than was sent");
+}
+
+/* a sends one record as a plain send now: it must arrive as the next one */
+static void check_tx(struct fx *f, uint64_t seq)
+{
+	f->dlen = payload_make(f->data, 4321, 200);
+	if (send(f->a, f->data, f->dlen, 0) != (ssize_t)f->dlen) {
+		fail(f, "send after the call: %s", strerror(errno));
+		return;
+	}
+	peer_expect(f, 23, &seq, f->dlen, 0);
+}
+
+/* the peer sends one record now: a must deliver it */
+static void check_rx(struct fx *f)
+{
+	if (peer_send(f, f->nrec + 1, f->nrec + 1, 23, 0))
+		return;
+	wait_in(f->a, 2000);
+	drain_check(f);
+	if (!f->got[f->nrec])
+		fail(f, "a record sent after the call was not delivered");
+}
+
+/* a is plain UDP: a datagram goes out as it is, and one comes in as it is */
+static void check_plain(struct fx *f)
+{
+	char b[64];
+
+	if (send(f->a, "plain-a", 7, 0) != 7 || wait_in(f->b, 2000) <= 0 ||
+	    recv(f->b, b, sizeof(b), MSG_DONTWAIT) != 7 || memcmp(b, "plain-a", 7))
+		fail(f, "a did not send plain UDP after the failed option");
+	if (send(f->b, "plain-b", 7, 0) != 7 || wait_in(f->a, 2000) <= 0 ||
+	    recv(f->a, b, sizeof(b), MSG_DONTWAIT) != 7 || memcmp(b, "plain-b", 7))
+		fail(f, "a did not receive plain UDP after the failed option");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Entry points                                                            */
+
+struct ep {
+	const char *name;
+	int (*setup)(struct fx *f);
+	int (*call)(struct fx *f);
+	/* @ret, @err: the call's; checks the socket and the records after it */
+	void (*after)(struct fx *f, int ret, int err);
+	int kind;
+	int arg;
+	int normal_errno;	/* what the call gives without injection, or 0 */
+	int errno_ok;		/* another errno documented for this call */
+	int pages;		/* page allocations are injection points too */
+};
+
+static const struct ep *cur;
+
+/* ---- SOL_DTLS options ---- */
+
+static int setup_pair(struct fx *f)
+{
+	return fx_init(f, cur->kind);
+}
+
+static int setup_after_rx(struct fx *f)
+{
+	return fx_init(f, cur->kind) || install(f, DTLS_RX);
+}
+
+static int setup_after_tx(struct fx *f)
+{
+	return fx_init(f, cur->kind) || install(f, DTLS_TX);
+}
+
+static int setup_window(struct fx *f)
+{
+	return fx_init(f, cur->kind) ||
+	       set_int(f, f->a, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, 65536, "DTLS_RX_REPLAY_WINDOW");
+}
+
+static int call_tx(struct fx *f)
+{
+	return dtls_install(f->a, DTLS_TX, &f->ab, REC_NUM(EPOCH, 1));
+}
+
+static int call_rx(struct fx *f)
+{
+	return dtls_install(f->a, DTLS_RX, &f->ba, REC_NUM(EPOCH, 1));
+}
+
+/* @first: the option was the socket's first SOL_DTLS one */
+static void after_tx(struct fx *f, int ret, int err)
+{
+	(void)err;
+	if (ret && cur->arg)
+		check_plain(f);
+	if (ret && install(f, DTLS_TX))
+		return;
+	check_tx(f, 1);
+	if (!f->why[0] && !cur->arg)
+		check_rx(f);	/* DTLS_RX, installed before, still works */
+}
+
+static void after_rx(struct fx *f, int ret, int err)
+{
+	(void)err;
+	if (ret && cur->arg)
+		check_plain(f);
+	if (ret && install(f, DTLS_RX))
+		return;
+	check_rx(f);
+	if (!f->why[0] && cur->setup == setup_after_tx)
+		check_tx(f, 1);	/* DTLS_TX, installed before, still works */
+}
+
+static int call_window(struct fx *f)
+{
+	uint32_t v = 4096;
+
+	return setsockopt(f->a, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &v, sizeof(v));
+}
+
+static void after_window(struct fx *f, int ret, int err)
+{
+	uint32_t v = 0;
+	socklen_t l = sizeof(v);
+
+	(void)err;
+	if (ret) {
+		check_plain(f);
+		if (call_window(f)) {
+			fail(f, "DTLS_RX_REPLAY_WINDOW retried: %s", strerror(errno));
+			return;
+		}
+	}
+	if (getsockopt(f->a, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &v, &l) || v != 4096)
+		fail(f, "DTLS_RX_REPLAY_WINDOW reads %u (%s)", v, strerror(errno));
+	if (!install(f, DTLS_RX))
+		check_rx(f);
+}
+
+/* DTLS_RX with datagrams queued: 3 single ones and one of 3 records */
+static int setup_queued(struct fx *f)
+{
+	if (fx_init(f, cur->kind) || (cur->arg && tap_open(f)))
+		return -1;
+	if (peer_send(f, 1, 3, 23, 0) || peer_send(f, 4, 6, 23, 1))
+		return -1;
+	if (wait_in(f->a, 2000) <= 0) {
+		fail(f, "the datagrams did not arrive");
+		return -1;
+	}
+	usleep(2000);
+	return 0;
+}
+
+static void after_queued(struct fx *f, int ret, int err)
+{
+	(void)err;
+	if (ret && install(f, DTLS_RX))
+		return;
+	drain_check(f);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* ---- UDP_GRO set on a DTLS_RX socket ---- */
+
+static int call_gro(struct fx *f)
+{
+	int one = 1;
+
+	return setsockopt(f->a, SOL_UDP, UDP_GRO, &one, sizeof(one));
+}
+
+static void after_gro(struct fx *f, int ret, int err)
+{
+	int v = 0;
+	socklen_t l = sizeof(v);
+
+	(void)err;
+	/* documented: UDP has set the option, records still opened on arrival */
+	if (getsockopt(f->a, SOL_UDP, UDP_GRO, &v, &l) || v != 1)
+		fail(f, "UDP_GRO reads %d after the call returned %d", v, ret);
+	check_rx(f);
+	if (ret && !f->why[0] && call_gro(f))
+		fail(f, "UDP_GRO retried: %s", strerror(errno));
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* ---- send ---- */
+
+static int setup_send(struct fx *f)
+{
+	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
+		return -1;
+	f->dlen = payload_make(f->data, 77, 300);
+	return 0;
+}
+
+static ssize_t send_cmsg(struct fx *f, int type, int plain_seq, int gso, int tos)
+{
+	char ctl[256] = { 0 };
+	struct iovec iov = { .iov_base = f->data, .iov_len = f->dlen };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl };
+	struct cmsghdr *c = (struct cmsghdr *)ctl;
+	size_t len = 0;
+
+	if (type) {
+		c->cmsg_level = SOL_DTLS;
+		c->cmsg_type = DTLS_SET_RECORD_TYPE;
+		c->cmsg_len = CMSG_LEN(1);
+		*CMSG_DATA(c) = type;
+		len += CMSG_SPACE(1);
+	}
+	if (plain_seq) {
+		uint64_t s = plain_seq;
+
+		c = (struct cmsghdr *)(ctl + len);
+		c->cmsg_level = SOL_DTLS;
+		c->cmsg_type = DTLS_SET_PLAINTEXT_SEQ;
+		c->cmsg_len = CMSG_LEN(sizeof(s));
+		memcpy(CMSG_DATA(c), &s, sizeof(s));
+		len += CMSG_SPACE(sizeof(s));
+	}
+	if (gso) {
+		uint16_t s = gso;
+
+		c = (struct cmsghdr *)(ctl + len);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(s));
+		memcpy(CMSG_DATA(c), &s, sizeof(s));
+		len += CMSG_SPACE(sizeof(s));
+	}
+	if (tos) {
+		int t = 0;
+
+		c = (struct cmsghdr *)(ctl + len);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_TOS;
+		c->cmsg_len = CMSG_LEN(sizeof(t));
+		memcpy(CMSG_DATA(c), &t, sizeof(t));
+		len += CMSG_SPACE(sizeof(t));
+	}
+	m.msg_controllen = len;
+	if (!len)
+		m.msg_control = NULL;
+	return sendmsg(f->a, &m, 0);
+}
+
+enum { S_PLAIN, S_ALERT, S_CLEAR, S_GSO_CMSG, S_GSO_BIG };
+
+static int call_send(struct fx *f)
+{
+	switch (cur->arg) {
+	case S_ALERT:
+		return send_cmsg(f, 21, 0, 0, 0);
+	case S_CLEAR:
+		return send_cmsg(f, 22, 77, 0, 0);
+	case S_GSO_CMSG:
+		return send_cmsg(f, 0, 0, 100, 1);
+	case S_GSO_BIG:
+		return send(f->a, f->data, f->dlen, 0);
+	}
+	return send(f->a, f->data, f->dlen, 0);
+}
+
+static int setup_send_gso(struct fx *f)
+{
+	if (setup_send(f))
+		return -1;
+	if (cur->arg == S_GSO_CMSG) {
+		f->dlen = 400;
+	} else {
+		f->dlen = 40000;
+		if (set_int(f, f->a, SOL_UDP, UDP_SEGMENT, 1200, "UDP_SEGMENT"))
+			return -1;
+	}
+	for (size_t i = 0; i < f->dlen; i++)
+		f->data[i] = (uint8_t)(i * 13 + (i >> 9));
+	return 0;
+}
+
+static void after_send(struct fx *f, int ret, int err)
+{
+	uint64_t seq = 1;
+	uint8_t pt[MAXREC];
+	struct rec_hdr h;
+	ssize_t n;
+
+	(void)err;
+	if (ret < 0) {
+		peer_nothing(f, "from a send that failed");
+		if (call_send(f) != (ssize_t)f->dlen) {
+			fail(f, "the send retried: %s", strerror(errno));
+			return;
+		}
+	} else if ((size_t)ret != f->dlen) {
+		fail(f, "send returned %d of %zu", ret, f->dlen);
+		return;
+	}
+	switch (cur->arg) {
+	case S_CLEAR:
+		/* epoch 0, the number the caller gave, each time */
+		n = peer_recv(f, pt, &h, 2000);
+		if (n != (ssize_t)f->dlen || h.epoch || h.seq != 77 || h.type != 22 ||
+		    memcmp(pt, f->data, n))
+			fail(f, "the peer did not get the epoch-0 record (%zd)", n);
+		peer_nothing(f, "after the epoch-0 record");
+		seq = 1;
+		break;
+	case S_ALERT:
+		peer_expect(f, 21, &seq, f->dlen, 0);
+		break;
+	case S_GSO_CMSG:
+		peer_expect(f, 23, &seq, f->dlen, 100);
+		break;
+	case S_GSO_BIG:
+		peer_expect(f, 23, &seq, f->dlen, 1200);
+		break;
+	default:
+		peer_expect(f, 23, &seq, f->dlen, 0);
+	}
+	if (!f->why[0] && cur->arg == S_GSO_BIG &&
+	    set_int(f, f->a, SOL_UDP, UDP_SEGMENT, 0, "UDP_SEGMENT 0"))
+		return;
+	if (!f->why[0])
+		check_tx(f, seq);
+}
+
+/* ---- splice and sendfile: a byte stream ---- */
+
+#define STREAM_LEN 20000
+
+static int setup_splice(struct fx *f)
+{
+	char path[] = "/tmp/dtls_fault.XXXXXX";
+
+	if (setup_send(f))
+		return -1;
+	f->dlen = STREAM_LEN;
+	for (size_t i = 0; i < f->dlen; i++)
+		f->data[i] = (uint8_t)(i * 7 + (i >> 8));
+	if (cur->arg) {
+		f->file = mkstemp(path);
+		if (f->file < 0 || write(f->file, f->data, f->dlen) != (ssize_t)f->dlen) {
+			fail(f, "temporary file: %s", strerror(errno));
+			return -1;
+		}
+		unlink(path);
+		return 0;
+	}
+	if (pipe(f->pipe) || fcntl(f->pipe[1], F_SETPIPE_SZ, 1 << 16) < 0 ||
+	    write(f->pipe[1], f->data, f->dlen) != (ssize_t)f->dlen) {
+		fail(f, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static off_t sf_off;
+
+static int call_splice(struct fx *f)
+{
+	if (cur->arg) {
+		sf_off = 0;
+		return sendfile(f->a, f->file, &sf_off, f->dlen);
+	}
+	return splice(f->pipe[0], NULL, f->a, NULL, f->dlen, 0);
+}
+
+static void after_splice(struct fx *f, int ret, int err)
+{
+	size_t done = ret > 0 ? ret : 0;
+	uint64_t seq = 1;
+	ssize_t r;
+
+	(void)err;
+	if (!cur->arg)
+		sf_off = done;
+	if ((size_t)sf_off != done)
+		fail(f, "sendfile returned %d with the offset at %lld", ret, (long long)sf_off);
+	while (done < f->dlen && !f->why[0]) {
+		if (cur->arg)
+			r = sendfile(f->a, f->file, &sf_off, f->dlen - done);
+		else
+			r = splice(f->pipe[0], NULL, f->a, NULL, f->dlen - done, 0);
+		if (r <= 0) {
+			fail(f, "%s of the rest (%zu of %zu done): %s",
+			     cur->arg ? "sendfile" : "splice", done, f->dlen,
+			     r ? strerror(errno) : "returned 0");
+			return;
+		}
+		done += r;
+	}
+	peer_expect(f, 23, &seq, f->dlen, DTLS_MAX_PLAINTEXT);
+	if (!f->why[0])
+		check_tx(f, seq);
+}
+
+/* ---- recv, poll, FIONREAD ---- */
+
+enum {
+	R_ROOM = 1,	/* room for the record type cmsg */
+	R_PEEK = 2,
+	R_GRO = 4,	/* UDP_GRO: a batch of 4 and one more */
+	R_TAP = 8,	/* a packet tap: datagrams are clones */
+	R_ALERT = 16,	/* an alert first */
+	R_POLL = 32,
+	R_FIONREAD = 64,
+};
+
+static int setup_recv(struct fx *f)
+{
+	int fl = cur->arg;
+	long long before;
+
+	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
+		return -1;
+	if ((fl & R_GRO) && set_int(f, f->a, SOL_UDP, UDP_GRO, 1, "UDP_GRO"))
+		return -1;
+	if ((fl & R_TAP) && tap_open(f))
+		return -1;
+	before = dstat("DtlsRxRecords");
+	if (fl & R_ALERT) {
+		if (peer_send(f, 1, 1, 21, 0) || peer_send(f, 2, 3, 23, 0))
+			return -1;
+	} else if (fl & R_GRO) {
+		if (peer_send_gso(f, 1, 4) || peer_send(f, 5, 5, 23, 0))
+			return -1;
+	} else if (peer_send(f, 1, 3, 23, 0)) {
+		return -1;
+	}
+	/* poll() would make the reader open the first record: not under UDP_GRO */
+	if (fl & R_GRO) {
+		usleep(5000);
+		return 0;
+	}
+	if (wait_in(f->a, 2000) <= 0) {
+		fail(f, "the records did not arrive");
+		return -1;
+	}
+	settle(before, f->nrec);
+	return 0;
+}
+
+static struct {
+	uint8_t buf[65536];
+	ssize_t n;
+	struct dtls_record_info info;
+	int have, seg, v;
+} rv;
+
+static int call_recv(struct fx *f)
+{
+	int fl = cur->arg;
+	struct pollfd p = { .fd = f->a, .events = POLLIN };
+
+	if (fl & R_POLL)
+		return poll(&p, 1, 0);
+	if (fl & R_FIONREAD)
+		return ioctl(f->a, FIONREAD, &rv.v);
+	rv.n = recv_rec(f->a, rv.buf, sizeof(rv.buf),
+			MSG_DONTWAIT | ((fl & R_PEEK) ? MSG_PEEK : 0),
+			fl & R_ROOM, &rv.info, &rv.have, &rv.seg);
+	return rv.n < 0 ? -1 : 0;
+}
+
+static void after_recv(struct fx *f, int ret, int err)
+{
+	int fl = cur->arg;
+
+	if (fl & R_POLL) {
+		/* readable, unless the records failed for lack of memory */
+		if (ret != 1 && dstat("DtlsRxDropped") == f->drops0)
+			fail(f, "poll returned %d with records queued", ret);
+	} else if (fl & R_FIONREAD) {
+		if (!ret && rv.v != RLEN && dstat("DtlsRxDropped") == f->drops0)
+			fail(f, "FIONREAD gave %d, want %d", rv.v, RLEN);
+	} else if (ret == 0 && (fl & R_PEEK)) {
+		if (payload_check(rv.buf, rv.n) != 1)
+			fail(f, "MSG_PEEK returned something else than record 1");
+	} else if (ret == 0) {
+		if ((fl & R_ROOM) && !rv.have)
+			fail(f, "no DTLS_GET_RECORD_TYPE cmsg");
+		/* without a control buffer no UDP_GRO cmsg: the records are RLEN */
+		if (!(fl & R_ROOM) && rv.n > RLEN)
+			rv.seg = RLEN;
+		account_msg(f, rv.buf, rv.n, rv.have, &rv.info, rv.seg);
+	} else if (err == EIO && (fl & R_ALERT)) {
+		/* the alert stays for a caller with room */
+	}
+	drain_check(f);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* ---- close ---- */
+
+static int setup_close(struct fx *f)
+{
+	uint8_t b[256];
+
+	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
+		return -1;
+	if (cur->arg && set_int(f, f->a, SOL_UDP, UDP_GRO, 1, "UDP_GRO"))
+		return -1;
+	/* records queued both ways; under UDP_GRO the reader holds a batch */
+	if (cur->arg ? peer_send_gso(f, 1, 4) : peer_send(f, 1, 3, 23, 0))
+		return -1;
+	if (send(f->a, "to-b", 4, 0) != 4 || wait_in(f->a, 2000) <= 0) {
+		fail(f, "traffic before close: %s", strerror(errno));
+		return -1;
+	}
+	if (cur->arg && recv(f->a, b, RLEN, MSG_DONTWAIT) != RLEN) {
+		fail(f, "a read of one record: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int call_close(struct fx *f)
+{
+	int r = close(f->a);
+
+	f->a = -1;
+	return r;
+}
+
+static void after_close(struct fx *f, int ret, int err)
+{
+	(void)f;
+	(void)ret;
+	(void)err;
+	/* the counters and the module's references: checked per entry point */
+}
+
+#define EP(n, s, c, a, k, g, ne, eo, pg) \
+	{ .name = n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
+	  .normal_errno = ne, .errno_ok = eo, .pages = pg }
+
+/*
+ * page_alloc_silent: 1 where the kernel fails an injected page allocation
+ * without a warning.
+ */
+static const struct ep eps[] = {
+	EP("DTLS_TX, first option", setup_pair, call_tx, after_tx, SK_IPV4, 1, 0, 0, 1),
+	EP("DTLS_TX, first option, IPv6", setup_pair, call_tx, after_tx, SK_IPV6, 1, 0, 0, 1),
+	EP("DTLS_TX after DTLS_RX", setup_after_rx, call_tx, after_tx, SK_IPV4, 0, 0, 0, 1),
+	EP("DTLS_RX, first option", setup_pair, call_rx, after_rx, SK_IPV4, 1, 0, 0, 1),
+	EP("DTLS_RX, first option, v4-mapped", setup_pair, call_rx, after_rx, SK_MAPPED, 1, 0, 0, 1),
+	EP("DTLS_RX after DTLS_TX", setup_after_tx, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
+	EP("DTLS_RX after a 65536-record window", setup_window, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
+	EP("DTLS_RX_REPLAY_WINDOW, first option", setup_pair, call_window, after_window, SK_IPV4, 1, 0, 0, 1),
+	EP("DTLS_RX with datagrams queued", setup_queued, call_rx, after_queued, SK_IPV4, 0, 0, 0, 1),
+	EP("DTLS_RX with datagrams queued, packet tap", setup_queued, call_rx, after_queued, SK_IPV6, 1, 0, 0, 1),
+	EP("UDP_GRO after DTLS_RX", setup_after_rx, call_gro, after_gro, SK_IPV4, 0, 0, 0, 1),
+	EP("UDP_GRO after DTLS_RX, IPv6", setup_after_rx, call_gro, after_gro, SK_IPV6, 0, 0, 0, 1),
+	EP("send", setup_send, call_send, after_send, SK_IPV4, S_PLAIN, 0, 0, 1),
+	EP("send, IPv6", setup_send, call_send, after_send, SK_IPV6, S_PLAIN, 0, 0, 1),
+	EP("send, DTLS_SET_RECORD_TYPE", setup_send, call_send, after_send, SK_IPV4, S_ALERT, 0, 0, 1),
+	EP("send, DTLS_SET_PLAINTEXT_SEQ", setup_send, call_send, after_send, SK_IPV4, S_CLEAR, 0, 0, 1),
+	EP("send, UDP_SEGMENT and IP_TOS cmsgs", setup_send_gso, call_send, after_send, SK_IPV4, S_GSO_CMSG, 0, 0, 1),
+	EP("send, UDP_SEGMENT, 40000 bytes", setup_send_gso, call_send, after_send, SK_IPV4, S_GSO_BIG, 0, 0, 1),
+	EP("splice", setup_splice, call_splice, after_splice, SK_IPV4, 0, 0, 0, 1),
+	EP("sendfile", setup_splice, call_splice, after_splice, SK_IPV4, 1, 0, 0, 1),
+	EP("recv", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM, 0, 0, 1),
+	EP("recv, no room for the record type", setup_recv, call_recv, after_recv, SK_IPV4, 0, 0, 0, 1),
+	EP("recv, no room, an alert first", setup_recv, call_recv, after_recv, SK_IPV4, R_ALERT, EIO, 0, 1),
+	EP("recv, MSG_PEEK", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_PEEK, 0, 0, 1),
+	EP("recv, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO, 0, 0, 1),
+	EP("recv, UDP_GRO, no room for the record type", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO, 0, 0, 1),
+	EP("recv, UDP_GRO, MSG_PEEK", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO | R_PEEK, 0, 0, 1),
+	EP("recv, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO | R_TAP, 0, 0, 1),
+	EP("poll, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL, 0, 0, 1),
+	EP("poll, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL | R_TAP, 0, 0, 1),
+	EP("FIONREAD, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_FIONREAD, 0, 0, 1),
+	EP("FIONREAD, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV6, R_GRO | R_FIONREAD | R_TAP, 0, 0, 1),
+	EP("close", setup_close, call_close, after_close, SK_IPV4, 0, 0, 0, 1),
+	EP("close, UDP_GRO reader holding a batch", setup_close, call_close, after_close, SK_IPV6, 1, 0, 0, 1),
+};
+#define N_EPS (sizeof(eps) / sizeof(eps[0]))
+
+static int errno_allowed(const struct ep *e, int err)
+{
+	return err == ENOMEM || err == ENOBUFS ||
+	       (e->normal_errno && err == e->normal_errno) ||
+	       (e->errno_ok && err == e->errno_ok);
+}
+
+/* Inject at n = 1, 2, ... into @e's call; one TAP line. */
+static void run_ep(const struct ep *e)
+{
+	unsigned int n, points = 0, ok = 0;
+	char first_bad[700] = "";
+	uint64_t t0 = now_ms();
+	struct fx f;
+
+	cur = e;
+	inject_pages(e->pages);
+	for (n = 1; n <= MAX_POINTS; n++) {
+		int ret, err, injected;
+		long left;
+
+		if (e->setup(&f)) {
+			snprintf(first_bad, sizeof(first_bad), "setup (no injection): %s", f.why);
+			fx_close(&f);
+			break;
+		}
+		nth_set(n);
+		ret = e->call(&f);
+		err = errno;
+		left = nth_get();
+		nth_set(0);
+		injected = left == 0;
+		if (ret < 0 && !errno_allowed(e, err))
+			fail(&f, "the call failed with %s", strerror(err));
+		else if (ret < 0 && !injected && err != e->normal_errno)
+			fail(&f, "the call failed with %s and no failure injected",
+			     strerror(err));
+		else if (ret >= 0 && !injected && e->normal_errno)
+			fail(&f, "the call returned %d, want %s", ret, strerror(e->normal_errno));
+		if (!f.why[0])
+			e->after(&f, ret, err);
+		fx_close(&f);
+		if (klog_check(e->name, n))
+			fail(&f, "kernel log hit (above)");
+		if (verbose || f.why[0])
+			printf("#   n=%u: %s, %s%s%s\n", n, injected ? "injected" : "not injected",
+			       ret < 0 ? strerror(err) : "succeeded",
+			       f.why[0] ? ": " : "", f.why);
+		if (f.why[0] && !first_bad[0])
+			snprintf(first_bad, sizeof(first_bad), "n=%u: %s", n, f.why);
+		if (!injected)
+			break;
+		points++;
+		ok += !f.why[0];
+	}
+	if (n > MAX_POINTS && !first_bad[0])
+		snprintf(first_bad, sizeof(first_bad), "more than %d injection points", MAX_POINTS);
+	if (!first_bad[0])
+		base_wait(&base0, first_bad, sizeof(first_bad));
+	printf("# %s: %u injection points, %u ok (%.1f s)\n", e->name, points, ok,
+	       (now_ms() - t0) / 1000.0);
+	tap(!first_bad[0], e->name, "%s", first_bad[0] ? first_bad : "all ok");
+}
+
+/* ---------------------------------------------------------------------- */
+/* Module load and unload                                                  */
+
+/* a pair with both directions works: the module is there and sound */
+static int mod_works(char *why, size_t wlen)
+{
+	struct fx f;
+	int r;
+
+	cur = &eps[0];
+	if (fx_init(&f, SK_IPV4) || install(&f, DTLS_TX) || install(&f, DTLS_RX)) {
+		snprintf(why, wlen, "%s", f.why);
+		fx_close(&f);
+		return -1;
+	}
+	check_tx(&f, 1);
+	if (!f.why[0])
+		check_rx(&f);
+	r = f.why[0] ? -1 : 0;
+	if (r)
+		snprintf(why, wlen, "%s", f.why);
+	fx_close(&f);
+	return r;
+}
+
+/* The module is gone: UDP answers SOL_DTLS as before it was loaded. */
+static int mod_gone(char *why, size_t wlen)
+{
+	struct cinfo ci;
+	struct dkey k;
+	int a, b, r;
+
+	if (mod_loaded() || access(DSTAT_FILE, F_OK) == 0) {
+		snprintf(why, wlen, "the module is still there");
+		return -1;
+	}
+	if (udp_pair(SK_IPV4, SK_IPV4, &a, &b)) {
+		snprintf(why, wlen, "udp_pair: %s", strerror(errno));
+		return -1;
+	}
+	dkey_derive(&k, &cdescs[0], "fault-gone");
+	cinfo_build(&ci, &k, REC_NUM(EPOCH, 1));
+	r = setsockopt(a, SOL_DTLS, DTLS_TX, ci.b, ci.len);
+	close(a);
+	close(b);
+	if (r == 0 || errno != ENOPROTOOPT) {
+		snprintf(why, wlen, "SOL_DTLS without the module: %s",
+			 r ? strerror(errno) : "succeeded");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The injection points finit_module() of a file spends before it looks at
+ * the ELF header: counted on a copy of @ko whose header is broken, by a
+ * fail-nth too large to fire.  -1 if they cannot be counted.
+ */
+static long read_points(const char *ko)
+{
+	static char buf[1 << 16];
+	char path[] = "/tmp/dtls_fault.ko.XXXXXX";
+	int in = open(ko, O_RDONLY), out = mkstemp(path), first = 1, fd;
+	const unsigned int big = 1000000;
+	long left = -1;
+	ssize_t r;
+
+	if (in < 0 || out < 0)
+		goto out;
+	while ((r = read(in, buf, sizeof(buf))) > 0) {
+		if (first)
+			memset(buf, 0, 4);	/* no ELF magic */
+		first = 0;
+		if (write(out, buf, r) != r)
+			goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto out;
+	nth_set(big);
+	r = syscall(SYS_finit_module, fd, "", 0);
+	left = nth_get();
+	nth_set(0);
+	close(fd);
+	if (r == 0 || errno != ENOEXEC)
+		left = -1;
+out:
+	if (in >= 0)
+		close(in);
+	if (out >= 0) {
+		close(out);
+		unlink(path);
+	}
+	return left > 0 ? (long)big - left : -1;
+}
+
+static int mod_idle(void)
+{
+	uint64_t end = now_ms() + 10000;
+
+	while (modref() != 0 && now_ms() < end)
+		usleep(20000);
+	return modref() == 0 ? 0 : -1;
+}
+
+/* One call of finit_module() or delete_module() with fail-nth @n. */
+static int load_call(const char *ko, int unload, unsigned int n, int *err, int *injected)
+{
+	int fd = unload ? -1 : open(ko, O_RDONLY | O_CLOEXEC), ret;
+	long left;
+
+	if (!unload && fd < 0) {
+		*err = errno;
+		*injected = 0;
+		return -2;
+	}
+	nth_set(n);
+	if (unload)
+		ret = syscall(SYS_delete_module, "dtls", O_NONBLOCK);
+	else
+		ret = syscall(SYS_finit_module, fd, "", 0);
+	*err = errno;
+	left = nth_get();
+	nth_set(0);
+	if (fd >= 0)
+		close(fd);
+	*injected = left == 0;
+	return ret;
+}
+
+static void run_load(const char *ko, int unload)
+{
+	const char *name = unload ? "module unload (delete_module)" : "module load (finit_module)";
+	unsigned int n, points = 0, ok = 0;
+	char first_bad[700] = "", why[512];
+	uint64_t t0 = now_ms();
+	long skip = 0;
+
+	if (!selected(name))
+		return;
+	/*
+	 * Slab allocations only: finit_module() and load_module() vmalloc()
+	 * the file and the module, and vmalloc() warns with a call trace when
+	 * a page allocation fails (the kernel's own warning, not the
+	 * module's).  finit_module() reads the file into a vmalloc() buffer
+	 * first (kernel_read_file()), which warns when its vm_struct
+	 * allocation fails: those first points, the same for any file of
+	 * that size, are counted and skipped.
+	 */
+	inject_pages(0);
+	if (!unload && !no_inject) {
+		if (mod_loaded() && mod_unload()) {
+			tap(0, name, "cannot unload dtls first: %s", strerror(errno));
+			return;
+		}
+		skip = read_points(ko);
+		if (skip < 0) {
+			tap(0, name, "cannot count the injection points of reading %s", ko);
+			return;
+		}
+		printf("# %s: the first %ld injection points are kernel_read_file()'s: skipped\n",
+		       name, skip);
+	}
+	for (n = 1; n <= MAX_POINTS; n++) {
+		unsigned int at = n + skip;
+		int ret, err, injected, loaded;
+
+		why[0] = 0;
+		if (unload ? (!mod_loaded() && mod_load(ko)) || mod_idle() :
+			     mod_loaded() && mod_unload()) {
+			snprintf(first_bad, sizeof(first_bad), "setup (no injection): %s",
+				 strerror(errno));
+			break;
+		}
+		if (klog_check(name, 0)) {
+			snprintf(first_bad, sizeof(first_bad), "kernel log hit in the setup (above)");
+			break;
+		}
+		ret = load_call(ko, unload, at, &err, &injected);
+		loaded = mod_loaded();
+		if (ret < 0 && err != ENOMEM)
+			snprintf(why, sizeof(why), "failed with %s", strerror(err));
+		else if (ret < 0 && !injected)
+			snprintf(why, sizeof(why), "failed with %s, no failure injected",
+				 strerror(err));
+		else if ((ret == 0) != (unload ? !loaded : loaded))
+			snprintf(why, sizeof(why), "returned %d but the module is %s", ret,
+				 loaded ? "loaded" : "not loaded");
+		else if (loaded)
+			mod_works(why, sizeof(why));	/* loaded and working */
+		else
+			mod_gone(why, sizeof(why));	/* or not there at all */
+		if (klog_check(name, at) && !why[0])
+			snprintf(why, sizeof(why), "kernel log hit (above)");
+		if (verbose || why[0])
+			printf("#   n=%u: %s, %s%s%s\n", at, injected ? "injected" : "not injected",
+			       ret < 0 ? strerror(err) : "succeeded", why[0] ? ": " : "", why);
+		if (why[0] && !first_bad[0])
+			snprintf(first_bad, sizeof(first_bad), "n=%u: %s", at, why);
+		if (!injected)
+			break;
+		points++;
+		ok += !why[0];
+	}
+	if (n > MAX_POINTS && !first_bad[0])
+		snprintf(first_bad, sizeof(first_bad), "more than %d injection points", MAX_POINTS);
+	printf("# %s: %u injection points, %u ok (%.1f s)\n", name, points, ok,
+	       (now_ms() - t0) / 1000.0);
+	tap(!first_bad[0], name, "%s", first_bad[0] ? first_bad : "all ok");
+}
+
+/* ---------------------------------------------------------------------- */
+/* kmemleak                                                                */
+
+#define KMEMLEAK "/sys/kernel/debug/kmemleak"
+
+static void kmemleak_start(void)
+{
+	/* what leaked before this test is not its business */
+	file_write(KMEMLEAK, "scan");
+	file_write(KMEMLEAK, "clear");
+}
+
+static void kmemleak_check(void)
+{
+	static char buf[1 << 16];
+	ssize_t r;
+	int fd, lines = 0;
+	char *p, *nl;
+
+	if (access(KMEMLEAK, F_OK)) {
+		tap_skip("kmemleak", "no " KMEMLEAK);
+		return;
+	}
+	/* kmemleak reports objects older than 5 s, found unreferenced */
+	sleep(6);
+	if (file_write(KMEMLEAK, "scan")) {
+		tap(0, "kmemleak", "cannot write scan to %s: %s", KMEMLEAK, strerror(errno));
+		return;
+	}
+	sleep(1);
+	file_write(KMEMLEAK, "scan");
+	fd = open(KMEMLEAK, O_RDONLY);
+	r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		tap(0, "kmemleak", "cannot read %s: %s", KMEMLEAK, strerror(errno));
+		return;
+	}
+	buf[r] = 0;
+	for (p = buf; *p && lines < 80; p = nl + 1, lines++) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p) - 1;
+		printf("#   kmemleak: %.*s\n", (int)(nl - p), p);
+	}
+	tap(r == 0, "kmemleak", "%s", r ? "suspected leaks (above)" : "no leak reported");
+	klog_check("kmemleak", 0);
+}
+
+/* ---------------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: dtls_fault [-n] [-v] [-e NAME] [-x NAME] MODULE.ko\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int opt, was_loaded, plan = 0;
+	char why[512] = "";
+	const char *ko;
+
+	while ((opt = getopt(argc, argv, "nve:x:h")) != -1) {
+		switch (opt) {
+		case 'n':
+			no_inject = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'e':
+			only = optarg;
+			break;
+		case 'x':
+			skip_name = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind + 1 != argc)
+		usage();
+	ko = argv[optind];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (size_t i = 0; i < N_EPS; i++)
+		plan += selected(eps[i].name);
+	plan += selected("module load (finit_module)");
+	plan += selected("module unload (delete_module)");
+	plan += 1;	/* kmemleak */
+	printf("TAP version 13\n1..%d\n", plan);
+
+	if (!no_inject) {
+		if (access(FI_SLAB, F_OK) &&
+		    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) &&
+		    errno != EBUSY)
+			snprintf(why, sizeof(why), "mount debugfs: %s", strerror(errno));
+		nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+		if (!why[0] && nth_fd < 0)
+			snprintf(why, sizeof(why),
+				 "/proc/thread-self/fail-nth: %s (needs CONFIG_FAULT_INJECTION; -n runs without injection)",
+				 strerror(errno));
+		if (!why[0])
+			knobs_set(why, sizeof(why));
+	}
+	was_loaded = mod_loaded();
+	if (!why[0] && !was_loaded && mod_load(ko))
+		snprintf(why, sizeof(why), "load %s: %s", ko, strerror(errno));
+	if (why[0]) {
+		printf("# dtls_fault: %s\n", why);
+		for (int i = 0; i < plan; i++)
+			tap(0, "setup", "%s", why);
+		knobs_restore();
+		printf("%d passed, %d failed\n", npass, nfail);
+		return 1;
+	}
+	klog_open();
+	if (!no_inject)
+		kmemleak_start();
+
+	base_get(&base0);
+	if (base0.ref)
+		printf("# %lld module references with no DTLS socket of this test open\n", base0.ref);
+	for (size_t i = 0; i < N_EPS; i++)
+		if (selected(eps[i].name))
+			run_ep(&eps[i]);
+
+	run_load(ko, 0);
+	run_load(ko, 1);
+	/* leave the module as it was found */
+	if (was_loaded && !mod_loaded() && mod_load(ko))
+		printf("# reloading %s: %s\n", ko, strerror(errno));
+	if (!was_loaded && mod_loaded() && mod_unload())
+		printf("# unloading dtls: %s\n", strerror(errno));
+	knobs_restore();
+	if (no_inject)
+		tap_skip("kmemleak", "no injection (-n)");
+	else
+		kmemleak_check();
+	printf("%d passed, %d failed\n", npass, nfail);
+	return nfail ? 1 : 0;
+}
