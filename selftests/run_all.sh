@@ -12,6 +12,8 @@
 #   6. selftests/dtls_stress    (lifecycle stress, scenarios a-f, TAP)
 #   7. selftests/dtls_stress rmmod: unload refused under traffic, succeeds
 #      after close, module loaded again
+#   7b. selftests/dtls_memcg   (socket memory charged to the memory cgroup,
+#      ENOMEM at its limit without an OOM kill, TAP)
 #   8. unload: rmmod must fail while a DTLS socket exists, succeed after it
 #      is closed, and UDP must answer SOL_DTLS with ENOPROTOOPT afterwards.
 #   8a. selftests/dtls_fault (fail-nth kernels only: make check-debug):
@@ -75,7 +77,7 @@ finish() {
 }
 
 echo "# === load $MOD"
-for b in "$ST/dtls" "$ST/dtls_pair" "$ST/dtls_fuzz" "$ST/dtls_stress"; do
+for b in "$ST/dtls" "$ST/dtls_pair" "$ST/dtls_fuzz" "$ST/dtls_stress" "$ST/dtls_memcg"; do
 	if [ ! -x "$b" ]; then
 		echo "# $b is missing: build it on the host first (make -C selftests)"
 		own_tap not-ok "selftest binaries built"
@@ -178,6 +180,12 @@ if [ ! -r /proc/net/dtls_stat ]; then
 	echo "# dtls.ko is not loaded after dtls_stress rmmod: loading it again"
 	insmod "$MOD" 2>&1 | sed 's/^/# /'
 fi
+
+echo "# === selftests/dtls_memcg"
+"$ST/dtls_memcg" >"$TMP/memcg.tap" 2>&1
+echo "# dtls_memcg exited with $?"
+show_part "$TMP/memcg.tap"
+count_tap "$TMP/memcg.tap"
 
 echo "# === module unload"
 own=0
