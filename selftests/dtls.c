@@ -83,13 +83,6 @@ static long long drop_sum(void)
 	return s;
 }
 
-static int wait_readable(int fd, int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-
-	return poll(&p, 1, ms);
-}
-
 /* recv() with a timeout; -1 and errno ETIMEDOUT when nothing arrives. */
 static ssize_t recv_to(int fd, void *buf, size_t len, int ms)
 {
@@ -175,12 +168,6 @@ static int send_with_type(int fd, int level, int type, const void *cdata, size_t
 static int send_rec_type(int fd, uint8_t type, const void *buf, size_t len)
 {
 	return send_with_type(fd, SOL_DTLS, DTLS_SET_RECORD_TYPE, &type, 1, buf, len, 0);
-}
-
-static void set_rcvbuf(int fd, int bytes)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
 }
 
 /* ====================================================================== */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Shared helpers for the kernel DTLS selftests: cipher table, deterministic
- * test keys, crypto_info construction, socket setup, /proc/net/dtls_stat and
- * the independent DTLS 1.2 record reference built on OpenSSL libcrypto.
+ * test keys, crypto_info construction, socket setup, /proc/net/dtls_stat,
+ * a seeded PRNG and the independent DTLS 1.2 record reference built on
+ * OpenSSL libcrypto.
  */
 #ifndef DTLS_SELFTEST_COMMON_H
 #define DTLS_SELFTEST_COMMON_H
@@ -12,6 +13,7 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -468,6 +471,47 @@ static __maybe_unused int udp_pair(int kind_a, int kind_b, int *a, int *b)
 	return 0;
 }
 
+/* SO_RCVBUFFORCE (root, beyond rmem_max), else SO_RCVBUF up to the limit. */
+static __maybe_unused void set_rcvbuf(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+/* The same for the send buffer. */
+static __maybe_unused void set_sndbuf(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
+/* poll() for input: 1 readable, 0 timeout, -1 error. */
+static __maybe_unused int wait_readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms);
+}
+
+/* Bring up the loopback device of a freshly entered network namespace. */
+static __maybe_unused int lo_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int r;
+
+	if (s < 0)
+		return -1;
+	strcpy(ifr.ifr_name, "lo");
+	r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (!r) {
+		ifr.ifr_flags |= IFF_UP;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -597,6 +641,36 @@ static __maybe_unused long long dstat_settled(const char *name, int ms)
 		v = dstat(name);
 	} while (v != prev && now_ms() < end);
 	return v;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Seeded pseudo-random numbers (xorshift64*), repeatable from a seed      */
+
+struct rng {
+	uint64_t s;	/* never 0 */
+};
+
+static __maybe_unused uint64_t rng_next(struct rng *r)
+{
+	r->s ^= r->s >> 12;
+	r->s ^= r->s << 25;
+	r->s ^= r->s >> 27;
+	return r->s * 2685821657736338717ULL;
+}
+
+/* 0..n-1 (0 if n is 0) */
+static __maybe_unused uint32_t rng_below(struct rng *r, uint32_t n)
+{
+	return n ? (uint32_t)((rng_next(r) >> 11) % n) : 0;
+}
+
+/* A seed for a run that was given none: printed, so the run can be redone. */
+static __maybe_unused uint64_t seed_from_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ getpid();
 }
 
 /* Test payload with an id and a checksum, for concurrency and netns runs. */

@@ -46,20 +46,16 @@
 /* ---------------------------------------------------------------------- */
 /* PRNG                                                                    */
 
-static uint64_t rng_state;
+static struct rng rng;	/* one stream for the whole run: -s repeats it */
 
 static uint64_t rnd64(void)
 {
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
+	return rng_next(&rng);
 }
 
 static uint32_t rnd(uint32_t n)	/* 0..n-1 */
 {
-	return n ? (uint32_t)((rnd64() >> 11) % n) : 0;
+	return rng_below(&rng, n);
 }
 
 static int chance(int percent)
@@ -172,6 +168,10 @@ struct fz {
 	/* observed */
 	long long got_real, got_plain, errors;
 	long long datagrams, records;
+	int batches;
+	uint64_t t0;		/* the run's start, ms */
+	/* counters: before DTLS_RX, and their growth at the end */
+	long long before[S_N], grew[S_N];
 	char errmsg[256];
 };
 
@@ -419,15 +419,117 @@ static size_t forged_pt(uint8_t *pt, size_t max)
 	return payload_make(pt, FORGED_ID | rnd(1 << 20), len);
 }
 
+/* A sealed record in an epoch other than the socket's (0: a plaintext one). */
+static size_t seal_wrong_epoch(struct fz *z, const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint16_t e;
+
+	do
+		e = chance(50) ? z->epoch + 1 + rnd(3) :
+			chance(50) ? (uint16_t)(z->epoch - 1) : (uint16_t)rnd64();
+	while (e == z->epoch);
+	return seal(z, 23, DTLS_1_2_VERSION, e, alloc_seq(z), pt, ptlen, out);
+}
+
+/* A sealed record with a version other than DTLS 1.2's. */
+static size_t seal_wrong_version(struct fz *z, const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint16_t v;
+
+	do
+		v = chance(50) ? 0xfeff + rnd(3) - 1 : rnd64();
+	while (v == DTLS_1_2_VERSION);
+	if (chance(30))
+		v = chance(50) ? 0x0303 : 0xfefc;
+	return seal(z, 23, v, z->epoch, alloc_seq(z), pt, ptlen, out);
+}
+
+/* A sealed record of a content type DTLS 1.2 does not have. */
+static size_t seal_unknown_type(struct fz *z, const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint8_t t;
+
+	do
+		t = rnd(256);
+	while (t >= 20 && t <= 23);
+	return seal(z, t, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+}
+
+enum flip_part { FLIP_TAG, FLIP_CIPHERTEXT, FLIP_NONCE, FLIP_HEADER };
+
+/* A sealed record with one bit flipped in @part. */
+static size_t seal_flipped(struct fz *z, enum flip_part part, const uint8_t *pt,
+			   size_t ptlen, uint8_t *out)
+{
+	const struct cdesc *c = z->c;
+	size_t n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+
+	switch (part) {
+	case FLIP_TAG:
+		out[n - 1 - rnd(c->tag_len)] ^= 1 << rnd(8);
+		break;
+	case FLIP_CIPHERTEXT:
+		out[DTLS_HDR_LEN + c->xnonce_len + rnd(ptlen)] ^= 1 << rnd(8);
+		break;
+	case FLIP_NONCE:	/* ChaCha20 has none: then in the body */
+		out[DTLS_HDR_LEN + rnd(c->xnonce_len ? c->xnonce_len : ptlen)] ^= 1 << rnd(8);
+		break;
+	case FLIP_HEADER:	/* type, version, epoch, seq or length */
+		out[rnd(DTLS_HDR_LEN)] ^= 1 << rnd(8);
+		break;
+	}
+	return n;
+}
+
+/* A record whose length is shorter than explicit nonce + tag. */
+static size_t short_record(struct fz *z, uint8_t *out)
+{
+	size_t n = rnd(rec_overhead(z->c) - DTLS_HDR_LEN);
+
+	put_hdr(out, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), n);
+	rnd_bytes(out + DTLS_HDR_LEN, n);
+	return DTLS_HDR_LEN + n;
+}
+
+/* A sequence number anywhere near the window, the generator or the start. */
+static uint64_t seq_near(struct fz *z)
+{
+	uint64_t s = z->next_start;
+
+	switch (rnd(4)) {
+	case 0:
+		s = s > z->win ? s - z->win + rnd(2 * z->win) : rnd(2 * z->win);
+		break;
+	case 1:
+		s = z->seqctr + rnd(100);
+		break;
+	case 2:
+		s = rnd64() & SEQ_MASK;
+		break;
+	default:
+		s = z->s0 > 10 ? z->s0 - 1 - rnd(10) : 0;
+	}
+	return s;
+}
+
+/* A plausible header over a random body, with a sequence number near. */
+static size_t noise_record(struct fz *z, uint8_t *out, size_t maxpt)
+{
+	size_t n = rnd(maxpt + rec_overhead(z->c) - DTLS_HDR_LEN);
+	uint64_t s = seq_near(z);
+
+	put_hdr(out, 20 + rnd(4), DTLS_1_2_VERSION, z->epoch, s, n);
+	rnd_bytes(out + DTLS_HDR_LEN, n);
+	return DTLS_HDR_LEN + n;
+}
+
 /* One bad record of a random kind; returns its length (<= room). */
 static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
 {
 	static uint8_t pt[MAX_REAL_PT + 1024];
 	const struct cdesc *c = z->c;
 	size_t maxpt = room > rec_overhead(c) + 16 ? room - rec_overhead(c) : 0;
-	size_t ptlen, n;
-	uint16_t v, e;
-	uint8_t t;
+	size_t ptlen;
 
 	if (maxpt > 1400)
 		maxpt = 1400;
@@ -440,67 +542,24 @@ static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
 	}
 	ptlen = forged_pt(pt, maxpt);
 	switch (rnd(9)) {
-	case 0:	/* wrong epoch (may be 0: then a plaintext record) */
-		do
-			e = chance(50) ? z->epoch + 1 + rnd(3) :
-				chance(50) ? (uint16_t)(z->epoch - 1) : (uint16_t)rnd64();
-		while (e == z->epoch);
-		return seal(z, 23, DTLS_1_2_VERSION, e, alloc_seq(z), pt, ptlen, out);
-	case 1:	/* wrong version */
-		do
-			v = chance(50) ? 0xfeff + rnd(3) - 1 : rnd64();
-		while (v == DTLS_1_2_VERSION);
-		if (chance(30))
-			v = chance(50) ? 0x0303 : 0xfefc;
-		return seal(z, 23, v, z->epoch, alloc_seq(z), pt, ptlen, out);
-	case 2:	/* unknown content type */
-		do
-			t = rnd(256);
-		while (t >= 20 && t <= 23);
-		return seal(z, t, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
-	case 3:	/* flipped bit in the tag */
-		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
-		out[n - 1 - rnd(c->tag_len)] ^= 1 << rnd(8);
-		return n;
-	case 4:	/* flipped bit in the ciphertext */
-		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
-		out[DTLS_HDR_LEN + c->xnonce_len + rnd(ptlen)] ^= 1 << rnd(8);
-		return n;
-	case 5:	/* flipped bit in the explicit nonce (ChaCha20: in the body) */
-		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
-		out[DTLS_HDR_LEN + rnd(c->xnonce_len ? c->xnonce_len : ptlen)] ^= 1 << rnd(8);
-		return n;
-	case 6:	/* flipped bit in the header: type, version, epoch, seq, length */
-		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
-		out[rnd(DTLS_HDR_LEN)] ^= 1 << rnd(8);
-		return n;
-	case 7:	/* length shorter than explicit nonce + tag */
-		n = rnd(rec_overhead(c) - DTLS_HDR_LEN);
-		put_hdr(out, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), n);
-		rnd_bytes(out + DTLS_HDR_LEN, n);
-		return DTLS_HDR_LEN + n;
-	default:	/* plausible header, random body, seq anywhere near */
-		n = rnd(maxpt + rec_overhead(c) - DTLS_HDR_LEN);
-		{
-			uint64_t s = z->next_start;
-
-			switch (rnd(4)) {
-			case 0:
-				s = s > z->win ? s - z->win + rnd(2 * z->win) : rnd(2 * z->win);
-				break;
-			case 1:
-				s = z->seqctr + rnd(100);
-				break;
-			case 2:
-				s = rnd64() & SEQ_MASK;
-				break;
-			default:
-				s = z->s0 > 10 ? z->s0 - 1 - rnd(10) : 0;
-			}
-			put_hdr(out, 20 + rnd(4), DTLS_1_2_VERSION, z->epoch, s, n);
-		}
-		rnd_bytes(out + DTLS_HDR_LEN, n);
-		return DTLS_HDR_LEN + n;
+	case 0:
+		return seal_wrong_epoch(z, pt, ptlen, out);
+	case 1:
+		return seal_wrong_version(z, pt, ptlen, out);
+	case 2:
+		return seal_unknown_type(z, pt, ptlen, out);
+	case 3:
+		return seal_flipped(z, FLIP_TAG, pt, ptlen, out);
+	case 4:
+		return seal_flipped(z, FLIP_CIPHERTEXT, pt, ptlen, out);
+	case 5:
+		return seal_flipped(z, FLIP_NONCE, pt, ptlen, out);
+	case 6:
+		return seal_flipped(z, FLIP_HEADER, pt, ptlen, out);
+	case 7:
+		return short_record(z, out);
+	default:
+		return noise_record(z, out, maxpt);
 	}
 }
 
@@ -566,192 +625,549 @@ static size_t gen_record(struct fz *z, uint8_t *out, size_t room)
 	}
 }
 
+/* Several records, real and bad mixed, in one datagram. */
+static size_t gen_mixed(struct fz *z, uint8_t *b)
+{
+	size_t room = chance(90) ? 1500 : MAX_DGRAM, n = 0;
+
+	for (int k = 2 + rnd(5); k > 0; k--)
+		n += gen_record(z, b + n, room - n);
+	return n;
+}
+
+/* Random bytes, half of the time with a content type to get past its check. */
+static size_t gen_noise(uint8_t *b)
+{
+	size_t n = chance(95) ? rnd(1501) : rnd(MAX_DGRAM + 1);
+
+	rnd_bytes(b, n);
+	if (n && chance(50))
+		b[0] = 20 + rnd(4);
+	return n;
+}
+
+/* Half of the time, a real record to start a datagram with: its length, or 0. */
+static size_t maybe_real(struct fz *z, uint8_t *b)
+{
+	return chance(50) ? gen_real(z, b, 1500, 1000) : 0;
+}
+
+/* A truncated header, alone or after a real record. */
+static size_t gen_truncated_hdr(struct fz *z, uint8_t *b)
+{
+	size_t n = maybe_real(z, b), r;
+
+	r = 1 + rnd(DTLS_HDR_LEN - 1);
+	put_hdr(b + n, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), 0);
+	return n + r;
+}
+
+/* A record whose length runs past the end of the datagram. */
+static size_t gen_overlong(struct fz *z, uint8_t *b)
+{
+	size_t n = maybe_real(z, b), r;
+
+	r = gen_bad(z, b + n, 1500 - n);
+	if (r >= DTLS_HDR_LEN) {
+		size_t have = r - DTLS_HDR_LEN;
+
+		put_be(b + n + 11, have + 1 + rnd(65535 - have), 2);
+		if (have && chance(50))
+			r -= 1 + rnd(have);	/* and cut the body */
+	}
+	return n + r;
+}
+
+/* One to three replays of delivered records. */
+static size_t gen_replays(struct fz *z, uint8_t *b)
+{
+	size_t n = 0;
+
+	for (int k = 1 + (chance(20) ? rnd(3) : 0); k > 0; k--)
+		n += gen_replay(z, b + n, 1500 - n);
+	return n;
+}
+
+/*
+ * A record with more than 2^14 bytes of plaintext, protected or epoch 0, at
+ * @out; 0 if it does not fit in @room.
+ */
+static size_t gen_oversized(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[DTLS_MAX_PLAINTEXT + 2000];
+	size_t l = DTLS_MAX_PLAINTEXT + 1 + rnd(1000);
+
+	if (room < l + 64)
+		return 0;
+	forged_pt(pt, 0);
+	return chance(50) ?
+		seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, l, out) :
+		plain_record(out, 22, DTLS_1_2_VERSION, 0, rnd64() & SEQ_MASK, pt, l);
+}
+
+/* A big datagram: up to 64 KB of records, maybe one over 2^14. */
+static size_t gen_big(struct fz *z, uint8_t *b)
+{
+	size_t room = MAX_DGRAM, n = 0, r;
+
+	while (room - n > 2000 && chance(80)) {
+		if (chance(15)) {
+			r = gen_oversized(z, b + n, room - n);
+			if (!r)
+				break;
+			n += r;
+		} else if (chance(40)) {
+			n += gen_real(z, b + n, room - n, MAX_REAL_PT);
+		} else {
+			n += gen_record(z, b + n, room - n);
+		}
+	}
+	return n;
+}
+
 /* One datagram of a random kind into @b; returns its length. */
 static size_t gen_dgram(struct fz *z, uint8_t *b)
 {
-	size_t n = 0, r, room;
-	int k;
-
 	switch (rnd(100)) {
 	case 0 ... 29:	/* one real record */
 		return gen_real(z, b, MAX_DGRAM, chance(2) ? MAX_REAL_PT : 1400);
-	case 30 ... 41:	/* several records, real and bad mixed */
-		room = chance(90) ? 1500 : MAX_DGRAM;
-		for (k = 2 + rnd(5); k > 0; k--) {
-			r = gen_record(z, b + n, room - n);
-			n += r;
-		}
-		return n;
+	case 30 ... 41:
+		return gen_mixed(z, b);
 	case 42 ... 56:	/* one bad record */
 		return gen_bad(z, b, 1500);
-	case 57 ... 66:	/* random bytes */
-		n = chance(95) ? rnd(1501) : rnd(MAX_DGRAM + 1);
-		rnd_bytes(b, n);
-		if (n && chance(50))
-			b[0] = 20 + rnd(4);	/* get past the type check */
-		return n;
-	case 67 ... 71:	/* truncated header, alone or after a record */
-		if (chance(50))
-			n = gen_real(z, b, 1500, 1000);
-		r = 1 + rnd(DTLS_HDR_LEN - 1);
-		put_hdr(b + n, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), 0);
-		return n + r;
-	case 72 ... 76:	/* length past the end of the datagram */
-		if (chance(50))
-			n = gen_real(z, b, 1500, 1000);
-		r = gen_bad(z, b + n, 1500 - n);
-		if (r >= DTLS_HDR_LEN) {
-			size_t have = r - DTLS_HDR_LEN;
-
-			put_be(b + n + 11, have + 1 + rnd(65535 - have), 2);
-			if (have && chance(50))
-				r -= 1 + rnd(have);	/* and cut the body */
-		}
-		return n + r;
-	case 77 ... 84:	/* replays of delivered records */
-		for (k = 1 + (chance(20) ? rnd(3) : 0); k > 0; k--)
-			n += gen_replay(z, b + n, 1500 - n);
-		return n;
+	case 57 ... 66:
+		return gen_noise(b);
+	case 67 ... 71:
+		return gen_truncated_hdr(z, b);
+	case 72 ... 76:
+		return gen_overlong(z, b);
+	case 77 ... 84:
+		return gen_replays(z, b);
 	case 85 ... 89:	/* valid records older than the window */
 		return gen_old(z, b, 1500);
 	case 90 ... 94:	/* epoch 0 */
 		return gen_plain(z, b, 1500);
-	default:	/* big: up to 64 KB, maybe a record over 2^14 */
-		room = MAX_DGRAM;
-		while (room - n > 2000 && chance(80)) {
-			if (chance(15)) {
-				static uint8_t pt[DTLS_MAX_PLAINTEXT + 2000];
-				size_t l = DTLS_MAX_PLAINTEXT + 1 + rnd(1000);
-
-				if (room - n < l + 64)
-					break;
-				forged_pt(pt, 0);
-				n += chance(50) ?
-					seal(z, 23, DTLS_1_2_VERSION, z->epoch,
-					     alloc_seq(z), pt, l, b + n) :
-					plain_record(b + n, 22, DTLS_1_2_VERSION, 0,
-						     rnd64() & SEQ_MASK, pt, l);
-			} else if (chance(40)) {
-				n += gen_real(z, b + n, room - n, MAX_REAL_PT);
-			} else {
-				n += gen_record(z, b + n, room - n);
-			}
-		}
-		return n;
+	default:
+		return gen_big(z, b);
 	}
 }
 
 /* ---------------------------------------------------------------------- */
 /* Receive side                                                            */
 
-/* Drain what is queued; returns the number of records read. */
-static int drain(struct fz *z, int timeout_ms)
+/* One read from the offloaded socket: its length, flags and record info. */
+struct delivery {
+	ssize_t n;
+	int msg_flags;
+	int have_info;
+	struct dtls_record_info info;
+};
+
+/*
+ * Read one record, waiting up to @timeout_ms for it, with its
+ * DTLS_GET_RECORD_TYPE control message.  0 if nothing came (or on an
+ * error, which is reported).
+ */
+static int read_record(struct fz *z, uint8_t *buf, size_t size, int timeout_ms,
+		       struct delivery *dv)
 {
-	static uint8_t buf[70000];
 	union {
 		struct cmsghdr align;
 		char b[CMSG_SPACE(sizeof(struct dtls_record_info)) + 256];
 	} cbuf;
+	struct iovec iov = { buf, size };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
+	};
+	struct cmsghdr *cm;
+
+	if (wait_readable(z->fd, timeout_ms) <= 0)
+		return 0;
+	dv->n = recvmsg(z->fd, &msg, MSG_DONTWAIT);
+	if (dv->n < 0) {
+		if (errno != EAGAIN)
+			fz_err(z, "recvmsg: %s", strerror(errno));
+		return 0;
+	}
+	dv->msg_flags = msg.msg_flags;
+	dv->have_info = 0;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_DTLS &&
+		    cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(dv->info))) {
+			memcpy(&dv->info, CMSG_DATA(cm), sizeof(dv->info));
+			dv->have_info = 1;
+		}
+	return 1;
+}
+
+/* An unprotected (epoch-0) record: a handshake, alert or CCS one. */
+static void check_plain(struct fz *z, const struct dtls_record_info *info)
+{
+	if (info->rec_num >> 48 || info->content_type < 20 ||
+	    info->content_type > 22 || info->flags) {
+		fz_err(z, "bad unprotected record: rec_num %#llx type %u flags %#x",
+		       (unsigned long long)info->rec_num,
+		       info->content_type, info->flags);
+		return;
+	}
+	z->got_plain++;
+}
+
+/*
+ * A protected record: one of this run's real records, intact, with its own
+ * record number and type, delivered once, and one the model let through.
+ */
+static void check_protected(struct fz *z, const uint8_t *buf, ssize_t n,
+			    const struct dtls_record_info *info)
+{
+	long id = payload_check(buf, n);
+	struct real *r;
+
+	if (id < 0 || (uint64_t)id >= z->nreal) {
+		fz_err(z, "FORGED or corrupt protected record delivered: %zd bytes, id %ld, rec_num %#llx type %u",
+		       n, id, (unsigned long long)info->rec_num, info->content_type);
+		return;
+	}
+	r = &z->reals[id];
+	if (info->rec_num != REC_NUM(z->epoch, r->seq) ||
+	    info->content_type != r->type || info->flags != DTLS_RECORD_F_PROTECTED) {
+		fz_err(z, "record id %ld: rec_num %#llx type %u flags %#x, want %#llx %u",
+		       id, (unsigned long long)info->rec_num, info->content_type,
+		       info->flags, (unsigned long long)REC_NUM(z->epoch, r->seq),
+		       r->type);
+		return;
+	}
+	if (r->delivered++) {
+		fz_err(z, "record id %ld (seq %llu) delivered twice", id,
+		       (unsigned long long)r->seq);
+		return;
+	}
+	if (!r->expected)
+		fz_err(z, "record id %ld delivered although the model dropped it", id);
+	z->got_real++;
+}
+
+static void check_delivery(struct fz *z, const uint8_t *buf, const struct delivery *dv)
+{
+	if (!dv->have_info) {
+		fz_err(z, "record of %zd bytes without DTLS_GET_RECORD_TYPE", dv->n);
+		return;
+	}
+	if (dv->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		fz_err(z, "msg_flags 0x%x", dv->msg_flags);
+		return;
+	}
+	if (!(dv->info.flags & DTLS_RECORD_F_PROTECTED))
+		check_plain(z, &dv->info);
+	else
+		check_protected(z, buf, dv->n, &dv->info);
+}
+
+/* Drain what is queued; returns the number of records read. */
+static int drain(struct fz *z, int timeout_ms)
+{
+	static uint8_t buf[70000];
+	struct delivery dv;
 	int got = 0;
 
-	for (;;) {
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
-		};
-		struct dtls_record_info info;
-		struct cmsghdr *cm;
-		struct pollfd p = { .fd = z->fd, .events = POLLIN };
-		int have = 0;
-		ssize_t n;
-		long id;
-
-		if (poll(&p, 1, got ? 0 : timeout_ms) <= 0)
-			return got;
-		n = recvmsg(z->fd, &msg, MSG_DONTWAIT);
-		if (n < 0) {
-			if (errno == EAGAIN)
-				return got;
-			fz_err(z, "recvmsg: %s", strerror(errno));
-			return got;
-		}
+	while (read_record(z, buf, sizeof(buf), got ? 0 : timeout_ms, &dv)) {
 		got++;
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-			if (cm->cmsg_level == SOL_DTLS &&
-			    cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
-			    cm->cmsg_len == CMSG_LEN(sizeof(info))) {
-				memcpy(&info, CMSG_DATA(cm), sizeof(info));
-				have = 1;
-			}
-		if (!have) {
-			fz_err(z, "record of %zd bytes without DTLS_GET_RECORD_TYPE", n);
-			continue;
-		}
-		if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-			fz_err(z, "msg_flags 0x%x", msg.msg_flags);
-			continue;
-		}
-		if (!(info.flags & DTLS_RECORD_F_PROTECTED)) {
-			if (info.rec_num >> 48 || info.content_type < 20 ||
-			    info.content_type > 22 || info.flags) {
-				fz_err(z, "bad unprotected record: rec_num %#llx type %u flags %#x",
-				       (unsigned long long)info.rec_num,
-				       info.content_type, info.flags);
-				continue;
-			}
-			z->got_plain++;
-			continue;
-		}
-		id = payload_check(buf, n);
-		if (id < 0 || (uint64_t)id >= z->nreal) {
-			fz_err(z, "FORGED or corrupt protected record delivered: %zd bytes, id %ld, rec_num %#llx type %u",
-			       n, id, (unsigned long long)info.rec_num, info.content_type);
-			continue;
-		}
-		if (info.rec_num != REC_NUM(z->epoch, z->reals[id].seq) ||
-		    info.content_type != z->reals[id].type || info.flags != DTLS_RECORD_F_PROTECTED) {
-			fz_err(z, "record id %ld: rec_num %#llx type %u flags %#x, want %#llx %u",
-			       id, (unsigned long long)info.rec_num, info.content_type,
-			       info.flags,
-			       (unsigned long long)REC_NUM(z->epoch, z->reals[id].seq),
-			       z->reals[id].type);
-			continue;
-		}
-		if (z->reals[id].delivered++) {
-			fz_err(z, "record id %ld (seq %llu) delivered twice", id,
-			       (unsigned long long)z->reals[id].seq);
-			continue;
-		}
-		if (!z->reals[id].expected)
-			fz_err(z, "record id %ld delivered although the model dropped it", id);
-		z->got_real++;
+		check_delivery(z, buf, &dv);
 	}
+	return got;
 }
 
 /* ---------------------------------------------------------------------- */
-
-static int lo_up(void)
-{
-	struct ifreq ifr = { 0 };
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	int r;
-
-	if (s < 0)
-		return -1;
-	strcpy(ifr.ifr_name, "lo");
-	r = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (!r) {
-		ifr.ifr_flags |= IFF_UP;
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	close(s);
-	return r;
-}
+/* One (cipher, family) run                                                */
 
 static uint8_t *dgbuf;	/* the batch's datagrams */
 
 #define BATCH_MAX	64
+
+static const char *family_name(int kind)
+{
+	return kind == SK_IPV4 ? "ipv4" : "ipv6";
+}
+
+static struct fz *fz_new(const struct cdesc *c)
+{
+	struct fz *z = calloc(1, sizeof(*z));
+
+	if (!z) {
+		perror("calloc");
+		exit(2);
+	}
+	z->t0 = now_ms();
+	z->c = c;
+	z->fd = -1;
+	z->peer = -1;
+	dkey_derive(&z->k, c, "fuzz-peer-to-kernel");
+	return z;
+}
+
+static void fz_free(struct fz *z)
+{
+	if (z->fd >= 0)
+		close(z->fd);
+	if (z->peer >= 0)
+		close(z->peer);
+	free(z->reals);
+	free(z);
+}
+
+/* A random epoch, first sequence number and replay window for the run. */
+static void pick_params(struct fz *z)
+{
+	static const uint32_t wins[] = { 64, 128, 1024, 4096, 65536 };
+
+	z->epoch = 1 + rnd(0xfffe);
+	z->win = wins[rnd(sizeof(wins) / sizeof(wins[0]))];
+	z->s0 = chance(20) ? 1 + rnd(100) : 1 + (rnd64() & 0xffffffffffULL);
+	z->seqctr = z->s0;
+	z->next_start = z->s0;
+	z->max_real = z->s0 - 1;
+}
+
+/*
+ * The offloaded socket and its peer, with 8 MB buffers, the replay window
+ * (the default, 1024, set explicitly half of the time) and DTLS_RX; the
+ * counters' values before.  -1 with the reason in @summary.
+ */
+static int fz_setup(struct fz *z, int kind, char *summary, size_t slen)
+{
+	struct cinfo ci;
+
+	if (udp_pair(kind, kind, &z->fd, &z->peer)) {
+		snprintf(summary, slen, "udp_pair: %s", strerror(errno));
+		return -1;
+	}
+	set_rcvbuf(z->fd, 8 << 20);
+	set_sndbuf(z->peer, 8 << 20);
+	pick_params(z);
+	if (z->win != 1024 || chance(50)) {
+		if (setsockopt(z->fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &z->win,
+			       sizeof(z->win))) {
+			snprintf(summary, slen, "DTLS_RX_REPLAY_WINDOW: %s", strerror(errno));
+			return -1;
+		}
+	}
+	snap(z->before);
+	cinfo_build(&ci, &z->k, REC_NUM(z->epoch, z->s0));
+	if (setsockopt(z->fd, SOL_DTLS, DTLS_RX, ci.b, ci.len)) {
+		snprintf(summary, slen, "DTLS_RX: %s", strerror(errno));
+		return -1;
+	}
+	if (verbose)
+		printf("# %s/%s epoch %u s0 %llu window %u\n", z->c->name,
+		       family_name(kind), z->epoch, (unsigned long long)z->s0, z->win);
+	return 0;
+}
+
+static void gen_batch(struct fz *z, struct dgram *batch, int nb)
+{
+	z->batch_first = z->nreal;
+	z->batch_plain = 0;
+	for (int i = 0; i < nb; i++) {
+		batch[i].b = dgbuf + (size_t)i * (MAX_DGRAM + 64);
+		batch[i].len = gen_dgram(z, batch[i].b);
+	}
+}
+
+/* The model's verdicts: pass 1, which real records will arrive; pass 2, the rest. */
+static void model_batch(struct fz *z, const struct dgram *batch, int nb)
+{
+	long long want_real = 0;
+
+	for (int i = 0; i < nb; i++)
+		classify_dgram(z, batch[i].b, batch[i].len, 1);
+	for (int i = 0; i < nb; i++)
+		classify_dgram(z, batch[i].b, batch[i].len, 2);
+	for (size_t id = z->batch_first; id < z->nreal; id++)
+		want_real += z->reals[id].expected;
+	z->exp_real += want_real;
+}
+
+static void send_batch(struct fz *z, const struct dgram *batch, int nb)
+{
+	for (int i = 0; i < nb; i++) {
+		if (send(z->peer, batch[i].b, batch[i].len, 0) != (ssize_t)batch[i].len) {
+			fz_err(z, "send %zu bytes: %s", batch[i].len, strerror(errno));
+			break;
+		}
+		z->datagrams++;
+	}
+}
+
+/*
+ * Read the batch's records until all the model expects have come (5 s
+ * without one ends the wait).  0 if exactly those came.
+ */
+static int await_batch(struct fz *z)
+{
+	uint64_t last = now_ms();
+	long long now[S_N];
+
+	while (z->got_real < z->exp_real || z->got_plain < z->exp_plain) {
+		if (drain(z, 50))
+			last = now_ms();
+		else if (now_ms() - last > 5000)
+			break;
+	}
+	drain(z, 0);
+	if (z->got_real == z->exp_real && z->got_plain == z->exp_plain)
+		return 0;
+	snap(now);
+	fz_err(z, "batch %d: delivered %lld/%lld real, %lld/%lld plaintext (DtlsRxDropped +%lld)",
+	       z->batches, z->got_real, z->exp_real, z->got_plain, z->exp_plain,
+	       now[S_DROPPED] - z->before[S_DROPPED]);
+	return -1;
+}
+
+/* Everything up to here was accepted: the window's "next" moves past it. */
+static void advance_window(struct fz *z)
+{
+	for (size_t id = z->batch_first; id < z->nreal; id++) {
+		if (!z->reals[id].expected)
+			continue;
+		if (z->reals[id].seq + 1 > z->next_start)
+			z->next_start = z->reals[id].seq + 1;
+	}
+}
+
+/* Keep an intact copy of the delivered record @rec, real record @id. */
+static void capture_record(struct fz *z, const uint8_t *rec, size_t rl, long id)
+{
+	size_t slot = z->ncap++ % N_CAPTURE;
+	struct rec_hdr h;
+
+	if (ref_open(&z->k, rec, rl, &h, ptbuf, &(size_t){0}) != (ssize_t)rl) {
+		z->ncap--;
+		return;
+	}
+	memcpy(z->cap[slot], rec, rl);
+	z->caplen[slot] = rl;
+	z->capid[slot] = id;
+}
+
+/* Capture some of the batch's delivered records, for later replays. */
+static void capture_batch(struct fz *z, const struct dgram *batch, int nb)
+{
+	for (int i = 0; i < nb; i++) {
+		struct rec_hdr h;
+		size_t off = 0;
+
+		while (!parse_hdr(batch[i].b + off, batch[i].len - off, &h)) {
+			size_t rl = DTLS_HDR_LEN + h.length;
+			long id = h.epoch == z->epoch ? real_by_seq(z, h.seq) : -1;
+
+			if (id >= 0 && (size_t)id >= z->batch_first &&
+			    z->reals[id].expected && rl <= CAPTURE_MAX && chance(30))
+				capture_record(z, batch[i].b + off, rl, id);
+			off += rl;
+		}
+	}
+}
+
+/* One batch of datagrams: generated, predicted, sent and read back.  -1: stop. */
+static int fuzz_batch(struct fz *z, struct dgram *batch, int nb)
+{
+	gen_batch(z, batch, nb);
+	model_batch(z, batch, nb);
+	send_batch(z, batch, nb);
+	if (await_batch(z))
+		return -1;
+	advance_window(z);
+	capture_batch(z, batch, nb);
+	z->batches++;
+	return 0;
+}
+
+/* What the rejection counters (all but DtlsRxDropped) grew by. */
+static long long bad_counted(const struct fz *z)
+{
+	long long bad = 0;
+
+	for (int i = 0; i < N_BAD; i++)
+		bad += z->grew[S_DECRYPT + i];
+	return bad;
+}
+
+/* The counters' growth, once they stop moving (softirq may still count), 3 s at most. */
+static void settle_counters(struct fz *z)
+{
+	uint64_t end = now_ms() + 3000;
+	long long now[S_N];
+
+	for (;;) {
+		snap(now);
+		for (int i = 0; i < S_N; i++)
+			z->grew[i] = now[i] - z->before[i];
+		if ((bad_counted(z) + z->grew[S_DROPPED] >= z->bad_total &&
+		     z->grew[S_RECORDS] >= z->exp_real &&
+		     z->grew[S_PLAIN] >= z->exp_plain) || now_ms() > end)
+			break;
+		usleep(10000);
+	}
+}
+
+/* The counters against what was read and what the model predicts; 1 if they agree. */
+static int check_counters(struct fz *z)
+{
+	const long long *d = z->grew;
+	long long bad = bad_counted(z);
+	int ok = !z->errors;
+
+	if (d[S_DROPPED]) {
+		fz_err(z, "DtlsRxDropped +%lld (receive buffer 8 MB, paced)", d[S_DROPPED]);
+		ok = 0;
+	}
+	if (d[S_RECORDS] != z->got_real || z->got_real != z->exp_real) {
+		fz_err(z, "DtlsRxRecords +%lld, delivered %lld, expected %lld",
+		       d[S_RECORDS], z->got_real, z->exp_real);
+		ok = 0;
+	}
+	if (d[S_PLAIN] != z->got_plain || z->got_plain != z->exp_plain) {
+		fz_err(z, "DtlsRxPlaintext +%lld, delivered %lld, expected %lld",
+		       d[S_PLAIN], z->got_plain, z->exp_plain);
+		ok = 0;
+	}
+	if (bad + d[S_DROPPED] != z->bad_total) {
+		fz_err(z, "drop counters +%lld (+%lld dropped), injected bad records %lld",
+		       bad, d[S_DROPPED], z->bad_total);
+		ok = 0;
+	}
+	for (int i = 0; i < N_BAD; i++) {
+		long long a = d[S_DECRYPT + i];
+
+		if (a < z->def[i] - d[S_DROPPED] || a > z->def[i] + z->may[i]) {
+			fz_err(z, "%s: counter +%lld, model %lld..%lld",
+			       badname[i], a, z->def[i], z->def[i] + z->may[i]);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
+static void summarize(const struct fz *z, char *summary, size_t slen)
+{
+	const long long *d = z->grew;
+	long long def = 0, may = 0;
+
+	for (int i = 0; i < N_BAD; i++) {
+		def += z->def[i];
+		may += z->may[i];
+	}
+	snprintf(summary, slen,
+		 "%ld datagrams, %lld records in %d batches, %.1fs: real %lld/%lld, plaintext %lld, "
+		 "bad %lld (decrypt %lld replay %lld malformed %lld badversion %lld unknownepoch %lld; "
+		 "ambiguous %lld), window %u",
+		 (long)z->datagrams, z->records, z->batches,
+		 (now_ms() - z->t0) / 1000.0, z->got_real, z->exp_real, z->got_plain,
+		 bad_counted(z), d[S_DECRYPT], d[S_REPLAY], d[S_MALF], d[S_BADVER], d[S_EPOCH],
+		 may ? z->bad_total - def : 0, z->win);
+}
 
 /*
  * One (cipher, family) run.  Returns 0 on pass.  @budget datagrams, until
@@ -760,208 +1176,39 @@ static uint8_t *dgbuf;	/* the batch's datagrams */
 static int fuzz_one(const struct cdesc *c, int kind, long budget, uint64_t deadline_ms,
 		    char *summary, size_t slen)
 {
-	static const uint32_t wins[] = { 64, 128, 1024, 4096, 65536 };
-	struct fz *z = calloc(1, sizeof(*z));
-	long long s0[S_N], s1[S_N], d[S_N];
+	struct fz *z = fz_new(c);
 	struct dgram batch[BATCH_MAX];
-	int big = 8 << 20, ok = 1, batches = 0;
-	uint64_t t0 = now_ms();
-	struct cinfo ci;
+	int ok;
 
-	if (!z) {
-		perror("calloc");
-		exit(2);
-	}
-	z->c = c;
-	dkey_derive(&z->k, c, "fuzz-peer-to-kernel");
-	if (udp_pair(kind, kind, &z->fd, &z->peer)) {
-		snprintf(summary, slen, "udp_pair: %s", strerror(errno));
+	if (fz_setup(z, kind, summary, slen)) {
+		fz_free(z);
 		return -1;
 	}
-	if (setsockopt(z->fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
-		setsockopt(z->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	if (setsockopt(z->peer, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
-		setsockopt(z->peer, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-	z->epoch = 1 + rnd(0xfffe);
-	z->win = wins[rnd(sizeof(wins) / sizeof(wins[0]))];
-	z->s0 = chance(20) ? 1 + rnd(100) : 1 + (rnd64() & 0xffffffffffULL);
-	z->seqctr = z->s0;
-	z->next_start = z->s0;
-	z->max_real = z->s0 - 1;
-	if (z->win != 1024 || chance(50)) {
-		if (setsockopt(z->fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &z->win,
-			       sizeof(z->win))) {
-			snprintf(summary, slen, "DTLS_RX_REPLAY_WINDOW: %s", strerror(errno));
-			return -1;
-		}
-	}
-	snap(s0);
-	cinfo_build(&ci, &z->k, REC_NUM(z->epoch, z->s0));
-	if (setsockopt(z->fd, SOL_DTLS, DTLS_RX, ci.b, ci.len)) {
-		snprintf(summary, slen, "DTLS_RX: %s", strerror(errno));
-		return -1;
-	}
-	if (verbose)
-		printf("# %s/%s epoch %u s0 %llu window %u\n", c->name,
-		       kind == SK_IPV4 ? "ipv4" : "ipv6", z->epoch,
-		       (unsigned long long)z->s0, z->win);
-
 	while (z->datagrams < budget && now_ms() < deadline_ms && !z->errors) {
 		int nb = 1 + rnd(BATCH_MAX);
-		long long want_real;
-		uint64_t last;
 
 		if (nb > budget - z->datagrams)
 			nb = budget - z->datagrams;
-		z->batch_first = z->nreal;
-		z->batch_plain = 0;
-		for (int i = 0; i < nb; i++) {
-			batch[i].b = dgbuf + (size_t)i * (MAX_DGRAM + 64);
-			batch[i].len = gen_dgram(z, batch[i].b);
-		}
-		/* pass 1: which real records will arrive; pass 2: the rest */
-		for (int i = 0; i < nb; i++)
-			classify_dgram(z, batch[i].b, batch[i].len, 1);
-		for (int i = 0; i < nb; i++)
-			classify_dgram(z, batch[i].b, batch[i].len, 2);
-		want_real = 0;
-		for (size_t id = z->batch_first; id < z->nreal; id++)
-			want_real += z->reals[id].expected;
-		z->exp_real += want_real;
-
-		for (int i = 0; i < nb; i++) {
-			if (send(z->peer, batch[i].b, batch[i].len, 0) != (ssize_t)batch[i].len) {
-				fz_err(z, "send %zu bytes: %s", batch[i].len, strerror(errno));
-				break;
-			}
-			z->datagrams++;
-		}
-
-		/* wait for the batch's records */
-		last = now_ms();
-		while (z->got_real < z->exp_real || z->got_plain < z->exp_plain) {
-			if (drain(z, 50))
-				last = now_ms();
-			else if (now_ms() - last > 5000)
-				break;
-		}
-		drain(z, 0);
-		if (z->got_real != z->exp_real || z->got_plain != z->exp_plain) {
-			snap(s1);
-			fz_err(z, "batch %d: delivered %lld/%lld real, %lld/%lld plaintext (DtlsRxDropped +%lld)",
-			       batches, z->got_real, z->exp_real, z->got_plain, z->exp_plain,
-			       s1[S_DROPPED] - s0[S_DROPPED]);
+		if (fuzz_batch(z, batch, nb))
 			break;
-		}
-		/* everything up to here was accepted */
-		for (size_t id = z->batch_first; id < z->nreal; id++) {
-			if (!z->reals[id].expected)
-				continue;
-			if (z->reals[id].seq + 1 > z->next_start)
-				z->next_start = z->reals[id].seq + 1;
-		}
-		/* capture delivered records of this batch for later replays */
-		for (int i = 0; i < nb; i++) {
-			struct rec_hdr h;
-			size_t off = 0;
-
-			while (!parse_hdr(batch[i].b + off, batch[i].len - off, &h)) {
-				size_t rl = DTLS_HDR_LEN + h.length;
-				long id = h.epoch == z->epoch ? real_by_seq(z, h.seq) : -1;
-
-				if (id >= 0 && (size_t)id >= z->batch_first &&
-				    z->reals[id].expected && rl <= CAPTURE_MAX && chance(30)) {
-					size_t slot = z->ncap++ % N_CAPTURE;
-
-					/* an intact copy only */
-					if (ref_open(&z->k, batch[i].b + off, rl, &h, ptbuf,
-						     &(size_t){0}) == (ssize_t)rl) {
-						memcpy(z->cap[slot], batch[i].b + off, rl);
-						z->caplen[slot] = rl;
-						z->capid[slot] = id;
-					} else {
-						z->ncap--;
-					}
-				}
-				off += rl;
-			}
-		}
-		batches++;
 	}
-
-	/* let the counters settle: softirq may still be counting */
-	{
-		uint64_t end = now_ms() + 3000;
-
-		for (;;) {
-			long long bad = 0;
-
-			snap(s1);
-			for (int i = 0; i < S_N; i++)
-				d[i] = s1[i] - s0[i];
-			for (int i = 0; i < N_BAD; i++)
-				bad += d[S_DECRYPT + i];
-			bad += d[S_DROPPED];
-			if ((bad >= z->bad_total && d[S_RECORDS] >= z->exp_real &&
-			     d[S_PLAIN] >= z->exp_plain) || now_ms() > end)
-				break;
-			usleep(10000);
-		}
-	}
+	settle_counters(z);
 	drain(z, 100);
-
-	{
-		long long bad = 0;
-
-		for (int i = 0; i < N_BAD; i++)
-			bad += d[S_DECRYPT + i];
-		if (z->errors)
-			ok = 0;
-		if (d[S_DROPPED]) {
-			fz_err(z, "DtlsRxDropped +%lld (receive buffer 8 MB, paced)", d[S_DROPPED]);
-			ok = 0;
-		}
-		if (d[S_RECORDS] != z->got_real || z->got_real != z->exp_real) {
-			fz_err(z, "DtlsRxRecords +%lld, delivered %lld, expected %lld",
-			       d[S_RECORDS], z->got_real, z->exp_real);
-			ok = 0;
-		}
-		if (d[S_PLAIN] != z->got_plain || z->got_plain != z->exp_plain) {
-			fz_err(z, "DtlsRxPlaintext +%lld, delivered %lld, expected %lld",
-			       d[S_PLAIN], z->got_plain, z->exp_plain);
-			ok = 0;
-		}
-		if (bad + d[S_DROPPED] != z->bad_total) {
-			fz_err(z, "drop counters +%lld (+%lld dropped), injected bad records %lld",
-			       bad, d[S_DROPPED], z->bad_total);
-			ok = 0;
-		}
-		for (int i = 0; i < N_BAD; i++) {
-			long long a = d[S_DECRYPT + i];
-
-			if (a < z->def[i] - d[S_DROPPED] || a > z->def[i] + z->may[i]) {
-				fz_err(z, "%s: counter +%lld, model %lld..%lld",
-				       badname[i], a, z->def[i], z->def[i] + z->may[i]);
-				ok = 0;
-			}
-		}
-		snprintf(summary, slen,
-			 "%ld datagrams, %lld records in %d batches, %.1fs: real %lld/%lld, plaintext %lld, "
-			 "bad %lld (decrypt %lld replay %lld malformed %lld badversion %lld unknownepoch %lld; "
-			 "ambiguous %lld), window %u",
-			 (long)z->datagrams, z->records, batches,
-			 (now_ms() - t0) / 1000.0, z->got_real, z->exp_real, z->got_plain,
-			 bad, d[S_DECRYPT], d[S_REPLAY], d[S_MALF], d[S_BADVER], d[S_EPOCH],
-			 z->may[0] + z->may[1] + z->may[2] + z->may[3] + z->may[4] ?
-			 z->bad_total - (z->def[0] + z->def[1] + z->def[2] + z->def[3] + z->def[4]) : 0,
-			 z->win);
-	}
-	close(z->fd);
-	close(z->peer);
-	free(z->reals);
-	free(z);
+	ok = check_counters(z);
+	summarize(z, summary, slen);
+	fz_free(z);
 	return ok ? 0 : 1;
 }
+
+/* ---------------------------------------------------------------------- */
+
+struct opts {
+	long total;		/* datagrams, all runs together */
+	double seconds;		/* all runs together */
+	uint64_t seed;
+	const char *only_c;	/* one cipher, or NULL */
+	int only_f;		/* 4 or 6, or 0 for both */
+};
 
 static void usage(void)
 {
@@ -971,37 +1218,31 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+static void parse_opts(int argc, char **argv, struct opts *o)
 {
-	long total = 500000;
-	double seconds = 120;
-	uint64_t seed = 0;
-	const char *only_c = NULL;
-	int only_f = 0, opt, n = 0, nfail = 0, runs;
-	int kinds[2] = { SK_IPV4, SK_IPV6 };
-	uint64_t start;
-	int have_seed = 0;
+	int opt, have_seed = 0;
 
+	*o = (struct opts){ .total = 500000, .seconds = 120 };
 	while ((opt = getopt(argc, argv, "n:t:s:c:f:vh")) != -1) {
 		switch (opt) {
 		case 'n':
-			total = atol(optarg);
+			o->total = atol(optarg);
 			break;
 		case 't':
-			seconds = atof(optarg);
+			o->seconds = atof(optarg);
 			break;
 		case 's':
-			seed = strtoull(optarg, NULL, 0);
+			o->seed = strtoull(optarg, NULL, 0);
 			have_seed = 1;
 			break;
 		case 'c':
-			only_c = optarg;
-			if (!cdesc_by_name(only_c))
+			o->only_c = optarg;
+			if (!cdesc_by_name(o->only_c))
 				usage();
 			break;
 		case 'f':
-			only_f = atoi(optarg);
-			if (only_f != 4 && only_f != 6)
+			o->only_f = atoi(optarg);
+			if (o->only_f != 4 && o->only_f != 6)
 				usage();
 			break;
 		case 'v':
@@ -1011,22 +1252,63 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (!have_seed) {
-		struct timespec ts;
+	if (!have_seed)
+		o->seed = seed_from_clock();
+}
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ getpid();
+/* Every (cipher, family) the options select, in TAP; returns the failures. */
+static int run_all(const struct opts *o, int runs)
+{
+	static const int kinds[2] = { SK_IPV4, SK_IPV6 };
+	uint64_t start = now_ms(), end = start + (uint64_t)(o->seconds * 1000);
+	int n = 0, nfail = 0;
+
+	for (size_t ci = 0; ci < N_CDESCS; ci++) {
+		const struct cdesc *c = &cdescs[ci];
+
+		if (o->only_c && strcmp(o->only_c, c->name))
+			continue;
+		for (int fi = 0; fi < 2; fi++) {
+			int kind = kinds[fi];
+			char summary[512];
+			int left = runs - n, r;
+			uint64_t now = now_ms();
+			uint64_t deadline = now + (end > now ? (end - now) / left : 0);
+
+			if ((o->only_f == 4 && kind != SK_IPV4) ||
+			    (o->only_f == 6 && kind != SK_IPV6))
+				continue;
+			n++;
+			r = fuzz_one(c, kind, o->total / runs, deadline, summary, sizeof(summary));
+			printf("# %s %s: %s\n", c->name, family_name(kind), summary);
+			if (r)
+				nfail++;
+			printf("%sok %d fuzz %s %s\n", r ? "not " : "", n, c->name,
+			       family_name(kind));
+		}
 	}
-	rng_state = seed ? seed : 1;
+	printf("# total %.1fs, seed %llu\n", (now_ms() - start) / 1000.0,
+	       (unsigned long long)o->seed);
+	printf("%d passed, %d failed\n", n - nfail, nfail);
+	return nfail;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	int runs;
+
+	parse_opts(argc, argv, &o);
+	rng.s = o.seed ? o.seed : 1;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	dgbuf = malloc((size_t)BATCH_MAX * (MAX_DGRAM + 64));
 	if (!dgbuf)
 		return 2;
-	runs = (only_c ? 1 : (int)N_CDESCS) * (only_f ? 1 : 2);
+	runs = (o.only_c ? 1 : (int)N_CDESCS) * (o.only_f ? 1 : 2);
 	printf("TAP version 13\n1..%d\n", runs);
 	printf("# seed %llu (rerun: dtls_fuzz -s %llu -n %ld -t %g)\n",
-	       (unsigned long long)seed, (unsigned long long)seed, total, seconds);
+	       (unsigned long long)o.seed, (unsigned long long)o.seed, o.total, o.seconds);
 	if (unshare(CLONE_NEWNET) == 0 && lo_up() == 0)
 		printf("# running in a private network namespace\n");
 	else
@@ -1039,37 +1321,5 @@ int main(int argc, char **argv)
 		printf("0 passed, %d failed\n", runs);
 		return 1;
 	}
-
-	start = now_ms();
-	for (size_t ci = 0; ci < N_CDESCS; ci++) {
-		const struct cdesc *c = &cdescs[ci];
-
-		if (only_c && strcmp(only_c, c->name))
-			continue;
-		for (int fi = 0; fi < 2; fi++) {
-			int kind = kinds[fi];
-			char summary[512];
-			int left = runs - n, r;
-			uint64_t now = now_ms(), end = start + (uint64_t)(seconds * 1000);
-			uint64_t deadline = now + (end > now ? (end - now) / left : 0);
-
-			if ((only_f == 4 && kind != SK_IPV4) || (only_f == 6 && kind != SK_IPV6))
-				continue;
-			n++;
-			r = fuzz_one(c, kind, total / runs, deadline, summary, sizeof(summary));
-			printf("# %s %s: %s\n", c->name, kind == SK_IPV4 ? "ipv4" : "ipv6", summary);
-			if (r) {
-				nfail++;
-				printf("not ok %d fuzz %s %s\n", n, c->name,
-				       kind == SK_IPV4 ? "ipv4" : "ipv6");
-			} else {
-				printf("ok %d fuzz %s %s\n", n, c->name,
-				       kind == SK_IPV4 ? "ipv4" : "ipv6");
-			}
-		}
-	}
-	printf("# total %.1fs, seed %llu\n", (now_ms() - start) / 1000.0,
-	       (unsigned long long)seed);
-	printf("%d passed, %d failed\n", n - nfail, nfail);
-	return nfail ? 1 : 0;
+	return run_all(&o, runs) ? 1 : 0;
 }

@@ -52,13 +52,12 @@ static int endpoint(char **argv, const struct cdesc *c, int sender)
 	socklen_t ll = parse_addr(argv[0], argv[1], &l);
 	socklen_t rl = parse_addr(argv[2], argv[3], &r);
 	struct dkey s2r, r2s;
-	int fd, big = 8 << 20;
+	int fd;
 
 	fd = socket(l.ss_family, SOCK_DGRAM, IPPROTO_UDP);
 	if (fd < 0)
 		die("socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	set_rcvbuf(fd, 8 << 20);
 	if (bind(fd, (void *)&l, ll))
 		die("bind");
 	if (connect(fd, (void *)&r, rl))
@@ -104,7 +103,6 @@ static int do_recv(int fd, long count, long idle_ms)
 	if (!seen)
 		die("calloc");
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 		long id;
 
@@ -112,7 +110,7 @@ static int do_recv(int fd, long count, long idle_ms)
 			break;
 		if (received ? now_ms() - last > (uint64_t)idle_ms : now_ms() > first_deadline)
 			break;
-		if (poll(&p, 1, 100) <= 0)
+		if (wait_readable(fd, 100) <= 0)
 			continue;
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0) {
