@@ -296,6 +296,37 @@ static void tap(int ok, const char *name, const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* Watchdog: an entry point that hangs is reported and the run ends. */
+#define EP_LIMIT_S	900
+static int plan_total;
+static const char *running;
+
+static void on_alarm(int sig)
+{
+	char buf[512];
+	int n;
+
+	(void)sig;
+	nth_set(0);
+	knobs_restore();
+	n = snprintf(buf, sizeof(buf),
+		     "# %s: watchdog: still running after %d s (hang?)\nnot ok %d %s\n",
+		     running, EP_LIMIT_S, tapn + 1, running);
+	for (int i = tapn + 2; i <= plan_total && n < (int)sizeof(buf) - 64; i++)
+		n += snprintf(buf + n, sizeof(buf) - n, "not ok %d not run (watchdog)\n", i);
+	n += snprintf(buf + n, sizeof(buf) - n, "%d passed, %d failed\n", npass,
+		      nfail + plan_total - tapn);
+	if (write(1, buf, n) < 0)
+		_exit(3);
+	_exit(1);
+}
+
+static void watchdog(const char *name)
+{
+	running = name;
+	alarm(name ? EP_LIMIT_S : 0);
+}
+
 static void tap_skip(const char *name, const char *why)
 {
 	printf("ok %d %s # SKIP %s\n", ++tapn, name, why);
@@ -1354,6 +1385,7 @@ static void run_ep(const struct ep *e)
 	struct fx f;
 
 	cur = e;
+	watchdog(e->name);
 	inject_pages(e->pages);
 	for (n = 1; n <= MAX_POINTS; n++) {
 		int ret, err, injected;
@@ -1370,7 +1402,9 @@ static void run_ep(const struct ep *e)
 		left = nth_get();
 		nth_set(0);
 		injected = left == 0;
-		if (ret < 0 && !errno_allowed(e, err))
+		if (left < 0)
+			fail(&f, "cannot read /proc/thread-self/fail-nth back");
+		else if (ret < 0 && !errno_allowed(e, err))
 			fail(&f, "the call failed with %s", strerror(err));
 		else if (ret < 0 && !injected && err != e->normal_errno)
 			fail(&f, "the call failed with %s and no failure injected",
@@ -1399,6 +1433,7 @@ static void run_ep(const struct ep *e)
 		base_wait(&base0, first_bad, sizeof(first_bad));
 	printf("# %s: %u injection points, %u ok (%.1f s)\n", e->name, points, ok,
 	       (now_ms() - t0) / 1000.0);
+	watchdog(NULL);
 	tap(!first_bad[0], e->name, "%s", first_bad[0] ? first_bad : "all ok");
 }
 
@@ -1542,6 +1577,7 @@ static void run_load(const char *ko, int unload)
 
 	if (!selected(name))
 		return;
+	watchdog(name);
 	/*
 	 * Slab allocations only: finit_module() and load_module() vmalloc()
 	 * the file and the module, and vmalloc() warns with a call trace when
@@ -1610,6 +1646,7 @@ static void run_load(const char *ko, int unload)
 		snprintf(first_bad, sizeof(first_bad), "more than %d injection points", MAX_POINTS);
 	printf("# %s: %u injection points, %u ok (%.1f s)\n", name, points, ok,
 	       (now_ms() - t0) / 1000.0);
+	watchdog(NULL);
 	tap(!first_bad[0], name, "%s", first_bad[0] ? first_bad : "all ok");
 }
 
@@ -1706,6 +1743,8 @@ int main(int argc, char **argv)
 	plan += selected("module load (finit_module)");
 	plan += selected("module unload (delete_module)");
 	plan += 1;	/* kmemleak */
+	plan_total = plan;
+	signal(SIGALRM, on_alarm);
 	printf("TAP version 13\n1..%d\n", plan);
 
 	if (!no_inject) {
@@ -1759,6 +1798,7 @@ int main(int argc, char **argv)
 		printf("# reloading %s: %s\n", ko, strerror(errno));
 	if (!was_loaded && mod_loaded() && mod_unload())
 		printf("# unloading dtls: %s\n", strerror(errno));
+	watchdog(NULL);
 	knobs_restore();
 	if (no_inject)
 		tap_skip("kmemleak", "no injection (-n)");
