@@ -33,7 +33,7 @@
  *
  * Per entry point it prints "# NAME: N injection points, N ok" and one TAP
  * line; DtlsCurrTxSw, DtlsCurrRxSw and the module's reference count must be
- * back where they were after it.  Module load (finit_module) and unload
+ * back where they were after it.  Module load (init_module) and unload
  * (delete_module) go first, the same way; the socket entry points follow,
  * those that crashed a kernel last.  Then a kmemleak scan must report
  * nothing.  Ends with "N passed, N failed".
@@ -1490,47 +1490,23 @@ static int mod_gone(char *why, size_t wlen)
 	return 0;
 }
 
-/*
- * The injection points finit_module() of a file spends before it looks at
- * the ELF header: counted on a copy of @ko whose header is broken, by a
- * fail-nth too large to fire.  -1 if they cannot be counted.
- */
-static long read_points(const char *ko)
+/* The module's image, for init_module(2) */
+static void *ko_image;
+static size_t ko_len;
+
+static int image_read(const char *ko)
 {
-	static char buf[1 << 16];
-	char path[] = "/tmp/dtls_fault.ko.XXXXXX";
-	int in = open(ko, O_RDONLY), out = mkstemp(path), first = 1, fd;
-	const unsigned int big = 1000000;
-	long left = -1;
+	struct stat st;
+	int fd = open(ko, O_RDONLY | O_CLOEXEC);
 	ssize_t r;
 
-	if (in < 0 || out < 0)
-		goto out;
-	while ((r = read(in, buf, sizeof(buf))) > 0) {
-		if (first)
-			memset(buf, 0, 4);	/* no ELF magic */
-		first = 0;
-		if (write(out, buf, r) != r)
-			goto out;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto out;
-	nth_set(big);
-	r = syscall(SYS_finit_module, fd, "", 0);
-	left = nth_get();
-	nth_set(0);
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	ko_len = st.st_size;
+	ko_image = malloc(ko_len);
+	r = ko_image ? read(fd, ko_image, ko_len) : -1;
 	close(fd);
-	if (r == 0 || errno != ENOEXEC)
-		left = -1;
-out:
-	if (in >= 0)
-		close(in);
-	if (out >= 0) {
-		close(out);
-		unlink(path);
-	}
-	return left > 0 ? (long)big - left : -1;
+	return r == (ssize_t)ko_len ? 0 : -1;
 }
 
 static int mod_idle(void)
@@ -1542,67 +1518,49 @@ static int mod_idle(void)
 	return modref() == 0 ? 0 : -1;
 }
 
-/* One call of finit_module() or delete_module() with fail-nth @n. */
-static int load_call(const char *ko, int unload, unsigned int n, int *err, int *injected)
+/* One call of init_module() or delete_module() with fail-nth @n. */
+static int load_call(int unload, unsigned int n, int *err, int *injected)
 {
-	int fd = unload ? -1 : open(ko, O_RDONLY | O_CLOEXEC), ret;
 	long left;
+	int ret;
 
-	if (!unload && fd < 0) {
-		*err = errno;
-		*injected = 0;
-		return -2;
-	}
 	nth_set(n);
 	if (unload)
 		ret = syscall(SYS_delete_module, "dtls", O_NONBLOCK);
 	else
-		ret = syscall(SYS_finit_module, fd, "", 0);
+		ret = syscall(SYS_init_module, ko_image, ko_len, "");
 	*err = errno;
 	left = nth_get();
 	nth_set(0);
-	if (fd >= 0)
-		close(fd);
 	*injected = left == 0;
 	return ret;
 }
 
 static void run_load(const char *ko, int unload)
 {
-	const char *name = unload ? "module unload (delete_module)" : "module load (finit_module)";
+	const char *name = unload ? "module unload (delete_module)" : "module load (init_module)";
 	unsigned int n, points = 0, ok = 0;
 	char first_bad[700] = "", why[512];
 	uint64_t t0 = now_ms();
-	long skip = 0;
 
 	if (!selected(name))
 		return;
 	watchdog(name);
 	/*
-	 * Slab allocations only: finit_module() and load_module() vmalloc()
-	 * the file and the module, and vmalloc() warns with a call trace when
-	 * a page allocation fails (the kernel's own warning, not the
-	 * module's).  finit_module() reads the file into a vmalloc() buffer
-	 * first (kernel_read_file()), which warns when its vm_struct
-	 * allocation fails: those first points, the same for any file of
-	 * that size, are counted and skipped.
+	 * init_module(), not finit_module(): finit_module() reads the file
+	 * into a vmalloc() buffer (kernel_read_file()), and vmalloc() warns
+	 * with a call trace when one of its own allocations fails: the
+	 * kernel's warning, before load_module() starts, which is the same
+	 * for both calls.  init_module()'s copy is __GFP_NOWARN.  Slab
+	 * allocations only: a page allocation failed in vmalloc() or in a
+	 * per-CPU allocation may warn too (not tried: see the report).
 	 */
 	inject_pages(0);
-	if (!unload && !no_inject) {
-		if (mod_loaded() && mod_unload()) {
-			tap(0, name, "cannot unload dtls first: %s", strerror(errno));
-			return;
-		}
-		skip = read_points(ko);
-		if (skip < 0) {
-			tap(0, name, "cannot count the injection points of reading %s", ko);
-			return;
-		}
-		printf("# %s: the first %ld injection points are kernel_read_file()'s: skipped\n",
-		       name, skip);
+	if (!unload && image_read(ko)) {
+		tap(0, name, "cannot read %s: %s", ko, strerror(errno));
+		return;
 	}
 	for (n = 1; n <= MAX_POINTS; n++) {
-		unsigned int at = n + skip;
 		int ret, err, injected, loaded;
 
 		why[0] = 0;
@@ -1616,7 +1574,7 @@ static void run_load(const char *ko, int unload)
 			snprintf(first_bad, sizeof(first_bad), "kernel log hit in the setup (above)");
 			break;
 		}
-		ret = load_call(ko, unload, at, &err, &injected);
+		ret = load_call(unload, n, &err, &injected);
 		loaded = mod_loaded();
 		if (ret < 0 && err != ENOMEM)
 			snprintf(why, sizeof(why), "failed with %s", strerror(err));
@@ -1630,13 +1588,13 @@ static void run_load(const char *ko, int unload)
 			mod_works(why, sizeof(why));	/* loaded and working */
 		else
 			mod_gone(why, sizeof(why));	/* or not there at all */
-		if (klog_check(name, at) && !why[0])
+		if (klog_check(name, n) && !why[0])
 			snprintf(why, sizeof(why), "kernel log hit (above)");
 		if (verbose || why[0])
-			printf("#   n=%u: %s, %s%s%s\n", at, injected ? "injected" : "not injected",
+			printf("#   n=%u: %s, %s%s%s\n", n, injected ? "injected" : "not injected",
 			       ret < 0 ? strerror(err) : "succeeded", why[0] ? ": " : "", why);
 		if (why[0] && !first_bad[0])
-			snprintf(first_bad, sizeof(first_bad), "n=%u: %s", at, why);
+			snprintf(first_bad, sizeof(first_bad), "n=%u: %s", n, why);
 		if (!injected)
 			break;
 		points++;
@@ -1740,7 +1698,7 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < N_EPS; i++)
 		plan += selected(eps[i].name);
-	plan += selected("module load (finit_module)");
+	plan += selected("module load (init_module)");
 	plan += selected("module unload (delete_module)");
 	plan += 1;	/* kmemleak */
 	plan_total = plan;
