@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make              build the module (W=1, warnings are errors), the
-#                   selftests, and the userspace library and dtls-cat
+#                   selftests, and the userspace library, dtls-cat and dtls-bench
 # make check        boot Debian's kernel under QEMU and run every test
 # make check-debug  the same on a debug 6.12 kernel (KASAN, lockdep, ...)
 # make demo         the two-namespace demo (see README)

@@ -7,7 +7,7 @@
 #   2. selftests/dtls           (kselftest harness, TAP)
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
 #   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP), then
-#      userspace/tests/bench_smoke.sh (dtls-cat --bench and --rate, TAP)
+#      userspace/tests/bench_smoke.sh (dtls-bench, paced with --rate, TAP)
 #   5. selftests/dtls_fuzz      (bounded receive-path fuzzer, TAP)
 #   6. selftests/dtls_stress    (lifecycle stress, scenarios a-f, TAP)
 #   7. selftests/dtls_stress rmmod: unload refused under traffic, succeeds
@@ -143,7 +143,7 @@ cat "$TMP/netns.tap"
 count_tap "$TMP/netns.tap"
 
 echo "# === userspace/tests/interop.sh"
-if [ -x userspace/dtls-cat ]; then
+if [ -x userspace/dtls-cat ] && [ -x userspace/dtls-bench ]; then
 	userspace/tests/interop.sh >"$TMP/interop.tap" 2>&1
 	echo "# interop.sh exited with $?"
 	cat "$TMP/interop.tap"
@@ -154,7 +154,7 @@ if [ -x userspace/dtls-cat ]; then
 	show_part "$TMP/bench_smoke.tap"
 	count_tap "$TMP/bench_smoke.tap"
 else
-	echo "# userspace/dtls-cat is missing: build it on the host first (make)"
+	echo "# userspace/dtls-cat or dtls-bench is missing: build them on the host first (make)"
 	own_tap not-ok "interop and bench tool tests (userspace not built)"
 fi
 

@@ -10,12 +10,12 @@
 #   userspace/tests/bench.sh [-d SECS] [-o DIR]   # as root, where dtls.ko loads
 #
 # Run from the top of the repository.  Needs: kernel/dtls.ko (loaded with
-# insmod if /proc/net/dtls_stat is missing), userspace/dtls-cat,
+# insmod if /proc/net/dtls_stat is missing), userspace/dtls-bench,
 # userspace/tests/aead_bench/{aead_bench.ko,evp_bench} (make -C
 # userspace/tests/aead_bench), ip, taskset, timeout.  At least 2 CPUs.
 #
-# Each network cell: dtls-cat --bench in the receiver namespace pinned to
-# CPU $RX_CPU, dtls-cat --bench in the sender namespace pinned to CPU
+# Each network cell: dtls-bench -l in the receiver namespace pinned to
+# CPU $RX_CPU, dtls-bench in the sender namespace pinned to CPU
 # $TX_CPU, the sender sending records as fast as it can for SECS.  RPS on
 # the receiver's veth steers the receive softirq (IP, UDP and, for kernel
 # DTLS, the decryption) to the receiver's CPU, as a second machine would;
@@ -34,12 +34,12 @@
 # difference, so for the modes in BENCH_PACED, at 1200-byte AES-128-GCM
 # records (the cells of issue 5's targets), a "paced" cell follows: the
 # same cell again with the sender held to the goodput just measured
-# (dtls-cat --rate), which says whether the receiver keeps that rate
+# (dtls-bench --rate), which says whether the receiver keeps that rate
 # without loss.  Cipher cells: aead_bench.ko with sync=1 (what the DTLS
 # module allocates) and sync=0 (the best implementation), evp_bench.
 #
 # Output in DIR (default build/bench): results.tsv (one line per cell),
-# logs/ (each cell's dtls-cat output), then bench_report.py writes table.txt
+# logs/ (each cell's dtls-bench output), then bench_report.py writes table.txt
 # and chart.png and prints the table and the targets (skipped with
 # --no-report: make bench runs the report on the host).  Exit status 1 when
 # a cell failed unexpectedly (a kernel refusing UDP GSO/GRO with EOPNOTSUPP
@@ -56,7 +56,7 @@
 #   BENCH_BATCH   16            records per GSO send and per sendmmsg/recvmmsg
 #   BENCH_BACKLOG 10000         net.core.netdev_max_backlog during the run
 #   BENCH_PACED   "kdtls kdtls-gso openssl"  modes with a paced cell ("" none)
-#   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_CAT, AEAD_KO, EVP_BENCH; PORT_BASE
+#   TX_CPU 0, RX_CPU 1; DTLS_KO, DTLS_BENCH, AEAD_KO, EVP_BENCH; PORT_BASE
 #   DTLS_KO_ARGS  module parameters if DTLS_KO is loaded here (e.g.
 #                 async_crypto=1: every AEAD behind pcrypt, on all CPUs)
 #   BENCH_INSNS   in a QEMU guest running tools/qemu-insns: the file it
@@ -89,7 +89,7 @@ PACED=${BENCH_PACED-kdtls kdtls-gso openssl}
 TX_CPU=${TX_CPU:-0}
 RX_CPU=${RX_CPU:-1}
 DTLS_KO=${DTLS_KO:-kernel/dtls.ko}
-DC=${DTLS_CAT:-userspace/dtls-cat}
+DB=${DTLS_BENCH:-userspace/dtls-bench}
 AEAD_KO=${AEAD_KO:-userspace/tests/aead_bench/aead_bench.ko}
 EVP=${EVP_BENCH:-userspace/tests/aead_bench/evp_bench}
 PORT=${PORT_BASE:-22000}
@@ -109,7 +109,7 @@ die() { echo "bench.sh: error: $*" >&2; exit 1; }
 if [ "$(nproc)" -le "$RX_CPU" ] || [ "$(nproc)" -le "$TX_CPU" ]; then
 	die "needs CPUs $TX_CPU and $RX_CPU (have $(nproc))"
 fi
-[ -x "$DC" ] || die "$DC not built (make)"
+[ -x "$DB" ] || die "$DB not built: run make on the host"
 [ -z "$INSNS" ] || [ -r "$INSNS" ] ||
 	die "BENCH_INSNS=$INSNS: no such file (is tools/qemu-insns loaded?)"
 mkdir -p "$OUT/logs" || die "cannot create $OUT"
@@ -286,14 +286,14 @@ net_cell() {
 	rb0=$(rcvbuf_err); bl0=$(backlog_drops); dd0=$(dtls_stat DtlsRxDropped); de0=$(dtls_stat DtlsRxDecryptError)
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_R" timeout "$CELL_TMO" taskset -c "$RX_CPU" \
-		"$DC" -l -d $PSK "${opts[@]}" "${copt[@]}" --size "$size" --bench "$SECS" \
+		"$DB" -l $PSK "${opts[@]}" "${copt[@]}" --size "$size" --time "$SECS" \
 		"$ADDR_R" "$PORT" > "$rlog" 2>&1 &
 	rpid=$!
 	wait_port "$PORT" || echo "bench.sh: receiver of $tag not listening" >> "$rlog"
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_S" timeout "$CELL_TMO" taskset -c "$TX_CPU" \
-		"$DC" $PSK "${opts[@]}" "${copt[@]}" "${sopt[@]}" --size "$size" \
-		--bench "$SECS" "$ADDR_R" "$PORT" > "$slog" 2>&1
+		"$DB" $PSK "${opts[@]}" "${copt[@]}" "${sopt[@]}" --size "$size" \
+		--time "$SECS" "$ADDR_R" "$PORT" > "$slog" 2>&1
 	sst=$?
 	if [ $sst != 0 ]; then	# the receiver may wait for records that never come
 		sleep 3

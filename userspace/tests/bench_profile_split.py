@@ -4,7 +4,7 @@
 
 Reads `perf script -F cpu,comm,time,ip,sym` output of bench-profile.sh
 (one file per mode, script-MODE.txt) and, for each CPU, splits the busy
-samples taken while dtls-cat ran (from 1 s after its first sample to
+samples taken while dtls-bench ran (from 1 s after its first sample to
 0.5 s before its last) by the first matching function on the sample's
 stack: the AEAD, UDP's sendmsg, cutting a GRO batch (skb_segment), the
 reader's recvmsg, the rest of the receive softirq, the rest of the send
@@ -52,9 +52,9 @@ def samples(path):
 
 def split(path):
     all_s = list(samples(path))
-    ts = [t for comm, _, t, _ in all_s if comm == "dtls-cat"]
+    ts = [t for comm, _, t, _ in all_s if comm == "dtls-bench"]
     if not ts:
-        return ["%s: no dtls-cat samples" % path]
+        return ["%s: no dtls-bench samples" % path]
     t0, t1 = min(ts) + 1.0, max(ts) - 0.5
     out = ["%s: %.1f s window" % (path, t1 - t0)]
     for cpu in sorted({c for _, c, _, _ in all_s}):

@@ -458,7 +458,7 @@ def main():
     lines += net_table(rows, sizes, ciphers)
     if any(r["kind"] == "paced" for r in rows):
         lines += ["", "Loss at the measured rate: the cell again, its sender held to the",
-                  "goodput measured above (dtls-cat --rate)", ""]
+                  "goodput measured above (dtls-bench --rate)", ""]
         lines += paced_table(rows)
     lines += ["", "The cipher alone, one record per call, on one CPU", ""]
     lines += cipher_table(rows, sizes, ciphers)

@@ -3,7 +3,7 @@
 #
 # userspace/tests/bench_smoke.sh - the benchmark's tool checked where
 # `make check` runs, so that `make bench` cannot rot unseen: one kernel
-# DTLS cell of dtls-cat --bench over loopback for each sending mode that
+# DTLS cell of dtls-bench over loopback for each sending mode that
 # bench.sh uses (one send() per record, sendmmsg, UDP GSO), the sender held
 # to RATE records per second with --rate, as bench.sh's paced cells are.
 # Checks that the handshake and offload worked, that every record arrived
@@ -14,15 +14,16 @@
 #   userspace/tests/bench_smoke.sh      # RATE=400 SECS=2 PORT=23900
 
 set -u
-DC=${DTLS_CAT:-userspace/dtls-cat}
+DB=${DTLS_BENCH:-userspace/dtls-bench}
 RATE=${RATE:-400}
 SECS=${SECS:-2}
 PORT=${PORT:-23900}
 PSK="--psk 00112233445566778899aabbccddeeff"
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
+[ -x "$DB" ] || { echo "Bail out! $DB not built: run make on the host"; exit 1; }
 
-# name: dtls-cat options of both sides
+# name: dtls-bench options of both sides
 CELLS=(
 	"send:"
 	"sendmmsg:--batch 16"
@@ -59,12 +60,12 @@ for c in "${CELLS[@]}"; do
 	read -ra opts <<< "${c#*:}"
 	PORT=$((PORT + 1))
 	# shellcheck disable=SC2086
-	timeout $((SECS + 30)) "$DC" -l -d $PSK "${opts[@]}" --bench "$SECS" \
+	timeout $((SECS + 30)) "$DB" -l $PSK "${opts[@]}" --time "$SECS" \
 		127.0.0.1 "$PORT" > "$OUT/$name.recv" 2>&1 &
 	rpid=$!
 	wait_port "$PORT"
 	# shellcheck disable=SC2086
-	timeout $((SECS + 30)) "$DC" $PSK "${opts[@]}" --rate "$RATE" --bench "$SECS" \
+	timeout $((SECS + 30)) "$DB" $PSK "${opts[@]}" --rate "$RATE" --time "$SECS" \
 		127.0.0.1 "$PORT" > "$OUT/$name.send" 2>&1
 	sst=$?
 	wait "$rpid"
@@ -74,12 +75,12 @@ for c in "${CELLS[@]}"; do
 	if [ $sst != 0 ] || [ $rst != 0 ] || [ -z "$s" ] || [ -z "$r" ] ||
 	   [ "$(field mode " $s")" != kernel ]; then
 		sed 's/^/# /' "$OUT/$name.send" "$OUT/$name.recv" | tail -n 20
-		tap not-ok "$name: kernel DTLS --bench cell ran (sender $sst, receiver $rst)"
+		tap not-ok "$name: kernel DTLS dtls-bench cell ran (sender $sst, receiver $rst)"
 		tap not-ok "$name: every record arrived intact"
 		tap not-ok "$name: the sender kept to --rate $RATE"
 		continue
 	fi
-	tap ok "$name: kernel DTLS --bench cell ran"
+	tap ok "$name: kernel DTLS dtls-bench cell ran"
 	sent=$(field records " $s")
 	recv=$(field records " $r")
 	bad=$(field bad " $r")

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What dtls-cat and dtls-bench share: the options both take, messages,
+ * number arguments, the connected UDP socket, the DTLS 1.2 handshake
+ * (OpenSSL or GnuTLS), the handoff to the kernel through libdtls_offload,
+ * and sending and receiving one record on whichever record layer the
+ * connection ended up with (kernel, TLS library, or none with --plain).
+ */
+#ifndef DTLS_TOOLS_COMMON_H
+#define DTLS_TOOLS_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+#include <gnutls/gnutls.h>
+
+#include "dtls_offload.h"
+
+#define MAX_REC 16384	/* the largest plaintext of a DTLS record */
+
+enum lib { LIB_OPENSSL, LIB_GNUTLS };
+
+/* Options both programs take; parse_options() fills them in. */
+struct common_opts {
+	bool listen, v6, no_offload, verbose;
+	bool plain;		/* no DTLS at all: plain UDP datagrams */
+	enum lib lib;
+	const char *psk_hex, *psk_id, *cert, *key, *cipher;
+	const char *host, *port;
+	size_t size;		/* bytes per record */
+	unsigned int hs_timeout_ms;	/* first handshake retransmission timeout */
+	unsigned char psk[64];
+	size_t psk_len;
+};
+
+extern struct common_opts opt;
+
+/* each program defines its name, the prefix of its messages */
+extern const char *const prog_name;
+
+#define __noreturn	__attribute__((noreturn))
+#define __printf(a, b)	__attribute__((format(printf, a, b)))
+
+/*
+ * getopt_long() over the options both programs take and the program's own
+ * (@own_short, @own_long; @own handles those and returns false for any
+ * other), then HOST PORT.  -h/--help calls @usage.  A wrong option or
+ * argument ends the program with one line on stderr, status 1 or 2.
+ */
+void parse_options(int argc, char **argv, const char *own_short,
+		   const struct option *own_long,
+		   bool (*own)(int o, const char *arg, char **argv),
+		   void (*usage)(void));
+/* the help lines of the options parse_options() handles itself */
+void common_usage(FILE *f);
+
+void die(const char *fmt, ...) __noreturn __printf(1, 2);
+void verbose(const char *fmt, ...) __printf(1, 2);
+unsigned long long num_arg(const char *name, const char *s,
+			   unsigned long long max);
+double real_arg(const char *name, const char *s);
+double now(void);
+
+/* One DTLS connection: offloaded (h), in OpenSSL (ssl), in GnuTLS (gs). */
+struct conn {
+	int fd;
+	SSL *ssl;
+	gnutls_session_t gs;
+	struct dtls_offload *h;	/* non-NULL when offloaded */
+	bool plain;		/* --plain: no DTLS */
+};
+
+void conn_handshake(struct conn *c);
+void conn_offload(struct conn *c);
+void conn_free(struct conn *c);
+ssize_t conn_recv(struct conn *c, void *buf, size_t len);
+bool conn_has_pending(struct conn *c);
+void conn_send(struct conn *c, const void *buf, size_t len);
+void conn_close_notify(struct conn *c);
+const char *recv_error(struct conn *c, ssize_t n);
+void wait_writable(int fd);
+const char *ossl_err(void);
+
+#endif
