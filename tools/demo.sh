@@ -7,12 +7,14 @@
 # userspace (the server with GnuTLS, the client with OpenSSL), hands the
 # keys to the kernel, and the data then moves through kernel DTLS.  The
 # receiver's SHA-256 must match the sender's, and both namespaces'
-# /proc/net/dtls_stat are printed.
+# /proc/net/dtls_stat are printed.  DTLS_KO names the module to load
+# (kernel/dtls.ko) unless one is loaded already.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DC=userspace/dtls-cat
+DTLS_KO=${DTLS_KO:-kernel/dtls.ko}
 SIZE_KIB=${DEMO_KIB:-2048}
 T=$(mktemp -d)
 cleanup() {
@@ -24,8 +26,8 @@ trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "load kernel/dtls.ko"
-lsmod | grep -q '^dtls ' || insmod kernel/dtls.ko
+step "load $DTLS_KO"
+lsmod | grep -q '^dtls ' || insmod "$DTLS_KO"
 
 step "two namespaces joined by veth: dtls-srv 192.0.2.1 <-> dtls-cli 192.0.2.2"
 ip netns add dtls-srv
