@@ -243,7 +243,7 @@ def overhead(d, top):
             # how many AEADs this side ran: from where the cipher's code ran
             naead = round(kf["[AEAD]"] / aead_fns) if aead_fns else 0
             kt, pt = sum(kf.values()), sum(pf.values())
-            delta = {f: kf[f] - pf[f] for f in set(kf) | set(pf)}
+            delta = collections.Counter({f: kf[f] - pf[f] for f in set(kf) | set(pf)})
             delta["[AEAD]"] -= naead * aead_total
             total = kt - pt - naead * aead_total
             by_class = collections.Counter()
