@@ -12,6 +12,9 @@ import csv
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import insns_profile  # noqa: E402
+
 NET_MODES = ["plain", "plain-gso", "kdtls", "kdtls-mmsg", "kdtls-gso",
              "openssl", "gnutls"]
 CIPHER_MODES = ["kaead-sync", "kaead-best", "evp"]
@@ -380,6 +383,90 @@ def bounds(rows, insns=False):
     return out
 
 
+# The record layer's overhead (Documentation/networking/overhead-method.txt)
+OVERHEAD_BOUND = 800		# instructions per record and side, without GSO
+PATH_NAMES = (("net", "veth"), ("lo", "loopback"))
+# How many AEADs each side runs per record, where no profile says: over veth
+# the benchmark steers the receive path to the receiver's CPU (RPS); over
+# loopback the receive softirq, and kdtls's decryption in its receive hook
+# with it, runs on the sender's CPU, but a UDP_GRO reader (kdtls-gso) opens
+# its records in recvmsg().
+AEADS = {("lo", "kdtls"): (2, 0), ("lo", "kdtls-mmsg"): (2, 0)}
+
+
+def overhead_values(rows, d=None):
+    """The record layer's overhead in instructions per record, for each
+    path (veth, loopback), kernel DTLS mode, record size and side: a list of
+    (path, mode, size, side, kdtls, plain, naead, overhead, waiting), where
+    overhead = kdtls - plain - naead x the AEAD alone (kaead-best, same
+    cipher and size, or the 1200-byte one).  waiting (None without a
+    profile) is what kdtls spent more than plain spinning, sleeping and
+    being woken or per unit of time; with a profile (@d/insns.prof and
+    @d/kallsyms, see insns_profile.py) naead is counted from where the
+    AEAD's code ran."""
+    prof = None
+    if d and insns_profile.Profile.available(d):
+        try:
+            prof = insns_profile.Profile(d, rows)
+        except (OSError, ValueError):
+            prof = None
+    aead_fns = prof.aead_alone()[0] if prof else None
+    out = []
+    for kind, path in PATH_NAMES:
+        for mode, plain in insns_profile.OVERHEAD_MODES:
+            for k in rows:
+                if k["kind"] != kind or k["mode"] != mode or k["status"] != "ok":
+                    continue
+                p = find(rows, kind, plain, "-", k["size"])
+                a = find(rows, "cipher", "kaead-best", k["cipher"], k["size"]) or \
+                    find(rows, "cipher", "kaead-best", k["cipher"], "1200")
+                aead = num(a, "insns_per_record") if a else None
+                if p is None or p["status"] != "ok" or aead is None:
+                    continue
+                for side, cpu, key in (("snd", insns_profile.TX_CPU, "sent"),
+                                       ("rcv", insns_profile.RX_CPU, "recv")):
+                    kv, pv = num(k, side + "_insns_per_rec"), num(p, side + "_insns_per_rec")
+                    if kv is None or pv is None:
+                        continue
+                    naead = AEADS.get((kind, mode), (1, 1))[side == "rcv"]
+                    waiting = None
+                    if prof and k.get("insns_mark", "-") != "-" and \
+                       p.get("insns_mark", "-") != "-":
+                        kc = prof.classes(k["insns_mark"], cpu, int(k[key]))
+                        pc = prof.classes(p["insns_mark"], cpu, int(p[key]))
+                        waiting = kc["wait"] - pc["wait"]
+                        if aead_fns:
+                            naead = round(kc["aead"] / aead_fns)
+                    out.append((path, mode, k["size"], side, kv, pv, naead,
+                                kv - pv - naead * aead, waiting))
+    return out
+
+
+def overhead(rows, d=None):
+    vals = overhead_values(rows, d)
+    if not vals:
+        return []
+    out = ["", "The record layer's overhead (overhead-method.txt): instructions per record",
+           "on each side above plain UDP in the same mode (plain-gso for kdtls-gso)",
+           "and the AEAD alone (kaead-best), once per AEAD the side runs; waiting:",
+           "what kdtls spent more than plain spinning, sleeping, being woken or",
+           "per unit of time (from insns.prof; '-' without it); net: overhead -",
+           "waiting.  Bound without GSO: %d per side" % OVERHEAD_BOUND, ""]
+    fmt_ = "{:<9} {:<11} {:>5} {:<5} {:>7} {:>7} {:>6} {:>9} {:>8} {:>7}  {}"
+    out.append(fmt_.format("path", "mode", "size", "side", "kdtls", "plain", "AEADs",
+                           "overhead", "waiting", "net", ""))
+    for path, mode, size, side, kv, pv, naead, ov, waiting in vals:
+        net = ov if waiting is None else ov - waiting
+        verdict = ""
+        if mode != "kdtls-gso":
+            verdict = "%s (%d)" % ("within" if net <= OVERHEAD_BOUND else "ABOVE",
+                                   OVERHEAD_BOUND)
+        out.append(fmt_.format(path, mode, size, side, "%.0f" % kv, "%.0f" % pv, naead,
+                               "%+.0f" % ov, "-" if waiting is None else "%+.0f" % waiting,
+                               "%+.0f" % net, verdict))
+    return out
+
+
 def chart(rows, sizes, ciphers, path):
     try:
         import matplotlib
@@ -471,6 +558,7 @@ def main():
     lines += bounds(rows)
     if has_insns(rows):
         lines += bounds(rows, insns=True)
+        lines += overhead(rows, d)
     with open(os.path.join(d, "table.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
