@@ -10,20 +10,22 @@
  * reference (MSG_SPLICE_PAGES), so nothing is copied but by the cipher;
  * before, and for a batch too large for one fragment, they are sealed in
  * the socket's buffer, which UDP copies.  Kernel callers' data, a buffer
- * in several pieces, and a send of at most tx_copy_max bytes, is copied
+ * in several pieces, and a send of at most DTLS_TX_COPY_MAX bytes, is copied
  * into place first.
  */
 
 #include <crypto/aead.h>
-#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
 #include "dtls.h"
 
 /*
- * Default of tx_copy_max, in plaintext bytes per send.  Counted in guest
- * instructions per record (Documentation/networking/overhead-method.txt),
+ * A send of at most this many bytes of plaintext is copied into place
+ * rather than pinned: taking and dropping references on the caller's
+ * pages (a page-table walk, an atomic per page) costs more than a copy of
+ * a datagram-sized record.  Counted in guest instructions per record
+ * (Documentation/networking/dtls-bench.rst),
  * pinning costs 400 to 600 more than copying a record in one page, 1000
  * more at 4096 bytes (two pages), 1500 at 16384.  The count sees a copy
  * as one REP MOVSB at any length; natively its time grows with the length
@@ -151,18 +153,6 @@ static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
 	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
 }
 
-/*
- * A send of at most this many bytes of plaintext is copied into place
- * rather than pinned: taking and dropping references on the caller's
- * pages (a page-table walk, an atomic per page) costs more than a copy
- * of a datagram-sized record.  See dtls_tx_take_pages().
- */
-static unsigned int tx_copy_max = DTLS_TX_COPY_MAX;
-module_param(tx_copy_max, uint, 0644);
-MODULE_PARM_DESC(tx_copy_max,
-		 "Copy, not pin, a send's plaintext of at most this many bytes (default "
-		 __stringify(DTLS_TX_COPY_MAX) ")");
-
 static void dtls_tx_unpin(struct dtls_tx *tx)
 {
 	while (tx->npages)
@@ -205,11 +195,11 @@ static void dtls_tx_take_pages(struct dtls_tx *tx, struct iov_iter *from,
 	}
 }
 
-/* Pin a send of more than tx_copy_max bytes (tx->npages 0: copy it). */
+/* Pin a send of more than DTLS_TX_COPY_MAX bytes (tx->npages 0: copy it). */
 static void dtls_tx_pin(struct dtls_tx *tx, struct iov_iter *from, size_t size)
 {
 	tx->npages = 0;
-	if (size > READ_ONCE(tx_copy_max))
+	if (size > DTLS_TX_COPY_MAX)
 		dtls_tx_take_pages(tx, from, size);
 }
 
