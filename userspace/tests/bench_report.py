@@ -383,7 +383,7 @@ def bounds(rows, insns=False):
     return out
 
 
-# The record layer's overhead (Documentation/networking/overhead-method.txt)
+# The record layer's overhead (Documentation/networking/dtls-bench.rst)
 OVERHEAD_BOUND = 800		# instructions per record and side, without GSO
 PATH_NAMES = (("net", "veth"), ("lo", "loopback"))
 # How many AEADs each side runs per record, where no profile says: over veth
@@ -446,7 +446,7 @@ def overhead(rows, d=None):
     vals = overhead_values(rows, d)
     if not vals:
         return []
-    out = ["", "The record layer's overhead (overhead-method.txt): instructions per record",
+    out = ["", "The record layer's overhead (dtls-bench.rst): instructions per record",
            "on each side above plain UDP in the same mode (plain-gso for kdtls-gso)",
            "and the AEAD alone (kaead-best), once per AEAD the side runs; waiting:",
            "what kdtls spent more than plain spinning, sleeping, being woken or",

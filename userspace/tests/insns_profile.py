@@ -17,7 +17,7 @@ record.  Kernel addresses are named by the function that contains them;
 user space is one line, "[user]".
 
 With --overhead: for each kernel DTLS cell and side, the record layer's
-overhead (Documentation/networking/overhead-method.txt) function by
+overhead ("The record layer's overhead" in dtls-bench.rst) function by
 function: the cell's instructions per record minus plain UDP's in the same
 mode (plain-gso for kdtls-gso) minus the AEAD alone's (the kaead-best cell)
 once per AEAD the side ran.  The AEAD's own functions are one line,
