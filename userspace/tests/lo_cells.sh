@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # userspace/tests/lo_cells.sh - network cells over loopback for the record
-# layer's overhead (Documentation/networking/overhead-method.txt), until
-# the benchmark has loopback cells of its own: dtls-cat --bench over
+# layer's overhead (Documentation/networking/dtls-bench.rst), until
+# the benchmark has loopback cells of its own: dtls-bench over
 # 127.0.0.1 in one namespace, the receiver on CPU 1, the sender on CPU 0,
 # no RPS (so the receive softirq runs on the sender's CPU).  Appends one
 # row of kind "lo" per cell to DIR/results.tsv, in bench.sh's columns, for
@@ -21,7 +21,7 @@ shift 2
 RES=$OUT/results.tsv
 INSNS=${BENCH_INSNS:?BENCH_INSNS: the file tools/qemu-insns writes}
 SIZE=${LO_SIZE:-1200}
-DC=${DTLS_CAT:-userspace/dtls-cat}
+DB=${DTLS_BENCH:-userspace/dtls-bench}
 PSK="--psk 00112233445566778899aabbccddeeff"
 PORT=${PORT_BASE:-24000}
 HZ=$(getconf CLK_TCK)
@@ -55,13 +55,13 @@ for mode in "$@"; do
 	log=$OUT/logs/lo-$mode-$SIZE
 	n0=$(wc -l < "$INSNS")
 	# shellcheck disable=SC2086
-	taskset -c 1 timeout $((SECS + 60)) "$DC" -l -d $PSK $opts --size "$SIZE" \
-		--bench "$SECS" 127.0.0.1 $PORT > "$log.recv" 2>&1 &
+	taskset -c 1 timeout $((SECS + 60)) "$DB" -l $PSK $opts --size "$SIZE" \
+		--time "$SECS" 127.0.0.1 $PORT > "$log.recv" 2>&1 &
 	rpid=$!
 	sleep 1
 	# shellcheck disable=SC2086
-	taskset -c 0 timeout $((SECS + 60)) "$DC" $PSK $opts --size "$SIZE" \
-		--bench "$SECS" 127.0.0.1 $PORT > "$log.send" 2>&1
+	taskset -c 0 timeout $((SECS + 60)) "$DB" $PSK $opts --size "$SIZE" \
+		--time "$SECS" 127.0.0.1 $PORT > "$log.send" 2>&1
 	wait $rpid
 	s=$(grep '^BENCH role=send' "$log.send" | tail -n 1)
 	r=$(grep '^BENCH role=recv' "$log.recv" | tail -n 1)
