@@ -3,7 +3,7 @@
  * Allocation failures at every entry point of the kernel DTLS record layer,
  * one at a time, the way syzkaller injects them (fail-nth).
  *
- *   dtls_fault [-n] [-v] [-e NAME] [-x NAME] MODULE.ko
+ *   dtls_fault [-n] [-v] [-L] [-e NAME] [-x NAME] MODULE.ko
  *
  * For each entry point (every SOL_DTLS option, DTLS_RX with datagrams
  * queued, UDP_GRO on a DTLS_RX socket, the kinds of send, splice and
@@ -48,7 +48,8 @@
  * FAULT_INJECTION_DEBUG_FS): the debug kernel of make check-debug.
  * -n runs every entry point once without injection (any kernel, to check
  * the setup code); -e runs only the entry points whose name contains NAME,
- * -x all but those; -v prints every injection.  The module may be loaded or not; it is left
+ * -x all but those; -v prints every injection; -L injects into module
+ * load too (the kernel itself warns there, see run_load()).  The module may be loaded or not; it is left
  * as it was found.
  */
 #define _GNU_SOURCE
@@ -83,7 +84,7 @@
 #define NREC_MAX	64
 
 static int tapn, npass, nfail;
-static int no_inject, verbose;
+static int no_inject, verbose, inject_load;
 static const char *only, *skip_name;
 static struct base_s {
 	long long tx, rx, ref;
@@ -246,8 +247,9 @@ static void klog_open(void)
 /* New kernel log lines; a hit prints them (the first 60).  1 on a hit. */
 static int klog_check(const char *what, unsigned int n)
 {
+	static char prev[3][256];	/* the lines before a hit say what it is */
 	char rec[2048], *msg, *nl;
-	int hit = 0, shown = 0;
+	int hit = 0, shown = 0, np = 0;
 	ssize_t r;
 
 	while (kmsg_fd >= 0) {
@@ -266,8 +268,12 @@ static int klog_check(const char *what, unsigned int n)
 			if (strstr(msg, klog_bad[i])) {
 				hit = 1;
 				printf("# %s, n=%u: the kernel log says:\n", what, n);
+				for (int k = np > 3 ? np - 3 : 0; k < np; k++)
+					printf("#   klog: %s\n", prev[k % 3]);
 			}
 		}
+		if (!hit)
+			snprintf(prev[np++ % 3], sizeof(prev[0]), "%.200s", msg);
 		if (hit && shown++ < 60)
 			printf("#   klog: %s\n", msg);
 	}
@@ -1545,6 +1551,20 @@ static void run_load(const char *ko, int unload)
 
 	if (!selected(name))
 		return;
+	/*
+	 * On the debug kernel (KASAN) the kernel's own allocations in
+	 * load_module() warn with a call trace when they fail, whatever the
+	 * module does: the vmalloc() of KASAN's module shadow
+	 * (kasan_alloc_module_shadow()), a WARNING in jump_label_del_module()
+	 * when jump_label_module_notify() fails, and kmemleak's "Cannot
+	 * allocate a scan area".  So injection into module load is asked for
+	 * with -L; by default it is skipped (the other parts load it).
+	 */
+	if (!unload && !inject_load && !no_inject) {
+		printf("ok %d %s # SKIP injection only with -L: load_module()'s own allocations warn when they fail (KASAN module shadow, jump_label)\n",
+		       ++tapn, name);
+		return;
+	}
 	watchdog(name);
 	/*
 	 * init_module(), not finit_module(): finit_module() reads the file
@@ -1666,7 +1686,7 @@ static void kmemleak_check(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dtls_fault [-n] [-v] [-e NAME] [-x NAME] MODULE.ko\n");
+	fprintf(stderr, "usage: dtls_fault [-n] [-v] [-L] [-e NAME] [-x NAME] MODULE.ko\n");
 	exit(2);
 }
 
@@ -1676,13 +1696,16 @@ int main(int argc, char **argv)
 	char why[512] = "", warm[512];
 	const char *ko;
 
-	while ((opt = getopt(argc, argv, "nve:x:h")) != -1) {
+	while ((opt = getopt(argc, argv, "nvLe:x:h")) != -1) {
 		switch (opt) {
 		case 'n':
 			no_inject = 1;
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'L':
+			inject_load = 1;
 			break;
 		case 'e':
 			only = optarg;
