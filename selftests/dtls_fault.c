@@ -420,6 +420,8 @@ struct fx {
 	uint8_t rtype[NREC_MAX + 1];	/* content type of each */
 	size_t rlen[NREC_MAX + 1];
 	int got[NREC_MAX + 1];
+	int grp[NREC_MAX + 1];	/* the datagram each came in */
+	int ngrp;
 	int last;		/* the id delivered last */
 	long long drops0, skdrops0;
 	char why[512];
@@ -554,8 +556,11 @@ static int peer_send(struct fx *f, int first, int last, uint8_t type, int one)
 	static uint8_t buf[NREC_MAX * (RLEN + 64)];
 	size_t off = 0, l;
 
+	if (one)
+		f->ngrp++;
 	for (int id = first; id <= last; id++) {
 		l = peer_seal(f, id, type, buf + off);
+		f->grp[id] = one ? f->ngrp : ++f->ngrp;
 		if (!l) {
 			fail(f, "ref_seal failed");
 			return -1;
@@ -584,6 +589,7 @@ static int peer_send_gso(struct fx *f, int first, int last)
 
 	for (int id = first; id <= last; id++) {
 		l = peer_seal(f, id, 23, buf + off);
+		f->grp[id] = ++f->ngrp;
 		off += l;
 	}
 	if (send_gso_to(f->b, buf, off, l, NULL, 0, 0) != (ssize_t)off) {
@@ -702,12 +708,22 @@ static void drain_check(struct fx *f)
 	}
 	if (errno != EAGAIN)
 		fail(f, "recv after the call: %s", strerror(errno));
-	for (int id = 1; id <= f->nrec; id++)
-		missing += !f->got[id];
+	/* a datagram dropped unopened counts once, whatever it held */
+	for (int g = 1; g <= f->ngrp; g++) {
+		int in = 0, lost = 0;
+
+		for (int id = 1; id <= f->nrec; id++) {
+			if (f->grp[id] != g)
+				continue;
+			in++;
+			lost += !f->got[id];
+		}
+		missing += lost == in && in ? 1 : lost;
+	}
 	dropped = dstat("DtlsRxDropped") - f->drops0 + sk_drops(f->a) - f->skdrops0;
 	if (missing > dropped)
-		fail(f, "%d of %d records never delivered, %lld counted as dropped",
-		     missing, f->nrec, dropped);
+		fail(f, "records never delivered: %d (datagrams counted once), %lld counted as dropped",
+		     missing, dropped);
 	else if (missing && verbose)
 		printf("#   %d record(s) dropped for lack of memory, counted\n", missing);
 }
@@ -1203,6 +1219,13 @@ enum {
 	R_FIONREAD = 64,
 };
 
+static struct {
+	uint8_t buf[65536];
+	ssize_t n;
+	struct dtls_record_info info;
+	int have, seg, v;
+} rv;
+
 static int setup_recv(struct fx *f)
 {
 	int fl = cur->arg;
@@ -1210,6 +1233,8 @@ static int setup_recv(struct fx *f)
 
 	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
 		return -1;
+	/* no page fault (and its allocations) in the call: EFAULT is not the point */
+	memset(&rv, 0, sizeof(rv));
 	if ((fl & R_GRO) && set_int(f, f->a, SOL_UDP, UDP_GRO, 1, "UDP_GRO"))
 		return -1;
 	if ((fl & R_TAP) && tap_open(f))
@@ -1237,12 +1262,6 @@ static int setup_recv(struct fx *f)
 	return 0;
 }
 
-static struct {
-	uint8_t buf[65536];
-	ssize_t n;
-	struct dtls_record_info info;
-	int have, seg, v;
-} rv;
 
 static int call_recv(struct fx *f)
 {
