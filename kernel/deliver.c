@@ -141,13 +141,7 @@ static bool dtls_queue_follower(struct sock *sk, const struct dtls_rec *first,
 	bool taken = false;
 
 	spin_lock_bh(&rq->lock);
-	if (skb_queue_empty(rq)) {
-		/* as __skb_recv_udp() refills it */
-		spin_lock(&sk->sk_receive_queue.lock);
-		skb_queue_splice_tail_init(&sk->sk_receive_queue, rq);
-		spin_unlock(&sk->sk_receive_queue.lock);
-	}
-	skb = skb_peek(rq);
+	skb = dtls_rq_peek(sk);
 	if (skb && dtls_skb_is_record(skb)) {
 		dtls_rec_from_skb(rec, skb);
 		taken = dtls_may_follow(first, rec, space);

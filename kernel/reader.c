@@ -143,12 +143,7 @@ static struct sk_buff *dtls_reader_take(struct sock *sk, struct dtls_rx *rx,
 
 	for (;;) {
 		spin_lock_bh(&rq->lock);
-		if (skb_queue_empty(rq)) {
-			spin_lock(&sk->sk_receive_queue.lock);
-			skb_queue_splice_tail_init(&sk->sk_receive_queue, rq);
-			spin_unlock(&sk->sk_receive_queue.lock);
-		}
-		skb = skb_peek(rq);
+		skb = dtls_rq_peek(sk);
 		if (skb && !dtls_skb_is_record(skb))
 			__skb_unlink(skb, rq);
 		spin_unlock_bh(&rq->lock);

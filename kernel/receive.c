@@ -449,9 +449,7 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 
 	__skb_queue_head_init(&raw);
 	spin_lock_bh(&rq->lock);
-	spin_lock(&sk->sk_receive_queue.lock);
-	skb_queue_splice_tail_init(&sk->sk_receive_queue, rq);
-	spin_unlock(&sk->sk_receive_queue.lock);
+	dtls_rq_splice(sk);
 	skb_queue_walk_safe(rq, skb, tmp) {
 		if (!dtls_skb_is_record(skb)) {
 			__skb_unlink(skb, rq);

@@ -53,6 +53,28 @@ static inline bool dtls_skb_is_record(const struct sk_buff *skb)
 }
 
 /*
+ * Move what UDP queued on the receive queue behind its reader queue, as
+ * __skb_recv_udp() does.  The reader queue's lock held, BH off.
+ */
+static inline void dtls_rq_splice(struct sock *sk)
+{
+	spin_lock(&sk->sk_receive_queue.lock);
+	skb_queue_splice_tail_init(&sk->sk_receive_queue,
+				   &udp_sk(sk)->reader_queue);
+	spin_unlock(&sk->sk_receive_queue.lock);
+}
+
+/* The head of UDP's reader queue, refilled when empty as UDP refills it */
+static inline struct sk_buff *dtls_rq_peek(struct sock *sk)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+
+	if (skb_queue_empty(rq))
+		dtls_rq_splice(sk);
+	return skb_peek(rq);
+}
+
+/*
  * UDP_GRO, as UDP does for datagrams: one recvmsg() may return the
  * plaintext of several application data records queued one behind the
  * other, all from one sender and all of the first one's length but the
