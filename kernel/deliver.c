@@ -224,9 +224,9 @@ static bool dtls_may_coalesce(struct sock *sk, const struct dtls_rec *rec,
  * failed copy, every record the call took is lost and counted in the
  * socket's drops, as UDP counts a datagram it fails to copy.
  */
-int dtls_deliver(struct sock *sk, struct dtls_rx *rx, struct dtls_rec *rec,
-		 int off, struct msghdr *msg, size_t len, int flags,
-		 int *addr_len)
+int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
+		 const struct dtls_rec *rec, int off, struct msghdr *msg,
+		 size_t len, int flags, int *addr_len)
 {
 	unsigned int ulen = rec->ptlen, copied, nrec = 1;
 	int more, err;

@@ -261,7 +261,10 @@ static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 	else
 		dtls_reader_consumed(r);
 
-	/* the address and cmsgs are the first record's, after the others */
+	/*
+	 * The followers may finish with r->cur; the first record's address
+	 * and cmsgs are read from it after them.
+	 */
 	skb_get(first.skb);
 	err = dtls_deliver(sk, rx, &first, off, msg, len, flags, addr_len);
 	consume_skb(first.skb);

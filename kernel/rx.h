@@ -123,9 +123,9 @@ int dtls_reader_next_len(struct sock *sk, struct dtls_rx *rx,
 int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 		 int *addr_len);
 int dtls_deliver_type(struct msghdr *msg, const struct dtls_rec *rec);
-int dtls_deliver(struct sock *sk, struct dtls_rx *rx, struct dtls_rec *rec,
-		 int off, struct msghdr *msg, size_t len, int flags,
-		 int *addr_len);
+int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
+		 const struct dtls_rec *rec, int off, struct msghdr *msg,
+		 size_t len, int flags, int *addr_len);
 int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
 			struct msghdr *msg, size_t len, int flags,
 			int *addr_len);
