@@ -91,65 +91,7 @@ struct dtls_tx {
 	unsigned int pin_off;
 };
 
-struct dtls_rx {
-	struct dtls_crypto crypto;
-	struct dtls_replay replay;
-	/*
-	 * While DTLS_RX opens what was queued before it, records arriving
-	 * through the hook wait here, so they cannot overtake older ones.
-	 */
-	bool draining;
-	struct sk_buff_head held;
-	atomic_t pending;	/* datagrams being opened */
-	atomic_t task_pending;	/* of those, the ones a task started */
-	/* Set once UDP_GRO has the reader open the records (reader.c) */
-	struct dtls_reader *reader;
-};
-
-/*
- * Room for the AAD and a record body in the linear part plus up to
- * DTLS_RX_SG - 2 page fragments; a datagram in more pieces is made linear.
- */
-#define DTLS_RX_SG		6
-
-/*
- * One datagram whose records are being opened.  It lives in a per-CPU slot
- * (or, while that is taken, in an allocation) with the aead_request right
- * behind it, and outlives the softirq when a tag is checked asynchronously.
- */
-struct dtls_rx_op {
-	struct sock *sk;		/* held */
-	struct dtls_rx *rx;		/* counted in rx->pending */
-	struct sk_buff *skb;
-	struct dtls_rx_slot *slot;	/* NULL: allocated */
-	u8 *rec;			/* the record under decryption */
-	unsigned int off;		/* where the next record starts */
-	unsigned int n;			/* records that passed so far */
-	bool task;			/* from a task, not from the hook */
-	crypto_completion_t done;	/* the AEAD's callback, and its data */
-	void *done_data;
-	u8 iv[DTLS_MAX_IV_SIZE];
-	u8 aad[DTLS_AAD_SIZE];
-	struct scatterlist sg[DTLS_RX_SG];	/* aad, then the body's pieces */
-};
-
-/* Room for a dtls_rx_op and its request in each CPU's slot (rx.c) */
-#define DTLS_RX_SLOT_SIZE	1536
-
-static inline struct aead_request *dtls_rx_op_req(struct dtls_rx_op *op)
-{
-	return (void *)op + ALIGN(sizeof(*op), CRYPTO_MINALIGN);
-}
-
-static inline unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
-{
-	return ALIGN(sizeof(struct dtls_rx_op), CRYPTO_MINALIGN) +
-	       sizeof(struct aead_request) +
-	       crypto_aead_reqsize(rx->crypto.aead);
-}
-
-/* The address families, for the per-family copies of UDP's structures. */
-enum { DTLS_FAM_V4, DTLS_FAM_V6, DTLS_NUM_FAM };
+struct dtls_rx;
 
 struct dtls_context {
 	struct proto *sk_proto;		/* the UDP proto the socket had */
@@ -160,35 +102,6 @@ struct dtls_context {
 	u16 gso_size;			/* UDP_SEGMENT: plaintext per record */
 	struct rcu_work free_work;
 };
-
-/* Per-record state of a queued plaintext skb, after UDP's own cb. */
-struct dtls_skb_cb {
-	struct udp_skb_cb udp;
-	u64 rec_num;
-	u8 content_type;
-	u8 flags;
-};
-
-static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
-{
-	return (struct dtls_skb_cb *)skb->cb;
-}
-
-/*
- * A datagram UDP queued itself starts right after its UDP header; a record
- * queued by rx.c starts past its DTLS header.
- */
-static inline bool dtls_skb_is_record(const struct sk_buff *skb)
-{
-	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
-}
-
-/* Whether the caller of recvmsg() can take the record's type. */
-static inline bool dtls_recv_has_room(const struct msghdr *msg)
-{
-	return msg->msg_control &&
-	       msg->msg_controllen >= CMSG_LEN(sizeof(struct dtls_record_info));
-}
 
 /*
  * Process context, in a method of the module's protos: the context is set
@@ -213,19 +126,6 @@ static inline u64 dtls_rec_num(u16 epoch, u64 seq)
 	return (u64)epoch << DTLS_SEQ_BITS | seq;
 }
 
-/* main.c */
-int dtls_attach_setsockopt(struct sock *sk, int optname, sockptr_t optval,
-			   unsigned int optlen);
-void dtls_update_proto(struct sock *sk, struct dtls_context *ctx);
-
-/* attach.c */
-int dtls_attach_init(void);
-void dtls_attach_start(void);
-void dtls_attach_exit(void);
-int dtls_udp_setsockopt(struct sock *sk, int level, int optname,
-			sockptr_t optval, unsigned int optlen);
-struct proto *dtls_udp_base_proto(int family);
-
 /* cipher.c */
 const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type);
 void dtls_cipher_check_layout(void);
@@ -246,47 +146,6 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info);
 void dtls_tx_destroy(struct dtls_tx *tx);
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
-
-/* rx.c */
-void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
-		     struct dtls_rx *rx);
-void dtls_rx_uninstall(struct sock *sk);
-struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
-			       const union dtls_crypto_info_all *info,
-			       u32 window);
-void dtls_rx_destroy(struct dtls_rx *rx);
-int dtls_rx_init(void);
-void dtls_rx_exit(void);
-int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
-		 int *addr_len);
-int dtls_recv_queued(struct sock *sk, struct dtls_rx *rx, struct msghdr *msg,
-		     size_t len, int flags, int *addr_len);
-void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb);
-bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b);
-void dtls_recv_addr(struct sock *sk, struct msghdr *msg, struct sk_buff *skb,
-		    int *addr_len, int off);
-
-/*
- * UDP_GRO, as UDP does for datagrams: one recvmsg() may return the
- * plaintext of several application data records queued one behind the
- * other, all from one sender and all of the first one's length but the
- * last, which may be shorter; a UDP_GRO control message gives that length.
- * Only whole records, never more than DTLS_RX_GRO_MAX (UDP's own limit for
- * a GRO batch), and only when nothing is peeked.
- */
-#define DTLS_RX_GRO_MAX		64
-
-/* reader.c */
-struct dtls_reader;
-int dtls_reader_enable(struct sock *sk, struct dtls_rx *rx);
-void dtls_reader_free(struct dtls_reader *r);
-void dtls_reader_release(struct sock *sk, struct dtls_rx *rx);
-void dtls_reader_exit(void);
-int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
-			struct dtls_reader *r, struct msghdr *msg, size_t len,
-			int flags, int *addr_len);
-u8 *dtls_next_record(struct sk_buff *skb, unsigned int *off, unsigned int *len,
-		     bool *bad);
 
 /* replay.c */
 int dtls_replay_init(struct dtls_replay *r, u32 size, u64 next);
@@ -318,19 +177,6 @@ int dtls_proc_init(void);
 void dtls_proc_exit(void);
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v);
 long dtls_stat_get(const struct net *net, enum dtls_mib_field f);
-
-/* rx.c, also for the KUnit tests */
-
-/* Not a counter: the record's tag is being checked asynchronously. */
-#define DTLS_RX_PENDING		DTLS_MIB_MAX
-/* Not a counter either: dtls_rx_check() passed it on to the AEAD */
-#define DTLS_RX_DECRYPT		(DTLS_MIB_MAX + 1)
-
-enum dtls_mib_field dtls_rx_check(struct dtls_rx *rx, const u8 *rec,
-				  unsigned int len);
-enum dtls_mib_field dtls_rx_open(struct dtls_rx *rx, struct dtls_rx_op *op,
-				 u8 *rec, unsigned int len);
-enum dtls_mib_field dtls_rx_opened(struct dtls_rx *rx, const u8 *rec, int err);
 
 static inline void dtls_stat_inc(const struct sock *sk, enum dtls_mib_field f)
 {

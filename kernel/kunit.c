@@ -12,7 +12,7 @@
 #include <linux/skbuff.h>
 #include <net/sock.h>
 
-#include "dtls.h"
+#include "rx.h"
 
 /* ---- replay window ---------------------------------------------------- */
 
@@ -235,44 +235,57 @@ static void hdr(u8 *rec, u8 type, u16 version, u64 rec_num, u16 len)
 	put_unaligned_be16(len, rec + 11);
 }
 
+#define TEST_EPOCH	1
+
+static struct dtls_rx *rx_gcm(struct kunit *test);
+static void rx_free(struct dtls_rx *rx);
+static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx);
+
+/* Framing, through the one function that opens records */
 static void framing(struct kunit *test)
 {
+	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_req *rq = req_new(test, rx);
 	u8 buf[64] = {};
-	unsigned int off = 0, len = 0;
 	struct sk_buff *skb;
-	bool bad;
 
-	/* two records, 3 and 0 body bytes, then nothing */
-	hdr(buf, 23, DTLS_1_2_VERSION, 1, 3);
+	/* two epoch-0 records, 3 and 0 body bytes, then nothing */
+	hdr(buf, 22, DTLS_1_2_VERSION, 1, 3);
 	hdr(buf + 16, 21, DTLS_1_2_VERSION, 2, 0);
 	skb = skb_with(test, buf, 29);
-	KUNIT_EXPECT_PTR_EQ(test, dtls_next_record(skb, &off, &len, &bad),
-			    skb->data);
-	KUNIT_EXPECT_EQ(test, len, 3U);
-	KUNIT_EXPECT_PTR_EQ(test, dtls_next_record(skb, &off, &len, &bad),
-			    skb->data + 16);
-	KUNIT_EXPECT_EQ(test, len, 0U);
-	KUNIT_EXPECT_NULL(test, dtls_next_record(skb, &off, &len, &bad));
-	KUNIT_EXPECT_FALSE(test, bad);
+	KUNIT_EXPECT_EQ(test, dtls_rec_open(rx, rq, skb, 0, skb->len),
+			DTLS_PASS_CLEAR);
+	KUNIT_EXPECT_EQ(test, rq->rec.body, 13U);
+	KUNIT_EXPECT_EQ(test, rq->rec.ptlen, 3U);
+	KUNIT_EXPECT_EQ(test, rq->rec.end, 16U);
+	KUNIT_EXPECT_EQ(test, rq->rec.type, 22);
+	KUNIT_EXPECT_EQ(test, dtls_rec_open(rx, rq, skb, 16, skb->len),
+			DTLS_PASS_CLEAR);
+	KUNIT_EXPECT_EQ(test, rq->rec.ptlen, 0U);
+	KUNIT_EXPECT_EQ(test, rq->rec.end, 29U);
+	KUNIT_EXPECT_EQ(test, rq->rec.rec_num, 2ULL);
 	kfree_skb(skb);
 
-	/* a header one byte short */
-	off = 0;
+	/* a header one byte short: the rest of the datagram goes */
 	skb = skb_with(test, buf, 12);
-	KUNIT_EXPECT_NULL(test, dtls_next_record(skb, &off, &len, &bad));
-	KUNIT_EXPECT_TRUE(test, bad);
+	KUNIT_EXPECT_EQ(test, dtls_rec_open(rx, rq, skb, 0, skb->len),
+			DTLS_DROP_MALFORMED);
+	KUNIT_EXPECT_EQ(test, rq->rec.end, 12U);
 	kfree_skb(skb);
 
 	/* a length one past the end of the datagram */
-	off = 0;
-	hdr(buf, 23, DTLS_1_2_VERSION, 1, 4);
+	hdr(buf, 22, DTLS_1_2_VERSION, 1, 4);
 	skb = skb_with(test, buf, 16);
-	KUNIT_EXPECT_NULL(test, dtls_next_record(skb, &off, &len, &bad));
-	KUNIT_EXPECT_TRUE(test, bad);
+	KUNIT_EXPECT_EQ(test, dtls_rec_open(rx, rq, skb, 0, skb->len),
+			DTLS_DROP_MALFORMED);
+	KUNIT_EXPECT_EQ(test, rq->rec.end, 16U);
+	/* ... or past the end of its datagram in a batch */
+	KUNIT_EXPECT_EQ(test, dtls_rec_open(rx, rq, skb, 0, 15),
+			DTLS_DROP_MALFORMED);
+	KUNIT_EXPECT_EQ(test, rq->rec.end, 15U);
 	kfree_skb(skb);
+	rx_free(rx);
 }
-
-#define TEST_EPOCH	1
 
 static struct dtls_rx *rx_gcm(struct kunit *test)
 {
@@ -330,40 +343,49 @@ static unsigned int seal(struct kunit *test, struct dtls_rx *rx, u8 *rec,
 	return len;
 }
 
+/* A request of the kind the UDP_GRO reader uses, which the test waits for */
+static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx)
+{
+	struct dtls_rx_req *rq;
+
+	rq = kunit_kzalloc(test, sizeof(*rq) +
+			   crypto_aead_reqsize(rx->crypto.aead), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, rq);
+	return rq;
+}
+
 /*
- * dtls_rx_open() on the record at the start of @skb and, if the AEAD went
+ * dtls_rec_open() on the record at the start of @skb and, if the AEAD went
  * async, its completion.
  */
-static enum dtls_mib_field open_skb(struct kunit *test, struct dtls_rx *rx,
-				    struct sk_buff *skb, unsigned int len)
+static enum dtls_verdict open_skb(struct kunit *test, struct dtls_rx *rx,
+				  struct sk_buff *skb)
 {
-	struct dtls_rx_op *op = kunit_kzalloc(test, dtls_rx_op_size(rx),
-					      GFP_KERNEL);
-	enum dtls_mib_field verdict;
+	struct dtls_rx_req *rq = req_new(test, rx);
+	enum dtls_verdict verdict;
 	DECLARE_CRYPTO_WAIT(wait);
 
-	KUNIT_ASSERT_NOT_NULL(test, op);
-	op->skb = skb;
-	op->done = crypto_req_done;
-	op->done_data = &wait;
-	verdict = dtls_rx_open(rx, op, skb->data, len);
-	if (verdict == DTLS_RX_PENDING)
-		verdict = dtls_rx_opened(rx, skb->data,
-					 crypto_wait_req(-EINPROGRESS, &wait));
+	rq->done = crypto_req_done;
+	rq->done_data = &wait;
+	verdict = dtls_rec_open(rx, rq, skb, 0, skb->len);
+	if (verdict == DTLS_PENDING)
+		verdict = dtls_rec_opened(rx, &rq->rec,
+					  crypto_wait_req(-EINPROGRESS, &wait));
+	KUNIT_EXPECT_EQ(test, rq->rec.end, skb->len);
 	return verdict;
 }
 
 /* The same for a record in linear memory, opened in place there. */
-static enum dtls_mib_field open_rec(struct kunit *test, struct dtls_rx *rx,
-				    u8 *rec, unsigned int len)
+static enum dtls_verdict open_rec(struct kunit *test, struct dtls_rx *rx,
+				  u8 *rec, unsigned int len)
 {
 	unsigned int size = DTLS_HEADER_SIZE + len;
 	struct sk_buff *skb = alloc_skb(size, GFP_KERNEL);
-	enum dtls_mib_field verdict;
+	enum dtls_verdict verdict;
 
 	KUNIT_ASSERT_NOT_NULL(test, skb);
 	skb_put_data(skb, rec, size);
-	verdict = open_skb(test, rx, skb, len);
+	verdict = open_skb(test, rx, skb);
 	memcpy(rec, skb->data, size);
 	kfree_skb(skb);
 	return verdict;
@@ -378,33 +400,33 @@ static void record_checks(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, rec);
 
 	hdr(rec, 24, DTLS_1_2_VERSION, dtls_rec_num(TEST_EPOCH, 2), 40);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 40), DTLS_MIB_RX_MALFORMED);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 40), DTLS_DROP_MALFORMED);
 	hdr(rec, 22, DTLS_1_0_VERSION, 7, 10);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 10), DTLS_MIB_RX_PLAINTEXT);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 10), DTLS_PASS_CLEAR);
 	hdr(rec, 22, 0x0303, 7, 10);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 10), DTLS_MIB_RX_BAD_VERSION);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 10), DTLS_DROP_BAD_VERSION);
 	hdr(rec, 23, DTLS_1_2_VERSION, 7, 10);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 10), DTLS_MIB_RX_MALFORMED);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 10), DTLS_DROP_MALFORMED);
 	hdr(rec, 23, DTLS_1_0_VERSION, dtls_rec_num(TEST_EPOCH, 2), 40);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 40), DTLS_MIB_RX_BAD_VERSION);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 40), DTLS_DROP_BAD_VERSION);
 	hdr(rec, 23, DTLS_1_2_VERSION, dtls_rec_num(TEST_EPOCH + 1, 2), 40);
 	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 40),
-			DTLS_MIB_RX_UNKNOWN_EPOCH);
+			DTLS_DROP_UNKNOWN_EPOCH);
 	hdr(rec, 23, DTLS_1_2_VERSION, dtls_rec_num(TEST_EPOCH, 2), 23);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 23), DTLS_MIB_RX_MALFORMED);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, 23), DTLS_DROP_MALFORMED);
 
 	/* authentic, then replayed; a forgery does not move the window */
 	len = seal(test, rx, rec, 2, 20);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_MIB_RX_RECORDS);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_PASS);
 	len = seal(test, rx, rec, 2, 20);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_MIB_RX_REPLAY);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_DROP_REPLAY);
 	len = seal(test, rx, rec, 1000, 20);
 	rec[len + DTLS_HEADER_SIZE - 1] ^= 1;
 	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len),
-			DTLS_MIB_RX_DECRYPT_ERROR);
+			DTLS_DROP_FORGED);
 	KUNIT_EXPECT_EQ(test, dtls_replay_next(&rx->replay), 3ULL);
 	len = seal(test, rx, rec, 0, 20);
-	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_MIB_RX_REPLAY);
+	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_DROP_REPLAY);
 	rx_free(rx);
 }
 
@@ -413,15 +435,15 @@ static void record_checks(struct kunit *test)
  * fragments, as a datagram cut from a GRO batch can be, is opened in place
  * in those pages.  @flip: bit to flip in the second fragment, or -1.
  */
-static enum dtls_mib_field open_paged(struct kunit *test, struct dtls_rx *rx,
-				      u64 seq, int flip, bool *plain)
+static enum dtls_verdict open_paged(struct kunit *test, struct dtls_rx *rx,
+				    u64 seq, int flip, bool *plain)
 {
 	const unsigned int ptlen = 300, head = DTLS_HEADER_SIZE + 8 + 5;
 	const unsigned int frag0 = 100, pg_off[2] = { 7, PAGE_SIZE - 250 };
 	u8 *rec = kunit_kzalloc(test, 512, GFP_KERNEL);
 	u8 *pt = kunit_kzalloc(test, ptlen, GFP_KERNEL);
 	unsigned int len, size, frag1, i;
-	enum dtls_mib_field verdict;
+	enum dtls_verdict verdict;
 	struct page *pages[2];
 	struct sk_buff *skb;
 
@@ -447,7 +469,7 @@ static enum dtls_mib_field open_paged(struct kunit *test, struct dtls_rx *rx,
 	}
 	KUNIT_ASSERT_EQ(test, skb->len, size);
 
-	verdict = open_skb(test, rx, skb, len);
+	verdict = open_skb(test, rx, skb);
 	KUNIT_ASSERT_EQ(test, skb_copy_bits(skb, DTLS_HEADER_SIZE + 8, pt,
 					    ptlen), 0);
 	*plain = !memchr_inv(pt, 'p', ptlen);
@@ -461,13 +483,13 @@ static void open_in_pages(struct kunit *test)
 	bool plain;
 
 	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 5, -1, &plain),
-			DTLS_MIB_RX_RECORDS);
+			DTLS_PASS);
 	KUNIT_EXPECT_TRUE(test, plain);
 	/* a flipped bit in the second fragment: the tag covers it */
 	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 6, 8 * 40 + 3, &plain),
-			DTLS_MIB_RX_DECRYPT_ERROR);
+			DTLS_DROP_FORGED);
 	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 6, -1, &plain),
-			DTLS_MIB_RX_RECORDS);
+			DTLS_PASS);
 	KUNIT_EXPECT_TRUE(test, plain);
 	rx_free(rx);
 }
@@ -495,8 +517,9 @@ static void rx_request_fits_slot(struct kunit *test)
 		info->info.cipher_type = ciphers[i];
 		KUNIT_ASSERT_EQ(test, dtls_crypto_init(&rx->crypto, desc, info),
 				0);
-		KUNIT_EXPECT_LE_MSG(test, dtls_rx_op_size(rx), DTLS_RX_SLOT_SIZE,
-				    "%s", crypto_aead_driver_name(rx->crypto.aead));
+		KUNIT_EXPECT_TRUE_MSG(test, dtls_rx_op_fits_slot(rx), "%s: %u",
+				      crypto_aead_driver_name(rx->crypto.aead),
+				      dtls_rx_op_size(rx));
 		dtls_crypto_free(&rx->crypto);
 	}
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kernel DTLS 1.2 record layer for UDP sockets: socket options, the
- * per-configuration proto copies, socket lifetime and module init.
+ * Kernel DTLS 1.2 record layer for UDP sockets: socket options, socket
+ * lifetime and module init.
  */
 
 #include <linux/module.h>
@@ -9,24 +9,14 @@
 #include <net/inet_common.h>
 #include <net/udp_tunnel.h>
 
-#include "dtls.h"
+#include "rx.h"
+#include "socket.h"
 
 #define DTLS_REPLAY_WINDOW_DEFAULT	1024
 #define DTLS_REPLAY_WINDOW_MIN		64
 #define DTLS_REPLAY_WINDOW_MAX		65536
 
-/* [family][tx installed][rx installed] */
-static struct proto dtls_protos[DTLS_NUM_FAM][2][2];
-
 static struct workqueue_struct *dtls_wq;
-
-void dtls_update_proto(struct sock *sk, struct dtls_context *ctx)
-{
-	int fam = sk->sk_family == AF_INET6 ? DTLS_FAM_V6 : DTLS_FAM_V4;
-
-	WRITE_ONCE(sk->sk_prot,
-		   &dtls_protos[fam][!!ctx->tx][!!rcu_access_pointer(ctx->rx)]);
-}
 
 static void dtls_ctx_free_work(struct work_struct *work)
 {
@@ -304,8 +294,8 @@ static int dtls_set_gro(struct sock *sk, sockptr_t optval,
 	return err;
 }
 
-static int dtls_setsockopt(struct sock *sk, int level, int optname,
-			   sockptr_t optval, unsigned int optlen)
+int dtls_setsockopt(struct sock *sk, int level, int optname,
+		    sockptr_t optval, unsigned int optlen)
 {
 	int err;
 
@@ -368,8 +358,8 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 	return err;
 }
 
-static int dtls_getsockopt(struct sock *sk, int level, int optname,
-			   char __user *optval, int __user *optlen)
+int dtls_getsockopt(struct sock *sk, int level, int optname,
+		    char __user *optval, int __user *optlen)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 	int err, len;
@@ -412,7 +402,7 @@ static bool dtls_has_keys(struct dtls_context *ctx)
 }
 
 /* The keys belong to one peer: moving the socket elsewhere is refused. */
-static int dtls_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+int dtls_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 
@@ -421,7 +411,7 @@ static int dtls_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	return ctx->sk_proto->connect(sk, uaddr, addr_len);
 }
 
-static int dtls_disconnect(struct sock *sk, int flags)
+int dtls_disconnect(struct sock *sk, int flags)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 
@@ -430,7 +420,7 @@ static int dtls_disconnect(struct sock *sk, int flags)
 	return ctx->sk_proto->disconnect(sk, flags);
 }
 
-static void dtls_close(struct sock *sk, long timeout)
+void dtls_close(struct sock *sk, long timeout)
 {
 	struct dtls_context *ctx;
 	struct dtls_rx *rx;
@@ -457,39 +447,6 @@ static void dtls_close(struct sock *sk, long timeout)
 	dtls_ctx_free(ctx);
 }
 
-static void dtls_build_proto(struct proto *p, const struct proto *base,
-			     bool tx, bool rx)
-{
-	*p = *base;
-	p->setsockopt = dtls_setsockopt;
-	p->getsockopt = dtls_getsockopt;
-	p->connect = dtls_connect;
-	p->disconnect = dtls_disconnect;
-	p->close = dtls_close;
-	dtls_compat_refuse_sockmap(p);
-	if (tx) {
-		p->sendmsg = dtls_sendmsg;
-		dtls_compat_set_sendpage(p);
-	}
-	if (rx)
-		p->recvmsg = dtls_recvmsg;
-}
-
-static void dtls_build_protos(void)
-{
-	int fam, tx, rx;
-
-	for (fam = 0; fam < DTLS_NUM_FAM; fam++) {
-		struct proto *base = dtls_udp_base_proto(fam == DTLS_FAM_V6 ?
-							 AF_INET6 : AF_INET);
-
-		for (tx = 0; tx < 2; tx++)
-			for (rx = 0; rx < 2; rx++)
-				dtls_build_proto(&dtls_protos[fam][tx][rx],
-						 base, tx, rx);
-	}
-}
-
 static int __init dtls_init(void)
 {
 	int err;
@@ -510,12 +467,10 @@ static int __init dtls_init(void)
 	if (err)
 		goto err_rx;
 
-	err = dtls_attach_init();
+	err = dtls_socket_init();
 	if (err)
 		goto err_proc;
-	/* The proto copies must exist before any socket can reach them. */
-	dtls_build_protos();
-	dtls_attach_start();
+	dtls_socket_start();
 	return 0;
 
 err_proc:
@@ -529,7 +484,7 @@ err_wq:
 
 static void __exit dtls_exit(void)
 {
-	dtls_attach_exit();
+	dtls_socket_stop();
 	/* Every context holds a module reference; the last work may still run */
 	destroy_workqueue(dtls_wq);
 	/*
@@ -537,7 +492,7 @@ static void __exit dtls_exit(void)
 	 * its context go; it runs BH-off, so a grace period covers it.
 	 */
 	synchronize_rcu();
-	dtls_reader_exit();
+	dtls_socket_exit();
 	dtls_rx_exit();
 	dtls_proc_exit();
 }

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive on arrival: UDP's encapsulation hook, the first feeder of the
+ * record layer (record.c).
+ *
+ * Records are opened as their datagram arrives, in softirq, so only
+ * authentic plaintext ever sits in the socket's receive queue: poll(),
+ * FIONREAD and the receive buffer accounting stay UDP's own and stay
+ * exact.  Each record that passes becomes its own skb (a clone sharing
+ * the datagram's buffer) whose data is the plaintext; its content type
+ * and record number ride in skb->cb behind UDP's part.  deliver.c hands
+ * them to recvmsg().  A socket with UDP_GRO leaves this hook for the
+ * reader (reader.c).  The datagrams queued before DTLS_RX are opened here
+ * too, by the task that installs it.
+ */
+
+#include <linux/slab.h>
+#include <net/udp_tunnel.h>
+
+#include "rx.h"
+#include "socket.h"
+
+/* Only our own encap_rcv reads encap_type; any nonzero value serves. */
+#define DTLS_UDP_ENCAP_TYPE	100
+
+/*
+ * One datagram whose records are being opened.  It lives in a per-CPU slot
+ * (or, while that is taken, in an allocation) and outlives the softirq
+ * when a tag is checked asynchronously.
+ */
+struct dtls_rx_op {
+	struct sock *sk;		/* held */
+	struct dtls_rx *rx;		/* counted in rx->pending */
+	struct sk_buff *skb;		/* the datagram */
+	struct dtls_rx_slot *slot;	/* NULL: allocated */
+	unsigned int off;		/* where the next record starts */
+	bool task;			/* from a task, not from the hook */
+	bool last_passed;		/* the datagram's last record passed */
+	/*
+	 * Clones for the records that passed before the last one, kept
+	 * here until the whole datagram is opened: nobody may see the
+	 * shared buffer while records are still decrypted in it.
+	 */
+	struct sk_buff_head passed;
+	struct dtls_rx_req req;		/* last: the AEAD's context follows */
+};
+
+/* Room for a dtls_rx_op and its request in each CPU's slot */
+#define DTLS_RX_SLOT_SIZE	2560
+
+/*
+ * Softirq opens one datagram at a time on each CPU, so one slot per CPU
+ * serves every socket.  A datagram allocates its own only while the slot
+ * waits for an asynchronous completion, or if a transform's request does
+ * not fit.
+ */
+struct dtls_rx_slot {
+	bool busy;
+	u8 op[DTLS_RX_SLOT_SIZE] __aligned(CRYPTO_MINALIGN);
+};
+
+static struct dtls_rx_slot __percpu *dtls_rx_slots;
+
+int dtls_rx_init(void)
+{
+	dtls_rx_slots = alloc_percpu(struct dtls_rx_slot);
+	return dtls_rx_slots ? 0 : -ENOMEM;
+}
+
+void dtls_rx_exit(void)
+{
+	free_percpu(dtls_rx_slots);
+}
+
+unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
+{
+	return sizeof(struct dtls_rx_op) + crypto_aead_reqsize(rx->crypto.aead);
+}
+
+bool dtls_rx_op_fits_slot(const struct dtls_rx *rx)
+{
+	return dtls_rx_op_size(rx) <= DTLS_RX_SLOT_SIZE;
+}
+
+static void dtls_rx_done(struct dtls_rx_op *op, int err);
+DTLS_CRYPTO_CALLBACK(dtls_rx_done);
+
+/* BH off.  @task: started by a task (the drain of DTLS_RX). */
+static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
+					 struct sk_buff *skb, bool task)
+{
+	struct dtls_rx_slot *slot = this_cpu_ptr(dtls_rx_slots);
+	struct dtls_rx_op *op;
+
+	/*
+	 * A callback may run after the softirq: hold what it uses.  UDP finds
+	 * the socket under RCU without taking a reference, so close() may
+	 * already have dropped the last one: such a socket gets nothing more.
+	 */
+	if (!refcount_inc_not_zero(&sk->sk_refcnt))
+		return NULL;
+
+	/* Pairs with the release in dtls_rx_op_put(), maybe on another CPU */
+	if (dtls_rx_op_fits_slot(rx) && !smp_load_acquire(&slot->busy)) {
+		WRITE_ONCE(slot->busy, true);
+		op = (struct dtls_rx_op *)slot->op;
+	} else {
+		op = kmalloc(dtls_rx_op_size(rx), GFP_ATOMIC);
+		if (!op) {
+			sock_put(sk);
+			return NULL;
+		}
+		slot = NULL;
+	}
+
+	atomic_inc(&rx->pending);
+	if (task)
+		atomic_inc(&rx->task_pending);
+
+	op->sk = sk;
+	op->rx = rx;
+	op->skb = skb;
+	op->slot = slot;
+	op->off = 0;
+	op->task = task;
+	op->last_passed = false;
+	__skb_queue_head_init(&op->passed);
+	/* No backlog: under overload a datagram is dropped, not queued. */
+	op->req.req_flags = 0;
+	op->req.done = dtls_rx_done_cb;
+	op->req.done_data = op;
+	return op;
+}
+
+static void dtls_rx_op_put(struct dtls_rx_op *op)
+{
+	struct dtls_rx *rx = op->rx;
+	struct sock *sk = op->sk;
+	bool task = op->task;
+
+	if (op->slot) {
+		/* Done with the slot: pairs with dtls_rx_op_get()'s acquire */
+		smp_store_release(&op->slot->busy, false);
+	} else {
+		kfree_sensitive(op);
+	}
+
+	sock_put(sk);
+	/* The waiters free rx; nothing here may touch it afterwards. */
+	if (task && atomic_dec_and_test(&rx->task_pending))
+		wake_up_var(&rx->task_pending);
+	if (atomic_dec_and_test(&rx->pending))
+		wake_up_var(&rx->pending);
+}
+
+static void dtls_rx_enqueue(struct sock *sk, struct sk_buff *skb)
+{
+	bool protected = dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED;
+
+	if (__udp_enqueue_schedule_skb(sk, skb) < 0) {
+		kfree_skb(skb);
+		dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+		return;
+	}
+	dtls_stat_inc(sk, protected ? DTLS_MIB_RX_RECORDS :
+				      DTLS_MIB_RX_PLAINTEXT);
+}
+
+/* From the hook during the drain of dtls_rx_install(): keep @skb back. */
+static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff *skb)
+{
+	bool held = false;
+
+	spin_lock(&rx->held.lock);
+	if (rx->draining) {
+		__skb_queue_tail(&rx->held, skb);
+		held = true;
+	}
+	spin_unlock(&rx->held.lock);
+	return held;
+}
+
+/* The drain itself runs in a task; its records go first. */
+static void dtls_rx_queue(struct dtls_rx_op *op, struct sk_buff *skb)
+{
+	if (unlikely(READ_ONCE(op->rx->draining)) && !op->task &&
+	    dtls_rx_hold(op->rx, skb))
+		return;
+	dtls_rx_enqueue(op->sk, skb);
+}
+
+/* Make @skb the plaintext of @rec, which passed, with its type in cb. */
+static int dtls_rx_trim(struct sk_buff *skb, const struct dtls_rec *rec)
+{
+	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
+
+	cb->rec_num = rec->rec_num;
+	cb->content_type = rec->type;
+	cb->flags = rec->flags;
+	/* The header is linear; the tag may be in a page fragment. */
+	__skb_pull(skb, rec->body);
+	if (unlikely(pskb_trim(skb, rec->ptlen)))
+		return -ENOMEM;
+	/* UDP's checksum was verified before the record was opened. */
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+	return 0;
+}
+
+/*
+ * A record passed.  The datagram's own skb carries the last record, so a
+ * datagram of one record costs no clone; any other gets a clone of its
+ * own (of a linear skb: dtls_rx_in_pages() leaves only single records in
+ * pages).
+ */
+static void dtls_rx_pass(struct dtls_rx_op *op, const struct dtls_rec *rec)
+{
+	struct sk_buff *skb;
+
+	if (rec->end == op->skb->len) {
+		op->last_passed = true;
+		return;
+	}
+	skb = skb_clone(op->skb, GFP_ATOMIC);
+	if (!skb || dtls_rx_trim(skb, rec)) {
+		kfree_skb(skb);
+		dtls_stat_inc(op->sk, DTLS_MIB_RX_DROPPED);
+		return;
+	}
+	__skb_queue_tail(&op->passed, skb);
+}
+
+static void dtls_rx_verdict(struct dtls_rx_op *op, enum dtls_verdict v)
+{
+	const struct dtls_rec *rec = &op->req.rec;
+
+	op->off = rec->end;
+	if (dtls_verdict_passed(v))
+		dtls_rx_pass(op, rec);
+	else
+		dtls_verdict_count(op->sk, v);
+}
+
+/* Every record of the datagram is opened: queue those that passed. */
+static void dtls_rx_finish(struct dtls_rx_op *op)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&op->passed)))
+		dtls_rx_queue(op, skb);
+	skb = op->skb;
+	if (!op->last_passed) {
+		kfree_skb(skb);
+	} else if (dtls_rx_trim(skb, &op->req.rec)) {
+		kfree_skb(skb);
+		dtls_stat_inc(op->sk, DTLS_MIB_RX_DROPPED);
+	} else {
+		dtls_rx_queue(op, skb);
+	}
+	dtls_rx_op_put(op);
+}
+
+/*
+ * Open the records of op's datagram from op->off on, then queue those
+ * that passed.  Returns early while a tag is checked asynchronously;
+ * dtls_rx_done() picks up from there.
+ */
+static void dtls_rx_resume(struct dtls_rx_op *op)
+{
+	enum dtls_verdict v;
+
+	while (op->off < op->skb->len) {
+		v = dtls_rec_open(op->rx, &op->req, op->skb, op->off,
+				  op->skb->len);
+		if (v == DTLS_PENDING)
+			return;
+		dtls_rx_verdict(op, v);
+	}
+	dtls_rx_finish(op);
+}
+
+/* AEAD completion, BH off (cryptd disables it around the call). */
+static void dtls_rx_done(struct dtls_rx_op *op, int err)
+{
+	dtls_rx_verdict(op, dtls_rec_opened(op->rx, &op->req.rec, err));
+	dtls_rx_resume(op);
+}
+
+/*
+ * A datagram whose payload lies in page fragments (a NIC's receive buffers,
+ * or one cut from a GRO or GSO batch) and is one record is opened where it
+ * lies: only the record's header is pulled into the linear part.  Those
+ * pages are written, so they must be this skb's alone: not shared with a
+ * clone (a packet tap), a splice or a zero-copy sender.  Anything else is
+ * copied into one linear buffer first.  Checked before the pull, which
+ * would hide that the skb was a clone.
+ */
+static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
+{
+	unsigned int hlen = DTLS_HEADER_SIZE + rx->crypto.desc->explicit_size;
+
+	if (!skb_is_nonlinear(skb) || skb_cloned(skb) ||
+	    skb_has_frag_list(skb) || skb_has_shared_frag(skb) ||
+	    skb_zcopy(skb))
+		return false;
+	if (!pskb_may_pull(skb, hlen))
+		return false;
+	return get_unaligned_be16(skb->data + DTLS_HDR_LENGTH) ==
+	       skb->len - DTLS_HEADER_SIZE;
+}
+
+/*
+ * Opening a datagram costs an AEAD per record.  One that arrives while the
+ * receive buffer is full would be dropped after that, so drop it before,
+ * as UDP itself would, and count it where UDP counts its own (RcvbufErrors
+ * and InErrors, the socket's drops): a receiver that falls behind would
+ * otherwise spend its CPU on records it then throws away and fall further
+ * behind.  @skb is one datagram or a GRO/GSO batch of them.
+ */
+static bool dtls_rx_drop_if_full(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int n = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
+	struct udp_mib __percpu *mib = sock_net(sk)->mib.udp_statistics;
+
+	if (likely(atomic_read(&sk->sk_rmem_alloc) <=
+		   READ_ONCE(sk->sk_rcvbuf)))
+		return false;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		mib = sock_net(sk)->mib.udp_stats_in6;
+#endif
+	SNMP_ADD_STATS(mib, UDP_MIB_RCVBUFERRORS, n);
+	SNMP_ADD_STATS(mib, UDP_MIB_INERRORS, n);
+	atomic_add(n, &sk->sk_drops);
+	kfree_skb(skb);
+	return true;
+}
+
+/*
+ * Open and queue the records of one datagram; skb->data is the UDP payload.
+ * BH off.  @task: see dtls_rx_op_get().
+ */
+static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
+			     struct sk_buff *skb, bool task)
+{
+	struct dtls_rx_op *op;
+
+	if (dtls_rx_drop_if_full(sk, skb))
+		return;
+	/* A reader may still hold a peek reference to a datagram from before
+	 * DTLS_RX; the records are opened in place, so work on our own copy.
+	 */
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		goto drop;
+	skb_dst_drop(skb);
+	if (!dtls_rx_in_pages(rx, skb) && skb_linearize_cow(skb))
+		goto free;
+
+	op = dtls_rx_op_get(sk, rx, skb, task);
+	if (!op)
+		goto free;
+	dtls_rx_resume(op);
+	return;
+free:
+	kfree_skb(skb);
+drop:
+	dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+}
+
+/*
+ * A GRO or GSO batch that UDP queued under UDP_GRO before DTLS_RX, one the
+ * reader may not open in place, or one handed to the hook by a kernel that
+ * does not cut batches for it: cut it into its datagrams as
+ * udp_queue_rcv_skb() would.  (Kernels whose udp_unexpected_gso() refuses
+ * non-tunnel batches to an encap_rcv socket, Debian's 6.1 and 6.12 among
+ * them, cut them before calling the hook.)  skb->data is the UDP header of
+ * the batch.
+ */
+static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
+			  struct sk_buff *skb, bool task)
+{
+	bool ipv4 = skb->protocol == htons(ETH_P_IP);
+	struct sk_buff *segs, *next;
+
+	if (dtls_rx_drop_if_full(sk, skb))
+		return;
+	__skb_push(skb, -skb_mac_offset(skb));
+	segs = udp_rcv_segment(sk, skb, ipv4);	/* frees skb on error */
+	skb_list_walk_safe(segs, skb, next) {
+		skb_mark_not_on_list(skb);
+		__skb_pull(skb, skb_transport_offset(skb) +
+			   sizeof(struct udphdr));
+		udp_post_segment_fix_csum(skb);
+		dtls_rx_datagram(sk, rx, skb, task);
+	}
+}
+
+/* UDP encap_rcv: called in softirq under RCU, UDP checksum verified. */
+static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
+{
+	struct dtls_context *ctx = dtls_get_ctx_rcu(sk);
+	struct dtls_rx *rx = ctx ? rcu_dereference(ctx->rx) : NULL;
+
+	if (unlikely(!rx))
+		return 1;	/* queued as UDP */
+	if (skb_is_gso(skb)) {
+		dtls_rx_batch(sk, rx, skb, false);
+		return 0;
+	}
+	__skb_pull(skb, sizeof(struct udphdr));
+	dtls_rx_datagram(sk, rx, skb, false);
+	return 0;
+}
+
+/*
+ * A datagram UDP queued (before DTLS_RX, or one the reader may not open
+ * in place), already uncharged and ours: open it as the hook would.
+ */
+void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb)
+{
+	/* UDP verifies lazily, at recvmsg time; do it as recvmsg would. */
+	if (udp_lib_checksum_complete(skb)) {
+		atomic_inc(&sk->sk_drops);
+		kfree_skb(skb);
+		return;
+	}
+	local_bh_disable();
+	if (skb_is_gso(skb)) {
+		/* a batch queued under UDP_GRO; UDP pulled its header */
+		__skb_push(skb, sizeof(struct udphdr));
+		dtls_rx_batch(sk, rx, skb, true);
+	} else {
+		dtls_rx_datagram(sk, rx, skb, true);
+	}
+	local_bh_enable();
+}
+
+/*
+ * Open what UDP queued before DTLS_RX.  The hook is live and
+ * synchronize_net() has let every datagram that missed it reach the queue,
+ * so from here on no datagram can enter it unopened.
+ */
+static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+	struct sk_buff *skb, *tmp;
+	struct sk_buff_head raw;
+
+	__skb_queue_head_init(&raw);
+	spin_lock_bh(&rq->lock);
+	dtls_rq_splice(sk);
+	skb_queue_walk_safe(rq, skb, tmp) {
+		if (!dtls_skb_is_record(skb)) {
+			__skb_unlink(skb, rq);
+			__skb_queue_tail(&raw, skb);
+		}
+	}
+	spin_unlock_bh(&rq->lock);
+
+	while ((skb = __skb_dequeue(&raw))) {
+		/* give back its rcvbuf charge; UDP takes the lock BH-off */
+		local_bh_disable();
+		udp_skb_destructor(sk, skb);
+		local_bh_enable();
+		dtls_rx_raw(sk, rx, skb);
+	}
+	/* Records still under an async AEAD must not be overtaken either. */
+	wait_var_event(&rx->task_pending, !atomic_read(&rx->task_pending));
+}
+
+/* End of the drain: queue what arrived meanwhile, behind the older data. */
+static void dtls_rx_release_held(struct sock *sk, struct dtls_rx *rx)
+{
+	struct sk_buff *skb;
+
+	spin_lock_bh(&rx->held.lock);
+	while ((skb = __skb_dequeue(&rx->held)))
+		dtls_rx_enqueue(sk, skb);
+	WRITE_ONCE(rx->draining, false);
+	spin_unlock_bh(&rx->held.lock);
+}
+
+void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
+		     struct dtls_rx *rx)
+{
+	struct udp_sock *up = udp_sk(sk);
+
+	skb_queue_head_init(&rx->held);
+	rx->draining = true;
+	rcu_assign_pointer(ctx->rx, rx);
+	dtls_update_proto(sk, ctx);
+	WRITE_ONCE(up->encap_rcv, dtls_encap_recv);
+	WRITE_ONCE(up->encap_type, DTLS_UDP_ENCAP_TYPE);
+	udp_tunnel_encap_enable(sk);
+
+	synchronize_net();
+	dtls_rx_drain(sk, rx);
+	dtls_rx_release_held(sk, rx);
+}
+
+void dtls_rx_uninstall(struct sock *sk)
+{
+	struct udp_sock *up = udp_sk(sk);
+
+	WRITE_ONCE(up->encap_type, 0);
+	WRITE_ONCE(up->encap_rcv, NULL);
+}
+
+/* RX state for @info, with a replay window of @window records. */
+struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
+			       const union dtls_crypto_info_all *info,
+			       u32 window)
+{
+	struct dtls_rx *rx;
+	int err;
+
+	rx = kzalloc(sizeof(*rx), DTLS_GFP_SOCK);
+	if (!rx)
+		return ERR_PTR(-ENOMEM);
+	err = dtls_crypto_init(&rx->crypto, desc, info);
+	if (err)
+		goto err_free;
+	err = dtls_replay_init(&rx->replay, window,
+			       dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX);
+	if (err)
+		goto err_crypto;
+	return rx;
+
+err_crypto:
+	dtls_crypto_free(&rx->crypto);
+err_free:
+	kfree(rx);
+	return ERR_PTR(err);
+}
+
+/*
+ * After close and a grace period, or for RX state never installed: the
+ * hook can start no more datagrams.
+ */
+void dtls_rx_destroy(struct dtls_rx *rx)
+{
+	wait_var_event(&rx->pending, !atomic_read(&rx->pending));
+	dtls_reader_free(rx->reader);
+	dtls_crypto_free(&rx->crypto);
+	dtls_replay_free(&rx->replay);
+	kfree(rx);
+}

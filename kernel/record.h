@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Opening one received record: its representation, the AEAD request that
+ * opens it and the verdict (record.c).  Both feeders of the receive path,
+ * UDP's hook and the UDP_GRO reader, open every record through here.
+ */
+#ifndef _DTLS_RECORD_H
+#define _DTLS_RECORD_H
+
+#include <crypto/aead.h>
+#include <linux/scatterlist.h>
+#include <linux/skbuff.h>
+
+#include "dtls.h"
+
+struct dtls_rx;
+
+/*
+ * A record in @skb.  Before it is opened, [@body, @body + @ptlen) is its
+ * whole body; once it passed, only the plaintext.
+ */
+struct dtls_rec {
+	struct sk_buff *skb;
+	unsigned int off;	/* its header */
+	unsigned int end;	/* where the next record starts */
+	unsigned int body;
+	unsigned int ptlen;
+	u64 rec_num;		/* epoch || seq */
+	u8 type;
+	u8 flags;		/* DTLS_RECORD_F_PROTECTED once authenticated */
+};
+
+/* What happened to a record; only a drop has a reason. */
+enum dtls_verdict {
+	DTLS_PASS,		/* authenticated with the RX keys */
+	DTLS_PASS_CLEAR,	/* an epoch-0 record, passed up as it is */
+	DTLS_PENDING,		/* the AEAD completes asynchronously */
+	DTLS_DROP_MALFORMED,
+	DTLS_DROP_BAD_VERSION,
+	DTLS_DROP_UNKNOWN_EPOCH,
+	DTLS_DROP_REPLAY,
+	DTLS_DROP_FORGED,
+	DTLS_DROP_NOMEM,	/* no memory, or no room in the AEAD's queue */
+};
+
+static inline bool dtls_verdict_passed(enum dtls_verdict v)
+{
+	return v == DTLS_PASS || v == DTLS_PASS_CLEAR;
+}
+
+/*
+ * Room for the AAD, then for a record body in the linear part and in every
+ * page fragment: the pieces skb_to_sgvec() makes of a skb with no
+ * frag_list, which neither feeder opens in place.
+ */
+#define DTLS_RX_SG		(MAX_SKB_FRAGS + 2)
+
+/* A record header and any explicit nonce, when copied out of the skb */
+#define DTLS_REC_HDR_MAX	(DTLS_HEADER_SIZE + DTLS_EXPLICIT_NONCE_SIZE)
+
+/*
+ * The request that opens one record at a time, in place, and the record
+ * it is on.  Its owner sets how the AEAD completes (@done, @done_data,
+ * @req_flags) once; the rest is set up for every record.
+ */
+struct dtls_rx_req {
+	struct dtls_rec rec;
+	crypto_completion_t done;
+	void *done_data;
+	u32 req_flags;
+	u8 hdr[DTLS_REC_HDR_MAX];
+	u8 iv[DTLS_MAX_IV_SIZE];
+	u8 aad[DTLS_AAD_SIZE];
+	struct scatterlist sg[DTLS_RX_SG];
+	struct aead_request req;	/* last: its context follows */
+};
+
+enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
+				struct sk_buff *skb, unsigned int off,
+				unsigned int end);
+enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
+				  int err);
+void dtls_verdict_count(const struct sock *sk, enum dtls_verdict v);
+
+#endif /* _DTLS_RECORD_H */

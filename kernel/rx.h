@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The receive side: RX state, its two feeders (UDP's hook in receive.c,
+ * the UDP_GRO reader in reader.c) and delivery to recvmsg() (deliver.c).
+ */
+#ifndef _DTLS_RX_H
+#define _DTLS_RX_H
+
+#include <linux/atomic.h>
+#include <linux/skbuff.h>
+#include <net/udp.h>
+
+#include "dtls.h"
+#include "record.h"
+
+struct dtls_reader;
+
+struct dtls_rx {
+	struct dtls_crypto crypto;
+	struct dtls_replay replay;
+	/*
+	 * While DTLS_RX opens what was queued before it, records arriving
+	 * through the hook wait here, so they cannot overtake older ones.
+	 */
+	bool draining;
+	struct sk_buff_head held;
+	atomic_t pending;	/* datagrams being opened by the hook */
+	atomic_t task_pending;	/* of those, the ones a task started */
+	/* Set once UDP_GRO has the reader open the records (reader.c) */
+	struct dtls_reader *reader;
+};
+
+/* Per-record state of a queued plaintext skb, after UDP's own cb. */
+struct dtls_skb_cb {
+	struct udp_skb_cb udp;
+	u64 rec_num;
+	u8 content_type;
+	u8 flags;
+};
+
+static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
+{
+	return (struct dtls_skb_cb *)skb->cb;
+}
+
+/*
+ * A datagram UDP queued itself starts right after its UDP header; a record
+ * the hook queued starts past its DTLS header.
+ */
+static inline bool dtls_skb_is_record(const struct sk_buff *skb)
+{
+	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
+}
+
+/*
+ * Move what UDP queued on the receive queue behind its reader queue, as
+ * __skb_recv_udp() does.  The reader queue's lock held, BH off.
+ */
+static inline void dtls_rq_splice(struct sock *sk)
+{
+	spin_lock(&sk->sk_receive_queue.lock);
+	skb_queue_splice_tail_init(&sk->sk_receive_queue,
+				   &udp_sk(sk)->reader_queue);
+	spin_unlock(&sk->sk_receive_queue.lock);
+}
+
+/* The head of UDP's reader queue, refilled when empty as UDP refills it */
+static inline struct sk_buff *dtls_rq_peek(struct sock *sk)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+
+	if (skb_queue_empty(rq))
+		dtls_rq_splice(sk);
+	return skb_peek(rq);
+}
+
+/*
+ * UDP_GRO, as UDP does for datagrams: one recvmsg() may return the
+ * plaintext of several application data records queued one behind the
+ * other, all from one sender and all of the first one's length but the
+ * last, which may be shorter; a UDP_GRO control message gives that length.
+ * Only whole records, never more than DTLS_RX_GRO_MAX (UDP's own limit for
+ * a GRO batch), and only when nothing is peeked.
+ */
+#define DTLS_RX_GRO_MAX		64
+
+static inline bool dtls_rec_is_app_data(const struct dtls_rec *rec)
+{
+	return rec->type == DTLS_RECORD_TYPE_APPLICATION_DATA &&
+	       (rec->flags & DTLS_RECORD_F_PROTECTED);
+}
+
+/* receive.c: RX state and UDP's hook */
+struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
+			       const union dtls_crypto_info_all *info,
+			       u32 window);
+void dtls_rx_destroy(struct dtls_rx *rx);
+void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
+		     struct dtls_rx *rx);
+void dtls_rx_uninstall(struct sock *sk);
+void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb);
+int dtls_rx_init(void);
+void dtls_rx_exit(void);
+/* for the KUnit tests */
+unsigned int dtls_rx_op_size(const struct dtls_rx *rx);
+bool dtls_rx_op_fits_slot(const struct dtls_rx *rx);
+
+/* reader.c: the UDP_GRO reader */
+int dtls_reader_enable(struct sock *sk, struct dtls_rx *rx);
+void dtls_reader_free(struct dtls_reader *r);
+void dtls_reader_release(struct sock *sk, struct dtls_rx *rx);
+int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
+			struct dtls_reader *r, struct msghdr *msg, size_t len,
+			int flags, int *addr_len);
+bool dtls_reader_follower(struct sock *sk, struct dtls_rx *rx,
+			  const struct dtls_rec *first, size_t space,
+			  struct dtls_rec *rec);
+void dtls_reader_consumed(struct dtls_reader *r);
+int dtls_reader_next_len(struct sock *sk, struct dtls_rx *rx,
+			 struct dtls_reader *r, bool queued);
+
+/* deliver.c: to the caller of recvmsg() */
+int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+		 int *addr_len);
+int dtls_deliver_type(struct msghdr *msg, const struct dtls_rec *rec);
+int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
+		 const struct dtls_rec *rec, int off, struct msghdr *msg,
+		 size_t len, int flags, int *addr_len);
+int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
+			struct msghdr *msg, size_t len, int flags,
+			int *addr_len);
+bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b);
+bool dtls_may_follow(const struct dtls_rec *first, const struct dtls_rec *rec,
+		     size_t space);
+__poll_t dtls_poll(struct file *file, struct socket *sock,
+		   struct poll_table_struct *wait);
+int dtls_sock_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg);
+
+#endif /* _DTLS_RX_H */
