@@ -76,10 +76,17 @@ static void dtls_ctx_destroy(struct sock *sk, struct dtls_context *ctx)
 }
 
 /* Options that would make UDP split, merge or hold back our datagrams. */
-static bool dtls_udp_conflicts(struct sock *sk)
+static bool dtls_udp_conflicts(struct sock *sk, struct dtls_context *ctx)
 {
 	struct udp_sock *up = udp_sk(sk);
 
+	/*
+	 * Once DTLS_RX is in, the encapsulation hook is ours, and UDP_GRO
+	 * only moves the opening to the reader; the methods that would
+	 * change the rest are refused.
+	 */
+	if (rcu_access_pointer(ctx->rx))
+		return false;
 	return udp_test_bit(CORK, sk) || READ_ONCE(up->gso_size) ||
 	       udp_test_bit(GRO_ENABLED, sk) || READ_ONCE(up->encap_type);
 }
@@ -158,7 +165,7 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 		return -EBUSY;
 	if (sk->sk_state != TCP_ESTABLISHED)
 		return -ENOTCONN;
-	if (dtls_udp_conflicts(sk))
+	if (dtls_udp_conflicts(sk, ctx))
 		return -EOPNOTSUPP;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);

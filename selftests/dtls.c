@@ -694,6 +694,23 @@ TEST_F(dtls, tx_wire_format_all_sizes)
 	}
 }
 
+/* DTLS_RX may come first: its own hook is no conflict for DTLS_TX. */
+TEST_F(dtls, install_rx_then_tx)
+{
+	static const char pt[] = "rx first";
+
+	close(self->fd);
+	close(self->peer);
+	fresh_pair(_metadata, self, &self->fd, &self->peer);
+	ASSERT_EQ(0, dtls_install(self->fd, DTLS_RX, &self->k_rx, REC_NUM(EPOCH, 1)));
+	ASSERT_EQ(0, dtls_install(self->fd, DTLS_TX, &self->k_tx, REC_NUM(EPOCH, 1)))
+		TH_LOG("DTLS_TX after DTLS_RX: %s", strerror(errno));
+	peer_send_next(_metadata, self, pt, sizeof(pt));
+	expect_recv(_metadata, self->fd, pt, sizeof(pt));
+	ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
+	peer_expect(_metadata, self, 23, EPOCH, self->tx_seq++, pt, sizeof(pt));
+}
+
 TEST_F(dtls, tx_record_number_increments)
 {
 	uint8_t buf[256];
