@@ -381,6 +381,8 @@ static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 			  struct sk_buff *skb, bool task)
 {
 	bool ipv4 = skb->protocol == htons(ETH_P_IP);
+	/* the datagrams' pages are then seen by others too (a packet tap) */
+	bool shared = skb_cloned(skb) || skb_has_shared_frag(skb);
 	struct sk_buff *segs, *next;
 
 	if (dtls_rx_drop_if_full(sk, skb))
@@ -389,6 +391,9 @@ static void dtls_rx_batch(struct sock *sk, struct dtls_rx *rx,
 	segs = udp_rcv_segment(sk, skb, ipv4);	/* frees skb on error */
 	skb_list_walk_safe(segs, skb, next) {
 		skb_mark_not_on_list(skb);
+		/* so that dtls_rx_in_pages() copies it */
+		if (shared && !skb_cloned(skb))
+			skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
 		__skb_pull(skb, skb_transport_offset(skb) +
 			   sizeof(struct udphdr));
 		udp_post_segment_fix_csum(skb);
@@ -414,6 +419,27 @@ static int dtls_encap_recv(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
+ * A batch UDP queued whole under UDP_GRO is not what UDP cuts itself
+ * (udp_queue_rcv_skb()): pulling the UDP header turned the
+ * CHECKSUM_PARTIAL that GRO and a local UDP_SEGMENT send give a batch
+ * into CHECKSUM_NONE (its checksum is known good: csum_valid), and
+ * skb->dev holds UDP's dev_scratch.  __skb_gso_segment() takes a
+ * CHECKSUM_NONE skb on the receive path for a bad offload and warns,
+ * reading skb->dev.  Give it back the state UDP cuts it in: the checksum
+ * is verified, so PARTIAL over the UDP header (as udp_rcv_segment() does
+ * for a looped batch), and no device.  skb->data is the UDP header.
+ */
+static void dtls_rx_batch_fix(struct sk_buff *skb)
+{
+	skb->dev = NULL;
+	if (skb->ip_summed != CHECKSUM_NONE)
+		return;
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct udphdr, check);
+}
+
+/*
  * A datagram UDP queued (before DTLS_RX, or one the reader may not open
  * in place), already uncharged and ours: open it as the hook would.
  */
@@ -429,6 +455,7 @@ void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb)
 	if (skb_is_gso(skb)) {
 		/* a batch queued under UDP_GRO; UDP pulled its header */
 		__skb_push(skb, sizeof(struct udphdr));
+		dtls_rx_batch_fix(skb);
 		dtls_rx_batch(sk, rx, skb, true);
 	} else {
 		dtls_rx_datagram(sk, rx, skb, true);
