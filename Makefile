@@ -3,7 +3,8 @@
 # make              build the module (W=1, warnings are errors), the
 #                   selftests, and the userspace library, dtls-cat and dtls-bench
 # make check        boot Debian's kernel under QEMU and run every test
-# make check-debug  the same on a debug 6.12 kernel (KASAN, lockdep, ...)
+# make check-debug  the same on a debug 6.12 kernel (KASAN, lockdep, ...),
+#                   with fault injection, without interop (check-debug-full)
 # make demo         the two-namespace demo (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
 #                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
@@ -53,6 +54,7 @@ check: all checkpatch
 # with the module built for that kernel in build/6.12.
 DEBUG_TREE = $(KDTLS_CACHE)/linux-6.12-debug
 DEBUG_KO = build/6.12/kernel/dtls.ko
+DEBUG_INTEROP ?= 0
 
 check-debug: all
 	tools/build-debug-kernel
@@ -64,8 +66,13 @@ check-debug: all
 	VM_KERNEL=$(DEBUG_TREE)/arch/x86/boot/bzImage VM_MEM=3072 \
 		VM_CMDLINE="loglevel=7 $(VM_CMDLINE)" \
 		tools/vm-run --results build/check-debug --timeout 4000 -- \
-		env DTLS_KO=$(DEBUG_KO) selftests/run_all.sh
+		env DTLS_KO=$(DEBUG_KO) DTLS_INTEROP=$(DEBUG_INTEROP) \
+		selftests/run_all.sh
 	@cat build/check-debug/summary
+
+# Interop with real peers runs in make check; on the debug kernel only here.
+check-debug-full:
+	$(MAKE) check-debug DEBUG_INTEROP=1
 
 demo: all
 	KVER=$(KVER) tools/vm-run --timeout 600 -- tools/demo.sh
@@ -118,6 +125,7 @@ checkpatch:
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules
 
-.PHONY: all module selftests userspace clean check check-debug demo checkpatch \
+.PHONY: all module selftests userspace clean check check-debug check-debug-full \
+	demo checkpatch \
 	bench-targets bench-tools \
 	sparse bench
