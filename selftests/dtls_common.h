@@ -624,6 +624,52 @@ static __maybe_unused long long dstat_wait(const char *name, long long target, i
 	}
 }
 
+/* The module's reference count, -1 if it is not loaded. */
+static __maybe_unused long long modref(void)
+{
+	FILE *f = fopen("/sys/module/dtls/refcnt", "r");
+	long long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* What a test must leave as it found it: DTLS state and module references. */
+struct base {
+	long long tx, rx, ref;
+};
+
+static __maybe_unused void base_get(struct base *b)
+{
+	b->tx = dstat("DtlsCurrTxSw");
+	b->rx = dstat("DtlsCurrRxSw");
+	b->ref = modref();
+}
+
+/* Wait up to @ms for the counters to return to @b; 0 if they did. */
+static __maybe_unused int base_wait(const struct base *b, int ms, char *why, size_t wlen)
+{
+	uint64_t end = now_ms() + ms;
+	struct base n;
+
+	for (;;) {
+		base_get(&n);
+		if (n.tx == b->tx && n.rx == b->rx && n.ref == b->ref)
+			return 0;
+		if (now_ms() > end)
+			break;
+		usleep(20000);
+	}
+	snprintf(why, wlen,
+		 "not back to baseline after %d ms: DtlsCurrTxSw %lld (was %lld), DtlsCurrRxSw %lld (was %lld), module refcnt %lld (was %lld)",
+		 ms, n.tx, b->tx, n.rx, b->rx, n.ref, b->ref);
+	return -1;
+}
+
 /*
  * Wait until @name has not moved for 10 ms (at most @ms); return it.  The
  * kernel counts a record after putting it on the queue, and an asynchronous

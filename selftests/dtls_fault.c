@@ -86,9 +86,7 @@
 static int tapn, npass, nfail;
 static int no_inject, verbose, inject_load;
 static const char *only, *skip_name;
-static struct base_s {
-	long long tx, rx, ref;
-} base0;	/* with no DTLS socket of this test open */
+static struct base base0;	/* with no DTLS socket of this test open */
 
 static int selected(const char *name)
 {
@@ -341,15 +339,6 @@ static void tap_skip(const char *name, const char *why)
 /* ---------------------------------------------------------------------- */
 /* Module state                                                            */
 
-static long long modref(void)
-{
-	char b[32];
-
-	if (file_read("/sys/module/dtls/refcnt", b, sizeof(b)))
-		return -1;
-	return atoll(b);
-}
-
 static int mod_loaded(void)
 {
 	return access("/sys/module/dtls", F_OK) == 0;
@@ -379,32 +368,6 @@ static int mod_unload(void)
 	return 0;
 }
 
-
-static void base_get(struct base_s *b)
-{
-	b->tx = dstat("DtlsCurrTxSw");
-	b->rx = dstat("DtlsCurrRxSw");
-	b->ref = modref();
-}
-
-static int base_wait(const struct base_s *b, char *why, size_t wlen)
-{
-	uint64_t end = now_ms() + 10000;
-	struct base_s n;
-
-	for (;;) {
-		base_get(&n);
-		if (n.tx == b->tx && n.rx == b->rx && n.ref == b->ref)
-			return 0;
-		if (now_ms() > end)
-			break;
-		usleep(20000);
-	}
-	snprintf(why, wlen,
-		 "not back after 10 s: DtlsCurrTxSw %lld (was %lld), DtlsCurrRxSw %lld (was %lld), module refcnt %lld (was %lld)",
-		 n.tx, b->tx, n.rx, b->rx, n.ref, b->ref);
-	return -1;
-}
 
 /* ---------------------------------------------------------------------- */
 /* The fixture: a, the socket under test; b, its plain UDP peer           */
@@ -1455,7 +1418,7 @@ static void run_ep(const struct ep *e)
 	if (n > MAX_POINTS && !first_bad[0])
 		snprintf(first_bad, sizeof(first_bad), "more than %d injection points", MAX_POINTS);
 	if (!first_bad[0])
-		base_wait(&base0, first_bad, sizeof(first_bad));
+		base_wait(&base0, 10000, first_bad, sizeof(first_bad));
 	printf("# %s: %u injection points, %u ok (%.1f s)\n", e->name, points, ok,
 	       (now_ms() - t0) / 1000.0);
 	watchdog(NULL);

@@ -183,50 +183,6 @@ static void scen_begin(const char *name, int limit_s)
 	alarm(limit_s);
 }
 
-static long long modref(void)
-{
-	FILE *f = fopen("/sys/module/dtls/refcnt", "r");
-	long long v = -1;
-
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-struct base {
-	long long tx, rx, ref;
-};
-
-static void base_get(struct base *b)
-{
-	b->tx = dstat("DtlsCurrTxSw");
-	b->rx = dstat("DtlsCurrRxSw");
-	b->ref = modref();
-}
-
-/* Wait up to @ms for the counters to return to @b; 0 if they did. */
-static int base_wait(const struct base *b, int ms, char *why, size_t wlen)
-{
-	uint64_t end = now_ms() + ms;
-	struct base n;
-
-	for (;;) {
-		base_get(&n);
-		if (n.tx == b->tx && n.rx == b->rx && n.ref == b->ref)
-			return 0;
-		if (now_ms() > end)
-			break;
-		usleep(20000);
-	}
-	snprintf(why, wlen,
-		 "not back to baseline after %d ms: DtlsCurrTxSw %lld (was %lld), DtlsCurrRxSw %lld (was %lld), module refcnt %lld (was %lld)",
-		 ms, n.tx, b->tx, n.rx, b->rx, n.ref, b->ref);
-	return -1;
-}
-
 static const int kinds3[] = { SK_IPV4, SK_IPV6, SK_MAPPED };
 static const char *const kindname[] = { "ipv4", "ipv6", "mapped" };
 
