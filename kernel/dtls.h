@@ -8,6 +8,7 @@
 #include <crypto/aead.h>
 #include <linux/atomic.h>
 #include <linux/dtls.h>
+#include <linux/mutex.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
@@ -73,8 +74,14 @@ struct dtls_replay {
 #define DTLS_TX_PAGES		(DIV_ROUND_UP(0x10000, PAGE_SIZE) + 1)
 #define DTLS_TX_REC_PAGES	(DIV_ROUND_UP(DTLS_MAX_PLAINTEXT, PAGE_SIZE) + 1)
 
-/* Everything below is used under lock_sock, so one of each serves. */
+/*
+ * Everything after @lock is used under it, so one of each serves.  The
+ * socket lock is not taken to send: UDP's own sendmsg() needs it only to
+ * cork, which a DTLS socket refuses, and taking it would cost each record
+ * the lock, the backlog and UDP's release_cb.
+ */
 struct dtls_tx {
+	struct mutex lock;		/* serialises the senders */
 	struct dtls_crypto crypto;
 	u64 seq;			/* next sequence number */
 	struct aead_request *req;
@@ -96,7 +103,7 @@ struct dtls_rx;
 struct dtls_context {
 	struct proto *sk_proto;		/* the UDP proto the socket had */
 	const struct proto_ops *sk_ops;	/* its proto_ops, once replaced */
-	struct dtls_tx *tx;		/* under lock_sock */
+	struct dtls_tx *tx;		/* set under lock_sock, then for good */
 	struct dtls_rx __rcu *rx;	/* read in softirq under RCU */
 	u32 replay_window;		/* for the coming DTLS_RX */
 	u16 gso_size;			/* UDP_SEGMENT: plaintext per record */

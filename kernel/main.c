@@ -343,7 +343,9 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 
 	if (tx) {
 		c = &ctx->tx->crypto;
+		mutex_lock(&ctx->tx->lock);
 		rec_num = dtls_rec_num(c->epoch, ctx->tx->seq);
+		mutex_unlock(&ctx->tx->lock);
 	} else {
 		c = &rx->crypto;
 		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&rx->replay));

@@ -53,6 +53,7 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 	tx = kzalloc(sizeof(*tx), DTLS_GFP_SOCK);
 	if (!tx)
 		return ERR_PTR(-ENOMEM);
+	mutex_init(&tx->lock);
 	err = dtls_crypto_init(&tx->crypto, desc, info);
 	if (err)
 		goto err_free;
@@ -75,6 +76,7 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 err_crypto:
 	dtls_crypto_free(&tx->crypto);
 err_free:
+	mutex_destroy(&tx->lock);
 	kfree(tx);
 	return ERR_PTR(err);
 }
@@ -84,6 +86,7 @@ void dtls_tx_destroy(struct dtls_tx *tx)
 	dtls_crypto_free(&tx->crypto);
 	kfree_sensitive(tx->req);
 	kfree_sensitive(tx->buf);	/* the last plaintext */
+	mutex_destroy(&tx->lock);
 	kfree(tx);
 }
 
@@ -248,7 +251,7 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 	/* Both lists start with the one AAD; the AEAD only reads it. */
 	sg_set_buf(&tx->dst[1], body, size + desc->tag_size);
 	/*
-	 * Under lock_sock in process context: wait for an async AEAD.  Set up
+	 * Under tx->lock in process context: wait for an async AEAD.  Set up
 	 * the whole request each time: cryptd leaves its own inner transform
 	 * and callback in a request it completed.
 	 */
@@ -300,8 +303,10 @@ static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 
 /*
  * Room for @len bytes of records, in sk_page_frag(): the calling task's
- * page fragment, or the socket's (taken under lock_sock) for a kernel
- * socket.  Nothing else takes from it before UDP holds its reference.
+ * page fragment, or the socket's for a kernel socket (whose senders UDP
+ * leaves to the caller to serialise, as it uses that fragment unlocked
+ * itself; tx->lock does here).  Nothing else takes from it before UDP
+ * holds its reference.
  */
 static int dtls_tx_out_get(struct sock *sk, struct dtls_tx *tx, size_t len,
 			   struct dtls_tx_out *out)
@@ -531,13 +536,13 @@ static int dtls_tx_one(struct sock *sk, struct msghdr *msg, size_t size,
 
 	if (size > DTLS_MAX_PLAINTEXT && (!o->gso_size || o->plaintext))
 		return -EMSGSIZE;
-	lock_sock(sk);
 	ctx = dtls_get_ctx(sk);
+	mutex_lock(&ctx->tx->lock);
 	if (o->gso_size && size > o->gso_size && !o->plaintext)
 		err = dtls_tx_gso(sk, ctx, msg, size, o);
 	else
 		err = dtls_tx_record(sk, ctx, msg, size, o);
-	release_sock(sk);
+	mutex_unlock(&ctx->tx->lock);
 	return err;
 }
 
@@ -548,19 +553,20 @@ static int dtls_tx_one(struct sock *sk, struct msghdr *msg, size_t size,
 static int dtls_tx_splice(struct sock *sk, struct msghdr *msg, size_t size,
 			  const struct dtls_tx_opts *o)
 {
+	struct dtls_context *ctx = dtls_get_ctx(sk);
 	size_t done = 0;
 	int err = 0;
 
-	lock_sock(sk);
+	mutex_lock(&ctx->tx->lock);
 	while (done < size) {
-		err = dtls_tx_record(sk, dtls_get_ctx(sk), msg,
+		err = dtls_tx_record(sk, ctx, msg,
 				     min_t(size_t, size - done,
 					   DTLS_MAX_PLAINTEXT), o);
 		if (err < 0)
 			break;
 		done += err;
 	}
-	release_sock(sk);
+	mutex_unlock(&ctx->tx->lock);
 	return done ?: err;
 }
 
