@@ -351,6 +351,7 @@ static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx)
 	rq = kunit_kzalloc(test, sizeof(*rq) +
 			   crypto_aead_reqsize(rx->crypto.aead), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, rq);
+	dtls_rx_req_init(rq);
 	return rq;
 }
 

@@ -49,6 +49,7 @@ static struct dtls_reader *dtls_reader_create(struct dtls_rx *rx)
 		return NULL;
 	mutex_init(&r->lock);
 	crypto_init_wait(&r->wait);
+	dtls_rx_req_init(&r->req);
 	r->req.req_flags = CRYPTO_TFM_REQ_MAY_BACKLOG | CRYPTO_TFM_REQ_MAY_SLEEP;
 	r->req.done = crypto_req_done;
 	r->req.done_data = &r->wait;

@@ -63,8 +63,18 @@ static struct dtls_rx_slot __percpu *dtls_rx_slots;
 
 int dtls_rx_init(void)
 {
+	struct dtls_rx_op *op;
+	int cpu;
+
 	dtls_rx_slots = alloc_percpu(struct dtls_rx_slot);
-	return dtls_rx_slots ? 0 : -ENOMEM;
+	if (!dtls_rx_slots)
+		return -ENOMEM;
+	/* Each slot's request serves record after record */
+	for_each_possible_cpu(cpu) {
+		op = (struct dtls_rx_op *)per_cpu_ptr(dtls_rx_slots, cpu)->op;
+		dtls_rx_req_init(&op->req);
+	}
+	return 0;
 }
 
 void dtls_rx_exit(void)
@@ -110,6 +120,7 @@ static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 			sock_put(sk);
 			return NULL;
 		}
+		dtls_rx_req_init(&op->req);
 		slot = NULL;
 	}
 

@@ -13,6 +13,32 @@
 #include "rx.h"
 
 /*
+ * skb_header_pointer() for a header that may lie in a page fragment, as
+ * the records of a UDP_GRO batch do: read it in place when it lies in one
+ * fragment, rather than copy it.
+ */
+static const u8 *dtls_rec_peek(const struct sk_buff *skb, unsigned int off,
+			       unsigned int len, u8 *buf)
+{
+	const struct skb_shared_info *shinfo = skb_shinfo(skb);
+	unsigned int start = skb_headlen(skb), end, i;
+
+	if (off + len <= start)
+		return skb->data + off;
+	for (i = 0; off >= start && i < shinfo->nr_frags; i++, start = end) {
+		const skb_frag_t *frag = &shinfo->frags[i];
+
+		end = start + skb_frag_size(frag);
+		if (off >= end)
+			continue;
+		if (off + len > end || PageHighMem(skb_frag_page(frag)))
+			break;
+		return (const u8 *)skb_frag_address(frag) + off - start;
+	}
+	return skb_header_pointer(skb, off, len, buf);
+}
+
+/*
  * Frame the record at @off of @skb, which may run to @end.  Returns its
  * header (and explicit nonce, when there is room for one), or NULL if the
  * header does not fit: nothing after it can be framed, so the record runs
@@ -31,9 +57,9 @@ static const u8 *dtls_rec_frame(struct dtls_rx_req *rq, struct sk_buff *skb,
 	rec->end = end;
 	if (avail < DTLS_HEADER_SIZE)
 		return NULL;
-	hdr = skb_header_pointer(skb, off,
-				 min(avail, DTLS_HEADER_SIZE + explicit_size),
-				 rq->hdr);
+	hdr = dtls_rec_peek(skb, off,
+			    min(avail, DTLS_HEADER_SIZE + explicit_size),
+			    rq->hdr);
 	if (unlikely(!hdr))
 		return NULL;
 	len = get_unaligned_be16(hdr + DTLS_HDR_LENGTH);
@@ -106,12 +132,17 @@ static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq,
 	dtls_make_iv(&rx->crypto, hdr + DTLS_HDR_EPOCH, hdr + DTLS_HEADER_SIZE,
 		     rq->iv);
 	dtls_make_aad(rq->aad, hdr + DTLS_HDR_EPOCH, rec->type, rec->ptlen);
-	/* All of it: an end mark left by the last record would stay put. */
-	sg_init_table(rq->sg, ARRAY_SIZE(rq->sg));
+	/*
+	 * skb_to_sgvec() keeps the marks of the entries it fills and marks
+	 * its last one: clear the end the last record left, which would cut
+	 * a longer body short, rather than initialise the whole table.
+	 */
+	sg_unmark_end(&rq->sg[rq->sg_end]);
 	sg_set_buf(&rq->sg[0], rq->aad, DTLS_AAD_SIZE);
 	nsg = skb_to_sgvec(rec->skb, &rq->sg[1], rec->body, clen);
 	if (unlikely(nsg < 0))
 		return nsg;
+	rq->sg_end = nsg;
 
 	/*
 	 * Set up the whole request for every record: cryptd leaves its own

@@ -72,8 +72,19 @@ struct dtls_rx_req {
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
 	struct scatterlist sg[DTLS_RX_SG];
+	u8 sg_end;			/* the entry last marked as the end */
 	struct aead_request req;	/* last: its context follows */
 };
+
+/*
+ * Once for each request, before its first record: the scatterlist keeps
+ * its marks from one record to the next (dtls_rec_decrypt()).
+ */
+static inline void dtls_rx_req_init(struct dtls_rx_req *rq)
+{
+	sg_init_table(rq->sg, ARRAY_SIZE(rq->sg));
+	rq->sg_end = 0;
+}
 
 enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 				struct sk_buff *skb, unsigned int off,

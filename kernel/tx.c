@@ -15,6 +15,7 @@
  */
 
 #include <crypto/aead.h>
+#include <linux/indirect_call_wrapper.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -156,10 +157,17 @@ static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
 	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
 }
 
-static void dtls_tx_unpin(struct dtls_tx *tx)
+static void dtls_tx_put_pages(struct dtls_tx *tx)
 {
 	while (tx->npages)
 		put_page(tx->pages[--tx->npages]);
+}
+
+/* Most sends are copied: nothing to drop, and no call to find that out. */
+static inline void dtls_tx_unpin(struct dtls_tx *tx)
+{
+	if (tx->npages)
+		dtls_tx_put_pages(tx);
 }
 
 /*
@@ -421,7 +429,9 @@ static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
 	} else {
 		iov_iter_kvec(&umsg.msg_iter, ITER_SOURCE, &kv, 1, len);
 	}
-	err = ctx->sk_proto->sendmsg(sk, &umsg, len);
+	/* UDP's own method; udpv6_sendmsg() is not exported */
+	err = INDIRECT_CALL_1(ctx->sk_proto->sendmsg, udp_sendmsg, sk, &umsg,
+			      len);
 	kfree(ctl);
 	if (err < 0) {
 		dtls_stat_inc(sk, DTLS_MIB_TX_ERROR);
