@@ -356,13 +356,12 @@ static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx)
 }
 
 /*
- * dtls_rec_open() on the record at the start of @skb and, if the AEAD went
- * async, its completion.
+ * dtls_rec_open() with @rq on the record at the start of @skb and, if the
+ * AEAD went async, its completion.
  */
-static enum dtls_verdict open_skb(struct kunit *test, struct dtls_rx *rx,
-				  struct sk_buff *skb)
+static enum dtls_verdict open_with(struct kunit *test, struct dtls_rx *rx,
+				   struct dtls_rx_req *rq, struct sk_buff *skb)
 {
-	struct dtls_rx_req *rq = req_new(test, rx);
 	enum dtls_verdict verdict;
 	DECLARE_CRYPTO_WAIT(wait);
 
@@ -374,6 +373,37 @@ static enum dtls_verdict open_skb(struct kunit *test, struct dtls_rx *rx,
 					  crypto_wait_req(-EINPROGRESS, &wait));
 	KUNIT_EXPECT_EQ(test, rq->rec.end, skb->len);
 	return verdict;
+}
+
+static enum dtls_verdict open_skb(struct kunit *test, struct dtls_rx *rx,
+				  struct sk_buff *skb)
+{
+	return open_with(test, rx, req_new(test, rx), skb);
+}
+
+/*
+ * @data as a skb of @head linear bytes, then @n page fragments of @frag[i]
+ * bytes, each in a page of its own at an odd offset.
+ */
+static struct sk_buff *skb_paged(struct kunit *test, const u8 *data,
+				 unsigned int head, const unsigned int *frag,
+				 unsigned int n)
+{
+	struct sk_buff *skb = alloc_skb(head, GFP_KERNEL);
+	unsigned int i, off = head;
+
+	KUNIT_ASSERT_NOT_NULL(test, skb);
+	skb_put_data(skb, data, head);
+	for (i = 0; i < n; i++) {
+		struct page *page = alloc_page(GFP_KERNEL);
+		unsigned int pg_off = 7 + 64 * i;
+
+		KUNIT_ASSERT_NOT_NULL(test, page);
+		memcpy(page_address(page) + pg_off, data + off, frag[i]);
+		skb_add_rx_frag(skb, i, page, pg_off, frag[i], PAGE_SIZE);
+		off += frag[i];
+	}
+	return skb;
 }
 
 /* The same for a record in linear memory, opened in place there. */
@@ -492,6 +522,82 @@ static void open_in_pages(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 6, -1, &plain),
 			DTLS_PASS);
 	KUNIT_EXPECT_TRUE(test, plain);
+	rx_free(rx);
+}
+
+/*
+ * Headers where a UDP_GRO batch may put them: across the linear part and
+ * a fragment, across two fragments, and inside one (read in place).
+ */
+static void framing_in_pages(struct kunit *test)
+{
+	static const unsigned int frag[] = { 20, 21 };
+	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_req *rq = req_new(test, rx);
+	static const struct { u8 type; u16 len; unsigned int off; } recs[] = {
+		{ 22, 3, 0 }, { 21, 4, 16 }, { 22, 0, 33 },
+	};
+	u8 buf[46] = {};
+	struct sk_buff *skb;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(recs); i++)
+		hdr(buf + recs[i].off, recs[i].type, DTLS_1_2_VERSION, i + 1,
+		    recs[i].len);
+	skb = skb_paged(test, buf, 5, frag, ARRAY_SIZE(frag));
+	KUNIT_ASSERT_EQ(test, skb->len, sizeof(buf));
+	for (i = 0; i < ARRAY_SIZE(recs); i++) {
+		KUNIT_EXPECT_EQ(test, dtls_rec_open(rx, rq, skb, recs[i].off,
+						    skb->len),
+				DTLS_PASS_CLEAR);
+		KUNIT_EXPECT_EQ(test, rq->rec.type, recs[i].type);
+		KUNIT_EXPECT_EQ(test, rq->rec.rec_num, (u64)i + 1);
+		KUNIT_EXPECT_EQ(test, rq->rec.ptlen, (unsigned int)recs[i].len);
+		KUNIT_EXPECT_EQ(test, rq->rec.end,
+				recs[i].off + DTLS_HEADER_SIZE + recs[i].len);
+	}
+	kfree_skb(skb);
+	rx_free(rx);
+}
+
+/*
+ * One request opens record after record, as the reader's and each CPU's
+ * slot do: a body in one piece, one in three, then one again.  The end
+ * mark a shorter list left must not cut a longer one short.
+ */
+static void one_request_many_records(struct kunit *test)
+{
+	const unsigned int ptlen = 300, head = DTLS_HEADER_SIZE + 8 + 5;
+	const unsigned int frag[] = { 100, 150, 0 };
+	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_req *rq = req_new(test, rx);
+	u8 *rec = kunit_kzalloc(test, 512, GFP_KERNEL);
+	unsigned int len, size, i, nfrag;
+	struct sk_buff *skb;
+	u8 pt[300];
+
+	KUNIT_ASSERT_NOT_NULL(test, rec);
+	for (i = 0; i < 3; i++) {
+		len = seal(test, rx, rec, 20 + i, ptlen);
+		size = DTLS_HEADER_SIZE + len;
+		if (i == 1) {
+			unsigned int f[3] = { frag[0], frag[1],
+					      size - head - frag[0] - frag[1] };
+
+			skb = skb_paged(test, rec, head, f, 3);
+			nfrag = 3;
+		} else {
+			skb = skb_with(test, rec, size);
+			nfrag = 0;
+		}
+		KUNIT_ASSERT_EQ(test, skb->len, size);
+		KUNIT_EXPECT_EQ(test, open_with(test, rx, rq, skb), DTLS_PASS);
+		KUNIT_EXPECT_EQ(test, rq->sg_end, nfrag ? nfrag + 1 : 1);
+		KUNIT_ASSERT_EQ(test, skb_copy_bits(skb, DTLS_HEADER_SIZE + 8,
+						    pt, ptlen), 0);
+		KUNIT_EXPECT_TRUE(test, !memchr_inv(pt, 'p', ptlen));
+		kfree_skb(skb);
+	}
 	rx_free(rx);
 }
 
@@ -643,6 +749,8 @@ static struct kunit_case dtls_record_cases[] = {
 	KUNIT_CASE(framing),
 	KUNIT_CASE(record_checks),
 	KUNIT_CASE(open_in_pages),
+	KUNIT_CASE(framing_in_pages),
+	KUNIT_CASE(one_request_many_records),
 	KUNIT_CASE(rx_request_fits_slot),
 	KUNIT_CASE(rx_socket_without_reference),
 	{}
