@@ -5,6 +5,8 @@
 # make check        boot Debian's kernel under QEMU and run every test
 # make check-debug  the same on a debug 6.12 kernel (KASAN, lockdep, ...),
 #                   with fault injection, without interop (check-debug-full)
+# make check-build  build the module against newer kernel series (6.18, 7.1)
+#                   that no target boots yet: compiles, W=1, nothing more
 # make demo         the two-namespace demo (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
 #                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
@@ -70,6 +72,27 @@ check-debug: all
 		selftests/run_all.sh
 	@cat build/check-debug/summary
 
+# Build-only: the module, W=1 -Werror, against defconfig trees of kernel
+# series that neither check nor check-debug boots, made from the upstream
+# sources in Debian's archive (tools/build-kernel-tree; about 3 minutes
+# each the first time).  It shows that the module compiles there, not
+# that it works.
+BUILD_KERNELS ?= 6.18.15 7.1.8
+
+check-build:
+	@set -e; for v in $(BUILD_KERNELS); do \
+		tree=$$(tools/build-kernel-tree $$v); \
+		rm -rf build/k-$$v && mkdir -p build/k-$$v/kernel; \
+		cp Kbuild build/k-$$v/; \
+		cp -r kernel/Kbuild kernel/*.c kernel/*.h kernel/include build/k-$$v/kernel/; \
+		rm -f build/k-$$v/kernel/*.mod.c; \
+		KBUILD_MODPOST_WARN=1 $(MAKE) -s -C $$tree M=$(CURDIR)/build/k-$$v \
+			W=1 KCFLAGS=-Werror modules >build/k-$$v/build.log 2>&1 || \
+			{ grep -v 'undefined!$$' build/k-$$v/build.log; \
+			  echo "check-build: $$v: the module does not build" >&2; exit 1; }; \
+		echo "check-build: $$v: dtls.ko built W=1 -Werror"; \
+	done
+
 # Interop with real peers runs in make check; on the debug kernel only here.
 check-debug-full:
 	$(MAKE) check-debug DEBUG_INTEROP=1
@@ -126,6 +149,7 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules
 
 .PHONY: all module selftests userspace clean check check-debug check-debug-full \
+	check-build \
 	demo checkpatch \
 	bench-targets bench-tools \
 	sparse bench

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Differences between the kernels the module builds on (Debian 12's 6.1
- * and 6.12), kept in this one place.
+ * Differences between the kernels the module builds on, 6.1 to 7.x, kept
+ * in this one place.
  */
 #ifndef _DTLS_COMPAT_H
 #define _DTLS_COMPAT_H
@@ -93,6 +93,53 @@ static void fn##_cb(struct crypto_async_request *req, int err)		\
 #define DTLS_ASYNC_TEMPLATE	"cryptd"
 #else
 #define DTLS_ASYNC_TEMPLATE	"pcrypt"
+#endif
+
+/* 7.1: a proto's connect() takes the address as struct sockaddr_unsized */
+#ifdef DTLS_HAVE_SOCKADDR_UNSIZED
+#define dtls_sockaddr	sockaddr_unsized
+#else
+#define dtls_sockaddr	sockaddr
+#endif
+
+int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags);
+
+#ifdef DTLS_HAVE_RECVMSG_ADDR_LEN
+/*
+ * Before 7.1 a proto's recvmsg() gave the length of the address it wrote
+ * through @addr_len, which inet_recvmsg() copied to msg_namelen; since, it
+ * sets msg_namelen itself.  The module sets msg_namelen, as 7.1 does.
+ */
+static inline int dtls_recvmsg_addr_len(struct sock *sk, struct msghdr *msg,
+					size_t len, int flags, int *addr_len)
+{
+	int err = dtls_recvmsg(sk, msg, len, flags);
+
+	*addr_len = msg->msg_namelen;
+	return err;
+}
+
+#define DTLS_PROTO_RECVMSG	dtls_recvmsg_addr_len
+
+/* UDP's own recvmsg() of @prot, as 7.1 calls it */
+static inline int dtls_base_recvmsg(struct proto *prot, struct sock *sk,
+				    struct msghdr *msg, size_t len, int flags)
+{
+	int addr_len = 0, err;
+
+	err = prot->recvmsg(sk, msg, len, flags, &addr_len);
+	if (err >= 0)
+		msg->msg_namelen = addr_len;
+	return err;
+}
+#else
+#define DTLS_PROTO_RECVMSG	dtls_recvmsg
+
+static inline int dtls_base_recvmsg(struct proto *prot, struct sock *sk,
+				    struct msghdr *msg, size_t len, int flags)
+{
+	return prot->recvmsg(sk, msg, len, flags);
+}
 #endif
 
 /* A sockmap would swap sk_prot under us and send in the clear. */

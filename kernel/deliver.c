@@ -37,7 +37,7 @@ static void dtls_rec_from_skb(struct dtls_rec *rec, struct sk_buff *skb)
 }
 
 static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
-			   struct sk_buff *skb, int *addr_len, int off)
+			   struct sk_buff *skb, int off)
 {
 	bool is_v4 = skb->protocol == htons(ETH_P_IP);
 
@@ -49,7 +49,7 @@ static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
 			sin->sin_port = udp_hdr(skb)->source;
 			sin->sin_addr.s_addr = ip_hdr(skb)->saddr;
 			memset(sin->sin_zero, 0, sizeof(sin->sin_zero));
-			*addr_len = sizeof(*sin);
+			msg->msg_namelen = sizeof(*sin);
 		}
 	} else if (msg->msg_name) {
 		DECLARE_SOCKADDR(struct sockaddr_in6 *, sin6, msg->msg_name);
@@ -67,7 +67,7 @@ static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
 				ipv6_iface_scope_id(&sin6->sin6_addr,
 						    inet6_iif(skb));
 		}
-		*addr_len = sizeof(*sin6);
+		msg->msg_namelen = sizeof(*sin6);
 	}
 
 	if (is_v4) {
@@ -226,7 +226,7 @@ static bool dtls_may_coalesce(struct sock *sk, const struct dtls_rec *rec,
  */
 int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 		 const struct dtls_rec *rec, int off, struct msghdr *msg,
-		 size_t len, int flags, int *addr_len)
+		 size_t len, int flags)
 {
 	unsigned int ulen = rec->ptlen, copied, nrec = 1;
 	int more, err;
@@ -262,7 +262,7 @@ int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 	}
 
 	sock_recv_cmsgs(msg, sk, rec->skb);
-	dtls_recv_addr(sk, msg, rec->skb, addr_len, off);
+	dtls_recv_addr(sk, msg, rec->skb, off);
 	return flags & MSG_TRUNC ? ulen : copied;
 }
 
@@ -288,8 +288,7 @@ static bool dtls_take_peeked(struct sock *sk, struct sk_buff *skb)
 
 /* Receive the record skb at the head of the queue, as UDP a datagram */
 int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
-			struct msghdr *msg, size_t len, int flags,
-			int *addr_len)
+			struct msghdr *msg, size_t len, int flags)
 {
 	bool room = dtls_recv_has_room(msg);
 	int peeking = flags & MSG_PEEK;
@@ -333,7 +332,7 @@ try_again:
 		goto try_again;
 	}
 
-	err = dtls_deliver(sk, rx, &rec, off, msg, len, flags, addr_len);
+	err = dtls_deliver(sk, rx, &rec, off, msg, len, flags);
 	if (unlikely(err < 0)) {
 		kfree_skb(skb);
 		return err;
@@ -355,8 +354,7 @@ static bool dtls_recv_is_udp(struct sock *sk, int flags)
 	return np->rxopt.bits.rxpmtu && READ_ONCE(np->rxpmtu);
 }
 
-int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
-		 int *addr_len)
+int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 	/* installed before this proto was, freed only after close */
@@ -365,11 +363,10 @@ int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
 	struct dtls_reader *r = smp_load_acquire(&rx->reader);
 
 	if (dtls_recv_is_udp(sk, flags))
-		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+		return dtls_base_recvmsg(ctx->sk_proto, sk, msg, len, flags);
 	if (r)
-		return dtls_reader_recvmsg(sk, rx, r, msg, len, flags,
-					   addr_len);
-	return dtls_deliver_queued(sk, rx, msg, len, flags, addr_len);
+		return dtls_reader_recvmsg(sk, rx, r, msg, len, flags);
+	return dtls_deliver_queued(sk, rx, msg, len, flags);
 }
 
 /*

@@ -411,7 +411,7 @@ static bool dtls_has_keys(struct dtls_context *ctx)
 }
 
 /* The keys belong to one peer: moving the socket elsewhere is refused. */
-int dtls_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+int dtls_connect(struct sock *sk, struct dtls_sockaddr *uaddr, int addr_len)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 

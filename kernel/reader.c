@@ -246,7 +246,7 @@ static void dtls_reader_peek_off(struct sock *sk, int len)
  */
 static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 			       struct dtls_reader *r, struct msghdr *msg,
-			       size_t len, int flags, int *addr_len)
+			       size_t len, int flags)
 {
 	/* req.rec is the followers' next; the first is kept here */
 	struct dtls_rec first = r->req.rec;
@@ -267,7 +267,7 @@ static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 	 * and cmsgs are read from it after them.
 	 */
 	skb_get(first.skb);
-	err = dtls_deliver(sk, rx, &first, off, msg, len, flags, addr_len);
+	err = dtls_deliver(sk, rx, &first, off, msg, len, flags);
 	consume_skb(first.skb);
 	if (err >= 0)
 		dtls_reader_peek_off(sk, peeking ? -err : err);
@@ -279,7 +279,7 @@ static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 
 int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
 			struct dtls_reader *r, struct msghdr *msg, size_t len,
-			int flags, int *addr_len)
+			int flags)
 {
 	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	struct sk_buff *skb;
@@ -309,10 +309,9 @@ int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
 	}
 
 	if (dtls_skb_is_record(skb))
-		err = dtls_deliver_queued(sk, rx, msg, len, flags, addr_len);
+		err = dtls_deliver_queued(sk, rx, msg, len, flags);
 	else
-		err = dtls_reader_deliver(sk, rx, r, msg, len, flags,
-					  addr_len);
+		err = dtls_reader_deliver(sk, rx, r, msg, len, flags);
 	mutex_unlock(&r->lock);
 	return err;
 }

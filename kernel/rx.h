@@ -111,7 +111,7 @@ void dtls_reader_free(struct dtls_reader *r);
 void dtls_reader_release(struct sock *sk, struct dtls_rx *rx);
 int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
 			struct dtls_reader *r, struct msghdr *msg, size_t len,
-			int flags, int *addr_len);
+			int flags);
 bool dtls_reader_follower(struct sock *sk, struct dtls_rx *rx,
 			  const struct dtls_rec *first, size_t space,
 			  struct dtls_rec *rec);
@@ -119,16 +119,13 @@ void dtls_reader_consumed(struct dtls_reader *r);
 int dtls_reader_next_len(struct sock *sk, struct dtls_rx *rx,
 			 struct dtls_reader *r, bool queued);
 
-/* deliver.c: to the caller of recvmsg() */
-int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
-		 int *addr_len);
+/* deliver.c: to the caller of recvmsg(); dtls_recvmsg() is in compat.h */
 int dtls_deliver_type(struct msghdr *msg, const struct dtls_rec *rec);
 int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 		 const struct dtls_rec *rec, int off, struct msghdr *msg,
-		 size_t len, int flags, int *addr_len);
+		 size_t len, int flags);
 int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
-			struct msghdr *msg, size_t len, int flags,
-			int *addr_len);
+			struct msghdr *msg, size_t len, int flags);
 bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b);
 bool dtls_may_follow(const struct dtls_rec *first, const struct dtls_rec *rec,
 		     size_t space);

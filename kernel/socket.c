@@ -93,7 +93,7 @@ static void dtls_build_proto(struct proto *p, const struct proto *base,
 		dtls_compat_set_sendpage(p);
 	}
 	if (rx)
-		p->recvmsg = dtls_recvmsg;
+		p->recvmsg = DTLS_PROTO_RECVMSG;
 }
 
 static void dtls_build_protos(void)

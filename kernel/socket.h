@@ -32,7 +32,7 @@ int dtls_setsockopt(struct sock *sk, int level, int optname,
 		    sockptr_t optval, unsigned int optlen);
 int dtls_getsockopt(struct sock *sk, int level, int optname,
 		    char __user *optval, int __user *optlen);
-int dtls_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+int dtls_connect(struct sock *sk, struct dtls_sockaddr *uaddr, int addr_len);
 int dtls_disconnect(struct sock *sk, int flags);
 void dtls_close(struct sock *sk, long timeout);
 

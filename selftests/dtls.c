@@ -2063,6 +2063,35 @@ TEST_F(dtls, sendto_with_address_eisconn)
 	expect_tx_continues(_metadata, self, txe);
 }
 
+/* recvfrom() gives the record's sender, as UDP gives a datagram's */
+static void expect_recv_from_peer(struct __test_metadata *_metadata, dtls_t *self,
+				  const char *pt)
+{
+	struct sockaddr_storage want, got;
+	socklen_t wl = sk_addr(peer_kind(self->kind), self->kind, sk_port(self->peer), &want);
+	socklen_t gl = sizeof(got);
+	char buf[64];
+
+	memset(&got, 0xa5, sizeof(got));
+	peer_send_next(_metadata, self, pt, strlen(pt));
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
+	ASSERT_EQ((ssize_t)strlen(pt), recvfrom(self->fd, buf, sizeof(buf), MSG_DONTWAIT,
+						(void *)&got, &gl));
+	ASSERT_EQ(0, memcmp(buf, pt, strlen(pt)));
+	ASSERT_EQ(wl, gl);
+	ASSERT_EQ(0, memcmp(&want, &got, wl));
+}
+
+TEST_F(dtls, rx_source_address)
+{
+	int one = 1;
+
+	expect_recv_from_peer(_metadata, self, "from the hook");
+	/* the UDP_GRO reader delivers the address the same way */
+	ASSERT_EQ(0, setsockopt(self->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)));
+	expect_recv_from_peer(_metadata, self, "from the reader");
+}
+
 TEST_F(dtls, send_msg_more_eopnotsupp)
 {
 	long long txe = dstat("DtlsTxError");
