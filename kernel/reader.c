@@ -104,24 +104,13 @@ static bool dtls_reader_open(struct sock *sk, struct dtls_rx *rx,
 	return r->open;
 }
 
-/*
- * Give back @skb's charge to the receive buffer, which it kept while the
- * reader held it; UDP takes the queue lock this needs with BH off.
- */
-static void dtls_reader_uncharge(struct sock *sk, struct sk_buff *skb)
-{
-	local_bh_disable();
-	udp_skb_destructor(sk, skb);
-	local_bh_enable();
-}
-
 /* Done with r->cur: every record in it is gone. */
 static void dtls_reader_finish(struct sock *sk, struct dtls_reader *r)
 {
 	struct sk_buff *skb = r->cur;
 
 	WRITE_ONCE(r->cur, NULL);
-	dtls_reader_uncharge(sk, skb);
+	dtls_rq_uncharge(sk, skb);
 	consume_skb(skb);
 }
 
@@ -152,11 +141,11 @@ static struct sk_buff *dtls_reader_take(struct sock *sk, struct dtls_rx *rx,
 			return skb;
 
 		if (udp_lib_checksum_complete(skb)) {
-			dtls_reader_uncharge(sk, skb);
+			dtls_rq_uncharge(sk, skb);
 			atomic_inc(&sk->sk_drops);
 			kfree_skb(skb);
 		} else if (!dtls_reader_may_write(skb)) {
-			dtls_reader_uncharge(sk, skb);
+			dtls_rq_uncharge(sk, skb);
 			dtls_rx_raw(sk, rx, skb);
 		} else {
 			WRITE_ONCE(r->cur, skb);
@@ -383,7 +372,7 @@ void dtls_reader_release(struct sock *sk, struct dtls_rx *rx)
 		return;
 	mutex_lock(&r->lock);
 	if (r->cur) {
-		dtls_reader_uncharge(sk, r->cur);
+		dtls_rq_uncharge(sk, r->cur);
 		kfree_skb(r->cur);
 		WRITE_ONCE(r->cur, NULL);
 	}

@@ -497,10 +497,7 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 	spin_unlock_bh(&rq->lock);
 
 	while ((skb = __skb_dequeue(&raw))) {
-		/* give back its rcvbuf charge; UDP takes the lock BH-off */
-		local_bh_disable();
-		udp_skb_destructor(sk, skb);
-		local_bh_enable();
+		dtls_rq_uncharge(sk, skb);
 		dtls_rx_raw(sk, rx, skb);
 	}
 	/* Records still under an async AEAD must not be overtaken either. */

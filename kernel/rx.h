@@ -64,6 +64,22 @@ static inline void dtls_rq_splice(struct sock *sk)
 	spin_unlock(&sk->sk_receive_queue.lock);
 }
 
+/*
+ * Give back the receive-buffer charge of @skb, taken off UDP's queues.
+ * UDP keeps part of that accounting (udp_rmem_release()'s forward
+ * deficit) under the reader queue's lock, which its own readers hold
+ * around udp_skb_destructor(): so must we, or a concurrent poll() or
+ * recvmsg() loses an update and the socket's memory is never given back.
+ */
+static inline void dtls_rq_uncharge(struct sock *sk, struct sk_buff *skb)
+{
+	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+
+	spin_lock_bh(&rq->lock);
+	udp_skb_destructor(sk, skb);
+	spin_unlock_bh(&rq->lock);
+}
+
 /* The head of UDP's reader queue, refilled when empty as UDP refills it */
 static inline struct sk_buff *dtls_rq_peek(struct sock *sk)
 {

@@ -2,7 +2,7 @@
 /*
  * Lifecycle stress for the kernel DTLS record layer.
  *
- *   dtls_stress [-t SECONDS] [-s SEED] [SCENARIO...]   scenarios a..f (default all)
+ *   dtls_stress [-t SECONDS] [-s SEED] [SCENARIO...]   scenarios a..g (default all)
  *   dtls_stress rmmod MODULE.ko                         unload under traffic
  *
  *   a  threads send, receive (blocking with SO_RCVTIMEO, nonblocking, peek,
@@ -21,13 +21,17 @@
  *   f  receivers closed and replaced while flooded with UDP_SEGMENT batches
  *      of forged records: UDP hands a datagram to the hook of a socket it
  *      found without a reference, which close() may have dropped
+ *   g  receive-buffer accounting: DTLS_RX, then UDP_GRO, set on a socket
+ *      flooded, read and polled by other threads (charges given back by
+ *      UDP's readers and by the module's at once); once all is read, the
+ *      socket holds no receive memory (SO_MEMINFO), round after round
  *
  * After each scenario DtlsCurrTxSw, DtlsCurrRxSw and the module's reference
  * count must come back to where they were (context free is deferred by an
  * RCU grace period, so they are polled for a few seconds), and the kernel
  * log must have no new warning, BUG or sanitizer report.  SECONDS (default
  * 8) is the traffic time of one scenario (a gets twice as long); the whole
- * run takes about 7 * SECONDS.  A watchdog fails a scenario that
+ * run takes about 8 * SECONDS.  A watchdog fails a scenario that
  * hangs.  Prints TAP, then "N passed, N failed".  Needs root and dtls.ko.
  *
  * rmmod mode: while threads run traffic over offloaded sockets, unloading
@@ -40,6 +44,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -60,7 +65,7 @@
 
 #define EPOCH	1
 
-#define N_SCENARIOS	6	/* a..f */
+#define N_SCENARIOS	7	/* a..g */
 
 static double scen_secs = 8;
 static uint64_t seed;
@@ -1716,6 +1721,169 @@ static void scenario_f(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* g: a UDP_GRO reader's receive-buffer accounting under concurrent poll()  */
+
+struct g_thread {
+	pthread_t th;
+	int fd;
+	atomic_int *stop;
+	atomic_int *go;		/* readers: start reading ... */
+	int delay_us;		/* ... this long after go */
+	long n;			/* records sent, or reads and polls done */
+};
+
+static void *g_flood_fn(void *arg)
+{
+	struct g_thread *t = arg;
+	uint8_t buf[1400];
+
+	while (!atomic_load(t->stop)) {
+		size_t l = payload_make(buf, t->n, 12 + (t->n * 53) % 1300);
+
+		if (send(t->fd, buf, l, 0) == (ssize_t)l)
+			t->n++;
+	}
+	return NULL;
+}
+
+/* poll() of a blocking socket: UDP's poll looks for a good first datagram */
+static void *g_poll_fn(void *arg)
+{
+	struct g_thread *t = arg;
+	struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+	int avail;
+
+	while (!atomic_load(t->stop)) {
+		poll(&pfd, 1, 5);
+		ioctl(t->fd, FIONREAD, &avail);
+		t->n++;
+	}
+	return NULL;
+}
+
+/* Slower than the flood, so that the queue is never empty for long */
+static void *g_read_fn(void *arg)
+{
+	struct g_thread *t = arg;
+	static __thread uint8_t buf[65536];
+
+	while (!atomic_load(t->go) && !atomic_load(t->stop))
+		usleep(1000);
+	usleep(t->delay_us);
+	while (!atomic_load(t->stop)) {
+		recv(t->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		usleep(300);
+		t->n++;
+	}
+	return NULL;
+}
+
+/* The receive memory @fd holds (SO_MEMINFO), or -1 */
+static long g_rmem(int fd)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t l = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &l))
+		return -1;
+	return mi[SK_MEMINFO_RMEM_ALLOC];
+}
+
+enum { G_FLOOD = 2, G_POLL = 1, G_READ = 2, G_THREADS = G_FLOOD + G_POLL + G_READ };
+
+struct g_sum {
+	int rounds;
+	long sent, polls, reads;
+	char why[512];
+};
+
+/*
+ * One round: b floods a with records while a's readers and pollers run;
+ * DTLS_RX is set on a (its drain gives back the charge of what UDP had
+ * queued), then UDP_GRO (the reader takes over from the hook), each while
+ * the others read.  Once all is read, a must hold no receive memory.
+ */
+static int g_round(const struct cdesc *c, int kind, struct rng *r, struct g_sum *s)
+{
+	struct g_thread t[G_THREADS];
+	atomic_int stop_flood = 0, stop_rest = 0, go = 0;
+	uint8_t buf[2048];
+	struct opair p;
+	long rmem;
+	int one = 1, i, ok = 1;
+
+	if (opair_make(&p, c, kind, OP_B_TX)) {
+		snprintf(s->why, sizeof(s->why), "set up: %s", strerror(errno));
+		return -1;
+	}
+	set_rcvbuf(p.a, 1 << 20);
+	for (i = 0; i < G_THREADS; i++) {
+		t[i] = (struct g_thread){ .fd = i < G_FLOOD ? p.b : p.a, .go = &go,
+					  .stop = i < G_FLOOD ? &stop_flood : &stop_rest,
+					  .delay_us = rng_below(r, 20000) };
+		pthread_create(&t[i].th, NULL, i < G_FLOOD ? g_flood_fn :
+			       i < G_FLOOD + G_POLL ? g_poll_fn : g_read_fn, &t[i]);
+	}
+	/* a queue for DTLS_RX to drain, while the readers start on it */
+	usleep(50000);
+	atomic_store(&go, 1);
+	if (dtls_install(p.a, DTLS_RX, &p.ab, REC_NUM(EPOCH, 1)))
+		ok = 0;
+	usleep(50000);
+	if (setsockopt(p.a, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)))
+		ok = 0;
+	if (!ok)
+		snprintf(s->why, sizeof(s->why), "DTLS_RX or UDP_GRO: %s", strerror(errno));
+	usleep(100000);
+	atomic_store(&stop_flood, 1);
+	for (i = 0; i < G_FLOOD; i++)
+		pthread_join(t[i].th, NULL);
+	/* the readers and pollers go on until the queue has long been empty */
+	usleep(200000);
+	atomic_store(&stop_rest, 1);
+	for (i = 0; i < G_THREADS; i++) {
+		if (i >= G_FLOOD)
+			pthread_join(t[i].th, NULL);
+		*(i < G_FLOOD ? &s->sent : i < G_FLOOD + G_POLL ? &s->polls : &s->reads) += t[i].n;
+	}
+	while (recv(p.a, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	rmem = g_rmem(p.a);
+	if (ok && rmem) {
+		ok = 0;
+		snprintf(s->why, sizeof(s->why),
+			 "round %d: the socket still holds %ld bytes of receive memory with nothing queued",
+			 s->rounds + 1, rmem);
+	}
+	close(p.a);
+	close(p.b);
+	s->rounds++;
+	return ok;
+}
+
+static void scenario_g(void)
+{
+	const char *name = "g: receive memory all given back after DTLS_RX and UDP_GRO set under a flood";
+	struct g_sum s = { 0 };
+	struct base b0;
+	struct rng r;
+	uint64_t end;
+	int ok = 1;
+
+	scen_begin(name, (int)scen_secs * 2 + 60);
+	rng_new(&r);
+	base_get(&b0);
+	end = now_ms() + (uint64_t)(scen_secs * 1000);
+	while (ok && now_ms() < end)
+		ok = g_round(&cdescs[rng_below(&r, N_CDESCS)], kinds3[rng_below(&r, 3)], &r, &s) > 0;
+	if (base_wait(&b0, 5000, s.why + strlen(s.why), sizeof(s.why) - strlen(s.why)))
+		ok = 0;
+	alarm(0);
+	tap(ok, name, "%d rounds: %ld records sent, %ld reads, %ld polls%s%s",
+	    s.rounds, s.sent, s.reads, s.polls, *s.why ? "; " : "", s.why);
+}
+
+/* ---------------------------------------------------------------------- */
 /* rmmod mode                                                              */
 
 struct f_traffic {
@@ -1916,7 +2084,7 @@ static int do_rmmod(const char *ko)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dtls_stress [-t SECONDS] [-s SEED] [a|b|c|d|e|f]...\n"
+		"usage: dtls_stress [-t SECONDS] [-s SEED] [a|b|c|d|e|f|g]...\n"
 		"       dtls_stress [-t SECONDS] rmmod MODULE.ko\n");
 	exit(2);
 }
@@ -1950,7 +2118,7 @@ static int pick_scenarios(int argc, char **argv, int *want)
 	int any = 0, n = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (strlen(argv[i]) != 1 || argv[i][0] < 'a' || argv[i][0] > 'f')
+		if (strlen(argv[i]) != 1 || argv[i][0] < 'a' || argv[i][0] > 'g')
 			usage();
 		want[argv[i][0] - 'a'] = 1;
 		any = 1;
@@ -1988,7 +2156,7 @@ int main(int argc, char **argv)
 {
 	static void (*const fns[N_SCENARIOS])(void) = {
 		scenario_a, scenario_b, scenario_c, scenario_d, scenario_e,
-		scenario_f,
+		scenario_f, scenario_g,
 	};
 	int want[N_SCENARIOS] = { 0 }, first;
 	uint64_t t0;
