@@ -7,6 +7,8 @@
 #                   with fault injection, without interop (check-debug-full)
 # make check-build  build the module against newer kernel series (6.18, 7.1)
 #                   that no target boots yet: compiles, W=1, nothing more
+# make check-dkms   install the module with DKMS, modprobe it in the guest, remove it
+# make dkms-install DKMS: sources in /usr/src/kdtls-VERSION, built and installed for KVER
 # make demo         the two-namespace demo (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
 #                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
@@ -60,10 +62,8 @@ DEBUG_INTEROP ?= 0
 
 check-debug: all
 	tools/build-debug-kernel
-	rm -rf build/6.12 && mkdir -p build/6.12/kernel build/check-debug
-	cp Kbuild build/6.12/
-	cp -r kernel/Kbuild kernel/*.c kernel/*.h kernel/include build/6.12/kernel/
-	rm -f build/6.12/kernel/*.mod.c
+	rm -rf build/check-debug && mkdir -p build/check-debug
+	tools/module-src build/6.12
 	$(MAKE) -C $(DEBUG_TREE) M=$(CURDIR)/build/6.12 W=1 KCFLAGS=-Werror modules
 	VM_KERNEL=$(DEBUG_TREE)/arch/x86/boot/bzImage VM_MEM=3072 \
 		VM_CMDLINE="loglevel=7 $(VM_CMDLINE)" \
@@ -82,16 +82,42 @@ BUILD_KERNELS ?= 6.18.15 7.1.8
 check-build:
 	@set -e; for v in $(BUILD_KERNELS); do \
 		tree=$$(tools/build-kernel-tree $$v); \
-		rm -rf build/k-$$v && mkdir -p build/k-$$v/kernel; \
-		cp Kbuild build/k-$$v/; \
-		cp -r kernel/Kbuild kernel/*.c kernel/*.h kernel/include build/k-$$v/kernel/; \
-		rm -f build/k-$$v/kernel/*.mod.c; \
+		tools/module-src build/k-$$v; \
 		KBUILD_MODPOST_WARN=1 $(MAKE) -s -C $$tree M=$(CURDIR)/build/k-$$v \
 			W=1 KCFLAGS=-Werror modules >build/k-$$v/build.log 2>&1 || \
 			{ grep -v 'undefined!$$' build/k-$$v/build.log; \
 			  echo "check-build: $$v: the module does not build" >&2; exit 1; }; \
 		echo "check-build: $$v: dtls.ko built W=1 -Werror"; \
 	done
+
+# DKMS: the module's sources in /usr/src/kdtls-VERSION with a dkms.conf,
+# then built and installed for KVER (DKMS rebuilds it for each new kernel
+# whose headers are installed).  check-dkms installs it for the guest's
+# kernel, loads it there with modprobe, runs a few harness cases on it and
+# removes it again.
+DTLS_VERSION := $(shell cat VERSION)
+DKMS_SRC = $(DESTDIR)/usr/src/kdtls-$(DTLS_VERSION)
+
+dkms-src:
+	tools/module-src $(DKMS_SRC)
+	sed 's/@VERSION@/$(DTLS_VERSION)/' dkms.conf.in >$(DKMS_SRC)/dkms.conf
+
+dkms-install: dkms-src
+	dkms status -m kdtls -v $(DTLS_VERSION) | grep -q . || dkms add -m kdtls -v $(DTLS_VERSION)
+	dkms install -m kdtls -v $(DTLS_VERSION) -k $(KVER) --force
+
+dkms-remove:
+	dkms remove -m kdtls -v $(DTLS_VERSION) --all || true
+	rm -rf $(DKMS_SRC)
+
+check-dkms: all
+	$(MAKE) dkms-install
+	tools/vm-run --timeout 900 -- sh -c '\
+		modprobe dtls && \
+		test "$$(cat /sys/module/dtls/version)" = "$(DTLS_VERSION)" && \
+		echo "check-dkms: modprobe loaded $$(modinfo -n dtls), version $(DTLS_VERSION)" && \
+		selftests/dtls -t rx_source_address -t install_rx_then_tx && \
+		rmmod dtls'; rc=$$?; $(MAKE) dkms-remove; exit $$rc
 
 # Interop with real peers runs in make check; on the debug kernel only here.
 check-debug-full:
@@ -149,7 +175,7 @@ sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 W=1 modules
 
 .PHONY: all module selftests userspace clean check check-debug check-debug-full \
-	check-build \
+	check-build dkms-src dkms-install dkms-remove check-dkms \
 	demo checkpatch \
 	bench-targets bench-tools \
 	sparse bench

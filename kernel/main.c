@@ -511,3 +511,4 @@ module_exit(dtls_exit);
 
 MODULE_DESCRIPTION("DTLS 1.2 record layer for UDP sockets");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(DTLS_VERSION);

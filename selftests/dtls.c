@@ -2236,6 +2236,20 @@ static ssize_t recv_gro(int fd, void *buf, size_t len, int flags,
 	return recv_cmsgs(fd, buf, len, flags | MSG_DONTWAIT, info, &got, NULL, seg);
 }
 
+/* Whether the module was loaded with async_crypto=1 (every AEAD async) */
+static bool aead_async(void)
+{
+	char c = 'N';
+	FILE *f = fopen("/sys/module/dtls/parameters/async_crypto", "r");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = 'N';
+		fclose(f);
+	}
+	return c == 'Y';
+}
+
 /*
  * The next read under UDP_GRO, into a buffer of @cap bytes, must return
  * exactly @want, the plaintext of records @first and on, with a UDP_GRO
@@ -2332,7 +2346,23 @@ TEST_F(dtls, rx_gro_batch_packet_tap)
 		off += rl;
 	}
 	ASSERT_EQ((ssize_t)off, send_gso_cmsg(self->peer, batch, off, rl));
-	expect_gro(_metadata, self->fd, 65536, want, wl, sizeof(pt), first);
+	if (!aead_async()) {
+		expect_gro(_metadata, self->fd, 65536, want, wl, sizeof(pt), first);
+	} else {
+		/* opened as the hook opens datagrams: queued as each completes */
+		for (size_t got = 0; got < wl; got += n, first += n / sizeof(pt)) {
+			struct dtls_record_info info;
+			int seg;
+
+			n = recv_gro(self->fd, frame, sizeof(frame), 0, &info, &seg);
+			ASSERT_LT(0, n) TH_LOG("recvmsg: %s", strerror(errno));
+			ASSERT_EQ(0, n % sizeof(pt));
+			ASSERT_GE(wl - got, (size_t)n);
+			ASSERT_EQ(0, memcmp(frame, want + got, n));
+			ASSERT_EQ(n > (ssize_t)sizeof(pt) ? (int)sizeof(pt) : 0, seg);
+			ASSERT_EQ(REC_NUM(EPOCH, first), info.rec_num);
+		}
+	}
 	expect_nothing(_metadata, self->fd);
 	ASSERT_EQ(recs + 6, dstat("DtlsRxRecords"));
 	/* the tap's copies share the batch's pages: not decrypted in them */

@@ -176,6 +176,7 @@ static const struct option common_long[] = {
 	{ "hs-timeout", required_argument, NULL, 'T' },
 	{ "plain", no_argument, NULL, 'U' },
 	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
 };
 
 static bool common_flag(int o)
@@ -251,7 +252,8 @@ static const char common_help[] =
 	"  --hs-timeout MS  first handshake retransmission timeout (library default:\n"
 	"                   1 s), doubled per retry up to 8 s\n"
 	"  --plain          no DTLS: plain UDP datagrams (a 1-byte hello first, an\n"
-	"                   empty datagram as end of data)\n";
+	"                   empty datagram as end of data)\n"
+	"  --version        print the version and exit\n";
 
 void common_usage(FILE *f)
 {
@@ -338,6 +340,11 @@ void parse_options(int argc, char **argv, const char *own_short,
 	while ((o = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
 		if (o == 'h')
 			usage();
+		if (o == 'V') {
+			/* the project's version, from its VERSION file */
+			printf("%s %s\n", prog_name, KDTLS_VERSION);
+			exit(0);
+		}
 		if (!own(o, optarg, argv) && !common_option(o, optarg))
 			bad_option(argv);
 	}
