@@ -8,12 +8,15 @@
 # keys to the kernel, and the data then moves through kernel DTLS.  The
 # receiver's SHA-256 must match the sender's, and both namespaces'
 # /proc/net/dtls_stat are printed.  DTLS_KO names the module to load
-# (kernel/dtls.ko) unless one is loaded already.
+# (kernel/dtls.ko) unless one is loaded already; without a tree (installed
+# as /usr/share/dtls-tools/demo.sh) it uses modprobe and the dtls-cat in
+# PATH.
 
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DC=userspace/dtls-cat
+[ -x "$DC" ] || DC=dtls-cat
 DTLS_KO=${DTLS_KO:-kernel/dtls.ko}
 SIZE_KIB=${DEMO_KIB:-2048}
 T=$(mktemp -d)
@@ -26,8 +29,15 @@ trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "load $DTLS_KO"
-lsmod | grep -q '^dtls ' || insmod "$DTLS_KO"
+if lsmod | grep -q '^dtls '; then
+	step "dtls module already loaded ($(cat /sys/module/dtls/version 2>/dev/null))"
+elif [ -f "$DTLS_KO" ]; then
+	step "load $DTLS_KO"
+	insmod "$DTLS_KO"
+else
+	step "modprobe dtls"
+	modprobe dtls
+fi
 
 step "two namespaces joined by veth: dtls-srv 192.0.2.1 <-> dtls-cli 192.0.2.2"
 ip netns add dtls-srv
