@@ -25,9 +25,11 @@
 KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 
-# Kernel source files that tools/setup extracts from linux-source-6.1.
+# Kernel source files that tools/setup extracts from the release's
+# linux-source (6.1 on Debian 12, 6.12 on Debian 13).
 KDTLS_CACHE ?= /var/cache/kdtls
-KSRC_CACHE ?= $(KDTLS_CACHE)/linux-source-6.1
+KSRC_CACHE ?= $(firstword $(wildcard $(KDTLS_CACHE)/linux-source-6.1 $(KDTLS_CACHE)/linux-source-6.12) \
+	$(KDTLS_CACHE)/linux-source-6.1)
 CHECKPATCH ?= $(KSRC_CACHE)/scripts/checkpatch.pl
 # kselftest_harness.h and kselftest.h (selftests/Makefile reads KSFT_DIR)
 export KSFT_DIR ?= $(KSRC_CACHE)/tools/testing/selftests
