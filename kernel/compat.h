@@ -142,6 +142,19 @@ static inline int dtls_base_recvmsg(struct proto *prot, struct sock *sk,
 }
 #endif
 
+/*
+ * The socket's drop count (SO_RXQ_OVFL, /proc/net/udp).  6.18 moved UDP's
+ * into per-NUMA-node counters that sk_drops_add() reaches.
+ */
+static inline void dtls_sk_drops_add(struct sock *sk, int n)
+{
+#ifdef DTLS_HAVE_SK_DROPS_READ
+	sk_drops_add(sk, n);
+#else
+	atomic_add(n, &sk->sk_drops);
+#endif
+}
+
 /* A sockmap would swap sk_prot under us and send in the clear. */
 static inline void dtls_compat_refuse_sockmap(struct proto *p)
 {

@@ -3,10 +3,10 @@
  * Delivery to the caller of recvmsg(), whichever feeder opened the record:
  * its type in a control message (or EIO), MSG_TRUNC and MSG_CTRUNC, peek,
  * several records in one read under UDP_GRO, the sender's address; and
- * poll() and FIONREAD of a socket whose reader opens the records.
+ * poll() and FIONREAD, which see records, not UDP's datagrams.
  *
  * A record is delivered from one of two places: its own skb, which the
- * hook (receive.c) queued on the socket, or the datagram or batch the
+ * hook (receive.c) queued on rx->queue, or the datagram or batch the
  * UDP_GRO reader (reader.c) holds, where it was opened in place.  Both
  * are described by a struct dtls_rec, and dtls_deliver() serves both.
  */
@@ -133,24 +133,22 @@ bool dtls_may_follow(const struct dtls_rec *first, const struct dtls_rec *rec,
  * The record skb the hook queued next, taken off the queue, if it may
  * follow @first.
  */
-static bool dtls_queue_follower(struct sock *sk, const struct dtls_rec *first,
-				size_t space, struct dtls_rec *rec)
+static bool dtls_queue_follower(struct dtls_rx *rx,
+				const struct dtls_rec *first, size_t space,
+				struct dtls_rec *rec)
 {
-	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
 	struct sk_buff *skb;
 	bool taken = false;
 
-	spin_lock_bh(&rq->lock);
-	skb = dtls_rq_peek(sk);
-	if (skb && dtls_skb_is_record(skb)) {
+	spin_lock_bh(&rx->queue.lock);
+	skb = skb_peek(&rx->queue);
+	if (skb) {
 		dtls_rec_from_skb(rec, skb);
 		taken = dtls_may_follow(first, rec, space);
 	}
-	if (taken) {
-		__skb_unlink(skb, rq);
-		udp_skb_destructor(sk, skb);
-	}
-	spin_unlock_bh(&rq->lock);
+	if (taken)
+		__skb_unlink(skb, &rx->queue);
+	spin_unlock_bh(&rx->queue.lock);
 	return taken;
 }
 
@@ -163,20 +161,20 @@ static bool dtls_next_follower(struct sock *sk, struct dtls_rx *rx,
 			       struct dtls_rec *rec)
 {
 	if (dtls_skb_is_record(first->skb))
-		return dtls_queue_follower(sk, first, space, rec);
+		return dtls_queue_follower(rx, first, space, rec);
 	return dtls_reader_follower(sk, rx, first, space, rec);
 }
 
 /* A follower is copied (or lost with a failed copy): it is gone. */
-static void dtls_follower_done(struct sock *sk, struct dtls_rx *rx,
-			       struct dtls_rec *rec, int err)
+static void dtls_follower_done(struct dtls_rx *rx, struct dtls_rec *rec,
+			       int err)
 {
 	if (!dtls_skb_is_record(rec->skb))
 		dtls_reader_consumed(rx->reader);
 	else if (err)
 		kfree_skb(rec->skb);
 	else
-		skb_consume_udp(sk, rec->skb, 0);
+		consume_skb(rec->skb);
 }
 
 /*
@@ -196,7 +194,7 @@ static int dtls_deliver_followers(struct sock *sk, struct dtls_rx *rx,
 	while (*nrec < DTLS_RX_GRO_MAX &&
 	       dtls_next_follower(sk, rx, first, space - copied, &rec)) {
 		err = skb_copy_datagram_msg(rec.skb, rec.body, msg, rec.ptlen);
-		dtls_follower_done(sk, rx, &rec, err);
+		dtls_follower_done(rx, &rec, err);
 		++*nrec;
 		if (unlikely(err))
 			return err;
@@ -241,7 +239,7 @@ int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 	err = skb_copy_datagram_msg(rec->skb, rec->body + off, msg, copied);
 	if (unlikely(err)) {
 		if (!(flags & MSG_PEEK))
-			atomic_inc(&sk->sk_drops);
+			dtls_sk_drops_add(sk, 1);
 		return err;
 	}
 
@@ -249,7 +247,7 @@ int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 		more = dtls_deliver_followers(sk, rx, rec, msg, len - copied,
 					      &nrec);
 		if (unlikely(more < 0)) {
-			atomic_add(nrec, &sk->sk_drops);
+			dtls_sk_drops_add(sk, nrec);
 			return more;
 		}
 		if (nrec > 1) {
@@ -267,26 +265,39 @@ int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 }
 
 /*
- * Take a skb we peeked at off the reader queue, unless another reader took
- * it first.  On success the caller owns the one remaining reference.
+ * SO_PEEK_OFF: move the peek offset by what recvmsg() took (@len > 0) or
+ * peeked at (@len < 0).
  */
-static bool dtls_take_peeked(struct sock *sk, struct sk_buff *skb)
+void dtls_peek_off_move(struct sock *sk, int len)
 {
-	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
+	bool slow;
+
+	if (likely(READ_ONCE(sk->sk_peek_off) < 0))
+		return;
+	slow = lock_sock_fast(sk);
+	sk_peek_offset_bwd(sk, len);
+	unlock_sock_fast(sk, slow);
+}
+
+/*
+ * Take a record skb we peeked at off rx->queue, unless another reader
+ * took it first.  On success the caller owns the one remaining reference.
+ */
+static bool dtls_take_peeked(struct dtls_rx *rx, struct sk_buff *skb)
+{
 	bool taken = false;
 
-	spin_lock_bh(&rq->lock);
+	spin_lock_bh(&rx->queue.lock);
 	if (skb->next) {
-		__skb_unlink(skb, rq);
+		__skb_unlink(skb, &rx->queue);
 		refcount_dec(&skb->users);
-		udp_skb_destructor(sk, skb);
 		taken = true;
 	}
-	spin_unlock_bh(&rq->lock);
+	spin_unlock_bh(&rx->queue.lock);
 	return taken;
 }
 
-/* Receive the record skb at the head of the queue, as UDP a datagram */
+/* Receive the record skb at the head of rx->queue, as UDP a datagram */
 int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
 			struct msghdr *msg, size_t len, int flags)
 {
@@ -303,18 +314,9 @@ int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
 	qflags = room ? flags : flags | MSG_PEEK;
 try_again:
 	off = room || peeking ? sk_peek_offset(sk, flags) : -1;
-	skb = __skb_recv_udp(sk, qflags, &off, &err);
+	skb = __skb_recv_datagram(sk, &rx->queue, qflags, &off, &err);
 	if (!skb)
 		return err;
-
-	if (unlikely(!dtls_skb_is_record(skb))) {
-		/* Raced with the drain in dtls_rx_install() */
-		if (!(qflags & MSG_PEEK) || dtls_take_peeked(sk, skb))
-			dtls_rx_raw(sk, rx, skb);
-		else
-			consume_skb(skb);	/* another reader has it */
-		goto try_again;
-	}
 
 	dtls_rec_from_skb(&rec, skb);
 	err = dtls_deliver_type(msg, &rec);
@@ -322,12 +324,12 @@ try_again:
 		if (qflags & MSG_PEEK) {
 			consume_skb(skb);	/* the record stays queued */
 		} else {
-			atomic_inc(&sk->sk_drops);
+			dtls_sk_drops_add(sk, 1);
 			kfree_skb(skb);
 		}
 		return err;
 	}
-	if (!room && !peeking && !dtls_take_peeked(sk, skb)) {
+	if (!room && !peeking && !dtls_take_peeked(rx, skb)) {
 		consume_skb(skb);
 		goto try_again;
 	}
@@ -337,7 +339,8 @@ try_again:
 		kfree_skb(skb);
 		return err;
 	}
-	skb_consume_udp(sk, skb, peeking ? -err : err);
+	dtls_peek_off_move(sk, peeking ? -err : err);
+	consume_skb(skb);
 	return err;
 }
 
@@ -370,9 +373,31 @@ int dtls_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags)
 }
 
 /*
- * poll() of a socket whose reader opens the records: UDP's, but a queue
- * whose records all fail is not readable.  UDP wakes the waiters for
- * every datagram it queues.
+ * The plaintext length of the first record recvmsg() would return, or
+ * -EAGAIN if there is none.  @raw: UDP sees a datagram queued (which only
+ * the reader opens).
+ */
+static int dtls_next_len(struct sock *sk, struct dtls_rx *rx, bool raw)
+{
+	/* pairs with dtls_reader_enable() */
+	struct dtls_reader *r = smp_load_acquire(&rx->reader);
+	struct sk_buff *skb;
+	int len = -EAGAIN;
+
+	if (r)
+		return dtls_reader_next_len(sk, rx, r, raw);
+	spin_lock_bh(&rx->queue.lock);
+	skb = skb_peek(&rx->queue);
+	if (skb)
+		len = skb->len;
+	spin_unlock_bh(&rx->queue.lock);
+	return len;
+}
+
+/*
+ * poll(): UDP's, but readable only when a record is; UDP's own queue
+ * holds datagrams the reader may find nothing authentic in.  Both feeders
+ * wake the socket's waiters.
  */
 __poll_t dtls_poll(struct file *file, struct socket *sock,
 		   struct poll_table_struct *wait)
@@ -384,8 +409,7 @@ __poll_t dtls_poll(struct file *file, struct socket *sock,
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 	__poll_t mask = ctx->sk_ops->poll(file, sock, wait);
 
-	/* UDP does not see the datagram or batch the reader took */
-	if (dtls_reader_next_len(sk, rx, rx->reader, mask & EPOLLIN) >= 0)
+	if (dtls_next_len(sk, rx, mask & EPOLLIN) >= 0)
 		mask |= EPOLLIN | EPOLLRDNORM;
 	else if (!(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
 		mask &= ~(EPOLLIN | EPOLLRDNORM);
@@ -403,6 +427,6 @@ int dtls_sock_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 
 	if (cmd != SIOCINQ)
 		return ctx->sk_ops->ioctl(sock, cmd, arg);
-	return put_user(max(dtls_reader_next_len(sk, rx, rx->reader, true), 0),
+	return put_user(max(dtls_next_len(sk, rx, true), 0),
 			(int __user *)arg);
 }

@@ -143,13 +143,21 @@ static int dtls_install_rx(struct sock *sk, struct dtls_context *ctx,
 			   const struct dtls_cipher_desc *desc,
 			   const union dtls_crypto_info_all *info)
 {
-	struct dtls_rx *rx = dtls_rx_create(desc, info, ctx->replay_window);
+	const struct proto_ops *ops;
+	struct dtls_rx *rx;
 
+	/* recvmsg() is not all: poll() and FIONREAD must see the records */
+	if (!sk->sk_socket)
+		return -ENOTCONN;
+	ops = dtls_sock_ops(sk->sk_socket);
+	if (IS_ERR(ops))
+		return PTR_ERR(ops);
+	rx = dtls_rx_create(desc, info, ctx->replay_window);
 	if (IS_ERR(rx))
 		return PTR_ERR(rx);
 	dtls_stat_inc(sk, DTLS_MIB_RX_SW);
 	dtls_stat_inc(sk, DTLS_MIB_CURR_RX_SW);
-	dtls_rx_install(sk, ctx, rx);
+	dtls_rx_install(sk, ctx, rx, ops);
 	return 0;
 }
 
@@ -450,7 +458,7 @@ void dtls_close(struct sock *sk, long timeout)
 	release_sock(sk);
 
 	if (rx)
-		dtls_reader_release(sk, rx);
+		dtls_rx_close(sk, rx);
 	base->close(sk, timeout);
 	/* last: the free drops the module reference this code runs under */
 	dtls_ctx_free(ctx);
@@ -460,8 +468,8 @@ static int __init dtls_init(void)
 {
 	int err;
 
-	BUILD_BUG_ON(sizeof(struct dtls_skb_cb) >
-		     sizeof_field(struct sk_buff, cb));
+	/* the socket layer's part of cb (SO_RXQ_OVFL) is at its end */
+	sock_skb_cb_check_size(sizeof(struct dtls_skb_cb));
 	dtls_cipher_check_layout();
 
 	dtls_wq = alloc_workqueue("dtls", 0, 0);

@@ -110,42 +110,38 @@ static void dtls_reader_finish(struct sock *sk, struct dtls_reader *r)
 	struct sk_buff *skb = r->cur;
 
 	WRITE_ONCE(r->cur, NULL);
-	dtls_rq_uncharge(sk, skb);
 	consume_skb(skb);
 }
 
 /*
- * What comes first in the socket's queue, refilled as __skb_recv_udp()
- * does it: a record skb the hook queued, which stays there and is
- * returned; or a raw datagram or batch, which is taken off the queue
- * (still charged to the receive buffer) as r->cur, so that nothing else,
+ * What comes first: a record skb the hook queued on rx->queue, which stays
+ * there and is returned; or else the next datagram or batch UDP queued,
+ * taken off UDP's queue and out of its accounting as r->cur (as a datagram
+ * is while UDP's recvmsg() copies it: one per socket), where nothing else,
  * UDP's own checksum drop in its poll() and FIONREAD included, can free it
  * under the reader.  Its checksum is checked first, as UDP's recvmsg()
  * would.  One that may not be written in place is cut and opened as the
- * hook opens datagrams, which queues its records at the tail.  Returns
- * NULL when the queue is empty.
+ * hook opens datagrams, which queues its records on rx->queue.  Returns
+ * NULL when there is nothing.
  */
 static struct sk_buff *dtls_reader_take(struct sock *sk, struct dtls_rx *rx,
 					struct dtls_reader *r)
 {
-	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
 	struct sk_buff *skb;
 
 	for (;;) {
-		spin_lock_bh(&rq->lock);
-		skb = dtls_rq_peek(sk);
-		if (skb && !dtls_skb_is_record(skb))
-			__skb_unlink(skb, rq);
-		spin_unlock_bh(&rq->lock);
-		if (!skb || dtls_skb_is_record(skb))
+		/* only readers, serialised by r->lock, take from its head */
+		skb = skb_peek(&rx->queue);
+		if (skb)
 			return skb;
+		skb = dtls_rx_take_raw(sk);
+		if (!skb)
+			return NULL;
 
 		if (udp_lib_checksum_complete(skb)) {
-			dtls_rq_uncharge(sk, skb);
-			atomic_inc(&sk->sk_drops);
+			dtls_sk_drops_add(sk, 1);
 			kfree_skb(skb);
 		} else if (!dtls_reader_may_write(skb)) {
-			dtls_rq_uncharge(sk, skb);
 			dtls_rx_raw(sk, rx, skb);
 		} else {
 			WRITE_ONCE(r->cur, skb);
@@ -218,17 +214,6 @@ void dtls_reader_consumed(struct dtls_reader *r)
 	r->open = false;
 }
 
-static void dtls_reader_peek_off(struct sock *sk, int len)
-{
-	bool slow;
-
-	if (likely(READ_ONCE(sk->sk_peek_off) < 0))
-		return;
-	slow = lock_sock_fast(sk);
-	sk_peek_offset_bwd(sk, len);
-	unlock_sock_fast(sk, slow);
-}
-
 /*
  * Receive the open record at the head, and under UDP_GRO those behind.
  * Under MSG_PEEK, SO_PEEK_OFF reaches within this record only.
@@ -259,10 +244,46 @@ static int dtls_reader_deliver(struct sock *sk, struct dtls_rx *rx,
 	err = dtls_deliver(sk, rx, &first, off, msg, len, flags);
 	consume_skb(first.skb);
 	if (err >= 0)
-		dtls_reader_peek_off(sk, peeking ? -err : err);
+		dtls_peek_off_move(sk, peeking ? -err : err);
 
 	if (r->cur && !r->open && r->next >= r->cur->len)
 		dtls_reader_finish(sk, r);
+	return err;
+}
+
+/* Something to read may have come: a record or a datagram of UDP's */
+static bool dtls_reader_may_read(struct sock *sk, struct dtls_rx *rx)
+{
+	return !skb_queue_empty_lockless(&rx->queue) ||
+	       !skb_queue_empty_lockless(&udp_sk(sk)->reader_queue) ||
+	       !skb_queue_empty_lockless(&sk->sk_receive_queue) ||
+	       READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/*
+ * Wait for the hook's records or UDP's datagrams, on two queues: both
+ * wake the socket's waiters, and wait_woken() misses no wakeup between
+ * the test and the sleep.
+ */
+static int dtls_reader_wait(struct sock *sk, struct dtls_rx *rx, long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	int err = 0;
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	while (!dtls_reader_may_read(sk, rx)) {
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
 	return err;
 }
 
@@ -289,11 +310,8 @@ int dtls_reader_recvmsg(struct sock *sk, struct dtls_rx *rx,
 			return 0;
 		if (!timeo)
 			return -EAGAIN;
-		/* the queue was empty when it was last refilled */
-		if (__skb_wait_for_more_packets(sk, &sk->sk_receive_queue,
-						&err, &timeo,
-						(struct sk_buff *)
-						&sk->sk_receive_queue))
+		err = dtls_reader_wait(sk, rx, &timeo);
+		if (err)
 			return err;
 	}
 
@@ -317,7 +335,7 @@ int dtls_reader_next_len(struct sock *sk, struct dtls_rx *rx,
 	struct sk_buff *skb;
 	int len = -EAGAIN;
 
-	if (!queued && !READ_ONCE(r->cur))
+	if (!queued && !READ_ONCE(r->cur) && skb_queue_empty_lockless(&rx->queue))
 		return len;
 	mutex_lock(&r->lock);
 	skb = dtls_reader_ready(sk, rx, r);
@@ -333,37 +351,25 @@ int dtls_reader_next_len(struct sock *sk, struct dtls_rx *rx,
  */
 int dtls_reader_enable(struct sock *sk, struct dtls_rx *rx)
 {
-	struct dtls_context *ctx = dtls_get_ctx(sk);
-	const struct proto_ops *ops;
 	struct dtls_reader *r;
 
 	if (rx->reader)
 		return 0;
-	if (!sk->sk_socket)
-		return -ENOTCONN;
-	ops = dtls_sock_ops(sk->sk_socket);
-	if (IS_ERR(ops))
-		return PTR_ERR(ops);
 	r = dtls_reader_create(rx);
 	if (!r)
 		return -ENOMEM;
 
-	/* the reader is set up before recvmsg() sees it */
+	/* the reader is set up before recvmsg(), poll() and ioctl() see it */
 	smp_store_release(&rx->reader, r);
-	/* and before poll() or ioctl() see these ops */
-	dtls_swap_ops(sk, ctx, ops);
 	/*
-	 * Only now, with poll() exact, may raw datagrams come; those
-	 * already in the hook still queue their records.
+	 * Only now may raw datagrams come; those already in the hook still
+	 * queue their records.
 	 */
 	WRITE_ONCE(udp_sk(sk)->encap_rcv, NULL);
 	return 0;
 }
 
-/*
- * close(), after the socket lock: give back the datagram or batch the
- * reader holds before UDP purges its queues.  No reader is left.
- */
+/* close(): free the datagram or batch the reader holds. */
 void dtls_reader_release(struct sock *sk, struct dtls_rx *rx)
 {
 	struct dtls_reader *r = rx->reader;
@@ -372,7 +378,6 @@ void dtls_reader_release(struct sock *sk, struct dtls_rx *rx)
 		return;
 	mutex_lock(&r->lock);
 	if (r->cur) {
-		dtls_rq_uncharge(sk, r->cur);
 		kfree_skb(r->cur);
 		WRITE_ONCE(r->cur, NULL);
 	}

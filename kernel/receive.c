@@ -4,14 +4,19 @@
  * record layer (record.c).
  *
  * Records are opened as their datagram arrives, in softirq, so only
- * authentic plaintext ever sits in the socket's receive queue: poll(),
- * FIONREAD and the receive buffer accounting stay UDP's own and stay
- * exact.  Each record that passes becomes its own skb (a clone sharing
- * the datagram's buffer) whose data is the plaintext; its content type
- * and record number ride in skb->cb behind UDP's part.  deliver.c hands
- * them to recvmsg().  A socket with UDP_GRO leaves this hook for the
- * reader (reader.c).  The datagrams queued before DTLS_RX are opened here
- * too, by the task that installs it.
+ * authentic plaintext is ever queued for the reader.  Each record that
+ * passes becomes its own skb (a clone sharing the datagram's buffer) whose
+ * data is the plaintext; its content type and record number ride in
+ * skb->cb.  They wait on the socket's own record queue, rx->queue, charged
+ * to the socket's receive buffer as UDP charges a datagram; all the
+ * records of one datagram join it at once.  deliver.c hands them to
+ * recvmsg(), poll() and FIONREAD.  A socket with UDP_GRO leaves this hook
+ * for the reader (reader.c).  The datagrams queued before DTLS_RX are
+ * opened here too, by the task that installs it.
+ *
+ * Only UDP's exported interface is used: the module never puts an skb on
+ * UDP's queues, and takes UDP's datagrams off them with __skb_recv_udp().
+ * (Since 6.13 the rest is exported only to an IPv6 built as a module.)
  */
 
 #include <linux/slab.h>
@@ -164,27 +169,104 @@ static void dtls_rx_op_put(struct dtls_rx_op *op)
 		wake_up_var(&rx->pending);
 }
 
-static void dtls_rx_enqueue(struct sock *sk, struct sk_buff *skb)
+/*
+ * Records that found no room after they were opened: counted where UDP
+ * counts a datagram it drops for that (the socket's drops, SO_RXQ_OVFL)
+ * and in DtlsRxDropped.
+ */
+static void dtls_rx_drop(struct sock *sk, struct sk_buff *skb)
 {
-	bool protected = dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED;
-
-	if (__udp_enqueue_schedule_skb(sk, skb) < 0) {
-		kfree_skb(skb);
-		dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
-		return;
-	}
-	dtls_stat_inc(sk, protected ? DTLS_MIB_RX_RECORDS :
-				      DTLS_MIB_RX_PLAINTEXT);
+	dtls_sk_drops_add(sk, 1);
+	dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
+	kfree_skb(skb);
 }
 
-/* From the hook during the drain of dtls_rx_install(): keep @skb back. */
-static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff *skb)
+/* skb->destructor of a queued record: give back its charge. */
+static void dtls_rx_uncharge(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+	int rmem;
+
+	/* UDP keeps sk_forward_alloc under this lock; so must we */
+	spin_lock_bh(&sk->sk_receive_queue.lock);
+	sk_forward_alloc_add(sk, skb->truesize);
+	rmem = atomic_sub_return(skb->truesize, &sk->sk_rmem_alloc);
+	/* as UDP: keep the pages while data is queued, up to a quarter */
+	if (!rmem || sk->sk_forward_alloc > READ_ONCE(sk->sk_rcvbuf) >> 2)
+		sk_mem_reclaim(sk);
+	spin_unlock_bh(&sk->sk_receive_queue.lock);
+}
+
+/*
+ * Charge @skb to the socket's receive buffer and memory accounting (its
+ * memory cgroup included), as UDP charges a datagram: refused past
+ * SO_RCVBUF unless nothing is queued, or when the protocol's or the
+ * cgroup's memory is exhausted.  sk_receive_queue.lock held.
+ */
+static bool dtls_rx_charge(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int size = skb->truesize;
+	int rmem = atomic_read(&sk->sk_rmem_alloc);
+
+	if (rmem && rmem + size > READ_ONCE(sk->sk_rcvbuf))
+		return false;
+	if (!sk_rmem_schedule(sk, skb, size))
+		return false;
+	sk_mem_charge(sk, size);
+	atomic_add(size, &sk->sk_rmem_alloc);
+	skb->sk = sk;
+	skb->destructor = dtls_rx_uncharge;
+	return true;
+}
+
+/*
+ * Put the records of one datagram (or those held back by the drain) on
+ * rx->queue at once, charged, and wake the readers.  After close() none
+ * is queued: nothing would give their charge back.
+ */
+static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
+			    struct sk_buff_head *list)
+{
+	struct sk_buff_head *q = &rx->queue;
+	unsigned int queued = 0, plain = 0;
+	struct sk_buff *skb, *tmp;
+	bool closed;
+
+	spin_lock_bh(&q->lock);
+	closed = rx->closed;
+	spin_lock(&sk->sk_receive_queue.lock);
+	skb_queue_walk_safe(list, skb, tmp) {
+		if (closed || !dtls_rx_charge(sk, skb))
+			continue;
+		__skb_unlink(skb, list);
+		sock_skb_set_dropcount(sk, skb);
+		__skb_queue_tail(q, skb);
+		queued++;
+		if (!(dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED))
+			plain++;
+	}
+	spin_unlock(&sk->sk_receive_queue.lock);
+	spin_unlock_bh(&q->lock);
+
+	while ((skb = __skb_dequeue(list)))
+		dtls_rx_drop(sk, skb);
+	if (!queued)
+		return;
+	if (queued > plain)
+		dtls_stat_add(sock_net(sk), DTLS_MIB_RX_RECORDS, queued - plain);
+	if (plain)
+		dtls_stat_add(sock_net(sk), DTLS_MIB_RX_PLAINTEXT, plain);
+	sk->sk_data_ready(sk);
+}
+
+/* From the hook during the drain of dtls_rx_install(): keep @list back. */
+static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff_head *list)
 {
 	bool held = false;
 
 	spin_lock(&rx->held.lock);
 	if (rx->draining) {
-		__skb_queue_tail(&rx->held, skb);
+		skb_queue_splice_tail_init(list, &rx->held);
 		held = true;
 	}
 	spin_unlock(&rx->held.lock);
@@ -192,12 +274,12 @@ static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff *skb)
 }
 
 /* The drain itself runs in a task; its records go first. */
-static void dtls_rx_queue(struct dtls_rx_op *op, struct sk_buff *skb)
+static void dtls_rx_queue(struct dtls_rx_op *op, struct sk_buff_head *list)
 {
 	if (unlikely(READ_ONCE(op->rx->draining)) && !op->task &&
-	    dtls_rx_hold(op->rx, skb))
+	    dtls_rx_hold(op->rx, list))
 		return;
-	dtls_rx_enqueue(op->sk, skb);
+	dtls_rx_enqueue(op->sk, op->rx, list);
 }
 
 /* Make @skb the plaintext of @rec, which passed, with its type in cb. */
@@ -254,19 +336,18 @@ static void dtls_rx_verdict(struct dtls_rx_op *op, enum dtls_verdict v)
 /* Every record of the datagram is opened: queue those that passed. */
 static void dtls_rx_finish(struct dtls_rx_op *op)
 {
-	struct sk_buff *skb;
+	struct sk_buff *skb = op->skb;
 
-	while ((skb = __skb_dequeue(&op->passed)))
-		dtls_rx_queue(op, skb);
-	skb = op->skb;
 	if (!op->last_passed) {
 		kfree_skb(skb);
 	} else if (dtls_rx_trim(skb, &op->req.rec)) {
 		kfree_skb(skb);
 		dtls_stat_inc(op->sk, DTLS_MIB_RX_DROPPED);
 	} else {
-		dtls_rx_queue(op, skb);
+		__skb_queue_tail(&op->passed, skb);
 	}
+	if (!skb_queue_empty(&op->passed))
+		dtls_rx_queue(op, &op->passed);
 	dtls_rx_op_put(op);
 }
 
@@ -342,7 +423,7 @@ static bool dtls_rx_drop_if_full(struct sock *sk, struct sk_buff *skb)
 #endif
 	SNMP_ADD_STATS(mib, UDP_MIB_RCVBUFERRORS, n);
 	SNMP_ADD_STATS(mib, UDP_MIB_INERRORS, n);
-	atomic_add(n, &sk->sk_drops);
+	dtls_sk_drops_add(sk, n);
 	kfree_skb(skb);
 	return true;
 }
@@ -458,7 +539,7 @@ void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb)
 {
 	/* UDP verifies lazily, at recvmsg time; do it as recvmsg would. */
 	if (udp_lib_checksum_complete(skb)) {
-		atomic_inc(&sk->sk_drops);
+		dtls_sk_drops_add(sk, 1);
 		kfree_skb(skb);
 		return;
 	}
@@ -475,31 +556,38 @@ void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb)
 }
 
 /*
+ * The next datagram or batch UDP queued, taken off its queue and out of
+ * its accounting: ours.  NULL if there is none.  __skb_recv_udp() takes a
+ * pending socket error (an ICMP report) before it looks at the queue:
+ * that error is left for recvmsg(), unless a newer one came meanwhile.
+ */
+struct sk_buff *dtls_rx_take_raw(struct sock *sk)
+{
+	int off = 0, err, sk_err = 0;
+	struct sk_buff *skb;
+
+	for (;;) {
+		skb = __skb_recv_udp(sk, MSG_DONTWAIT, &off, &err);
+		if (skb || err == -EAGAIN || sk_err)
+			break;
+		sk_err = -err;
+	}
+	if (sk_err)
+		cmpxchg(&sk->sk_err, 0, sk_err);
+	return skb;
+}
+
+/*
  * Open what UDP queued before DTLS_RX.  The hook is live and
- * synchronize_net() has let every datagram that missed it reach the queue,
- * so from here on no datagram can enter it unopened.
+ * synchronize_net() has let every datagram that missed it reach UDP's
+ * queue, so from here on no datagram can enter it unopened.
  */
 static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 {
-	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
-	struct sk_buff *skb, *tmp;
-	struct sk_buff_head raw;
+	struct sk_buff *skb;
 
-	__skb_queue_head_init(&raw);
-	spin_lock_bh(&rq->lock);
-	dtls_rq_splice(sk);
-	skb_queue_walk_safe(rq, skb, tmp) {
-		if (!dtls_skb_is_record(skb)) {
-			__skb_unlink(skb, rq);
-			__skb_queue_tail(&raw, skb);
-		}
-	}
-	spin_unlock_bh(&rq->lock);
-
-	while ((skb = __skb_dequeue(&raw))) {
-		dtls_rq_uncharge(sk, skb);
+	while ((skb = dtls_rx_take_raw(sk)))
 		dtls_rx_raw(sk, rx, skb);
-	}
 	/* Records still under an async AEAD must not be overtaken either. */
 	wait_var_event(&rx->task_pending, !atomic_read(&rx->task_pending));
 }
@@ -507,24 +595,26 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 /* End of the drain: queue what arrived meanwhile, behind the older data. */
 static void dtls_rx_release_held(struct sock *sk, struct dtls_rx *rx)
 {
-	struct sk_buff *skb;
-
 	spin_lock_bh(&rx->held.lock);
-	while ((skb = __skb_dequeue(&rx->held)))
-		dtls_rx_enqueue(sk, skb);
+	if (!skb_queue_empty(&rx->held))
+		dtls_rx_enqueue(sk, rx, &rx->held);
 	WRITE_ONCE(rx->draining, false);
 	spin_unlock_bh(&rx->held.lock);
 }
 
+/*
+ * Install @rx on the socket, with @ops from dtls_sock_ops(): from here on
+ * recvmsg(), poll() and FIONREAD read rx->queue.  lock_sock held.
+ */
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
-		     struct dtls_rx *rx)
+		     struct dtls_rx *rx, const struct proto_ops *ops)
 {
 	struct udp_sock *up = udp_sk(sk);
 
-	skb_queue_head_init(&rx->held);
 	rx->draining = true;
 	rcu_assign_pointer(ctx->rx, rx);
 	dtls_update_proto(sk, ctx);
+	dtls_swap_ops(sk, ctx, ops);
 	WRITE_ONCE(up->encap_rcv, dtls_encap_recv);
 	WRITE_ONCE(up->encap_type, DTLS_UDP_ENCAP_TYPE);
 	udp_tunnel_encap_enable(sk);
@@ -542,6 +632,24 @@ void dtls_rx_uninstall(struct sock *sk)
 	WRITE_ONCE(up->encap_rcv, NULL);
 }
 
+/*
+ * close(), before UDP's: free the records queued and the datagram the
+ * reader holds, before the socket is destroyed.  Records of datagrams
+ * still being opened are dropped when they come (dtls_rx_enqueue()).
+ */
+void dtls_rx_close(struct sock *sk, struct dtls_rx *rx)
+{
+	struct sk_buff_head list;
+
+	dtls_reader_release(sk, rx);
+	__skb_queue_head_init(&list);
+	spin_lock_bh(&rx->queue.lock);
+	rx->closed = true;
+	skb_queue_splice_init(&rx->queue, &list);
+	spin_unlock_bh(&rx->queue.lock);
+	__skb_queue_purge(&list);
+}
+
 /* RX state for @info, with a replay window of @window records. */
 struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info,
@@ -553,6 +661,8 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 	rx = kzalloc(sizeof(*rx), DTLS_GFP_SOCK);
 	if (!rx)
 		return ERR_PTR(-ENOMEM);
+	skb_queue_head_init(&rx->queue);
+	skb_queue_head_init(&rx->held);
 	err = dtls_crypto_init(&rx->crypto, desc, info);
 	if (err)
 		goto err_free;

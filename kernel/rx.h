@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The receive side: RX state, its two feeders (UDP's hook in receive.c,
- * the UDP_GRO reader in reader.c) and delivery to recvmsg() (deliver.c).
+ * the UDP_GRO reader in reader.c) and delivery to recvmsg(), poll() and
+ * FIONREAD (deliver.c).
  */
 #ifndef _DTLS_RX_H
 #define _DTLS_RX_H
@@ -18,6 +19,9 @@ struct dtls_reader;
 struct dtls_rx {
 	struct dtls_crypto crypto;
 	struct dtls_replay replay;
+	/* Records that passed, for recvmsg(); charged to the socket */
+	struct sk_buff_head queue;
+	bool closed;		/* under queue.lock: close() purged it */
 	/*
 	 * While DTLS_RX opens what was queued before it, records arriving
 	 * through the hook wait here, so they cannot overtake older ones.
@@ -30,12 +34,15 @@ struct dtls_rx {
 	struct dtls_reader *reader;
 };
 
-/* Per-record state of a queued plaintext skb, after UDP's own cb. */
+/*
+ * Per-record state of a queued plaintext skb, behind UDP's own cb: its
+ * IP control block gives the receive cmsgs, as for a datagram.
+ */
 struct dtls_skb_cb {
 	struct udp_skb_cb udp;
-	u64 rec_num;
 	u8 content_type;
 	u8 flags;
+	u64 rec_num;
 };
 
 static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
@@ -50,44 +57,6 @@ static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
 static inline bool dtls_skb_is_record(const struct sk_buff *skb)
 {
 	return skb->data - skb_transport_header(skb) > sizeof(struct udphdr);
-}
-
-/*
- * Move what UDP queued on the receive queue behind its reader queue, as
- * __skb_recv_udp() does.  The reader queue's lock held, BH off.
- */
-static inline void dtls_rq_splice(struct sock *sk)
-{
-	spin_lock(&sk->sk_receive_queue.lock);
-	skb_queue_splice_tail_init(&sk->sk_receive_queue,
-				   &udp_sk(sk)->reader_queue);
-	spin_unlock(&sk->sk_receive_queue.lock);
-}
-
-/*
- * Give back the receive-buffer charge of @skb, taken off UDP's queues.
- * UDP keeps part of that accounting (udp_rmem_release()'s forward
- * deficit) under the reader queue's lock, which its own readers hold
- * around udp_skb_destructor(): so must we, or a concurrent poll() or
- * recvmsg() loses an update and the socket's memory is never given back.
- */
-static inline void dtls_rq_uncharge(struct sock *sk, struct sk_buff *skb)
-{
-	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
-
-	spin_lock_bh(&rq->lock);
-	udp_skb_destructor(sk, skb);
-	spin_unlock_bh(&rq->lock);
-}
-
-/* The head of UDP's reader queue, refilled when empty as UDP refills it */
-static inline struct sk_buff *dtls_rq_peek(struct sock *sk)
-{
-	struct sk_buff_head *rq = &udp_sk(sk)->reader_queue;
-
-	if (skb_queue_empty(rq))
-		dtls_rq_splice(sk);
-	return skb_peek(rq);
 }
 
 /*
@@ -112,8 +81,10 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 			       u32 window);
 void dtls_rx_destroy(struct dtls_rx *rx);
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
-		     struct dtls_rx *rx);
+		     struct dtls_rx *rx, const struct proto_ops *ops);
 void dtls_rx_uninstall(struct sock *sk);
+void dtls_rx_close(struct sock *sk, struct dtls_rx *rx);
+struct sk_buff *dtls_rx_take_raw(struct sock *sk);
 void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb);
 int dtls_rx_init(void);
 void dtls_rx_exit(void);
@@ -142,6 +113,7 @@ int dtls_deliver(struct sock *sk, struct dtls_rx *rx,
 		 size_t len, int flags);
 int dtls_deliver_queued(struct sock *sk, struct dtls_rx *rx,
 			struct msghdr *msg, size_t len, int flags);
+void dtls_peek_off_move(struct sock *sk, int len);
 bool dtls_same_sender(const struct sk_buff *a, const struct sk_buff *b);
 bool dtls_may_follow(const struct dtls_rec *first, const struct dtls_rec *rec,
 		     size_t space);

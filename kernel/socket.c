@@ -25,6 +25,7 @@
 #include <linux/slab.h>
 #include <net/ipv6.h>
 #include <net/udp.h>
+#include <net/udp_tunnel.h>
 
 #include "rx.h"
 #include "socket.h"
@@ -32,6 +33,11 @@
 typedef int (*dtls_setsockopt_t)(struct sock *sk, int level, int optname,
 				 sockptr_t optval, unsigned int optlen);
 
+/*
+ * A kernel IPv6 UDP socket, kept while loaded: it shows where udpv6_prot
+ * is (not exported) and holds UDP's encapsulation keys on.
+ */
+static struct socket *dtls_kern_sock;
 static struct proto *dtls_udpv6_prot;
 static dtls_setsockopt_t dtls_orig_setsockopt4;
 static dtls_setsockopt_t dtls_orig_setsockopt6;
@@ -198,13 +204,12 @@ int dtls_socket_init(void)
 	struct socket *sock;
 	int err;
 
-	/* udpv6_prot is not exported; a kernel socket shows where it is. */
 	err = sock_create_kern(&init_net, AF_INET6, SOCK_DGRAM, IPPROTO_UDP,
 			       &sock);
 	if (err)
 		return err;
+	dtls_kern_sock = sock;
 	dtls_udpv6_prot = sock->sk->sk_prot;
-	sock_release(sock);
 
 	dtls_orig_setsockopt4 = udp_prot.setsockopt;
 	dtls_orig_setsockopt6 = dtls_udpv6_prot->setsockopt;
@@ -216,12 +221,12 @@ int dtls_socket_init(void)
 void dtls_socket_start(void)
 {
 	/*
-	 * Hold UDP's encapsulation keys on while loaded, so that installing
-	 * DTLS_RX on a socket and closing it only move the key's count and
-	 * never live-patch kernel text.
+	 * Hold UDP's encapsulation keys (IPv4's and IPv6's) on while loaded,
+	 * so that installing DTLS_RX on a socket and closing it only move
+	 * their counts and never live-patch kernel text.  UDP drops them
+	 * when the socket is released, as for any socket with encap_rcv.
 	 */
-	udp_encap_enable();
-	udpv6_encap_enable();
+	udp_tunnel_encap_enable(dtls_kern_sock->sk);
 
 	WRITE_ONCE(udp_prot.setsockopt, dtls_hook_setsockopt4);
 	WRITE_ONCE(dtls_udpv6_prot->setsockopt, dtls_hook_setsockopt6);
@@ -237,9 +242,6 @@ void dtls_socket_stop(void)
 	while (atomic_read(&dtls_hook_users))
 		msleep(20);
 	synchronize_rcu_tasks();
-
-	udp_encap_disable();
-	static_branch_dec(&udpv6_encap_needed_key);
 }
 
 /* Module exit, once no socket is left to use the proto_ops copies. */
@@ -247,6 +249,7 @@ void dtls_socket_exit(void)
 {
 	int fam;
 
+	sock_release(dtls_kern_sock);
 	for (fam = 0; fam < DTLS_NUM_FAM; fam++)
 		kfree(dtls_ops[fam]);
 }
