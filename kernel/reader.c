@@ -116,13 +116,12 @@ static void dtls_reader_finish(struct sock *sk, struct dtls_reader *r)
 /*
  * What comes first: a record skb the hook queued on rx->queue, which stays
  * there and is returned; or else the next datagram or batch UDP queued,
- * taken off UDP's queue and out of its accounting as r->cur (as a datagram
- * is while UDP's recvmsg() copies it: one per socket), where nothing else,
- * UDP's own checksum drop in its poll() and FIONREAD included, can free it
- * under the reader.  Its checksum is checked first, as UDP's recvmsg()
- * would.  One that may not be written in place is cut and opened as the
- * hook opens datagrams, which queues its records on rx->queue.  Returns
- * NULL when there is nothing.
+ * taken off UDP's queue as r->cur, still charged to the socket (now by the
+ * module), where nothing else, UDP's own checksum drop in its poll() and
+ * FIONREAD included, can free it under the reader.  Its checksum is
+ * checked first, as UDP's recvmsg() would.  One that may not be written
+ * in place is cut and opened as the hook opens datagrams, which queues
+ * its records on rx->queue.  Returns NULL when there is nothing.
  */
 static struct sk_buff *dtls_reader_take(struct sock *sk, struct dtls_rx *rx,
 					struct dtls_reader *r)
@@ -144,6 +143,7 @@ static struct sk_buff *dtls_reader_take(struct sock *sk, struct dtls_rx *rx,
 		} else if (!dtls_reader_may_write(skb)) {
 			dtls_rx_raw(sk, rx, skb);
 		} else {
+			dtls_rx_charge_held(sk, skb);
 			WRITE_ONCE(r->cur, skb);
 			r->next = 0;
 			r->open = false;

@@ -185,33 +185,50 @@ static void dtls_rx_drop(struct sock *sk, struct sk_buff *skb)
 static void dtls_rx_uncharge(struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
+	unsigned long flags;
 	int rmem;
 
-	/* UDP keeps sk_forward_alloc under this lock; so must we */
-	spin_lock_bh(&sk->sk_receive_queue.lock);
+	/*
+	 * UDP keeps sk_forward_alloc under this lock; so must we.  IRQs
+	 * off: a peek may free a queued record under the queue's IRQ-safe
+	 * lock (skb_set_peeked()).
+	 */
+	spin_lock_irqsave(&sk->sk_receive_queue.lock, flags);
 	sk_forward_alloc_add(sk, skb->truesize);
 	rmem = atomic_sub_return(skb->truesize, &sk->sk_rmem_alloc);
 	/* as UDP: keep the pages while data is queued, up to a quarter */
 	if (!rmem || sk->sk_forward_alloc > READ_ONCE(sk->sk_rcvbuf) >> 2)
 		sk_mem_reclaim(sk);
-	spin_unlock_bh(&sk->sk_receive_queue.lock);
+	spin_unlock_irqrestore(&sk->sk_receive_queue.lock, flags);
+}
+
+/*
+ * Whether the receive buffer is full: what is queued already exceeds
+ * SO_RCVBUF, so the last record (or datagram) admitted may overshoot it,
+ * as UDP lets a datagram do.
+ */
+static bool dtls_rx_full(const struct sock *sk)
+{
+	return atomic_read(&sk->sk_rmem_alloc) > READ_ONCE(sk->sk_rcvbuf);
 }
 
 /*
  * Charge @skb to the socket's receive buffer and memory accounting (its
- * memory cgroup included), as UDP charges a datagram: refused past
- * SO_RCVBUF unless nothing is queued, or when the protocol's or the
- * cgroup's memory is exhausted.  sk_receive_queue.lock held.
+ * memory cgroup included), as UDP charges a datagram: refused when the
+ * buffer is full, unless @admitted (a datagram UDP queued and the reader
+ * holds), or when the protocol's or the cgroup's memory is exhausted.
+ * sk_receive_queue.lock held, BH off.
  */
-static bool dtls_rx_charge(struct sock *sk, struct sk_buff *skb)
+static bool dtls_rx_charge(struct sock *sk, struct sk_buff *skb,
+			   bool admitted)
 {
 	unsigned int size = skb->truesize;
-	int rmem = atomic_read(&sk->sk_rmem_alloc);
 
-	if (rmem && rmem + size > READ_ONCE(sk->sk_rcvbuf))
+	if (!admitted && dtls_rx_full(sk))
 		return false;
 	if (!sk_rmem_schedule(sk, skb, size))
 		return false;
+	skb_orphan(skb);
 	sk_mem_charge(sk, size);
 	atomic_add(size, &sk->sk_rmem_alloc);
 	skb->sk = sk;
@@ -236,7 +253,7 @@ static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
 	closed = rx->closed;
 	spin_lock(&sk->sk_receive_queue.lock);
 	skb_queue_walk_safe(list, skb, tmp) {
-		if (closed || !dtls_rx_charge(sk, skb))
+		if (closed || !dtls_rx_charge(sk, skb, false))
 			continue;
 		__skb_unlink(skb, list);
 		sock_skb_set_dropcount(sk, skb);
@@ -413,8 +430,7 @@ static bool dtls_rx_drop_if_full(struct sock *sk, struct sk_buff *skb)
 	unsigned int n = skb_is_gso(skb) ? skb_shinfo(skb)->gso_segs : 1;
 	struct udp_mib __percpu *mib = sock_net(sk)->mib.udp_statistics;
 
-	if (likely(atomic_read(&sk->sk_rmem_alloc) <=
-		   READ_ONCE(sk->sk_rcvbuf)))
+	if (likely(!dtls_rx_full(sk)))
 		return false;
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -553,6 +569,19 @@ void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb)
 		dtls_rx_datagram(sk, rx, skb, true);
 	}
 	local_bh_enable();
+}
+
+/*
+ * The reader holds @skb, a datagram or batch UDP queued: keep it charged
+ * to the socket until its last record is read.  If the protocol's or the
+ * cgroup's memory refuses, it is read all the same, uncharged, as UDP's
+ * recvmsg() reads a datagram.
+ */
+void dtls_rx_charge_held(struct sock *sk, struct sk_buff *skb)
+{
+	spin_lock_bh(&sk->sk_receive_queue.lock);
+	dtls_rx_charge(sk, skb, true);
+	spin_unlock_bh(&sk->sk_receive_queue.lock);
 }
 
 /*

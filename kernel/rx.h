@@ -85,6 +85,7 @@ void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 void dtls_rx_uninstall(struct sock *sk);
 void dtls_rx_close(struct sock *sk, struct dtls_rx *rx);
 struct sk_buff *dtls_rx_take_raw(struct sock *sk);
+void dtls_rx_charge_held(struct sock *sk, struct sk_buff *skb);
 void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb);
 int dtls_rx_init(void);
 void dtls_rx_exit(void);
