@@ -117,8 +117,10 @@ void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
  */
 static struct crypto_aead *dtls_alloc_aead(const char *alg)
 {
+	static const char *const templates[] = DTLS_ASYNC_TEMPLATES;
+	struct crypto_aead *aead, *wrapped = ERR_PTR(-ENOENT);
 	char name[CRYPTO_MAX_ALG_NAME];
-	struct crypto_aead *aead;
+	unsigned int i;
 	int len;
 
 	if (!async_crypto)
@@ -131,12 +133,16 @@ static struct crypto_aead *dtls_alloc_aead(const char *alg)
 	aead = crypto_alloc_aead(alg, 0, CRYPTO_ALG_ASYNC);
 	if (IS_ERR(aead))
 		return aead;
-	len = snprintf(name, sizeof(name), DTLS_ASYNC_TEMPLATE "(%s)",
-		       crypto_aead_driver_name(aead));
+	for (i = 0; i < ARRAY_SIZE(templates); i++) {
+		len = snprintf(name, sizeof(name), "%s(%s)", templates[i],
+			       crypto_aead_driver_name(aead));
+		wrapped = len < sizeof(name) ? crypto_alloc_aead(name, 0, 0) :
+					       ERR_PTR(-ENAMETOOLONG);
+		if (PTR_ERR(wrapped) != -ENOENT)
+			break;
+	}
 	crypto_free_aead(aead);
-	if (len >= sizeof(name))
-		return ERR_PTR(-ENAMETOOLONG);
-	return crypto_alloc_aead(name, 0, 0);
+	return wrapped;
 }
 
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,

@@ -84,15 +84,16 @@ static void fn##_cb(struct crypto_async_request *req, int err)		\
 #endif
 
 /*
- * async_crypto=1 (testing) puts every AEAD behind this template.  6.1's
- * cryptd leaves its inner transform in the caller's request, which the
- * crypto self-tests reject, so it would be built and tested again for
- * every socket; on 6.12 pcrypt trips a lockdep report in padata.
+ * async_crypto=1 (testing) puts every AEAD behind the first of these
+ * templates the kernel has.  6.1's cryptd leaves its inner transform in
+ * the caller's request, which the crypto self-tests reject, so it would be
+ * built and tested again for every socket; on 6.12 pcrypt trips a lockdep
+ * report in padata; kernels after 6.12 may have no cryptd (Debian's 7.x).
  */
 #ifdef DTLS_HAVE_CRYPTO_DONE_DATA
-#define DTLS_ASYNC_TEMPLATE	"cryptd"
+#define DTLS_ASYNC_TEMPLATES	{ "cryptd", "pcrypt" }
 #else
-#define DTLS_ASYNC_TEMPLATE	"pcrypt"
+#define DTLS_ASYNC_TEMPLATES	{ "pcrypt" }
 #endif
 
 /* 7.1: a proto's connect() takes the address as struct sockaddr_unsized */

@@ -472,7 +472,8 @@ static int __init dtls_init(void)
 	sock_skb_cb_check_size(sizeof(struct dtls_skb_cb));
 	dtls_cipher_check_layout();
 
-	dtls_wq = alloc_workqueue("dtls", 0, 0);
+	/* freeing a context needs no particular CPU */
+	dtls_wq = alloc_workqueue("dtls", WQ_UNBOUND, 0);
 	if (!dtls_wq)
 		return -ENOMEM;
 

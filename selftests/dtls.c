@@ -2656,6 +2656,34 @@ TEST_F(dtls, rx_gro_close_with_batch_half_read)
 	self->fd = -1;
 }
 
+/*
+ * Records the hook queued are charged to the receive buffer (SO_MEMINFO)
+ * from arrival until read, and given back when read; closing with records
+ * unread gives their memory back (a leak warns in the guest's log).
+ */
+TEST_F(dtls, rx_records_charged_until_read)
+{
+	uint8_t pt[3][200];
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		fill_pattern(pt[i], sizeof(pt[i]), 60 + i);
+		peer_send_next(_metadata, self, pt[i], sizeof(pt[i]));
+	}
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(1, wait_readable(self->fd, 2000));
+		ASSERT_LT(0, sk_rmem(_metadata, self->fd));
+		expect_recv(_metadata, self->fd, pt[i], sizeof(pt[i]));
+	}
+	ASSERT_EQ(0, sk_rmem(_metadata, self->fd));
+
+	peer_send_next(_metadata, self, pt[0], sizeof(pt[0]));
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
+	ASSERT_LT(0, sk_rmem(_metadata, self->fd));
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+}
+
 TEST_F(dtls, udp_encap_eopnotsupp)
 {
 	udp_opt_refused(_metadata, self, UDP_ENCAP, UDP_ENCAP_ESPINUDP);

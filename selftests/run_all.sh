@@ -18,7 +18,7 @@
 #      is closed, and UDP must answer SOL_DTLS with ENOPROTOOPT afterwards.
 #   8a. selftests/dtls_fault (fail-nth kernels only: make check-debug):
 #      each allocation of each entry point failed once, module load/unload
-#   9. async_crypto=1: every AEAD behind pcrypt (6.1) or cryptd, so each record is
+#   9. async_crypto=1: every AEAD behind cryptd or pcrypt, so each record is
 #      sealed and opened asynchronously, in a worker on any CPU:
 #      selftests/dtls (pinned to CPU 0, see there), dtls_stress and its
 #      unload under traffic again.
