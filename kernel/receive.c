@@ -237,33 +237,41 @@ static bool dtls_rx_charge(struct sock *sk, struct sk_buff *skb,
 }
 
 /*
- * Put the records of one datagram (or those held back by the drain) on
- * rx->queue at once, charged, and wake the readers.  After close() none
- * is queued: nothing would give their charge back.
+ * Charge and queue on rx->queue the records of @list that may be queued;
+ * the rest stay on @list.  After close() none is: nothing would give
+ * their charge back.  rx->queue.lock held, BH off.  Returns how many were
+ * queued, *plain how many of them unprotected.
  */
-static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
-			    struct sk_buff_head *list)
+static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
+					 struct sk_buff_head *list,
+					 unsigned int *plain)
 {
-	struct sk_buff_head *q = &rx->queue;
-	unsigned int queued = 0, plain = 0;
+	unsigned int queued = 0;
 	struct sk_buff *skb, *tmp;
-	bool closed;
 
-	spin_lock_bh(&q->lock);
-	closed = rx->closed;
+	*plain = 0;
+	if (rx->closed)
+		return 0;
 	spin_lock(&sk->sk_receive_queue.lock);
 	skb_queue_walk_safe(list, skb, tmp) {
-		if (closed || !dtls_rx_charge(sk, skb, false))
+		if (!dtls_rx_charge(sk, skb, false))
 			continue;
 		__skb_unlink(skb, list);
 		sock_skb_set_dropcount(sk, skb);
-		__skb_queue_tail(q, skb);
+		__skb_queue_tail(&rx->queue, skb);
 		queued++;
 		if (!(dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED))
-			plain++;
+			++*plain;
 	}
 	spin_unlock(&sk->sk_receive_queue.lock);
-	spin_unlock_bh(&q->lock);
+	return queued;
+}
+
+/* After dtls_rx_queue_locked(): drop what @list kept, count, wake. */
+static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
+			   unsigned int queued, unsigned int plain)
+{
+	struct sk_buff *skb;
 
 	while ((skb = __skb_dequeue(list)))
 		dtls_rx_drop(sk, skb);
@@ -276,27 +284,26 @@ static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
 	sk->sk_data_ready(sk);
 }
 
-/* From the hook during the drain of dtls_rx_install(): keep @list back. */
-static bool dtls_rx_hold(struct dtls_rx *rx, struct sk_buff_head *list)
+/*
+ * Put the records of one datagram on rx->queue at once and wake the
+ * readers.  While DTLS_RX opens what UDP queued before it (rx->draining),
+ * the hook's (@from_hook) wait on rx->held instead, so that they cannot
+ * overtake older ones; dtls_rx_release_held() queues them after.
+ */
+static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
+			    struct sk_buff_head *list, bool from_hook)
 {
-	bool held = false;
+	unsigned int queued, plain;
 
-	spin_lock(&rx->held.lock);
-	if (rx->draining) {
+	spin_lock_bh(&rx->queue.lock);
+	if (from_hook && unlikely(rx->draining)) {
 		skb_queue_splice_tail_init(list, &rx->held);
-		held = true;
-	}
-	spin_unlock(&rx->held.lock);
-	return held;
-}
-
-/* The drain itself runs in a task; its records go first. */
-static void dtls_rx_queue(struct dtls_rx_op *op, struct sk_buff_head *list)
-{
-	if (unlikely(READ_ONCE(op->rx->draining)) && !op->task &&
-	    dtls_rx_hold(op->rx, list))
+		spin_unlock_bh(&rx->queue.lock);
 		return;
-	dtls_rx_enqueue(op->sk, op->rx, list);
+	}
+	queued = dtls_rx_queue_locked(sk, rx, list, &plain);
+	spin_unlock_bh(&rx->queue.lock);
+	dtls_rx_queued(sk, list, queued, plain);
 }
 
 /* Make @skb the plaintext of @rec, which passed, with its type in cb. */
@@ -364,7 +371,7 @@ static void dtls_rx_finish(struct dtls_rx_op *op)
 		__skb_queue_tail(&op->passed, skb);
 	}
 	if (!skb_queue_empty(&op->passed))
-		dtls_rx_queue(op, &op->passed);
+		dtls_rx_enqueue(op->sk, op->rx, &op->passed, !op->task);
 	dtls_rx_op_put(op);
 }
 
@@ -624,11 +631,16 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 /* End of the drain: queue what arrived meanwhile, behind the older data. */
 static void dtls_rx_release_held(struct sock *sk, struct dtls_rx *rx)
 {
-	spin_lock_bh(&rx->held.lock);
-	if (!skb_queue_empty(&rx->held))
-		dtls_rx_enqueue(sk, rx, &rx->held);
-	WRITE_ONCE(rx->draining, false);
-	spin_unlock_bh(&rx->held.lock);
+	unsigned int queued, plain;
+	struct sk_buff_head list;
+
+	__skb_queue_head_init(&list);
+	spin_lock_bh(&rx->queue.lock);
+	skb_queue_splice_init(&rx->held, &list);
+	queued = dtls_rx_queue_locked(sk, rx, &list, &plain);
+	rx->draining = false;
+	spin_unlock_bh(&rx->queue.lock);
+	dtls_rx_queued(sk, &list, queued, plain);
 }
 
 /*
@@ -691,7 +703,7 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 	if (!rx)
 		return ERR_PTR(-ENOMEM);
 	skb_queue_head_init(&rx->queue);
-	skb_queue_head_init(&rx->held);
+	__skb_queue_head_init(&rx->held);
 	err = dtls_crypto_init(&rx->crypto, desc, info);
 	if (err)
 		goto err_free;

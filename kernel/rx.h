@@ -24,7 +24,8 @@ struct dtls_rx {
 	bool closed;		/* under queue.lock: close() purged it */
 	/*
 	 * While DTLS_RX opens what was queued before it, records arriving
-	 * through the hook wait here, so they cannot overtake older ones.
+	 * through the hook wait on held, so they cannot overtake older ones.
+	 * Both under queue.lock.
 	 */
 	bool draining;
 	struct sk_buff_head held;
