@@ -6,7 +6,9 @@
 #   1. insmod kernel/dtls.ko
 #   2. selftests/dtls           (kselftest harness, TAP)
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
-#   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP), then
+#   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP),
+#      selftests/dtls13_wolfssl (the DTLS 1.3 record reference against
+#      wolfSSL, no kernel involved), then
 #      userspace/tests/bench_smoke.sh (dtls-bench, paced with --rate, TAP)
 #   5. selftests/dtls_fuzz      (bounded receive-path fuzzer, TAP)
 #   6. selftests/dtls_stress    (lifecycle stress, scenarios a-g, TAP)
@@ -152,6 +154,18 @@ elif [ -x userspace/dtls-cat ] && [ -x userspace/dtls-bench ]; then
 	echo "# interop.sh exited with $?"
 	cat "$TMP/interop.tap"
 	count_tap "$TMP/interop.tap"
+fi
+if [ "${DTLS_INTEROP:-1}" != 0 ]; then
+	echo "# === selftests/dtls13_wolfssl (the DTLS 1.3 reference against wolfSSL)"
+	W13=${WOLFSSL13_SRC:-/var/cache/kdtls/wolfssl/src}
+	if [ -x "$ST/dtls13_wolfssl" ]; then
+		"$ST/dtls13_wolfssl" "$W13/certs" >"$TMP/dtls13_wolfssl.tap" 2>&1
+		echo "# dtls13_wolfssl exited with $?"
+		show_part "$TMP/dtls13_wolfssl.tap"
+		count_tap "$TMP/dtls13_wolfssl.tap"
+	else
+		own_tap not-ok "selftests/dtls13_wolfssl not built: no wolfSSL with DTLS 1.3 (run tools/setup, then make)"
+	fi
 fi
 if [ -x userspace/dtls-cat ] && [ -x userspace/dtls-bench ]; then
 	echo "# === userspace/tests/bench_smoke.sh"
