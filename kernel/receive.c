@@ -64,27 +64,41 @@ struct dtls_rx_slot {
 	u8 op[DTLS_RX_SLOT_SIZE] __aligned(CRYPTO_MINALIGN);
 };
 
-static struct dtls_rx_slot __percpu *dtls_rx_slots;
+/*
+ * Each slot is kmalloc'd, not per-CPU memory: the AEAD reaches the
+ * request's AAD through a scatterlist, and per-CPU memory outside the
+ * first chunk is vmalloc'd, which a scatterlist cannot point at (the
+ * first chunk's room is shared by every module and soon gone on a
+ * machine with many loaded).
+ */
+static DEFINE_PER_CPU(struct dtls_rx_slot *, dtls_rx_slot);
 
 int dtls_rx_init(void)
 {
-	struct dtls_rx_op *op;
+	struct dtls_rx_slot *slot;
 	int cpu;
 
-	dtls_rx_slots = alloc_percpu(struct dtls_rx_slot);
-	if (!dtls_rx_slots)
-		return -ENOMEM;
-	/* Each slot's request serves record after record */
 	for_each_possible_cpu(cpu) {
-		op = (struct dtls_rx_op *)per_cpu_ptr(dtls_rx_slots, cpu)->op;
-		dtls_rx_req_init(&op->req);
+		slot = kzalloc_node(sizeof(*slot), GFP_KERNEL, cpu_to_node(cpu));
+		if (!slot) {
+			dtls_rx_exit();
+			return -ENOMEM;
+		}
+		/* Each slot's request serves record after record */
+		dtls_rx_req_init(&((struct dtls_rx_op *)slot->op)->req);
+		per_cpu(dtls_rx_slot, cpu) = slot;
 	}
 	return 0;
 }
 
 void dtls_rx_exit(void)
 {
-	free_percpu(dtls_rx_slots);
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		kfree_sensitive(per_cpu(dtls_rx_slot, cpu));
+		per_cpu(dtls_rx_slot, cpu) = NULL;
+	}
 }
 
 unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
@@ -104,7 +118,7 @@ DTLS_CRYPTO_CALLBACK(dtls_rx_done);
 static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 					 struct sk_buff *skb, bool task)
 {
-	struct dtls_rx_slot *slot = this_cpu_ptr(dtls_rx_slots);
+	struct dtls_rx_slot *slot = this_cpu_read(dtls_rx_slot);
 	struct dtls_rx_op *op;
 
 	/*
