@@ -298,23 +298,13 @@ static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
 	sk->sk_data_ready(sk);
 }
 
-/*
- * Put the records of one datagram on rx->queue at once and wake the
- * readers.  While DTLS_RX opens what UDP queued before it (rx->draining),
- * the hook's (@from_hook) wait on rx->held instead, so that they cannot
- * overtake older ones; dtls_rx_release_held() queues them after.
- */
+/* Put the records of one datagram on rx->queue at once, wake the readers. */
 static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
-			    struct sk_buff_head *list, bool from_hook)
+			    struct sk_buff_head *list)
 {
 	unsigned int queued, plain;
 
 	spin_lock_bh(&rx->queue.lock);
-	if (from_hook && unlikely(rx->draining)) {
-		skb_queue_splice_tail_init(list, &rx->held);
-		spin_unlock_bh(&rx->queue.lock);
-		return;
-	}
 	queued = dtls_rx_queue_locked(sk, rx, list, &plain);
 	spin_unlock_bh(&rx->queue.lock);
 	dtls_rx_queued(sk, list, queued, plain);
@@ -385,7 +375,7 @@ static void dtls_rx_finish(struct dtls_rx_op *op)
 		__skb_queue_tail(&op->passed, skb);
 	}
 	if (!skb_queue_empty(&op->passed))
-		dtls_rx_enqueue(op->sk, op->rx, &op->passed, !op->task);
+		dtls_rx_enqueue(op->sk, op->rx, &op->passed);
 	dtls_rx_op_put(op);
 }
 
@@ -466,6 +456,32 @@ static bool dtls_rx_drop_if_full(struct sock *sk, struct sk_buff *skb)
 }
 
 /*
+ * The hook, while DTLS_RX opens what UDP queued before it: keep @skb
+ * unopened for the drain to open after those (rx->draining).  Returns
+ * false once the drain is over.  BH off.
+ */
+static bool dtls_rx_hold(struct sock *sk, struct dtls_rx *rx,
+			 struct sk_buff *skb)
+{
+	bool draining;
+
+	/* it outlives the RCU section a reference-less route needs */
+	skb_dst_drop(skb);
+	spin_lock(&rx->queue.lock);
+	draining = rx->draining;
+	if (draining && rx->held_bytes + skb->truesize <=
+			READ_ONCE(sk->sk_rcvbuf)) {
+		rx->held_bytes += skb->truesize;
+		__skb_queue_tail(&rx->held, skb);
+		skb = NULL;
+	}
+	spin_unlock(&rx->queue.lock);
+	if (draining && skb)
+		dtls_rx_drop(sk, skb);
+	return draining;
+}
+
+/*
  * Open and queue the records of one datagram; skb->data is the UDP payload.
  * BH off.  @task: see dtls_rx_op_get().
  */
@@ -474,6 +490,9 @@ static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 {
 	struct dtls_rx_op *op;
 
+	if (!task && unlikely(READ_ONCE(rx->draining)) &&
+	    dtls_rx_hold(sk, rx, skb))
+		return;
 	if (dtls_rx_drop_if_full(sk, skb))
 		return;
 	/* A reader may still hold a peek reference to a datagram from before
@@ -642,19 +661,34 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 	wait_var_event(&rx->task_pending, !atomic_read(&rx->task_pending));
 }
 
-/* End of the drain: queue what arrived meanwhile, behind the older data. */
-static void dtls_rx_release_held(struct sock *sk, struct dtls_rx *rx)
+/*
+ * End of the drain: open what the hook held meanwhile, in the order it
+ * came, round after round until a round finds nothing held; only then may
+ * the hook open datagrams itself.
+ */
+static void dtls_rx_open_held(struct sock *sk, struct dtls_rx *rx)
 {
-	unsigned int queued, plain;
 	struct sk_buff_head list;
+	struct sk_buff *skb;
 
 	__skb_queue_head_init(&list);
-	spin_lock_bh(&rx->queue.lock);
-	skb_queue_splice_init(&rx->held, &list);
-	queued = dtls_rx_queue_locked(sk, rx, &list, &plain);
-	rx->draining = false;
-	spin_unlock_bh(&rx->queue.lock);
-	dtls_rx_queued(sk, &list, queued, plain);
+	for (;;) {
+		spin_lock_bh(&rx->queue.lock);
+		skb_queue_splice_init(&rx->held, &list);
+		rx->held_bytes = 0;
+		if (skb_queue_empty(&list))
+			rx->draining = false;
+		spin_unlock_bh(&rx->queue.lock);
+		if (skb_queue_empty(&list))
+			return;
+		while ((skb = __skb_dequeue(&list))) {
+			local_bh_disable();
+			dtls_rx_datagram(sk, rx, skb, true);
+			local_bh_enable();
+		}
+		wait_var_event(&rx->task_pending,
+			       !atomic_read(&rx->task_pending));
+	}
 }
 
 /*
@@ -676,7 +710,7 @@ void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 
 	synchronize_net();
 	dtls_rx_drain(sk, rx);
-	dtls_rx_release_held(sk, rx);
+	dtls_rx_open_held(sk, rx);
 }
 
 void dtls_rx_uninstall(struct sock *sk)

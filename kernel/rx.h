@@ -23,12 +23,14 @@ struct dtls_rx {
 	struct sk_buff_head queue;
 	bool closed;		/* under queue.lock: close() purged it */
 	/*
-	 * While DTLS_RX opens what was queued before it, records arriving
-	 * through the hook wait on held, so they cannot overtake older ones.
-	 * Both under queue.lock.
+	 * While DTLS_RX opens what UDP queued before it, the datagrams the
+	 * hook gets wait on held, unopened, up to held_bytes of SO_RCVBUF:
+	 * opened first, a newer record could move the replay window past
+	 * older ones still waiting to be opened.  All under queue.lock.
 	 */
 	bool draining;
 	struct sk_buff_head held;
+	unsigned int held_bytes;
 	atomic_t pending;	/* datagrams being opened by the hook */
 	atomic_t task_pending;	/* of those, the ones a task started */
 	/* Set once UDP_GRO has the reader open the records (reader.c) */
