@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Cipher suites: the table of what each crypto_info carries, AEAD setup,
- * and the per-record nonce and additional data.
+ * the per-record nonce and additional data, and DTLS 1.3's record number
+ * mask.
  */
 
 #include <crypto/aead.h>
@@ -10,45 +11,60 @@
 
 #include "dtls.h"
 
-#define DESC(type, key, iv, tag, explicit, alg_name, is_ccm)		\
-	{								\
-		.cipher_type = type,					\
-		.key_size = key,					\
-		.iv_size = iv,						\
-		.tag_size = tag,					\
-		.explicit_size = explicit,				\
-		.ccm = is_ccm,						\
-		.alg = alg_name,					\
-	}
-
 static bool async_crypto;
 module_param(async_crypto, bool, 0444);
 MODULE_PARM_DESC(async_crypto,
 		 "Put every AEAD behind cryptd or pcrypt, so that each record completes asynchronously (for testing)");
 
 /*
- * Every dtls12_crypto_info_* is info | key | salt or iv | rec_seq, packed;
+ * Every dtls12_crypto_info_* is info | key | salt or iv | rec_seq, every
+ * dtls13_crypto_info_* info | key | iv | sn_key | epoch | rec_seq, packed;
  * dtls_cipher_check_layout() holds the UAPI structs to that.
  */
 static const struct dtls_cipher_desc dtls_ciphers[] = {
-	DESC(DTLS_CIPHER_AES_GCM_128, DTLS_CIPHER_AES_GCM_128_KEY_SIZE,
-	     DTLS_CIPHER_AES_GCM_128_SALT_SIZE, DTLS_CIPHER_AES_GCM_128_TAG_SIZE,
-	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false),
-	DESC(DTLS_CIPHER_AES_GCM_256, DTLS_CIPHER_AES_GCM_256_KEY_SIZE,
-	     DTLS_CIPHER_AES_GCM_256_SALT_SIZE, DTLS_CIPHER_AES_GCM_256_TAG_SIZE,
-	     DTLS_EXPLICIT_NONCE_SIZE, "gcm(aes)", false),
-	DESC(DTLS_CIPHER_AES_CCM_128, DTLS_CIPHER_AES_CCM_128_KEY_SIZE,
-	     DTLS_CIPHER_AES_CCM_128_SALT_SIZE, DTLS_CIPHER_AES_CCM_128_TAG_SIZE,
-	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true),
-	DESC(DTLS_CIPHER_AES_CCM_8_128, DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE,
-	     DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE,
-	     DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE,
-	     DTLS_EXPLICIT_NONCE_SIZE, "ccm(aes)", true),
-	DESC(DTLS_CIPHER_CHACHA20_POLY1305,
-	     DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
-	     DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE,
-	     DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE,
-	     0, "rfc7539(chacha20,poly1305)", false),
+	{
+		.cipher_type = DTLS_CIPHER_AES_GCM_128,
+		.key_size = DTLS_CIPHER_AES_GCM_128_KEY_SIZE,
+		.iv_size = DTLS_CIPHER_AES_GCM_128_SALT_SIZE,
+		.tag_size = DTLS_CIPHER_AES_GCM_128_TAG_SIZE,
+		.explicit_size = DTLS_EXPLICIT_NONCE_SIZE,
+		.alg = "gcm(aes)",
+		.sn_alg = "ecb(aes)",
+	}, {
+		.cipher_type = DTLS_CIPHER_AES_GCM_256,
+		.key_size = DTLS_CIPHER_AES_GCM_256_KEY_SIZE,
+		.iv_size = DTLS_CIPHER_AES_GCM_256_SALT_SIZE,
+		.tag_size = DTLS_CIPHER_AES_GCM_256_TAG_SIZE,
+		.explicit_size = DTLS_EXPLICIT_NONCE_SIZE,
+		.alg = "gcm(aes)",
+		.sn_alg = "ecb(aes)",
+	}, {
+		.cipher_type = DTLS_CIPHER_AES_CCM_128,
+		.key_size = DTLS_CIPHER_AES_CCM_128_KEY_SIZE,
+		.iv_size = DTLS_CIPHER_AES_CCM_128_SALT_SIZE,
+		.tag_size = DTLS_CIPHER_AES_CCM_128_TAG_SIZE,
+		.explicit_size = DTLS_EXPLICIT_NONCE_SIZE,
+		.ccm = true,
+		.alg = "ccm(aes)",
+		.sn_alg = "ecb(aes)",
+	}, {
+		.cipher_type = DTLS_CIPHER_AES_CCM_8_128,
+		.key_size = DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE,
+		.iv_size = DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE,
+		.tag_size = DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE,
+		.explicit_size = DTLS_EXPLICIT_NONCE_SIZE,
+		.ccm = true,
+		.alg = "ccm(aes)",
+		.sn_alg = "ecb(aes)",
+	}, {
+		.cipher_type = DTLS_CIPHER_CHACHA20_POLY1305,
+		.key_size = DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
+		.iv_size = DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE,
+		.tag_size = DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE,
+		.alg = "rfc7539(chacha20,poly1305)",
+		.sn_alg = "chacha20",
+		.sn_keystream = true,
+	},
 };
 
 /* u8 arrays after a 4-byte header: the sizes pin down the layout */
@@ -70,6 +86,20 @@ void dtls_cipher_check_layout(void)
 		     DTLS_INFO_KEY_OFFSET +
 		     DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE +
 		     DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE + DTLS_REC_SEQ_SIZE);
+#define DTLS13_INFO_SIZE(key)						\
+	(DTLS_INFO_KEY_OFFSET + 2 * (key) + DTLS13_IV_SIZE +		\
+	 DTLS_EPOCH_SIZE + DTLS_REC_SEQ_SIZE)
+	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_aes_gcm_128) !=
+		     DTLS13_INFO_SIZE(DTLS_CIPHER_AES_GCM_128_KEY_SIZE));
+	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_aes_gcm_256) !=
+		     DTLS13_INFO_SIZE(DTLS_CIPHER_AES_GCM_256_KEY_SIZE));
+	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_aes_ccm_128) !=
+		     DTLS13_INFO_SIZE(DTLS_CIPHER_AES_CCM_128_KEY_SIZE));
+	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_aes_ccm_8_128) !=
+		     DTLS13_INFO_SIZE(DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE));
+	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_chacha20_poly1305) !=
+		     DTLS13_INFO_SIZE(DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE));
+#undef DTLS13_INFO_SIZE
 }
 
 const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type)
@@ -87,27 +117,73 @@ static unsigned int dtls_info_iv_offset(const struct dtls_cipher_desc *desc)
 	return DTLS_INFO_KEY_OFFSET + desc->key_size;
 }
 
-static unsigned int dtls_info_rec_seq_offset(const struct dtls_cipher_desc *desc)
+static unsigned int dtls_info_iv_size(const struct dtls_cipher_desc *desc,
+				      u16 version)
 {
+	return version == DTLS_1_3_VERSION ? DTLS13_IV_SIZE : desc->iv_size;
+}
+
+/* DTLS 1.3 only */
+static unsigned int dtls_info_sn_key_offset(const struct dtls_cipher_desc *desc)
+{
+	return dtls_info_iv_offset(desc) + DTLS13_IV_SIZE;
+}
+
+static unsigned int dtls_info_epoch_offset(const struct dtls_cipher_desc *desc)
+{
+	return dtls_info_sn_key_offset(desc) + desc->key_size;
+}
+
+static unsigned int dtls_info_rec_seq_offset(const struct dtls_cipher_desc *desc,
+					     u16 version)
+{
+	if (version == DTLS_1_3_VERSION)
+		return dtls_info_epoch_offset(desc) + DTLS_EPOCH_SIZE;
 	return dtls_info_iv_offset(desc) + desc->iv_size;
 }
 
-unsigned int dtls_info_size(const struct dtls_cipher_desc *desc)
+unsigned int dtls_info_size(const struct dtls_cipher_desc *desc, u16 version)
 {
-	return dtls_info_rec_seq_offset(desc) + DTLS_REC_SEQ_SIZE;
+	return dtls_info_rec_seq_offset(desc, version) + DTLS_REC_SEQ_SIZE;
 }
 
-u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
-		      const union dtls_crypto_info_all *info)
+static u64 dtls_info_rec_seq(const struct dtls_cipher_desc *desc,
+			     const union dtls_crypto_info_all *info)
 {
 	return get_unaligned_be64((const u8 *)info +
-				  dtls_info_rec_seq_offset(desc));
+				  dtls_info_rec_seq_offset(desc,
+							   info->info.version));
 }
 
-void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
-			   union dtls_crypto_info_all *info, u64 rec_num)
+/* DTLS 1.2 carries the epoch in rec_seq's top 16 bits, 1.3 on its own. */
+u64 dtls_info_epoch(const struct dtls_cipher_desc *desc,
+		    const union dtls_crypto_info_all *info)
 {
-	put_unaligned_be64(rec_num, (u8 *)info + dtls_info_rec_seq_offset(desc));
+	if (info->info.version == DTLS_1_3_VERSION)
+		return get_unaligned_be64((const u8 *)info +
+					  dtls_info_epoch_offset(desc));
+	return dtls_info_rec_seq(desc, info) >> DTLS_SEQ_BITS;
+}
+
+u64 dtls_info_seq(const struct dtls_cipher_desc *desc,
+		  const union dtls_crypto_info_all *info)
+{
+	u64 seq = dtls_info_rec_seq(desc, info);
+
+	if (info->info.version == DTLS_1_3_VERSION)
+		return seq;
+	return seq & DTLS_SEQ_MAX;
+}
+
+void dtls_info_set_seq(const struct dtls_cipher_desc *desc,
+		       union dtls_crypto_info_all *info, u64 seq)
+{
+	u16 version = info->info.version;
+
+	if (version != DTLS_1_3_VERSION)
+		seq = dtls_rec_num(dtls_info_epoch(desc, info), seq);
+	put_unaligned_be64(seq, (u8 *)info +
+			   dtls_info_rec_seq_offset(desc, version));
 }
 
 /*
@@ -145,10 +221,34 @@ static struct crypto_aead *dtls_alloc_aead(const char *alg)
 	return wrapped;
 }
 
+/*
+ * DTLS 1.3's record number cipher: one block of AES, or ChaCha20's key
+ * stream, each time on 16 bytes in the caller's buffer; synchronous, so
+ * that it can run wherever a record is opened.
+ */
+static struct crypto_sync_skcipher *
+dtls_alloc_sn(const struct dtls_cipher_desc *desc, const u8 *key)
+{
+	struct crypto_sync_skcipher *sn;
+	int err;
+
+	sn = crypto_alloc_sync_skcipher(desc->sn_alg, 0, 0);
+	if (IS_ERR(sn))
+		return sn;
+	err = crypto_sync_skcipher_setkey(sn, key, desc->key_size);
+	if (err) {
+		crypto_free_sync_skcipher(sn);
+		return ERR_PTR(err);
+	}
+	return sn;
+}
+
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 		     const union dtls_crypto_info_all *info)
 {
 	const u8 *base = (const u8 *)info;
+	u16 version = info->info.version;
+	struct crypto_sync_skcipher *sn = NULL;
 	struct crypto_aead *aead;
 	int err;
 
@@ -160,6 +260,10 @@ int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 				 desc->key_size);
 	if (!err)
 		err = crypto_aead_setauthsize(aead, desc->tag_size);
+	if (!err && version == DTLS_1_3_VERSION) {
+		sn = dtls_alloc_sn(desc, base + dtls_info_sn_key_offset(desc));
+		err = PTR_ERR_OR_ZERO(sn);
+	}
 	if (err) {
 		crypto_free_aead(aead);
 		return err;
@@ -167,17 +271,33 @@ int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 
 	c->desc = desc;
 	c->aead = aead;
-	memcpy(c->iv, base + dtls_info_iv_offset(desc), desc->iv_size);
-	c->epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
-	memcpy(&c->info, info, dtls_info_size(desc));
+	c->sn = sn;
+	c->version = version;
+	memcpy(c->iv, base + dtls_info_iv_offset(desc),
+	       dtls_info_iv_size(desc, version));
+	c->epoch = dtls_info_epoch(desc, info);
+	memcpy(&c->info, info, dtls_info_size(desc, version));
 	return 0;
 }
 
 void dtls_crypto_free(struct dtls_crypto *c)
 {
 	crypto_free_aead(c->aead);	/* wipes the expanded key */
+	if (c->sn)
+		crypto_free_sync_skcipher(c->sn);
 	memzero_explicit(c->iv, sizeof(c->iv));
 	memzero_explicit(&c->info, sizeof(c->info));
+}
+
+/* Where the nonce goes in the IV the kernel AEAD wants. */
+static u8 *dtls_iv_nonce(const struct dtls_cipher_desc *desc, u8 *iv)
+{
+	if (!desc->ccm)
+		return iv;
+	/* flags byte L' = 2, then the nonce, then a zero counter */
+	memset(iv, 0, DTLS_CCM_IV_SIZE);
+	iv[0] = DTLS_CCM_L_PRIME;
+	return iv + 1;
 }
 
 /*
@@ -189,15 +309,8 @@ void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
 		  const u8 *explicit_nonce, u8 *iv)
 {
 	const struct dtls_cipher_desc *desc = c->desc;
-	u8 *nonce = iv;
+	u8 *nonce = dtls_iv_nonce(desc, iv);
 	int i;
-
-	if (desc->ccm) {
-		/* flags byte L' = 2, then the nonce, then a zero counter */
-		memset(iv, 0, DTLS_CCM_IV_SIZE);
-		iv[0] = DTLS_CCM_L_PRIME;
-		nonce = iv + 1;
-	}
 
 	if (desc->explicit_size) {
 		memcpy(nonce, c->iv, desc->iv_size);
@@ -218,4 +331,47 @@ void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len)
 	aad[8] = type;
 	put_unaligned_be16(DTLS_1_2_VERSION, aad + 9);
 	put_unaligned_be16(plaintext_len, aad + 11);
+}
+
+/* DTLS 1.3 (RFC 8446 5.3): the static IV XOR the 64-bit sequence number */
+void dtls13_make_iv(const struct dtls_crypto *c, u64 seq, u8 *iv)
+{
+	u8 *nonce = dtls_iv_nonce(c->desc, iv);
+	__be64 be = cpu_to_be64(seq);
+	const u8 *s = (const u8 *)&be;
+	int i;
+
+	memcpy(nonce, c->iv, DTLS_NONCE_SIZE);
+	for (i = 0; i < sizeof(be); i++)
+		nonce[DTLS_NONCE_SIZE - sizeof(be) + i] ^= s[i];
+}
+
+/*
+ * RFC 9147 4.2.3: the mask for a record's sequence number from @sample,
+ * the first 16 bytes of its encrypted record.  AES: the sample encrypted
+ * with sn_key.  ChaCha20: the key stream at counter = sample[0..3] (little
+ * endian), nonce = sample[4..15], which is the crypto API's 16-byte
+ * chacha20 IV as it stands.  @mask (16 bytes, reachable by a scatterlist)
+ * gets the whole block; its first two bytes are the mask.
+ */
+int dtls13_sn_mask(const struct dtls_crypto *c, const u8 *sample, u8 *mask)
+{
+	SYNC_SKCIPHER_REQUEST_ON_STACK(req, c->sn);
+	u8 iv[DTLS13_SN_SAMPLE];
+	struct scatterlist sg;
+	int err;
+
+	if (c->desc->sn_keystream) {
+		memcpy(iv, sample, DTLS13_SN_SAMPLE);
+		memset(mask, 0, DTLS13_SN_SAMPLE);
+	} else {
+		memcpy(mask, sample, DTLS13_SN_SAMPLE);
+	}
+	sg_init_one(&sg, mask, DTLS13_SN_SAMPLE);
+	skcipher_request_set_sync_tfm(req, c->sn);
+	skcipher_request_set_callback(req, 0, NULL, NULL);
+	skcipher_request_set_crypt(req, &sg, &sg, DTLS13_SN_SAMPLE, iv);
+	err = crypto_skcipher_encrypt(req);
+	skcipher_request_zero(req);
+	return err;
 }

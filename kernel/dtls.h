@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel DTLS 1.2 record layer: internal interfaces.
+ * Kernel DTLS record layer: internal interfaces.
  */
 #ifndef _DTLS_H
 #define _DTLS_H
 
 #include <crypto/aead.h>
+#include <crypto/skcipher.h>
 #include <linux/atomic.h>
 #include <linux/dtls.h>
 #include <linux/mutex.h>
@@ -27,7 +28,11 @@
  */
 #define DTLS_GFP_SOCK	(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN)
 
-/* One entry per cipher suite: what its crypto_info looks like. */
+/*
+ * One entry per cipher suite: what its crypto_info looks like in DTLS 1.2;
+ * in DTLS 1.3 every suite has a 12-byte IV, no explicit nonce, and an
+ * sn_key as long as its key for @sn_alg.
+ */
 struct dtls_cipher_desc {
 	u16 cipher_type;
 	u8 key_size;
@@ -36,6 +41,8 @@ struct dtls_cipher_desc {
 	u8 explicit_size;	/* explicit nonce in the record body */
 	bool ccm;		/* kernel ccm(aes) wants a 16-byte IV */
 	const char *alg;
+	const char *sn_alg;	/* DTLS 1.3 record number encryption */
+	bool sn_keystream;	/* its mask is key stream, the sample its IV */
 };
 
 #define DTLS_INFO_KEY_OFFSET	sizeof(struct dtls_crypto_info)
@@ -47,16 +54,28 @@ union dtls_crypto_info_all {
 	struct dtls12_crypto_info_aes_ccm_128 aes_ccm_128;
 	struct dtls12_crypto_info_aes_ccm_8_128 aes_ccm_8_128;
 	struct dtls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
+	struct dtls13_crypto_info_aes_gcm_128 aes_gcm_128_13;
+	struct dtls13_crypto_info_aes_gcm_256 aes_gcm_256_13;
+	struct dtls13_crypto_info_aes_ccm_128 aes_ccm_128_13;
+	struct dtls13_crypto_info_aes_ccm_8_128 aes_ccm_8_128_13;
+	struct dtls13_crypto_info_chacha20_poly1305 chacha20_poly1305_13;
 };
 
 /* Keys and nonce material of one direction. */
 struct dtls_crypto {
 	const struct dtls_cipher_desc *desc;
 	struct crypto_aead *aead;
+	struct crypto_sync_skcipher *sn;	/* DTLS 1.3: record numbers */
+	u16 version;
 	u8 iv[DTLS_NONCE_SIZE];		/* salt or static IV */
-	u16 epoch;
+	u64 epoch;
 	union dtls_crypto_info_all info;	/* as installed, for getsockopt */
 };
+
+static inline bool dtls_is_13(const struct dtls_crypto *c)
+{
+	return c->version == DTLS_1_3_VERSION;
+}
 
 /* RFC 6347 4.1.2.6 anti-replay window, kept as an RFC 6479 ring of bits. */
 struct dtls_replay {
@@ -90,8 +109,12 @@ struct dtls_tx {
 	size_t buf_size;
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
+	/* DTLS 1.3: content type and padding; record number mask */
+	u8 trailer[DTLS13_SN_SAMPLE];
+	u8 mask[DTLS13_SN_SAMPLE];
 	struct scatterlist dst[2];	/* aad, body */
-	struct scatterlist src[1 + DTLS_TX_REC_PAGES];	/* aad, caller's pages */
+	/* aad, caller's pages, trailer */
+	struct scatterlist src[1 + DTLS_TX_REC_PAGES + 1];
 	/* The send's plaintext from pin_off in pages[0] on, if npages */
 	struct page *pages[DTLS_TX_PAGES];
 	unsigned int npages;
@@ -136,17 +159,21 @@ static inline u64 dtls_rec_num(u16 epoch, u64 seq)
 /* cipher.c */
 const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type);
 void dtls_cipher_check_layout(void);
-unsigned int dtls_info_size(const struct dtls_cipher_desc *desc);
+unsigned int dtls_info_size(const struct dtls_cipher_desc *desc, u16 version);
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 		     const union dtls_crypto_info_all *info);
 void dtls_crypto_free(struct dtls_crypto *c);
-u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
-		      const union dtls_crypto_info_all *info);
-void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
-			   union dtls_crypto_info_all *info, u64 rec_num);
+u64 dtls_info_epoch(const struct dtls_cipher_desc *desc,
+		    const union dtls_crypto_info_all *info);
+u64 dtls_info_seq(const struct dtls_cipher_desc *desc,
+		  const union dtls_crypto_info_all *info);
+void dtls_info_set_seq(const struct dtls_cipher_desc *desc,
+		       union dtls_crypto_info_all *info, u64 seq);
 void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
 		  const u8 *explicit_nonce, u8 *iv);
 void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len);
+void dtls13_make_iv(const struct dtls_crypto *c, u64 seq, u8 *iv);
+int dtls13_sn_mask(const struct dtls_crypto *c, const u8 *sample, u8 *mask);
 
 /* tx.c */
 struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,

@@ -202,15 +202,28 @@ static void aad_layout(struct kunit *test)
 
 static void cipher_table_sizes(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, dtls_info_size(dtls_cipher_find(DTLS_CIPHER_AES_GCM_128)),
-			sizeof(struct dtls12_crypto_info_aes_gcm_128));
-	KUNIT_EXPECT_EQ(test, dtls_info_size(dtls_cipher_find(DTLS_CIPHER_AES_GCM_256)),
-			sizeof(struct dtls12_crypto_info_aes_gcm_256));
-	KUNIT_EXPECT_EQ(test, dtls_info_size(dtls_cipher_find(DTLS_CIPHER_AES_CCM_8_128)),
-			sizeof(struct dtls12_crypto_info_aes_ccm_8_128));
-	KUNIT_EXPECT_EQ(test,
-			dtls_info_size(dtls_cipher_find(DTLS_CIPHER_CHACHA20_POLY1305)),
-			sizeof(struct dtls12_crypto_info_chacha20_poly1305));
+#define EXPECT_INFO_SIZE(cipher, version, type)				\
+	KUNIT_EXPECT_EQ(test, dtls_info_size(dtls_cipher_find(cipher), version), \
+			sizeof(type))
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_GCM_128, DTLS_1_2_VERSION,
+			 struct dtls12_crypto_info_aes_gcm_128);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_GCM_256, DTLS_1_2_VERSION,
+			 struct dtls12_crypto_info_aes_gcm_256);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_CCM_8_128, DTLS_1_2_VERSION,
+			 struct dtls12_crypto_info_aes_ccm_8_128);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_CHACHA20_POLY1305, DTLS_1_2_VERSION,
+			 struct dtls12_crypto_info_chacha20_poly1305);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_GCM_128, DTLS_1_3_VERSION,
+			 struct dtls13_crypto_info_aes_gcm_128);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_GCM_256, DTLS_1_3_VERSION,
+			 struct dtls13_crypto_info_aes_gcm_256);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_CCM_128, DTLS_1_3_VERSION,
+			 struct dtls13_crypto_info_aes_ccm_128);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_AES_CCM_8_128, DTLS_1_3_VERSION,
+			 struct dtls13_crypto_info_aes_ccm_8_128);
+	EXPECT_INFO_SIZE(DTLS_CIPHER_CHACHA20_POLY1305, DTLS_1_3_VERSION,
+			 struct dtls13_crypto_info_chacha20_poly1305);
+#undef EXPECT_INFO_SIZE
 	KUNIT_EXPECT_NULL(test, dtls_cipher_find(0));
 	KUNIT_EXPECT_NULL(test, dtls_cipher_find(55));
 }

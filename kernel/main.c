@@ -101,15 +101,22 @@ static int dtls_copy_crypto_info(union dtls_crypto_info_all *info,
 		return -EINVAL;
 	if (copy_from_sockptr(&info->info, optval, sizeof(info->info)))
 		return -EFAULT;
-	if (info->info.version != DTLS_1_2_VERSION)
+	if (info->info.version != DTLS_1_2_VERSION &&
+	    info->info.version != DTLS_1_3_VERSION)
 		return -EINVAL;
 	desc = dtls_cipher_find(info->info.cipher_type);
-	if (!desc || optlen != dtls_info_size(desc))
+	if (!desc || optlen != dtls_info_size(desc, info->info.version))
 		return -EINVAL;
 	if (copy_from_sockptr(info, optval, optlen))
 		return -EFAULT;
-	/* Epoch 0 is the unprotected handshake epoch; it has no keys. */
-	if (!(dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS))
+	/*
+	 * Epoch 0 is the unprotected handshake epoch; it has no keys.  A
+	 * DTLS 1.3 sender must not go past 2^48 - 1 epochs (RFC 9147 8), and
+	 * its records numbered past 2^48 - 1 would outlive every usage limit.
+	 */
+	if (!dtls_info_epoch(desc, info) ||
+	    dtls_info_epoch(desc, info) > DTLS_SEQ_MAX ||
+	    dtls_info_seq(desc, info) > DTLS_SEQ_MAX)
 		return -EINVAL;
 	*descp = desc;
 	return 0;
@@ -184,6 +191,11 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 		goto out;
 	if (other && other->version != info->info.version) {
 		err = -EINVAL;
+		goto out;
+	}
+	/* Not yet: DTLS 1.3's receive path (header forms, epochs) */
+	if (!tx && info->info.version == DTLS_1_3_VERSION) {
+		err = -EOPNOTSUPP;
 		goto out;
 	}
 
@@ -341,7 +353,7 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 	union dtls_crypto_info_all *info;
 	struct dtls_crypto *c;
-	u64 rec_num;
+	u64 seq;
 	int len, err = 0;
 
 	if (get_user(len, optlen))
@@ -352,23 +364,23 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 	if (tx) {
 		c = &ctx->tx->crypto;
 		mutex_lock(&ctx->tx->lock);
-		rec_num = dtls_rec_num(c->epoch, ctx->tx->seq);
+		seq = ctx->tx->seq;
 		mutex_unlock(&ctx->tx->lock);
 	} else {
 		c = &rx->crypto;
-		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&rx->replay));
+		seq = dtls_replay_next(&rx->replay);
 	}
 
 	if (len == sizeof(struct dtls_crypto_info))
 		return copy_to_user(optval, &c->info.info, len) ? -EFAULT : 0;
-	if (len < dtls_info_size(c->desc))
+	if (len < dtls_info_size(c->desc, c->version))
 		return -EINVAL;
-	len = dtls_info_size(c->desc);
+	len = dtls_info_size(c->desc, c->version);
 
 	info = kmemdup(&c->info, sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return -ENOMEM;
-	dtls_info_set_rec_num(c->desc, info, rec_num);
+	dtls_info_set_seq(c->desc, info, seq);
 	if (copy_to_user(optval, info, len) || put_user(len, optlen))
 		err = -EFAULT;
 	kfree_sensitive(info);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * DTLS 1.2 wire constants (RFC 6347, RFC 5288, RFC 6655, RFC 7905).
- * Everything the module knows about the record format is here.
+ * DTLS wire constants: 1.2 (RFC 6347, RFC 5288, RFC 6655, RFC 7905) and
+ * 1.3 (RFC 9147).  Everything the module knows about the record format is
+ * here.
  */
 #ifndef _DTLS_PROTOCOL_H
 #define _DTLS_PROTOCOL_H
 
 #include <linux/bits.h>
+#include <linux/dtls.h>
 #include <linux/types.h>
 
 /* type(1) | version(2) | epoch(2) | sequence_number(6) | length(2) */
@@ -41,8 +43,36 @@
 #define DTLS_MAX_IV_SIZE		DTLS_CCM_IV_SIZE
 #define DTLS_MAX_TAG_SIZE		16
 
-static inline bool dtls_content_type_valid(u8 type)
+/*
+ * DTLS 1.3's DTLSCiphertext header: 001CSLEE, then a connection ID (C),
+ * the low 8 or 16 bits of the sequence number (S) and a 16-bit length (L);
+ * E is the low two bits of the epoch.  Without L the record runs to the
+ * end of the datagram.
+ */
+#define DTLS13_HDR_FIXED		0x20
+#define DTLS13_HDR_FIXED_MASK		0xe0
+#define DTLS13_HDR_C			0x10
+#define DTLS13_HDR_S			0x08
+#define DTLS13_HDR_L			0x04
+#define DTLS13_HDR_EPOCH_MASK		0x03
+/* The form sent: 16-bit sequence number and a length, as wolfSSL sends */
+#define DTLS13_HDR_SIZE			5
+#define DTLS13_HDR_SEQ			1
+
+/*
+ * Record number encryption (RFC 9147 4.2.3) takes its mask from the first
+ * 16 bytes of the encrypted record; a record shorter than that cannot be
+ * sent or opened, so the sender pads.
+ */
+#define DTLS13_SN_SAMPLE		16
+/* DTLSInnerPlaintext: the content, its real type, zero padding */
+#define DTLS13_INNER_TYPE_SIZE		1
+
+static inline bool dtls_content_type_valid(u16 version, u8 type)
 {
+	if (version == DTLS_1_3_VERSION)
+		return (type >= 21 && type <= 23) ||
+		       type == DTLS_RECORD_TYPE_ACK;
 	return type >= 20 && type <= 23;
 }
 

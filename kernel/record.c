@@ -100,7 +100,7 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 	u16 version = get_unaligned_be16(hdr + DTLS_HDR_VERSION);
 	u16 epoch = rec->rec_num >> DTLS_SEQ_BITS;
 
-	if (!dtls_content_type_valid(rec->type))
+	if (!dtls_content_type_valid(DTLS_1_2_VERSION, rec->type))
 		return DTLS_DROP_MALFORMED;
 	if (!epoch)
 		return dtls_rec_check_clear(rec, version);

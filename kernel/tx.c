@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Transmit: one sendmsg() is one record is one datagram.
+ * Transmit: one sendmsg() is one record is one datagram, in DTLS 1.2's
+ * record format or DTLS 1.3's (a short header whose sequence number is
+ * encrypted, the content type inside the encryption).
  *
  * The AEAD reads the plaintext of a large send from the caller's pages
  * (of a small one, from a copy) and writes the record where it is sent
@@ -41,6 +43,47 @@
 				 MSG_NOSIGNAL)
 
 /*
+ * The additional data: DTLS 1.2's pseudo-header, or DTLS 1.3's record
+ * header as sent, with the sequence number not yet encrypted.
+ */
+static unsigned int dtls_tx_aad_size(const struct dtls_crypto *c)
+{
+	return dtls_is_13(c) ? DTLS13_HDR_SIZE : DTLS_AAD_SIZE;
+}
+
+/* Everything in front of the ciphertext: header and explicit nonce */
+static unsigned int dtls_tx_hdr_size(const struct dtls_crypto *c)
+{
+	if (dtls_is_13(c))
+		return DTLS13_HDR_SIZE;
+	return DTLS_HEADER_SIZE + c->desc->explicit_size;
+}
+
+/*
+ * DTLS 1.3: what follows @size bytes of content inside the encryption, the
+ * content type and as many zeros as it takes for the encrypted record to
+ * be long enough to sample for record number encryption (only a short
+ * record with CCM_8's 8-byte tag needs any).
+ */
+static unsigned int dtls13_tx_trailer(const struct dtls_crypto *c, size_t size)
+{
+	size_t len = size + DTLS13_INNER_TYPE_SIZE + c->desc->tag_size;
+
+	return DTLS13_INNER_TYPE_SIZE +
+	       (len < DTLS13_SN_SAMPLE ? DTLS13_SN_SAMPLE - len : 0);
+}
+
+/* The record that carries @size bytes of plaintext. */
+static size_t dtls_tx_rec_len(const struct dtls_crypto *c, size_t size)
+{
+	size_t len = dtls_tx_hdr_size(c) + size + c->desc->tag_size;
+
+	if (dtls_is_13(c))
+		len += dtls13_tx_trailer(c, size);
+	return len;
+}
+
+/*
  * TX state for @info.  The record buffer is allocated by the first send
  * that needs one (dtls_tx_grow()): from 6.5 most sends seal their records
  * in the task's page fragment and never do.
@@ -65,13 +108,13 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 		goto err_crypto;
 	}
 
-	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
+	tx->seq = dtls_info_seq(desc, info);
 	crypto_init_wait(&tx->wait);
 	/* Set up once: the AAD leads both lists, the entries behind change. */
 	sg_init_table(tx->dst, ARRAY_SIZE(tx->dst));
-	sg_set_buf(&tx->dst[0], tx->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&tx->dst[0], tx->aad, dtls_tx_aad_size(&tx->crypto));
 	sg_init_table(tx->src, ARRAY_SIZE(tx->src));
-	sg_set_buf(&tx->src[0], tx->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&tx->src[0], tx->aad, dtls_tx_aad_size(&tx->crypto));
 	return tx;
 
 err_crypto:
@@ -92,6 +135,7 @@ void dtls_tx_destroy(struct dtls_tx *tx)
 }
 
 struct dtls_tx_opts {
+	u16 version;
 	u8 type;
 	u16 gso_size;		/* plaintext bytes per record, 0: one record */
 	bool has_udp_cmsg;	/* UDP must not see the caller's SOL_UDP */
@@ -124,7 +168,7 @@ static int dtls_tx_cmsg(struct msghdr *msg, struct dtls_tx_opts *o)
 			if (cmsg->cmsg_len != CMSG_LEN(sizeof(u8)))
 				return -EINVAL;
 			o->type = *(u8 *)CMSG_DATA(cmsg);
-			if (!dtls_content_type_valid(o->type))
+			if (!dtls_content_type_valid(o->version, o->type))
 				return -EINVAL;
 			break;
 		case DTLS_SET_PLAINTEXT_SEQ:
@@ -214,8 +258,12 @@ static void dtls_tx_pin(struct dtls_tx *tx, struct iov_iter *from, size_t size)
 		dtls_tx_take_pages(tx, from, size);
 }
 
-/* Point tx->src at bytes [@start, @start + @len) of the pinned plaintext. */
-static void dtls_tx_src_set(struct dtls_tx *tx, size_t start, size_t len)
+/*
+ * Point tx->src at bytes [@start, @start + @len) of the pinned plaintext,
+ * then at @trailer_len bytes of tx->trailer (DTLS 1.3).
+ */
+static void dtls_tx_src_set(struct dtls_tx *tx, size_t start, size_t len,
+			    unsigned int trailer_len)
 {
 	size_t pos = tx->pin_off + start;
 	struct scatterlist *sg = tx->src;
@@ -229,7 +277,77 @@ static void dtls_tx_src_set(struct dtls_tx *tx, size_t start, size_t len)
 		pos += n;
 		len -= n;
 	}
+	if (trailer_len) {
+		sg_unmark_end(++sg);
+		sg_set_buf(sg, tx->trailer, trailer_len);
+	}
 	sg_mark_end(sg);
+}
+
+/*
+ * DTLS 1.3's header (RFC 9147 4): the low two bits of the epoch, the low
+ * 16 bits of the sequence number, the length; the form wolfSSL and the
+ * RFC's examples use, which a receiver of any form accepts.
+ */
+static void dtls13_tx_header(u8 *rec, u64 epoch, u64 seq, size_t len)
+{
+	rec[0] = DTLS13_HDR_FIXED | DTLS13_HDR_S | DTLS13_HDR_L |
+		 (epoch & DTLS13_HDR_EPOCH_MASK);
+	put_unaligned_be16(seq, rec + DTLS13_HDR_SEQ);
+	put_unaligned_be16(len, rec + DTLS13_HDR_SEQ + 2);
+}
+
+/*
+ * Set up the nonce and additional data of the record at @rec and its
+ * content type: for DTLS 1.2 in the header and the AAD, for 1.3 in the
+ * header and at the end of the plaintext (@body, or tx->trailer when the
+ * plaintext is read from the caller's pages).  Returns how many bytes
+ * follow the content inside the encryption.
+ */
+static unsigned int dtls_tx_frame(struct dtls_tx *tx, u8 *rec, u8 *body,
+				  u64 seq, u8 type, size_t size)
+{
+	const struct dtls_crypto *c = &tx->crypto;
+	const struct dtls_cipher_desc *desc = c->desc;
+	unsigned int trailer;
+	u8 *rn;
+
+	if (!dtls_is_13(c)) {
+		rn = rec + DTLS_HDR_EPOCH;
+		dtls_tx_header(rec, type, dtls_rec_num(c->epoch, seq),
+			       desc->explicit_size + size + desc->tag_size);
+		/* Like GnuTLS, use the record number as the explicit nonce. */
+		memcpy(rec + DTLS_HEADER_SIZE, rn, desc->explicit_size);
+		dtls_make_iv(c, rn, rn, tx->iv);
+		dtls_make_aad(tx->aad, rn, type, size);
+		return 0;
+	}
+
+	trailer = dtls13_tx_trailer(c, size);
+	memset(tx->trailer, 0, trailer);
+	tx->trailer[0] = type;
+	if (!tx->npages)
+		memcpy(body + size, tx->trailer, trailer);
+	dtls13_tx_header(rec, c->epoch, seq, size + trailer + desc->tag_size);
+	memcpy(tx->aad, rec, DTLS13_HDR_SIZE);
+	dtls13_make_iv(c, seq, tx->iv);
+	return trailer;
+}
+
+/*
+ * DTLS 1.3: encrypt the sealed record's sequence number with the mask
+ * its first 16 bytes of ciphertext give (RFC 9147 4.2.3).
+ */
+static int dtls13_tx_protect_seq(struct dtls_tx *tx, u8 *rec)
+{
+	int err;
+
+	err = dtls13_sn_mask(&tx->crypto, rec + DTLS13_HDR_SIZE, tx->mask);
+	if (err)
+		return err;
+	rec[DTLS13_HDR_SEQ] ^= tx->mask[0];
+	rec[DTLS13_HDR_SEQ + 1] ^= tx->mask[1];
+	return 0;
 }
 
 /*
@@ -241,21 +359,17 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 			struct iov_iter *from, size_t start, size_t size)
 {
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	u8 *body = rec + DTLS_HEADER_SIZE + desc->explicit_size;
-	u8 *rn = rec + DTLS_HDR_EPOCH;
+	u8 *body = rec + dtls_tx_hdr_size(&tx->crypto);
+	unsigned int trailer;
+	int err;
 
-	if (tx->npages)
-		dtls_tx_src_set(tx, start, size);
-	else if (!copy_from_iter_full(body, size, from))
+	if (!tx->npages && !copy_from_iter_full(body, size, from))
 		return -EFAULT;
+	trailer = dtls_tx_frame(tx, rec, body, seq, type, size);
+	if (tx->npages)
+		dtls_tx_src_set(tx, start, size, trailer);
+	size += trailer;
 
-	dtls_tx_header(rec, type, dtls_rec_num(tx->crypto.epoch, seq),
-		       desc->explicit_size + size + desc->tag_size);
-	/* Like GnuTLS, use the record number as the explicit nonce. */
-	memcpy(rec + DTLS_HEADER_SIZE, rn, desc->explicit_size);
-
-	dtls_make_iv(&tx->crypto, rn, rn, tx->iv);
-	dtls_make_aad(tx->aad, rn, type, size);
 	/* Both lists start with the one AAD; the AEAD only reads it. */
 	sg_set_buf(&tx->dst[1], body, size + desc->tag_size);
 	/*
@@ -267,10 +381,13 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 	aead_request_set_callback(tx->req, CRYPTO_TFM_REQ_MAY_BACKLOG |
 				  CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
 				  &tx->wait);
-	aead_request_set_ad(tx->req, DTLS_AAD_SIZE);
+	aead_request_set_ad(tx->req, dtls_tx_aad_size(&tx->crypto));
 	aead_request_set_crypt(tx->req, tx->npages ? tx->src : tx->dst, tx->dst,
 			       size, tx->iv);
-	return crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
+	err = crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
+	if (err || !dtls_is_13(&tx->crypto))
+		return err;
+	return dtls13_tx_protect_seq(tx, rec);
 }
 
 /* Where the records of one send are written, sealed and sent from. */
@@ -290,9 +407,7 @@ struct dtls_tx_out {
  */
 static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 {
-	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	size_t size = DTLS_HEADER_SIZE + desc->explicit_size +
-		      DTLS_MAX_PLAINTEXT + desc->tag_size;
+	size_t size = dtls_tx_rec_len(&tx->crypto, DTLS_MAX_PLAINTEXT);
 	u8 *buf;
 
 	if (tx->buf_size >= len)
@@ -446,7 +561,6 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 			  const struct dtls_tx_opts *o)
 {
 	struct dtls_tx *tx = ctx->tx;
-	const struct dtls_cipher_desc *desc = tx->crypto.desc;
 	size_t len = DTLS_HEADER_SIZE + size;
 	struct dtls_tx_out out;
 	int err;
@@ -455,7 +569,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		/* A record number must never repeat; no rekeying. */
 		if (tx->seq > DTLS_SEQ_MAX)
 			return -EKEYEXPIRED;
-		len += desc->explicit_size + desc->tag_size;
+		len = dtls_tx_rec_len(&tx->crypto, size);
 	}
 	err = dtls_tx_out_get(sk, tx, len, &out);
 	if (err)
@@ -496,10 +610,8 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 		       const struct dtls_tx_opts *o)
 {
 	struct dtls_tx *tx = ctx->tx;
-	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	unsigned int overhead = DTLS_HEADER_SIZE + desc->explicit_size +
-				desc->tag_size;
 	unsigned int nrec = DIV_ROUND_UP(size, o->gso_size);
+	size_t dgram = dtls_tx_rec_len(&tx->crypto, o->gso_size);
 	size_t left = size, off = 0, chunk, len;
 	struct dtls_tx_out out;
 	u64 seq = tx->seq;
@@ -507,7 +619,9 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 
 	if (nrec > UDP_MAX_SEGMENTS)
 		return -EINVAL;
-	len = size + (size_t)nrec * overhead;
+	/* every record but the last carries gso_size bytes */
+	len = (nrec - 1) * dgram +
+	      dtls_tx_rec_len(&tx->crypto, size - (nrec - 1) * o->gso_size);
 	if (len > DTLS_TX_GSO_MAX)
 		return -EMSGSIZE;
 	if (seq + nrec - 1 > DTLS_SEQ_MAX)
@@ -528,13 +642,12 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 			dtls_tx_out_wipe(&out, len);
 			return err;
 		}
-		off += overhead + chunk;
+		off += dtls_tx_rec_len(&tx->crypto, chunk);
 	}
 	dtls_tx_unpin(tx);
 	/* As for one record: the numbers are spent once sealed. */
 	tx->seq = seq;
-	err = dtls_tx_send(sk, ctx, msg, o, &out, off, overhead + o->gso_size,
-			   nrec);
+	err = dtls_tx_send(sk, ctx, msg, o, &out, off, dgram, nrec);
 	return err ?: size;
 }
 
@@ -582,9 +695,11 @@ static int dtls_tx_splice(struct sock *sk, struct msghdr *msg, size_t size,
 
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
+	struct dtls_context *ctx = dtls_get_ctx(sk);
 	struct dtls_tx_opts o = {
+		.version = ctx->tx->crypto.version,
 		.type = DTLS_RECORD_TYPE_APPLICATION_DATA,
-		.gso_size = READ_ONCE(dtls_get_ctx(sk)->gso_size),
+		.gso_size = READ_ONCE(ctx->gso_size),
 	};
 	int err;
 

@@ -315,4 +315,55 @@ static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *
 	return r->len;
 }
 
+static __maybe_unused const struct cdesc13 *cdesc13_by_type(uint16_t cipher_type)
+{
+	for (size_t i = 0; i < N_CDESCS13; i++)
+		if (cdesc_by_name(cdescs13[i].name)->type == cipher_type)
+			return &cdescs13[i];
+	return NULL;
+}
+
+/* A deterministic traffic secret for tests, named by @label. */
+static __maybe_unused int dkey13_derive(struct dkey13 *k, const struct cdesc13 *s,
+					const char *label, uint64_t epoch)
+{
+	uint8_t secret[SHA384_DIGEST_LENGTH];
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "kdtls-selftest dtls13 secret|%s|%s", s->name, label);
+	SHA384((const uint8_t *)buf, strlen(buf), secret);
+	return ref13_keys(k, s, secret, epoch);
+}
+
+/* DTLS 1.3's crypto_info: info | key | iv | sn_key | epoch | rec_seq */
+static __maybe_unused void cinfo13_build(struct cinfo *ci, const struct dkey13 *k,
+					 uint64_t epoch, uint64_t seq)
+{
+	const struct cdesc *c = k->k.c;
+	uint16_t version = DTLS_1_3_VERSION, type = c->type;
+	uint8_t *p = ci->b;
+
+	memset(ci, 0, sizeof(*ci));
+	memcpy(p, &version, 2);
+	memcpy(p + 2, &type, 2);
+	p += 4;
+	memcpy(p, k->k.key, c->key_len);
+	p += c->key_len;
+	memcpy(p, k->k.salt, DTLS13_IV_LEN);
+	p += DTLS13_IV_LEN;
+	memcpy(p, k->sn_key, c->key_len);
+	p += c->key_len;
+	put_be(p, epoch, 8);
+	put_be(p + 8, seq, 8);
+	ci->len = p + 16 - ci->b;
+}
+
+/* The padding a sender needs so that the record can be sampled. */
+static __maybe_unused size_t ref13_min_pad(const struct dkey13 *k, size_t len)
+{
+	size_t elen = len + 1 + k->k.c->tag_len;
+
+	return elen < DTLS13_SN_SAMPLE ? DTLS13_SN_SAMPLE - elen : 0;
+}
+
 #endif /* DTLS13_REF_H */

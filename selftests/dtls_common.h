@@ -119,7 +119,7 @@ static __maybe_unused void dkey_derive(struct dkey *k, const struct cdesc *c,
 
 /* crypto_info for setsockopt, in the generic info|key|salt|rec_seq layout */
 struct cinfo {
-	uint8_t b[64];
+	uint8_t b[128];
 	socklen_t len;
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * DTLS 1.2 record layer for UDP sockets: user API.
+ * DTLS 1.2 and 1.3 record layer for UDP sockets: user API.
  *
  * The handshake runs in userspace; the traffic keys and record numbers are
  * then handed to the kernel with setsockopt(SOL_DTLS, DTLS_TX / DTLS_RX).
@@ -25,6 +25,7 @@
 #define DTLS_SET_PLAINTEXT_SEQ	3	/* sendmsg: __u64, epoch-0 record number */
 
 #define DTLS_1_2_VERSION	0xfefd
+#define DTLS_1_3_VERSION	0xfefc
 
 #define DTLS_CIPHER_AES_GCM_128			51
 #define DTLS_CIPHER_AES_GCM_128_KEY_SIZE	16
@@ -52,14 +53,22 @@
 #define DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE	4
 #define DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE	8
 
-/* Size of rec_seq: epoch (16 bits) || sequence number (48 bits), big endian */
+/*
+ * Size of rec_seq: in DTLS 1.2 epoch (16 bits) || sequence number (48 bits),
+ * in DTLS 1.3 the sequence number alone; big endian.
+ */
 #define DTLS_REC_SEQ_SIZE	8
+/* DTLS 1.3: the epoch, big endian (RFC 9147 allows 64 bits) */
+#define DTLS_EPOCH_SIZE		8
+/* DTLS 1.3: every suite's static IV */
+#define DTLS13_IV_SIZE		12
 
 /* Record content types (RFC 6347 4.1, RFC 5246 6.2.1) */
 #define DTLS_RECORD_TYPE_CHANGE_CIPHER_SPEC	20
 #define DTLS_RECORD_TYPE_ALERT			21
 #define DTLS_RECORD_TYPE_HANDSHAKE		22
 #define DTLS_RECORD_TYPE_APPLICATION_DATA	23
+#define DTLS_RECORD_TYPE_ACK			26	/* DTLS 1.3 only */
 
 struct dtls_crypto_info {
 	__u16 version;		/* DTLS_1_2_VERSION */
@@ -104,6 +113,58 @@ struct dtls12_crypto_info_chacha20_poly1305 {
 	struct dtls_crypto_info info;
 	__u8 key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
 	__u8 iv[DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+/*
+ * DTLS 1.3 (RFC 9147): the keys of one epoch, as userspace derives them
+ * from that epoch's traffic secret (HKDF-Expand-Label with the "dtls13"
+ * prefix): key ("key"), the static IV ("iv") and the record number key
+ * ("sn", as long as the key).  The nonce is iv XOR the sequence number.
+ * info.cipher_type is one of the DTLS_CIPHER_* above.
+ */
+struct dtls13_crypto_info_aes_gcm_128 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_GCM_128_KEY_SIZE];
+	__u8 iv[DTLS13_IV_SIZE];
+	__u8 sn_key[DTLS_CIPHER_AES_GCM_128_KEY_SIZE];
+	__u8 epoch[DTLS_EPOCH_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls13_crypto_info_aes_gcm_256 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_GCM_256_KEY_SIZE];
+	__u8 iv[DTLS13_IV_SIZE];
+	__u8 sn_key[DTLS_CIPHER_AES_GCM_256_KEY_SIZE];
+	__u8 epoch[DTLS_EPOCH_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls13_crypto_info_aes_ccm_128 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_CCM_128_KEY_SIZE];
+	__u8 iv[DTLS13_IV_SIZE];
+	__u8 sn_key[DTLS_CIPHER_AES_CCM_128_KEY_SIZE];
+	__u8 epoch[DTLS_EPOCH_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls13_crypto_info_aes_ccm_8_128 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE];
+	__u8 iv[DTLS13_IV_SIZE];
+	__u8 sn_key[DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE];
+	__u8 epoch[DTLS_EPOCH_SIZE];
+	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+struct dtls13_crypto_info_chacha20_poly1305 {
+	struct dtls_crypto_info info;
+	__u8 key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
+	__u8 iv[DTLS13_IV_SIZE];
+	__u8 sn_key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
+	__u8 epoch[DTLS_EPOCH_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
 };
 
