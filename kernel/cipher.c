@@ -18,7 +18,7 @@ MODULE_PARM_DESC(async_crypto,
 
 /*
  * Every dtls12_crypto_info_* is info | key | salt or iv | rec_seq, every
- * dtls13_crypto_info_* info | key | iv | sn_key | epoch | rec_seq, packed;
+ * dtls13_crypto_info_* info | key | iv | sn_key | rec_seq, packed;
  * dtls_cipher_check_layout() holds the UAPI structs to that.
  */
 static const struct dtls_cipher_desc dtls_ciphers[] = {
@@ -88,7 +88,7 @@ void dtls_cipher_check_layout(void)
 		     DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE + DTLS_REC_SEQ_SIZE);
 #define DTLS13_INFO_SIZE(key)						\
 	(DTLS_INFO_KEY_OFFSET + 2 * (key) + DTLS13_IV_SIZE +		\
-	 DTLS_EPOCH_SIZE + DTLS_REC_SEQ_SIZE)
+	 DTLS_REC_SEQ_SIZE)
 	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_aes_gcm_128) !=
 		     DTLS13_INFO_SIZE(DTLS_CIPHER_AES_GCM_128_KEY_SIZE));
 	BUILD_BUG_ON(sizeof(struct dtls13_crypto_info_aes_gcm_256) !=
@@ -129,16 +129,11 @@ static unsigned int dtls_info_sn_key_offset(const struct dtls_cipher_desc *desc)
 	return dtls_info_iv_offset(desc) + DTLS13_IV_SIZE;
 }
 
-static unsigned int dtls_info_epoch_offset(const struct dtls_cipher_desc *desc)
-{
-	return dtls_info_sn_key_offset(desc) + desc->key_size;
-}
-
 static unsigned int dtls_info_rec_seq_offset(const struct dtls_cipher_desc *desc,
 					     u16 version)
 {
 	if (version == DTLS_1_3_VERSION)
-		return dtls_info_epoch_offset(desc) + DTLS_EPOCH_SIZE;
+		return dtls_info_sn_key_offset(desc) + desc->key_size;
 	return dtls_info_iv_offset(desc) + desc->iv_size;
 }
 
@@ -147,43 +142,20 @@ unsigned int dtls_info_size(const struct dtls_cipher_desc *desc, u16 version)
 	return dtls_info_rec_seq_offset(desc, version) + DTLS_REC_SEQ_SIZE;
 }
 
-static u64 dtls_info_rec_seq(const struct dtls_cipher_desc *desc,
-			     const union dtls_crypto_info_all *info)
+/* rec_seq: epoch || sequence number, in both versions */
+u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
+		      const union dtls_crypto_info_all *info)
 {
 	return get_unaligned_be64((const u8 *)info +
 				  dtls_info_rec_seq_offset(desc,
 							   info->info.version));
 }
 
-/* DTLS 1.2 carries the epoch in rec_seq's top 16 bits, 1.3 on its own. */
-u64 dtls_info_epoch(const struct dtls_cipher_desc *desc,
-		    const union dtls_crypto_info_all *info)
+void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
+			   union dtls_crypto_info_all *info, u64 rec_num)
 {
-	if (info->info.version == DTLS_1_3_VERSION)
-		return get_unaligned_be64((const u8 *)info +
-					  dtls_info_epoch_offset(desc));
-	return dtls_info_rec_seq(desc, info) >> DTLS_SEQ_BITS;
-}
-
-u64 dtls_info_seq(const struct dtls_cipher_desc *desc,
-		  const union dtls_crypto_info_all *info)
-{
-	u64 seq = dtls_info_rec_seq(desc, info);
-
-	if (info->info.version == DTLS_1_3_VERSION)
-		return seq;
-	return seq & DTLS_SEQ_MAX;
-}
-
-void dtls_info_set_seq(const struct dtls_cipher_desc *desc,
-		       union dtls_crypto_info_all *info, u64 seq)
-{
-	u16 version = info->info.version;
-
-	if (version != DTLS_1_3_VERSION)
-		seq = dtls_rec_num(dtls_info_epoch(desc, info), seq);
-	put_unaligned_be64(seq, (u8 *)info +
-			   dtls_info_rec_seq_offset(desc, version));
+	put_unaligned_be64(rec_num, (u8 *)info +
+			   dtls_info_rec_seq_offset(desc, info->info.version));
 }
 
 /*
@@ -275,7 +247,7 @@ int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 	c->version = version;
 	memcpy(c->iv, base + dtls_info_iv_offset(desc),
 	       dtls_info_iv_size(desc, version));
-	c->epoch = dtls_info_epoch(desc, info);
+	c->epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
 	memcpy(&c->info, info, dtls_info_size(desc, version));
 	return 0;
 }

@@ -68,7 +68,7 @@ struct dtls_crypto {
 	struct crypto_sync_skcipher *sn;	/* DTLS 1.3: record numbers */
 	u16 version;
 	u8 iv[DTLS_NONCE_SIZE];		/* salt or static IV */
-	u64 epoch;
+	u16 epoch;
 	union dtls_crypto_info_all info;	/* as installed, for getsockopt */
 };
 
@@ -163,12 +163,10 @@ unsigned int dtls_info_size(const struct dtls_cipher_desc *desc, u16 version);
 int dtls_crypto_init(struct dtls_crypto *c, const struct dtls_cipher_desc *desc,
 		     const union dtls_crypto_info_all *info);
 void dtls_crypto_free(struct dtls_crypto *c);
-u64 dtls_info_epoch(const struct dtls_cipher_desc *desc,
-		    const union dtls_crypto_info_all *info);
-u64 dtls_info_seq(const struct dtls_cipher_desc *desc,
-		  const union dtls_crypto_info_all *info);
-void dtls_info_set_seq(const struct dtls_cipher_desc *desc,
-		       union dtls_crypto_info_all *info, u64 seq);
+u64 dtls_info_rec_num(const struct dtls_cipher_desc *desc,
+		      const union dtls_crypto_info_all *info);
+void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
+			   union dtls_crypto_info_all *info, u64 rec_num);
 void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
 		  const u8 *explicit_nonce, u8 *iv);
 void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len);

@@ -109,14 +109,8 @@ static int dtls_copy_crypto_info(union dtls_crypto_info_all *info,
 		return -EINVAL;
 	if (copy_from_sockptr(info, optval, optlen))
 		return -EFAULT;
-	/*
-	 * Epoch 0 is the unprotected handshake epoch; it has no keys.  A
-	 * DTLS 1.3 sender must not go past 2^48 - 1 epochs (RFC 9147 8), and
-	 * its records numbered past 2^48 - 1 would outlive every usage limit.
-	 */
-	if (!dtls_info_epoch(desc, info) ||
-	    dtls_info_epoch(desc, info) > DTLS_SEQ_MAX ||
-	    dtls_info_seq(desc, info) > DTLS_SEQ_MAX)
+	/* Epoch 0 is the unprotected handshake epoch; it has no keys. */
+	if (!(dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS))
 		return -EINVAL;
 	*descp = desc;
 	return 0;
@@ -353,7 +347,7 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 	union dtls_crypto_info_all *info;
 	struct dtls_crypto *c;
-	u64 seq;
+	u64 rec_num;
 	int len, err = 0;
 
 	if (get_user(len, optlen))
@@ -364,11 +358,11 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 	if (tx) {
 		c = &ctx->tx->crypto;
 		mutex_lock(&ctx->tx->lock);
-		seq = ctx->tx->seq;
+		rec_num = dtls_rec_num(c->epoch, ctx->tx->seq);
 		mutex_unlock(&ctx->tx->lock);
 	} else {
 		c = &rx->crypto;
-		seq = dtls_replay_next(&rx->replay);
+		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&rx->replay));
 	}
 
 	if (len == sizeof(struct dtls_crypto_info))
@@ -380,7 +374,7 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 	info = kmemdup(&c->info, sizeof(*info), GFP_KERNEL);
 	if (!info)
 		return -ENOMEM;
-	dtls_info_set_seq(c->desc, info, seq);
+	dtls_info_set_rec_num(c->desc, info, rec_num);
 	if (copy_to_user(optval, info, len) || put_user(len, optlen))
 		err = -EFAULT;
 	kfree_sensitive(info);

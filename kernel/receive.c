@@ -755,7 +755,8 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 	err = dtls_crypto_init(&rx->crypto, desc, info);
 	if (err)
 		goto err_free;
-	err = dtls_replay_init(&rx->replay, window, dtls_info_seq(desc, info));
+	err = dtls_replay_init(&rx->replay, window,
+			       dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX);
 	if (err)
 		goto err_crypto;
 	return rx;

@@ -108,7 +108,7 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 		goto err_crypto;
 	}
 
-	tx->seq = dtls_info_seq(desc, info);
+	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
 	crypto_init_wait(&tx->wait);
 	/* Set up once: the AAD leads both lists, the entries behind change. */
 	sg_init_table(tx->dst, ARRAY_SIZE(tx->dst));

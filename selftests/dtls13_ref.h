@@ -335,9 +335,9 @@ static __maybe_unused int dkey13_derive(struct dkey13 *k, const struct cdesc13 *
 	return ref13_keys(k, s, secret, epoch);
 }
 
-/* DTLS 1.3's crypto_info: info | key | iv | sn_key | epoch | rec_seq */
+/* DTLS 1.3's crypto_info: info | key | iv | sn_key | rec_seq (epoch || seq) */
 static __maybe_unused void cinfo13_build(struct cinfo *ci, const struct dkey13 *k,
-					 uint64_t epoch, uint64_t seq)
+					 uint16_t epoch, uint64_t seq)
 {
 	const struct cdesc *c = k->k.c;
 	uint16_t version = DTLS_1_3_VERSION, type = c->type;
@@ -353,9 +353,8 @@ static __maybe_unused void cinfo13_build(struct cinfo *ci, const struct dkey13 *
 	p += DTLS13_IV_LEN;
 	memcpy(p, k->sn_key, c->key_len);
 	p += c->key_len;
-	put_be(p, epoch, 8);
-	put_be(p + 8, seq, 8);
-	ci->len = p + 16 - ci->b;
+	put_be(p, REC_NUM(epoch, seq), 8);
+	ci->len = p + 8 - ci->b;
 }
 
 /* The padding a sender needs so that the record can be sampled. */

@@ -53,13 +53,8 @@
 #define DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE	4
 #define DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE	8
 
-/*
- * Size of rec_seq: in DTLS 1.2 epoch (16 bits) || sequence number (48 bits),
- * in DTLS 1.3 the sequence number alone; big endian.
- */
+/* Size of rec_seq: epoch (16 bits) || sequence number (48 bits), big endian */
 #define DTLS_REC_SEQ_SIZE	8
-/* DTLS 1.3: the epoch, big endian (RFC 9147 allows 64 bits) */
-#define DTLS_EPOCH_SIZE		8
 /* DTLS 1.3: every suite's static IV */
 #define DTLS13_IV_SIZE		12
 
@@ -120,15 +115,15 @@ struct dtls12_crypto_info_chacha20_poly1305 {
  * DTLS 1.3 (RFC 9147): the keys of one epoch, as userspace derives them
  * from that epoch's traffic secret (HKDF-Expand-Label with the "dtls13"
  * prefix): key ("key"), the static IV ("iv") and the record number key
- * ("sn", as long as the key).  The nonce is iv XOR the sequence number.
- * info.cipher_type is one of the DTLS_CIPHER_* above.
+ * ("sn", as long as the key).  The nonce is iv XOR the sequence number;
+ * rec_seq is epoch || sequence number, as for DTLS 1.2.  info.cipher_type
+ * is one of the DTLS_CIPHER_* above.
  */
 struct dtls13_crypto_info_aes_gcm_128 {
 	struct dtls_crypto_info info;
 	__u8 key[DTLS_CIPHER_AES_GCM_128_KEY_SIZE];
 	__u8 iv[DTLS13_IV_SIZE];
 	__u8 sn_key[DTLS_CIPHER_AES_GCM_128_KEY_SIZE];
-	__u8 epoch[DTLS_EPOCH_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
 };
 
@@ -137,7 +132,6 @@ struct dtls13_crypto_info_aes_gcm_256 {
 	__u8 key[DTLS_CIPHER_AES_GCM_256_KEY_SIZE];
 	__u8 iv[DTLS13_IV_SIZE];
 	__u8 sn_key[DTLS_CIPHER_AES_GCM_256_KEY_SIZE];
-	__u8 epoch[DTLS_EPOCH_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
 };
 
@@ -146,7 +140,6 @@ struct dtls13_crypto_info_aes_ccm_128 {
 	__u8 key[DTLS_CIPHER_AES_CCM_128_KEY_SIZE];
 	__u8 iv[DTLS13_IV_SIZE];
 	__u8 sn_key[DTLS_CIPHER_AES_CCM_128_KEY_SIZE];
-	__u8 epoch[DTLS_EPOCH_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
 };
 
@@ -155,7 +148,6 @@ struct dtls13_crypto_info_aes_ccm_8_128 {
 	__u8 key[DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE];
 	__u8 iv[DTLS13_IV_SIZE];
 	__u8 sn_key[DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE];
-	__u8 epoch[DTLS_EPOCH_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
 };
 
@@ -164,7 +156,6 @@ struct dtls13_crypto_info_chacha20_poly1305 {
 	__u8 key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
 	__u8 iv[DTLS13_IV_SIZE];
 	__u8 sn_key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
-	__u8 epoch[DTLS_EPOCH_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
 };
 
