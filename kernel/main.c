@@ -187,11 +187,6 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 		err = -EINVAL;
 		goto out;
 	}
-	/* Not yet: DTLS 1.3's receive path (header forms, epochs) */
-	if (!tx && info->info.version == DTLS_1_3_VERSION) {
-		err = -EOPNOTSUPP;
-		goto out;
-	}
 
 	if (tx)
 		err = dtls_install_tx(sk, ctx, desc, info);

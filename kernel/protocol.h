@@ -67,6 +67,8 @@
 #define DTLS13_SN_SAMPLE		16
 /* DTLSInnerPlaintext: the content, its real type, zero padding */
 #define DTLS13_INNER_TYPE_SIZE		1
+/* RFC 8446 5.2: the encrypted record is at most 2^14 + 256 bytes */
+#define DTLS13_MAX_CIPHERTEXT		(DTLS_MAX_PLAINTEXT + 256)
 
 static inline bool dtls_content_type_valid(u16 version, u8 type)
 {

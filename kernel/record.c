@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Open one received record: frame it, check its header, build its nonce
+ * Open one received record, DTLS 1.2 or 1.3: frame it, check its header
+ * (in DTLS 1.3, decrypt its sequence number), build its nonce
  * and additional data, authenticate and decrypt it in place, check the
  * replay window after the tag, and give the verdict.  The only place the
  * module decrypts; UDP's hook (receive.c) and the UDP_GRO reader
@@ -116,29 +117,208 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 	return DTLS_PASS;
 }
 
-/* Start the AEAD on the record's body, in place. */
-static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq,
-			    const u8 *hdr)
+/* DTLS 1.2: frame and check the record, then its nonce and AAD. */
+static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx *rx,
+					    struct dtls_rx_req *rq,
+					    struct sk_buff *skb,
+					    unsigned int off, unsigned int end)
 {
 	const struct dtls_cipher_desc *desc = rx->crypto.desc;
 	struct dtls_rec *rec = &rq->rec;
-	unsigned int clen;
-	int nsg;
+	enum dtls_verdict v;
+	const u8 *hdr;
+
+	hdr = dtls_rec_frame(rq, skb, off, end, desc->explicit_size);
+	if (!hdr)
+		return DTLS_DROP_MALFORMED;
+	v = dtls_rec_check(rx, rec, hdr);
+	if (v != DTLS_PASS)
+		return v;
 
 	rec->body += desc->explicit_size;
 	rec->ptlen -= desc->explicit_size + desc->tag_size;
-	clen = rec->ptlen + desc->tag_size;
-
 	dtls_make_iv(&rx->crypto, hdr + DTLS_HDR_EPOCH, hdr + DTLS_HEADER_SIZE,
 		     rq->iv);
 	dtls_make_aad(rq->aad, hdr + DTLS_HDR_EPOCH, rec->type, rec->ptlen);
+	rq->aad_len = DTLS_AAD_SIZE;
+	return DTLS_PASS;
+}
+
+/*
+ * DTLS 1.3: a record whose first byte is not 001xxxxx is a DTLSPlaintext,
+ * which only the handshake's epoch 0 sends: the peer's handshake,
+ * alerts and ACKs in the clear.
+ */
+static enum dtls_verdict dtls13_rec_plaintext(struct dtls_rx_req *rq,
+					      struct sk_buff *skb,
+					      unsigned int off,
+					      unsigned int end)
+{
+	struct dtls_rec *rec = &rq->rec;
+	const u8 *hdr;
+
+	hdr = dtls_rec_frame(rq, skb, off, end, 0);
+	if (!hdr)
+		return DTLS_DROP_MALFORMED;
+	if (rec->type != DTLS_RECORD_TYPE_ALERT &&
+	    rec->type != DTLS_RECORD_TYPE_HANDSHAKE &&
+	    rec->type != DTLS_RECORD_TYPE_ACK)
+		return DTLS_DROP_MALFORMED;
+	if (rec->rec_num >> DTLS_SEQ_BITS)
+		return DTLS_DROP_MALFORMED;
+	return dtls_rec_check_clear(rec,
+				    get_unaligned_be16(hdr + DTLS_HDR_VERSION));
+}
+
+static unsigned int dtls13_hdr_size(u8 first)
+{
+	return 1 + (first & DTLS13_HDR_S ? 2 : 1) +
+	       (first & DTLS13_HDR_L ? 2 : 0);
+}
+
+/*
+ * RFC 9147 4.2.2: the sequence number whose low @bits bits are @low that
+ * is closest to @next, one more than the highest accepted.
+ */
+static u64 dtls13_seq_reconstruct(u64 next, u64 low, unsigned int bits)
+{
+	u64 win = BIT_ULL(bits), cand = (next & ~(win - 1)) | low;
+
+	if (cand > next && cand - next > win / 2 && cand >= win)
+		return cand - win;
+	if (cand < next && next - cand > win / 2)
+		return cand + win;
+	return cand;
+}
+
+/*
+ * DTLS 1.3: frame a DTLSCiphertext (RFC 9147 4), decrypt its sequence
+ * number (4.2.3) and reconstruct it (4.2.2), then its nonce and AAD (the
+ * header with the sequence number in the clear).  A record too short to
+ * sample is malformed; one with a connection ID too, since none was
+ * negotiated with the keys.
+ */
+static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
+					    struct dtls_rx_req *rq,
+					    struct sk_buff *skb,
+					    unsigned int off, unsigned int end)
+{
+	const struct dtls_crypto *c = &rx->crypto;
+	struct dtls_rec *rec = &rq->rec;
+	unsigned int avail = end - off, hlen, len;
+	const u8 *p;
+	u64 low, seq;
+
+	rec->skb = skb;
+	rec->off = off;
+	rec->end = end;
+	rec->flags = 0;
+	p = dtls_rec_peek(skb, off, 1, rq->hdr);
+	if (unlikely(!p))
+		return DTLS_DROP_MALFORMED;
+	if ((p[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED)
+		return dtls13_rec_plaintext(rq, skb, off, end);
+	if (p[0] & DTLS13_HDR_C)
+		return DTLS_DROP_MALFORMED;
+	hlen = dtls13_hdr_size(p[0]);
+	if (avail < hlen)
+		return DTLS_DROP_MALFORMED;
+	p = dtls_rec_peek(skb, off, hlen, rq->hdr);
+	if (unlikely(!p))
+		return DTLS_DROP_MALFORMED;
+	len = p[0] & DTLS13_HDR_L ? get_unaligned_be16(p + hlen - 2) :
+				    avail - hlen;
+	if (len > avail - hlen)
+		return DTLS_DROP_MALFORMED;
+
+	rec->end = off + hlen + len;
+	rec->body = off + hlen;
+	rec->ptlen = len;
+	/* the real one is inside; until it is opened it counts as data */
+	rec->type = DTLS_RECORD_TYPE_APPLICATION_DATA;
+	memcpy(rq->aad, p, hlen);
+	rq->aad_len = hlen;
+
+	if ((p[0] & DTLS13_HDR_EPOCH_MASK) != (c->epoch & DTLS13_HDR_EPOCH_MASK))
+		return DTLS_DROP_UNKNOWN_EPOCH;
+	if (len < DTLS13_SN_SAMPLE ||
+	    len < c->desc->tag_size + DTLS13_INNER_TYPE_SIZE ||
+	    len > DTLS13_MAX_CIPHERTEXT)
+		return DTLS_DROP_MALFORMED;
+
+	p = dtls_rec_peek(skb, rec->body, DTLS13_SN_SAMPLE, rq->sample);
+	if (unlikely(!p) || dtls13_sn_mask(c, p, rq->mask))
+		return DTLS_DROP_NOMEM;
+	rq->aad[DTLS13_HDR_SEQ] ^= rq->mask[0];
+	if (rq->aad[0] & DTLS13_HDR_S) {
+		rq->aad[DTLS13_HDR_SEQ + 1] ^= rq->mask[1];
+		low = get_unaligned_be16(rq->aad + DTLS13_HDR_SEQ);
+		seq = dtls13_seq_reconstruct(dtls_replay_next(&rx->replay),
+					     low, 16);
+	} else {
+		low = rq->aad[DTLS13_HDR_SEQ];
+		seq = dtls13_seq_reconstruct(dtls_replay_next(&rx->replay),
+					     low, 8);
+	}
+	if (seq > DTLS_SEQ_MAX)
+		return DTLS_DROP_MALFORMED;
+	rec->rec_num = dtls_rec_num(c->epoch, seq);
+	/* Cheap early drop; the window itself moves only after the tag. */
+	if (!dtls_replay_check(&rx->replay, seq))
+		return DTLS_DROP_REPLAY;
+
+	rec->ptlen -= c->desc->tag_size;
+	dtls13_make_iv(c, seq, rq->iv);
+	return DTLS_PASS;
+}
+
+/*
+ * DTLS 1.3, after the tag: the content type is the last non-zero byte of
+ * the DTLSInnerPlaintext, the zeros after it padding.  A record of zeros
+ * alone, or of a type DTLS 1.3 does not protect, is malformed.
+ */
+static enum dtls_verdict dtls13_rec_inner(struct dtls_rec *rec)
+{
+	unsigned int end = rec->body + rec->ptlen, n, i;
+	u8 buf[32];
+	const u8 *p;
+
+	while (end > rec->body) {
+		n = min_t(unsigned int, end - rec->body, sizeof(buf));
+		p = skb_header_pointer(rec->skb, end - n, n, buf);
+		if (unlikely(!p))
+			return DTLS_DROP_MALFORMED;
+		for (i = n; i > 0; i--) {
+			if (!p[i - 1])
+				continue;
+			rec->type = p[i - 1];
+			rec->ptlen = end - n + i - 1 - rec->body;
+			if (!dtls_content_type_valid(DTLS_1_3_VERSION,
+						     rec->type) ||
+			    rec->ptlen > DTLS_MAX_PLAINTEXT)
+				return DTLS_DROP_MALFORMED;
+			return DTLS_PASS;
+		}
+		end -= n;
+	}
+	return DTLS_DROP_MALFORMED;
+}
+
+/* Start the AEAD on the record's body, in place. */
+static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq)
+{
+	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	struct dtls_rec *rec = &rq->rec;
+	unsigned int clen = rec->ptlen + desc->tag_size;
+	int nsg;
+
 	/*
 	 * skb_to_sgvec() keeps the marks of the entries it fills and marks
 	 * its last one: clear the end the last record left, which would cut
 	 * a longer body short, rather than initialise the whole table.
 	 */
 	sg_unmark_end(&rq->sg[rq->sg_end]);
-	sg_set_buf(&rq->sg[0], rq->aad, DTLS_AAD_SIZE);
+	sg_set_buf(&rq->sg[0], rq->aad, rq->aad_len);
 	nsg = skb_to_sgvec(rec->skb, &rq->sg[1], rec->body, clen);
 	if (unlikely(nsg < 0))
 		return nsg;
@@ -151,7 +331,7 @@ static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq,
 	aead_request_set_tfm(&rq->req, rx->crypto.aead);
 	aead_request_set_callback(&rq->req, rq->req_flags, rq->done,
 				  rq->done_data);
-	aead_request_set_ad(&rq->req, DTLS_AAD_SIZE);
+	aead_request_set_ad(&rq->req, rq->aad_len);
 	aead_request_set_crypt(&rq->req, rq->sg, rq->sg, clen, rq->iv);
 	return crypto_aead_decrypt(&rq->req);
 }
@@ -167,17 +347,16 @@ enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 				struct sk_buff *skb, unsigned int off,
 				unsigned int end)
 {
-	const u8 *hdr;
 	enum dtls_verdict v;
 	int err;
 
-	hdr = dtls_rec_frame(rq, skb, off, end, rx->crypto.desc->explicit_size);
-	if (!hdr)
-		return DTLS_DROP_MALFORMED;
-	v = dtls_rec_check(rx, &rq->rec, hdr);
+	if (dtls_is_13(&rx->crypto))
+		v = dtls13_rec_prepare(rx, rq, skb, off, end);
+	else
+		v = dtls12_rec_prepare(rx, rq, skb, off, end);
 	if (v != DTLS_PASS)
 		return v;
-	err = dtls_rec_decrypt(rx, rq, hdr);
+	err = dtls_rec_decrypt(rx, rq);
 	if (err == -EINPROGRESS ||
 	    (err == -EBUSY && (rq->req_flags & CRYPTO_TFM_REQ_MAY_BACKLOG)))
 		return DTLS_PENDING;
@@ -188,12 +367,17 @@ enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
 				  int err)
 {
+	enum dtls_verdict v = DTLS_PASS;
+
 	if (err)
 		return err == -EBADMSG ? DTLS_DROP_FORGED : DTLS_DROP_NOMEM;
 	if (!dtls_replay_update(&rx->replay, rec->rec_num & DTLS_SEQ_MAX))
 		return DTLS_DROP_REPLAY;
-	rec->flags = DTLS_RECORD_F_PROTECTED;
-	return DTLS_PASS;
+	if (dtls_is_13(&rx->crypto))
+		v = dtls13_rec_inner(rec);
+	if (v == DTLS_PASS)
+		rec->flags = DTLS_RECORD_F_PROTECTED;
+	return v;
 }
 
 static const enum dtls_mib_field dtls_verdict_mib[] = {

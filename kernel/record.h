@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Opening one received record: its representation, the AEAD request that
- * opens it and the verdict (record.c).  Both feeders of the receive path,
+ * Opening one received record, DTLS 1.2 or 1.3: its representation, the
+ * AEAD request that opens it and the verdict (record.c).  Both feeders of the receive path,
  * UDP's hook and the UDP_GRO reader, open every record through here.
  */
 #ifndef _DTLS_RECORD_H
@@ -71,6 +71,10 @@ struct dtls_rx_req {
 	u8 hdr[DTLS_REC_HDR_MAX];
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_SIZE];
+	u8 aad_len;
+	/* DTLS 1.3: the sample, and the record number mask made from it */
+	u8 sample[DTLS13_SN_SAMPLE];
+	u8 mask[DTLS13_SN_SAMPLE];
 	struct scatterlist sg[DTLS_RX_SG];
 	u8 sg_end;			/* the entry last marked as the end */
 	struct aead_request req;	/* last: its context follows */

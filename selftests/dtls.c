@@ -3802,30 +3802,32 @@ TEST(dtls_stat_file_complete)
 }
 
 /* ---------------------------------------------------------------------- */
-/* DTLS 1.3: the transmit path, each record against dtls13_ref.h          */
+/* DTLS 1.3: every record against dtls13_ref.h, both ways                 */
 
-FIXTURE(tx13) {
+FIXTURE(dtls13) {
 	int fd, peer;
 	const struct cdesc13 *s;
-	struct dkey13 k;
+	struct dkey13 k;	/* fd -> peer */
+	struct dkey13 k_rx;	/* peer -> fd */
 	uint64_t seq;		/* of the next record fd sends */
+	uint64_t peer_seq;	/* of the next record the peer sends */
 };
 
-FIXTURE_VARIANT(tx13) {
+FIXTURE_VARIANT(dtls13) {
 	uint16_t cipher;
 	int kind;
 };
 
-#define TX13_VARIANT(cname, ctype)						\
-	FIXTURE_VARIANT_ADD(tx13, cname##_ipv4) { .cipher = ctype, .kind = SK_IPV4 }; \
-	FIXTURE_VARIANT_ADD(tx13, cname##_ipv6) { .cipher = ctype, .kind = SK_IPV6 }; \
-	FIXTURE_VARIANT_ADD(tx13, cname##_v4mapped) { .cipher = ctype, .kind = SK_MAPPED }
+#define DTLS13_VARIANT(cname, ctype)						\
+	FIXTURE_VARIANT_ADD(dtls13, cname##_ipv4) { .cipher = ctype, .kind = SK_IPV4 }; \
+	FIXTURE_VARIANT_ADD(dtls13, cname##_ipv6) { .cipher = ctype, .kind = SK_IPV6 }; \
+	FIXTURE_VARIANT_ADD(dtls13, cname##_v4mapped) { .cipher = ctype, .kind = SK_MAPPED }
 
-TX13_VARIANT(aes128gcm, DTLS_CIPHER_AES_GCM_128);
-TX13_VARIANT(aes256gcm, DTLS_CIPHER_AES_GCM_256);
-TX13_VARIANT(aes128ccm, DTLS_CIPHER_AES_CCM_128);
-TX13_VARIANT(aes128ccm8, DTLS_CIPHER_AES_CCM_8_128);
-TX13_VARIANT(chacha20poly1305, DTLS_CIPHER_CHACHA20_POLY1305);
+DTLS13_VARIANT(aes128gcm, DTLS_CIPHER_AES_GCM_128);
+DTLS13_VARIANT(aes256gcm, DTLS_CIPHER_AES_GCM_256);
+DTLS13_VARIANT(aes128ccm, DTLS_CIPHER_AES_CCM_128);
+DTLS13_VARIANT(aes128ccm8, DTLS_CIPHER_AES_CCM_8_128);
+DTLS13_VARIANT(chacha20poly1305, DTLS_CIPHER_CHACHA20_POLY1305);
 
 /* the first application traffic epoch (RFC 9147 6.1) */
 #define EPOCH13 3
@@ -3838,19 +3840,23 @@ static int dtls13_install(int fd, int dir, const struct dkey13 *k, uint16_t epoc
 	return setsockopt(fd, SOL_DTLS, dir, ci.b, ci.len);
 }
 
-FIXTURE_SETUP(tx13)
+FIXTURE_SETUP(dtls13)
 {
 	self->fd = self->peer = -1;
 	self->s = cdesc13_by_type(variant->cipher);
 	ASSERT_NE(NULL, self->s);
 	ASSERT_EQ(0, dkey13_derive(&self->k, self->s, "kernel-to-peer", EPOCH13));
 	ASSERT_EQ(0, udp_pair(variant->kind, peer_kind(variant->kind), &self->fd, &self->peer));
+	ASSERT_EQ(0, dkey13_derive(&self->k_rx, self->s, "peer-to-kernel", EPOCH13));
 	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_TX, &self->k, EPOCH13, 0))
 		TH_LOG("DTLS_TX: %s", strerror(errno));
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &self->k_rx, EPOCH13, 0))
+		TH_LOG("DTLS_RX: %s", strerror(errno));
 	self->seq = 0;
+	self->peer_seq = 0;
 }
 
-FIXTURE_TEARDOWN(tx13)
+FIXTURE_TEARDOWN(dtls13)
 {
 	if (self->fd >= 0)
 		close(self->fd);
@@ -3863,7 +3869,7 @@ FIXTURE_TEARDOWN(tx13)
  * next sequence number, in the form the kernel sends (16-bit sequence
  * number, a length, the least padding), and the reference must open it.
  */
-static void peer_expect13(struct __test_metadata *_metadata, FIXTURE_DATA(tx13) *self,
+static void peer_expect13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
 			  uint8_t type, const void *pt, size_t len)
 {
 	static uint8_t want[MAXREC], got[MAXREC], out[MAXREC];
@@ -3886,7 +3892,7 @@ static void peer_expect13(struct __test_metadata *_metadata, FIXTURE_DATA(tx13) 
 	ASSERT_EQ(0, memcmp(out, pt, len));
 }
 
-TEST_F(tx13, wire_format_all_sizes)
+TEST_F(dtls13, wire_format_all_sizes)
 {
 	static uint8_t pt[DTLS_MAX_PLAINTEXT];
 
@@ -3900,7 +3906,7 @@ TEST_F(tx13, wire_format_all_sizes)
 }
 
 /* Handshake, alert and ACK go out protected; DTLS 1.3 has no CCS. */
-TEST_F(tx13, record_types)
+TEST_F(dtls13, record_types)
 {
 	static const uint8_t types[] = {
 		DTLS_RECORD_TYPE_HANDSHAKE, DTLS_RECORD_TYPE_ALERT, DTLS_RECORD_TYPE_ACK,
@@ -3925,7 +3931,7 @@ TEST_F(tx13, record_types)
  * The epoch's low bits and the sequence number's low 16 bits in the
  * header, the full number in the nonce: across 0xffff -> 0x10000.
  */
-TEST_F(tx13, epoch_and_seq_from_info)
+TEST_F(dtls13, epoch_and_seq_from_info)
 {
 	uint16_t epoch = 0xfff5;
 	uint8_t pt[100];
@@ -3947,7 +3953,7 @@ TEST_F(tx13, epoch_and_seq_from_info)
 }
 
 /* A UDP_SEGMENT batch: one record per datagram, each as the reference's. */
-TEST_F(tx13, gso_batch)
+TEST_F(dtls13, gso_batch)
 {
 	static uint8_t pt[30000];
 	static const uint16_t segs[] = { 1000, 1400, 7 };
@@ -3969,7 +3975,7 @@ TEST_F(tx13, gso_batch)
 }
 
 /* getsockopt() gives back what was installed, with the next number. */
-TEST_F(tx13, getsockopt_state)
+TEST_F(dtls13, getsockopt_state)
 {
 	struct cinfo want, got;
 	socklen_t len = sizeof(got.b);
@@ -3985,7 +3991,7 @@ TEST_F(tx13, getsockopt_state)
 }
 
 /* What the kernel refuses, with the errno dtls.rst gives. */
-TEST_F(tx13, bad_infos)
+TEST_F(dtls13, bad_infos)
 {
 	struct dkey k12;
 	struct cinfo ci;
@@ -4000,9 +4006,6 @@ TEST_F(tx13, bad_infos)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, setsockopt(fd, SOL_DTLS, DTLS_TX, ci.b, ci.len + 1));
 	EXPECT_EQ(EINVAL, errno);
-	/* not yet: the DTLS 1.3 receive path */
-	EXPECT_EQ(-1, setsockopt(fd, SOL_DTLS, DTLS_RX, ci.b, ci.len));
-	EXPECT_EQ(EOPNOTSUPP, errno);
 	/* both directions speak one version */
 	dkey_derive(&k12, self->k.k.c, "dtls12");
 	ASSERT_EQ(0, dtls_install(fd, DTLS_RX, &k12, REC_NUM(EPOCH, 1)));
@@ -4010,6 +4013,238 @@ TEST_F(tx13, bad_infos)
 	EXPECT_EQ(EINVAL, errno);
 	close(fd);
 	close(peer);
+}
+
+/* The peer (the reference) sends one record to fd. */
+static void peer_send13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
+			uint8_t form, uint64_t seq, uint8_t type, const void *pt, size_t len,
+			size_t pad)
+{
+	static uint8_t rec[MAXREC];
+	size_t rl = ref13_seal(&self->k_rx, form, seq, type, pt, len, pad, rec);
+
+	ASSERT_NE(0, rl);
+	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+}
+
+/* fd must deliver @pt as one record of @type numbered @seq. */
+static void expect_recv13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
+			  uint8_t type, uint64_t seq, const void *pt, size_t len)
+{
+	static uint8_t buf[MAXREC];
+	struct dtls_record_info info;
+	int got;
+	ssize_t n;
+
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
+	n = recv_info(self->fd, buf, sizeof(buf), MSG_DONTWAIT, &info, &got, NULL);
+	ASSERT_EQ((ssize_t)len, n) TH_LOG("recv: %s", n < 0 ? strerror(errno) : "length");
+	ASSERT_EQ(0, memcmp(buf, pt, len));
+	ASSERT_EQ(1, got);
+	ASSERT_EQ(type, info.content_type);
+	ASSERT_EQ(DTLS_RECORD_F_PROTECTED, info.flags);
+	ASSERT_EQ(REC_NUM(EPOCH13, seq), info.rec_num);
+}
+
+/* Every header form, every size, with and without padding. */
+TEST_F(dtls13, rx_all_forms_and_sizes)
+{
+	static uint8_t pt[DTLS_MAX_PLAINTEXT];
+	static const uint8_t forms[] = {
+		DTLS13_HDR_S | DTLS13_HDR_L, DTLS13_HDR_S, DTLS13_HDR_L, 0,
+	};
+
+	for (size_t f = 0; f < sizeof(forms); f++) {
+		for (size_t i = 0; i < N_SIZES; i++) {
+			size_t len = test_sizes[i], pad = ref13_min_pad(&self->k_rx, len);
+
+			if (i % 3 == f % 3 && len < DTLS_MAX_PLAINTEXT - 200)
+				pad += 1 + (i * 37) % 200;
+			fill_pattern(pt, len, i + f);
+			peer_send13(_metadata, self, forms[f], self->peer_seq, 23, pt, len, pad);
+			expect_recv13(_metadata, self, 23, self->peer_seq++, pt, len);
+		}
+	}
+}
+
+/* Handshake, alert and ACK records reach userspace with their type. */
+TEST_F(dtls13, rx_record_types)
+{
+	static const uint8_t types[] = { 22, 21, 26, 23 };
+	uint8_t pt[50];
+
+	for (size_t i = 0; i < sizeof(types); i++) {
+		fill_pattern(pt, sizeof(pt), i);
+		peer_send13(_metadata, self, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq,
+			    types[i], pt, sizeof(pt), 3);
+		expect_recv13(_metadata, self, types[i], self->peer_seq++, pt, sizeof(pt));
+	}
+}
+
+/*
+ * Sequence numbers from their low 8 or 16 bits: across the wraps of both,
+ * reordered within the window; replays are dropped.
+ */
+TEST_F(dtls13, rx_seq_reconstruction_and_replay)
+{
+	static const uint64_t order[] = { 250, 251, 255, 253, 256, 254, 300, 370, 365 };
+	char txt[32];
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		snprintf(txt, sizeof(txt), "seq %llu", (unsigned long long)order[i]);
+		peer_send13(_metadata, self, i % 2 ? 0 : DTLS13_HDR_L, order[i], 23, txt,
+			    strlen(txt), 0);
+		expect_recv13(_metadata, self, 23, order[i], txt, strlen(txt));
+	}
+	for (uint64_t seq = 0xfffe; seq < 0x10003; seq++) {
+		snprintf(txt, sizeof(txt), "seq %llu", (unsigned long long)seq);
+		peer_send13(_metadata, self, DTLS13_HDR_S, seq, 23, txt, strlen(txt), 0);
+		expect_recv13(_metadata, self, 23, seq, txt, strlen(txt));
+	}
+	{
+		long long rp = dstat("DtlsRxReplay");
+
+		peer_send13(_metadata, self, DTLS13_HDR_S, 0x10001, 23, "again", 5, 0);
+		ASSERT_EQ(rp + 1, dstat_wait("DtlsRxReplay", rp + 1, 2000));
+		ASSERT_EQ(0, wait_readable(self->fd, 50));
+	}
+}
+
+/* Several records in one datagram; the last may omit its length. */
+TEST_F(dtls13, rx_multi_record_datagram)
+{
+	static uint8_t dgram[4096];
+	size_t off = 0;
+	const char *msgs[] = { "first", "the second one", "third, no length" };
+
+	for (int i = 0; i < 3; i++) {
+		size_t rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | (i < 2 ? DTLS13_HDR_L : 0),
+				       self->peer_seq + i, i == 1 ? 22 : 23, msgs[i],
+				       strlen(msgs[i]), i, dgram + off);
+
+		ASSERT_NE(0, rl);
+		off += rl;
+	}
+	ASSERT_EQ((ssize_t)off, send(self->peer, dgram, off, 0));
+	for (int i = 0; i < 3; i++)
+		expect_recv13(_metadata, self, i == 1 ? 22 : 23, self->peer_seq + i, msgs[i],
+			      strlen(msgs[i]));
+	self->peer_seq += 3;
+}
+
+/* An epoch-0 handshake record in the clear passes, unprotected. */
+TEST_F(dtls13, rx_plaintext_epoch0)
+{
+	uint8_t rec[64], buf[64];
+	struct dtls_record_info info;
+	int got;
+
+	ASSERT_EQ(DTLS_HDR_LEN + 10,
+		  plain_record(rec, 22, DTLS_1_2_VERSION, 0, 7, "handshake!", 10));
+	ASSERT_EQ(DTLS_HDR_LEN + 10, send(self->peer, rec, DTLS_HDR_LEN + 10, 0));
+	ASSERT_EQ(1, wait_readable(self->fd, 2000));
+	ASSERT_EQ(10, recv_info(self->fd, buf, sizeof(buf), MSG_DONTWAIT, &info, &got, NULL));
+	ASSERT_EQ(0, memcmp(buf, "handshake!", 10));
+	ASSERT_EQ(22, info.content_type);
+	ASSERT_EQ(0, info.flags);
+	ASSERT_EQ(REC_NUM(0, 7), info.rec_num);
+}
+
+/*
+ * Hostile input: each is dropped and counted, nothing is delivered, and a
+ * good record afterwards still is.
+ */
+static void expect_dropped13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
+			     const void *bad, size_t len, const char *counter)
+{
+	long long before = dstat(counter);
+	char ok[32];
+
+	ASSERT_GE(before, 0);
+	ASSERT_EQ((ssize_t)len, send(self->peer, bad, len, 0));
+	ASSERT_EQ(before + 1, dstat_wait(counter, before + 1, 2000)) TH_LOG("%s", counter);
+	ASSERT_EQ(0, wait_readable(self->fd, 50));
+	snprintf(ok, sizeof(ok), "alive %llu", (unsigned long long)self->peer_seq);
+	peer_send13(_metadata, self, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq, 23, ok,
+		    strlen(ok), 0);
+	expect_recv13(_metadata, self, 23, self->peer_seq++, ok, strlen(ok));
+}
+
+TEST_F(dtls13, rx_hostile)
+{
+	uint8_t rec[256], pt[64];
+	size_t rl;
+
+	fill_pattern(pt, sizeof(pt), 1);
+	/* a connection ID that was never negotiated */
+	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 23, pt, 40, 0,
+			rec);
+	rec[0] |= DTLS13_HDR_C;
+	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
+	/* the length runs past the datagram */
+	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 23, pt, 40, 0,
+			rec);
+	expect_dropped13(_metadata, self, rec, rl - 1, "DtlsRxMalformed");
+	/* too short to sample: 15 bytes after the header */
+	memset(rec, 0, sizeof(rec));
+	rec[0] = DTLS13_HDR_FIXED | DTLS13_HDR_S | (EPOCH13 & 3);
+	expect_dropped13(_metadata, self, rec, 3 + 15, "DtlsRxMalformed");
+	/* the header alone */
+	expect_dropped13(_metadata, self, rec, 2, "DtlsRxMalformed");
+	/* another epoch's bits */
+	self->k_rx.epoch++;
+	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq, 23, pt, 40, 0,
+			rec);
+	self->k_rx.epoch--;
+	expect_dropped13(_metadata, self, rec, rl, "DtlsRxUnknownEpoch");
+	/* a flipped bit in the encrypted sequence number, in the tag, in the body */
+	for (int where = 0; where < 3; where++) {
+		rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq, 23, pt,
+				40, 0, rec);
+		rec[where == 0 ? 2 : where == 1 ? rl - 1 : 10] ^= 0x10;
+		expect_dropped13(_metadata, self, rec, rl, "DtlsRxDecryptError");
+	}
+	/* all padding: no content type */
+	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 0, pt, 0, 30,
+			rec);
+	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
+	/* a type DTLS 1.3 does not protect */
+	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 20, pt, 1, 0,
+			rec);
+	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
+	/* application data in the clear */
+	rl = plain_record(rec, 23, DTLS_1_2_VERSION, 0, 1, pt, 20);
+	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
+	/* a DTLSPlaintext claiming a protected epoch */
+	rl = plain_record(rec, 22, DTLS_1_2_VERSION, EPOCH13, 1, pt, 20);
+	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
+}
+
+/* Two kernel sockets speak DTLS 1.3 to each other, both ways. */
+TEST_F(dtls13, kernel_to_kernel)
+{
+	struct dkey13 kab, kba;
+	uint8_t pt[1400], buf[1500];
+	int a, b;
+
+	ASSERT_EQ(0, dkey13_derive(&kab, self->s, "a-to-b", EPOCH13));
+	ASSERT_EQ(0, dkey13_derive(&kba, self->s, "b-to-a", EPOCH13));
+	ASSERT_EQ(0, udp_pair(variant->kind, variant->kind, &a, &b));
+	ASSERT_EQ(0, dtls13_install(a, DTLS_TX, &kab, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(a, DTLS_RX, &kba, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(b, DTLS_TX, &kba, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(b, DTLS_RX, &kab, EPOCH13, 0));
+	for (int i = 0; i < 50; i++) {
+		size_t len = (i * 131) % sizeof(pt);
+
+		fill_pattern(pt, len, i);
+		ASSERT_EQ((ssize_t)len, send(i % 2 ? a : b, pt, len, 0));
+		ASSERT_EQ(1, wait_readable(i % 2 ? b : a, 2000));
+		ASSERT_EQ((ssize_t)len, recv(i % 2 ? b : a, buf, sizeof(buf), MSG_DONTWAIT));
+		ASSERT_EQ(0, memcmp(buf, pt, len));
+	}
+	close(a);
+	close(b);
 }
 
 TEST_HARNESS_MAIN
