@@ -176,6 +176,8 @@ int dtls13_sn_mask(const struct dtls_crypto *c, const u8 *sample, u8 *mask);
 /* tx.c */
 struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info);
+int dtls_tx_rekey(struct dtls_tx *tx, const struct dtls_cipher_desc *desc,
+		  const union dtls_crypto_info_all *info);
 void dtls_tx_destroy(struct dtls_tx *tx);
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 

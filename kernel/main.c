@@ -166,15 +166,17 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 			   sockptr_t optval, unsigned int optlen, bool tx)
 {
 	const struct dtls_crypto_info *other = dtls_other_dir(ctx, tx);
+	/* A second DTLS_TX is DTLS 1.3's next epoch */
+	bool rekey = tx && ctx->tx && dtls_is_13(&ctx->tx->crypto);
 	const struct dtls_cipher_desc *desc;
 	union dtls_crypto_info_all *info;
 	int err;
 
-	if (tx ? !!ctx->tx : !!rcu_access_pointer(ctx->rx))
+	if (!rekey && (tx ? !!ctx->tx : !!rcu_access_pointer(ctx->rx)))
 		return -EBUSY;
 	if (sk->sk_state != TCP_ESTABLISHED)
 		return -ENOTCONN;
-	if (dtls_udp_conflicts(sk, ctx))
+	if (!rekey && dtls_udp_conflicts(sk, ctx))
 		return -EOPNOTSUPP;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
@@ -183,6 +185,10 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 	err = dtls_copy_crypto_info(info, &desc, optval, optlen);
 	if (err)
 		goto out;
+	if (rekey) {
+		err = dtls_tx_rekey(ctx->tx, desc, info);
+		goto out;
+	}
 	if (other && other->version != info->info.version) {
 		err = -EINVAL;
 		goto out;

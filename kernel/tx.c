@@ -125,6 +125,47 @@ err_free:
 	return ERR_PTR(err);
 }
 
+/*
+ * DTLS 1.3 key update: send in the next epoch from the next record on.
+ * Only the epoch after the current one, with the same suite: the RFC's
+ * epochs never go back or skip, and a suite never changes.  The keys are
+ * set up before the senders are held off, so that they wait only for the
+ * swap.
+ */
+int dtls_tx_rekey(struct dtls_tx *tx, const struct dtls_cipher_desc *desc,
+		  const union dtls_crypto_info_all *info)
+{
+	struct dtls_crypto *new;
+	u16 epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
+	int err;
+
+	if (info->info.version != DTLS_1_3_VERSION || desc != tx->crypto.desc ||
+	    epoch != tx->crypto.epoch + 1)
+		return -EINVAL;
+	new = kzalloc(sizeof(*new), DTLS_GFP_SOCK);
+	if (!new)
+		return -ENOMEM;
+	err = dtls_crypto_init(new, desc, info);
+	if (err)
+		goto out;
+	/* tx->req was sized for the old transform of the same algorithm */
+	if (crypto_aead_reqsize(new->aead) >
+	    crypto_aead_reqsize(tx->crypto.aead)) {
+		err = -EINVAL;
+		goto out_crypto;
+	}
+
+	mutex_lock(&tx->lock);
+	swap(tx->crypto, *new);
+	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
+	mutex_unlock(&tx->lock);
+out_crypto:
+	dtls_crypto_free(new);	/* the old epoch's keys, once swapped */
+out:
+	kfree_sensitive(new);
+	return err;
+}
+
 void dtls_tx_destroy(struct dtls_tx *tx)
 {
 	dtls_crypto_free(&tx->crypto);

@@ -4220,6 +4220,55 @@ TEST_F(dtls13, rx_hostile)
 	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
 }
 
+/*
+ * Key update, sending side: a second DTLS_TX with the next epoch's keys
+ * switches from the next record on; skipping an epoch, going back, or
+ * another suite is refused and changes nothing.
+ */
+TEST_F(dtls13, tx_key_update)
+{
+	struct dkey13 next = self->k, other;
+	struct cinfo ci, got;
+	socklen_t len = sizeof(got.b);
+
+	ASSERT_EQ(5, send(self->fd, "old-1", 5, 0));
+	peer_expect13(_metadata, self, 23, "old-1", 5);
+	ASSERT_EQ(0, ref13_update(&next));	/* epoch 4 */
+
+	/* refused: epoch 5 (a skip), epoch 3 again, epoch 2 */
+	for (uint16_t e = 2; e <= 5; e++) {
+		if (e == 4)
+			continue;
+		next.epoch = e;
+		EXPECT_EQ(-1, dtls13_install(self->fd, DTLS_TX, &next, e, 0)) TH_LOG("epoch %u", e);
+		EXPECT_EQ(EINVAL, errno);
+	}
+	next.epoch = 4;
+	/* refused: another suite's structure, and DTLS 1.2's */
+	other = next;
+	other.k.c = cdesc_by_type(self->s->suite == 0x1303 ? DTLS_CIPHER_AES_GCM_256 :
+				   DTLS_CIPHER_CHACHA20_POLY1305);
+	EXPECT_EQ(-1, dtls13_install(self->fd, DTLS_TX, &other, 4, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, dtls_install(self->fd, DTLS_TX, &self->k.k, REC_NUM(4, 0)));
+	EXPECT_EQ(EINVAL, errno);
+	/* still epoch 3, numbers going on */
+	ASSERT_EQ(5, send(self->fd, "old-2", 5, 0));
+	peer_expect13(_metadata, self, 23, "old-2", 5);
+
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_TX, &next, 4, 0));
+	self->k = next;
+	self->seq = 0;
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(5, send(self->fd, "new-x", 5, 0));
+		peer_expect13(_metadata, self, 23, "new-x", 5);
+	}
+	cinfo13_build(&ci, &next, 4, 3);
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_DTLS, DTLS_TX, got.b, &len));
+	ASSERT_EQ(ci.len, len);
+	ASSERT_EQ(0, memcmp(ci.b, got.b, len));
+}
+
 /* Two kernel sockets speak DTLS 1.3 to each other, both ways. */
 TEST_F(dtls13, kernel_to_kernel)
 {
