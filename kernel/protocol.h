@@ -59,6 +59,13 @@
 #define DTLS13_HDR_SIZE			5
 #define DTLS13_HDR_SEQ			1
 
+/* A DTLSCiphertext header's size, from its first byte (no CID) */
+static inline unsigned int dtls13_hdr_size(u8 first)
+{
+	return 1 + (first & DTLS13_HDR_S ? 2 : 1) +
+	       (first & DTLS13_HDR_L ? 2 : 0);
+}
+
 /*
  * Record number encryption (RFC 9147 4.2.3) takes its mask from the first
  * 16 bytes of the encrypted record; a record shorter than that cannot be

@@ -417,15 +417,30 @@ static void dtls_rx_done(struct dtls_rx_op *op, int err)
 static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
 {
 	unsigned int hlen = DTLS_HEADER_SIZE + rx->crypto.desc->explicit_size;
+	u8 first;
 
 	if (!skb_is_nonlinear(skb) || skb_cloned(skb) ||
 	    skb_has_frag_list(skb) || skb_has_shared_frag(skb) ||
 	    skb_zcopy(skb))
 		return false;
+	if (!dtls_is_13(&rx->crypto)) {
+		if (!pskb_may_pull(skb, hlen))
+			return false;
+		return get_unaligned_be16(skb->data + DTLS_HDR_LENGTH) ==
+		       skb->len - DTLS_HEADER_SIZE;
+	}
+	/* DTLS 1.3: a DTLSCiphertext without a length is the whole datagram */
+	if (!pskb_may_pull(skb, 1))
+		return false;
+	first = skb->data[0];
+	if ((first & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED ||
+	    (first & DTLS13_HDR_C))
+		return false;
+	hlen = dtls13_hdr_size(first);
 	if (!pskb_may_pull(skb, hlen))
 		return false;
-	return get_unaligned_be16(skb->data + DTLS_HDR_LENGTH) ==
-	       skb->len - DTLS_HEADER_SIZE;
+	return !(first & DTLS13_HDR_L) ||
+	       get_unaligned_be16(skb->data + hlen - 2) == skb->len - hlen;
 }
 
 /*

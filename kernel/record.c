@@ -170,12 +170,6 @@ static enum dtls_verdict dtls13_rec_plaintext(struct dtls_rx_req *rq,
 				    get_unaligned_be16(hdr + DTLS_HDR_VERSION));
 }
 
-static unsigned int dtls13_hdr_size(u8 first)
-{
-	return 1 + (first & DTLS13_HDR_S ? 2 : 1) +
-	       (first & DTLS13_HDR_L ? 2 : 0);
-}
-
 /*
  * RFC 9147 4.2.2: the sequence number whose low @bits bits are @low that
  * is closest to @next, one more than the highest accepted.
