@@ -512,16 +512,19 @@ FIXTURE_VARIANT(dtls) {
 	int kind;
 };
 
-#define DTLS_VARIANT(cname, ctype)						\
-	FIXTURE_VARIANT_ADD(dtls, cname##_ipv4) { .cipher = ctype, .kind = SK_IPV4 }; \
-	FIXTURE_VARIANT_ADD(dtls, cname##_ipv6) { .cipher = ctype, .kind = SK_IPV6 }; \
-	FIXTURE_VARIANT_ADD(dtls, cname##_v4mapped) { .cipher = ctype, .kind = SK_MAPPED }
+/* Fixture @f's variants: every suite over IPv4, IPv6 and v4-mapped IPv6 */
+#define KIND_VARIANTS(f, cname, ctype)						\
+	FIXTURE_VARIANT_ADD(f, cname##_ipv4) { .cipher = ctype, .kind = SK_IPV4 }; \
+	FIXTURE_VARIANT_ADD(f, cname##_ipv6) { .cipher = ctype, .kind = SK_IPV6 }; \
+	FIXTURE_VARIANT_ADD(f, cname##_v4mapped) { .cipher = ctype, .kind = SK_MAPPED }
+#define SUITE_VARIANTS(f)							\
+	KIND_VARIANTS(f, aes128gcm, DTLS_CIPHER_AES_GCM_128);			\
+	KIND_VARIANTS(f, aes256gcm, DTLS_CIPHER_AES_GCM_256);			\
+	KIND_VARIANTS(f, aes128ccm, DTLS_CIPHER_AES_CCM_128);			\
+	KIND_VARIANTS(f, aes128ccm8, DTLS_CIPHER_AES_CCM_8_128);		\
+	KIND_VARIANTS(f, chacha20poly1305, DTLS_CIPHER_CHACHA20_POLY1305)
 
-DTLS_VARIANT(aes128gcm, DTLS_CIPHER_AES_GCM_128);
-DTLS_VARIANT(aes256gcm, DTLS_CIPHER_AES_GCM_256);
-DTLS_VARIANT(aes128ccm, DTLS_CIPHER_AES_CCM_128);
-DTLS_VARIANT(aes128ccm8, DTLS_CIPHER_AES_CCM_8_128);
-DTLS_VARIANT(chacha20poly1305, DTLS_CIPHER_CHACHA20_POLY1305);
+SUITE_VARIANTS(dtls);
 
 FIXTURE_SETUP(dtls)
 {
@@ -3818,16 +3821,7 @@ FIXTURE_VARIANT(dtls13) {
 	int kind;
 };
 
-#define DTLS13_VARIANT(cname, ctype)						\
-	FIXTURE_VARIANT_ADD(dtls13, cname##_ipv4) { .cipher = ctype, .kind = SK_IPV4 }; \
-	FIXTURE_VARIANT_ADD(dtls13, cname##_ipv6) { .cipher = ctype, .kind = SK_IPV6 }; \
-	FIXTURE_VARIANT_ADD(dtls13, cname##_v4mapped) { .cipher = ctype, .kind = SK_MAPPED }
-
-DTLS13_VARIANT(aes128gcm, DTLS_CIPHER_AES_GCM_128);
-DTLS13_VARIANT(aes256gcm, DTLS_CIPHER_AES_GCM_256);
-DTLS13_VARIANT(aes128ccm, DTLS_CIPHER_AES_CCM_128);
-DTLS13_VARIANT(aes128ccm8, DTLS_CIPHER_AES_CCM_8_128);
-DTLS13_VARIANT(chacha20poly1305, DTLS_CIPHER_CHACHA20_POLY1305);
+SUITE_VARIANTS(dtls13);
 
 /* the first application traffic epoch (RFC 9147 6.1) */
 #define EPOCH13 3
