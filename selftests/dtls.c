@@ -4015,7 +4015,8 @@ static void peer_send13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) 
 			size_t pad)
 {
 	static uint8_t rec[MAXREC];
-	size_t rl = ref13_seal(&self->k_rx, form, seq, type, pt, len, pad, rec);
+	size_t rl = ref13_seal(&self->k_rx, form, seq, type, pt, len,
+			       pad + ref13_min_pad(&self->k_rx, len), rec);
 
 	ASSERT_NE(0, rl);
 	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
@@ -4114,7 +4115,8 @@ TEST_F(dtls13, rx_multi_record_datagram)
 	for (int i = 0; i < 3; i++) {
 		size_t rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | (i < 2 ? DTLS13_HDR_L : 0),
 				       self->peer_seq + i, i == 1 ? 22 : 23, msgs[i],
-				       strlen(msgs[i]), i, dgram + off);
+				       strlen(msgs[i]),
+				       i + ref13_min_pad(&self->k_rx, strlen(msgs[i])), dgram + off);
 
 		ASSERT_NE(0, rl);
 		off += rl;
@@ -4203,8 +4205,8 @@ TEST_F(dtls13, rx_hostile)
 			rec);
 	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
 	/* a type DTLS 1.3 does not protect */
-	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 20, pt, 1, 0,
-			rec);
+	rl = ref13_seal(&self->k_rx, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 20, pt, 1,
+			ref13_min_pad(&self->k_rx, 1), rec);
 	expect_dropped13(_metadata, self, rec, rl, "DtlsRxMalformed");
 	/* application data in the clear */
 	rl = plain_record(rec, 23, DTLS_1_2_VERSION, 0, 1, pt, 20);
