@@ -307,29 +307,26 @@ static struct dtls_rx *rx_gcm(struct kunit *test)
 		.info.cipher_type = DTLS_CIPHER_AES_GCM_128,
 		.rec_seq = { 0, TEST_EPOCH, 0, 0, 0, 0, 0, 1 },
 	};
-	struct dtls_rx *rx = kunit_kzalloc(test, sizeof(*rx), GFP_KERNEL);
+	struct dtls_rx *rx;
 
-	KUNIT_ASSERT_NOT_NULL(test, rx);
 	memset(ci.key, 0x42, sizeof(ci.key));
 	memset(ci.salt, 0x17, sizeof(ci.salt));
-	KUNIT_ASSERT_EQ(test, dtls_crypto_init(&rx->crypto,
-					       dtls_cipher_find(ci.info.cipher_type),
-					       (union dtls_crypto_info_all *)&ci), 0);
-	KUNIT_ASSERT_EQ(test, dtls_replay_init(&rx->replay, 64, 1), 0);
+	rx = dtls_rx_create(dtls_cipher_find(ci.info.cipher_type),
+			    (union dtls_crypto_info_all *)&ci, 64);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rx);
 	return rx;
 }
 
 static void rx_free(struct dtls_rx *rx)
 {
-	dtls_crypto_free(&rx->crypto);
-	dtls_replay_free(&rx->replay);
+	dtls_rx_destroy(rx);
 }
 
 /* Seal @ptlen bytes into @rec as record @seq with the RX keys. */
 static unsigned int seal(struct kunit *test, struct dtls_rx *rx, u8 *rec,
 			 u64 seq, unsigned int ptlen)
 {
-	struct dtls_crypto *c = &rx->crypto;
+	struct dtls_crypto *c = &dtls_rx_cur_locked(rx)->crypto;
 	unsigned int len = DTLS_EXPLICIT_NONCE_SIZE + ptlen + 16;
 	struct aead_request *req;
 	struct scatterlist sg[2];
@@ -362,7 +359,7 @@ static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx)
 	struct dtls_rx_req *rq;
 
 	rq = kunit_kzalloc(test, sizeof(*rq) +
-			   crypto_aead_reqsize(rx->crypto.aead), GFP_KERNEL);
+			   rx->reqsize, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, rq);
 	dtls_rx_req_init(rq);
 	return rq;
@@ -468,7 +465,8 @@ static void record_checks(struct kunit *test)
 	rec[len + DTLS_HEADER_SIZE - 1] ^= 1;
 	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len),
 			DTLS_DROP_FORGED);
-	KUNIT_EXPECT_EQ(test, dtls_replay_next(&rx->replay), 3ULL);
+	KUNIT_EXPECT_EQ(test, dtls_replay_next(&dtls_rx_cur_locked(rx)->replay),
+			3ULL);
 	len = seal(test, rx, rec, 0, 20);
 	KUNIT_EXPECT_EQ(test, open_rec(test, rx, rec, len), DTLS_DROP_REPLAY);
 	rx_free(rx);
@@ -627,20 +625,19 @@ static void rx_request_fits_slot(struct kunit *test)
 	int i;
 
 	info = kunit_kzalloc(test, sizeof(*info), GFP_KERNEL);
-	rx = kunit_kzalloc(test, sizeof(*rx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, info);
-	KUNIT_ASSERT_NOT_NULL(test, rx);
 	for (i = 0; i < ARRAY_SIZE(ciphers); i++) {
 		const struct dtls_cipher_desc *desc = dtls_cipher_find(ciphers[i]);
 
 		info->info.version = DTLS_1_2_VERSION;
 		info->info.cipher_type = ciphers[i];
-		KUNIT_ASSERT_EQ(test, dtls_crypto_init(&rx->crypto, desc, info),
-				0);
+		dtls_info_set_rec_num(desc, info, dtls_rec_num(1, 0));
+		rx = dtls_rx_create(desc, info, 64);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rx);
 		KUNIT_EXPECT_TRUE_MSG(test, dtls_rx_op_fits_slot(rx), "%s: %u",
-				      crypto_aead_driver_name(rx->crypto.aead),
+				      crypto_aead_driver_name(dtls_rx_cur_locked(rx)->crypto.aead),
 				      dtls_rx_op_size(rx));
-		dtls_crypto_free(&rx->crypto);
+		dtls_rx_destroy(rx);
 	}
 }
 

@@ -122,7 +122,7 @@ static const struct dtls_crypto_info *dtls_other_dir(struct dtls_context *ctx,
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 
 	if (tx)
-		return rx ? &rx->crypto.info.info : NULL;
+		return rx ? &dtls_rx_cur_locked(rx)->crypto.info.info : NULL;
 	return ctx->tx ? &ctx->tx->crypto.info.info : NULL;
 }
 
@@ -166,13 +166,15 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 			   sockptr_t optval, unsigned int optlen, bool tx)
 {
 	const struct dtls_crypto_info *other = dtls_other_dir(ctx, tx);
-	/* A second DTLS_TX is DTLS 1.3's next epoch */
-	bool rekey = tx && ctx->tx && dtls_is_13(&ctx->tx->crypto);
+	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
+	/* A second DTLS_TX or DTLS_RX is DTLS 1.3's next epoch */
+	bool rekey = tx ? ctx->tx && dtls_is_13(&ctx->tx->crypto) :
+			  rx && rx->version == DTLS_1_3_VERSION;
 	const struct dtls_cipher_desc *desc;
 	union dtls_crypto_info_all *info;
 	int err;
 
-	if (!rekey && (tx ? !!ctx->tx : !!rcu_access_pointer(ctx->rx)))
+	if (!rekey && (tx ? !!ctx->tx : !!rx))
 		return -EBUSY;
 	if (sk->sk_state != TCP_ESTABLISHED)
 		return -ENOTCONN;
@@ -186,7 +188,8 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 	if (err)
 		goto out;
 	if (rekey) {
-		err = dtls_tx_rekey(ctx->tx, desc, info);
+		err = tx ? dtls_tx_rekey(ctx->tx, desc, info) :
+			   dtls_rx_rekey(rx, desc, info);
 		goto out;
 	}
 	if (other && other->version != info->info.version) {
@@ -362,8 +365,10 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 		rec_num = dtls_rec_num(c->epoch, ctx->tx->seq);
 		mutex_unlock(&ctx->tx->lock);
 	} else {
-		c = &rx->crypto;
-		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&rx->replay));
+		struct dtls_rx_epoch *e = dtls_rx_cur_locked(rx);
+
+		c = &e->crypto;
+		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&e->replay));
 	}
 
 	if (len == sizeof(struct dtls_crypto_info))

@@ -43,7 +43,7 @@ static struct dtls_reader *dtls_reader_create(struct dtls_rx *rx)
 {
 	struct dtls_reader *r;
 
-	r = kzalloc(sizeof(*r) + crypto_aead_reqsize(rx->crypto.aead),
+	r = kzalloc(sizeof(*r) + rx->reqsize,
 		    DTLS_GFP_SOCK);
 	if (!r)
 		return NULL;

@@ -103,7 +103,7 @@ void dtls_rx_exit(void)
 
 unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
 {
-	return sizeof(struct dtls_rx_op) + crypto_aead_reqsize(rx->crypto.aead);
+	return sizeof(struct dtls_rx_op) + rx->reqsize;
 }
 
 bool dtls_rx_op_fits_slot(const struct dtls_rx *rx)
@@ -416,14 +416,14 @@ static void dtls_rx_done(struct dtls_rx_op *op, int err)
  */
 static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
 {
-	unsigned int hlen = DTLS_HEADER_SIZE + rx->crypto.desc->explicit_size;
+	unsigned int hlen = DTLS_HEADER_SIZE + rx->desc->explicit_size;
 	u8 first;
 
 	if (!skb_is_nonlinear(skb) || skb_cloned(skb) ||
 	    skb_has_frag_list(skb) || skb_has_shared_frag(skb) ||
 	    skb_zcopy(skb))
 		return false;
-	if (!dtls_is_13(&rx->crypto)) {
+	if (rx->version != DTLS_1_3_VERSION) {
 		if (!pskb_may_pull(skb, hlen))
 			return false;
 		return get_unaligned_be16(skb->data + DTLS_HDR_LENGTH) ==
@@ -754,33 +754,113 @@ void dtls_rx_close(struct sock *sk, struct dtls_rx *rx)
 	__skb_queue_purge(&list);
 }
 
+static struct dtls_rx_epoch *
+dtls_rx_epoch_create(const struct dtls_cipher_desc *desc,
+		     const union dtls_crypto_info_all *info, u32 window)
+{
+	struct dtls_rx_epoch *e;
+	int err;
+
+	e = kzalloc(sizeof(*e), DTLS_GFP_SOCK);
+	if (!e)
+		return ERR_PTR(-ENOMEM);
+	err = dtls_crypto_init(&e->crypto, desc, info);
+	if (err)
+		goto err_free;
+	err = dtls_replay_init(&e->replay, window,
+			       dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX);
+	if (err)
+		goto err_crypto;
+	return e;
+
+err_crypto:
+	dtls_crypto_free(&e->crypto);
+err_free:
+	kfree(e);
+	return ERR_PTR(err);
+}
+
+static void dtls_rx_epoch_free(struct dtls_rx_epoch *e)
+{
+	if (!e)
+		return;
+	dtls_crypto_free(&e->crypto);
+	dtls_replay_free(&e->replay);
+	kfree(e);
+}
+
 /* RX state for @info, with a replay window of @window records. */
 struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info,
 			       u32 window)
 {
+	struct dtls_rx_epoch *e;
 	struct dtls_rx *rx;
-	int err;
 
 	rx = kzalloc(sizeof(*rx), DTLS_GFP_SOCK);
 	if (!rx)
 		return ERR_PTR(-ENOMEM);
+	e = dtls_rx_epoch_create(desc, info, window);
+	if (IS_ERR(e)) {
+		kfree(rx);
+		return ERR_CAST(e);
+	}
 	skb_queue_head_init(&rx->queue);
 	__skb_queue_head_init(&rx->held);
-	err = dtls_crypto_init(&rx->crypto, desc, info);
-	if (err)
-		goto err_free;
-	err = dtls_replay_init(&rx->replay, window,
-			       dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX);
-	if (err)
-		goto err_crypto;
+	rx->desc = desc;
+	rx->version = info->info.version;
+	rx->reqsize = crypto_aead_reqsize(e->crypto.aead);
+	rx->window = window;
+	rx->epoch = e->crypto.epoch;
+	RCU_INIT_POINTER(rx->ep[rx->epoch % DTLS_RX_EPOCHS], e);
 	return rx;
+}
 
-err_crypto:
-	dtls_crypto_free(&rx->crypto);
-err_free:
-	kfree(rx);
-	return ERR_PTR(err);
+/*
+ * DTLS 1.3: a second DTLS_RX installs the next epoch's keys, ahead of the
+ * peer's first record in it (userspace installs them before it
+ * acknowledges the peer's KeyUpdate, after which the peer may use them).
+ * The slot they take held the epoch four back, which no record can reach
+ * any more: once no lookup can still hold it and the records being opened
+ * with it are done, it is freed.  Under the socket lock.
+ */
+int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
+		  const union dtls_crypto_info_all *info)
+{
+	u32 epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
+	struct dtls_rx_epoch *e, *old;
+
+	if (info->info.version != DTLS_1_3_VERSION || desc != rx->desc ||
+	    epoch != READ_ONCE(rx->epoch) + 1)
+		return -EINVAL;
+	old = rcu_dereference_protected(rx->ep[epoch % DTLS_RX_EPOCHS], true);
+	if (old && old->crypto.epoch == epoch)
+		return -EBUSY;
+	e = dtls_rx_epoch_create(desc, info, rx->window);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	/* the slot's request room was sized for the first transform */
+	if (crypto_aead_reqsize(e->crypto.aead) > rx->reqsize) {
+		dtls_rx_epoch_free(e);
+		return -EINVAL;
+	}
+
+	if (old)
+		WRITE_ONCE(old->retired, true);
+	rcu_assign_pointer(rx->ep[epoch % DTLS_RX_EPOCHS], e);
+	if (old) {
+		synchronize_rcu();
+		wait_var_event(&old->inflight, !atomic_read(&old->inflight));
+		dtls_rx_epoch_free(old);
+	}
+	return 0;
+}
+
+/* DTLS 1.3: a record opened with @e is done with it. */
+void dtls_rx_epoch_put(struct dtls_rx_epoch *e)
+{
+	if (atomic_dec_and_test(&e->inflight) && READ_ONCE(e->retired))
+		wake_up_var(&e->inflight);
 }
 
 /*
@@ -789,9 +869,11 @@ err_free:
  */
 void dtls_rx_destroy(struct dtls_rx *rx)
 {
+	int i;
+
 	wait_var_event(&rx->pending, !atomic_read(&rx->pending));
 	dtls_reader_free(rx->reader);
-	dtls_crypto_free(&rx->crypto);
-	dtls_replay_free(&rx->replay);
+	for (i = 0; i < DTLS_RX_EPOCHS; i++)
+		dtls_rx_epoch_free(rcu_dereference_protected(rx->ep[i], true));
 	kfree(rx);
 }

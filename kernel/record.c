@@ -93,13 +93,13 @@ static enum dtls_verdict dtls_rec_check_clear(const struct dtls_rec *rec,
  * may try the record.
  */
 static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
-					const struct dtls_rec *rec,
-					const u8 *hdr)
+					struct dtls_rec *rec, const u8 *hdr)
 {
-	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	const struct dtls_cipher_desc *desc = rx->desc;
 	unsigned int overhead = desc->explicit_size + desc->tag_size;
 	u16 version = get_unaligned_be16(hdr + DTLS_HDR_VERSION);
 	u16 epoch = rec->rec_num >> DTLS_SEQ_BITS;
+	struct dtls_rx_epoch *e;
 
 	if (!dtls_content_type_valid(DTLS_1_2_VERSION, rec->type))
 		return DTLS_DROP_MALFORMED;
@@ -107,13 +107,16 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 		return dtls_rec_check_clear(rec, version);
 	if (version != DTLS_1_2_VERSION)
 		return DTLS_DROP_BAD_VERSION;
-	if (epoch != rx->crypto.epoch)
+	/* DTLS 1.2 has one epoch: no key updates */
+	e = dtls_rx_epoch_rcu(rx, epoch);
+	if (epoch != READ_ONCE(rx->epoch) || !e)
 		return DTLS_DROP_UNKNOWN_EPOCH;
 	if (rec->ptlen < overhead || rec->ptlen - overhead > DTLS_MAX_PLAINTEXT)
 		return DTLS_DROP_MALFORMED;
 	/* Cheap early drop; the window itself moves only after the tag. */
-	if (!dtls_replay_check(&rx->replay, rec->rec_num & DTLS_SEQ_MAX))
+	if (!dtls_replay_check(&e->replay, rec->rec_num & DTLS_SEQ_MAX))
 		return DTLS_DROP_REPLAY;
+	rec->ep = e;
 	return DTLS_PASS;
 }
 
@@ -123,7 +126,7 @@ static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx *rx,
 					    struct sk_buff *skb,
 					    unsigned int off, unsigned int end)
 {
-	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	const struct dtls_cipher_desc *desc = rx->desc;
 	struct dtls_rec *rec = &rq->rec;
 	enum dtls_verdict v;
 	const u8 *hdr;
@@ -137,8 +140,8 @@ static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx *rx,
 
 	rec->body += desc->explicit_size;
 	rec->ptlen -= desc->explicit_size + desc->tag_size;
-	dtls_make_iv(&rx->crypto, hdr + DTLS_HDR_EPOCH, hdr + DTLS_HEADER_SIZE,
-		     rq->iv);
+	dtls_make_iv(&rec->ep->crypto, hdr + DTLS_HDR_EPOCH,
+		     hdr + DTLS_HEADER_SIZE, rq->iv);
 	dtls_make_aad(rq->aad, hdr + DTLS_HDR_EPOCH, rec->type, rec->ptlen);
 	rq->aad_len = DTLS_AAD_SIZE;
 	return DTLS_PASS;
@@ -186,6 +189,26 @@ static u64 dtls13_seq_reconstruct(u64 next, u64 low, unsigned int bits)
 }
 
 /*
+ * DTLS 1.3: the epoch whose low two bits are @bits, if its keys are in:
+ * the current one, the next (which a peer may start using once userspace
+ * acknowledged its KeyUpdate) or the previous (records the peer sent
+ * before switching, reordered behind the first of the next).  Older ones
+ * are gone for good.
+ */
+static struct dtls_rx_epoch *dtls13_rx_epoch_find(struct dtls_rx *rx, u8 bits)
+{
+	struct dtls_rx_epoch *e = dtls_rx_epoch_rcu(rx, bits);
+	u32 cur = READ_ONCE(rx->epoch), epoch;
+
+	if (!e)
+		return NULL;
+	epoch = e->crypto.epoch;
+	if (epoch != cur && epoch != cur + 1 && epoch + 1 != cur)
+		return NULL;
+	return e;
+}
+
+/*
  * DTLS 1.3: frame a DTLSCiphertext (RFC 9147 4), decrypt its sequence
  * number (4.2.3) and reconstruct it (4.2.2), then its nonce and AAD (the
  * header with the sequence number in the clear).  A record too short to
@@ -197,9 +220,11 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 					    struct sk_buff *skb,
 					    unsigned int off, unsigned int end)
 {
-	const struct dtls_crypto *c = &rx->crypto;
+	const struct dtls_cipher_desc *desc = rx->desc;
 	struct dtls_rec *rec = &rq->rec;
 	unsigned int avail = end - off, hlen, len;
+	struct dtls_rx_epoch *e;
+	const struct dtls_crypto *c;
 	const u8 *p;
 	u64 low, seq;
 
@@ -233,10 +258,12 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	memcpy(rq->aad, p, hlen);
 	rq->aad_len = hlen;
 
-	if ((p[0] & DTLS13_HDR_EPOCH_MASK) != (c->epoch & DTLS13_HDR_EPOCH_MASK))
+	e = dtls13_rx_epoch_find(rx, p[0] & DTLS13_HDR_EPOCH_MASK);
+	if (!e)
 		return DTLS_DROP_UNKNOWN_EPOCH;
+	c = &e->crypto;
 	if (len < DTLS13_SN_SAMPLE ||
-	    len < c->desc->tag_size + DTLS13_INNER_TYPE_SIZE ||
+	    len < desc->tag_size + DTLS13_INNER_TYPE_SIZE ||
 	    len > DTLS13_MAX_CIPHERTEXT)
 		return DTLS_DROP_MALFORMED;
 
@@ -247,22 +274,29 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	if (rq->aad[0] & DTLS13_HDR_S) {
 		rq->aad[DTLS13_HDR_SEQ + 1] ^= rq->mask[1];
 		low = get_unaligned_be16(rq->aad + DTLS13_HDR_SEQ);
-		seq = dtls13_seq_reconstruct(dtls_replay_next(&rx->replay),
+		seq = dtls13_seq_reconstruct(dtls_replay_next(&e->replay),
 					     low, 16);
 	} else {
 		low = rq->aad[DTLS13_HDR_SEQ];
-		seq = dtls13_seq_reconstruct(dtls_replay_next(&rx->replay),
+		seq = dtls13_seq_reconstruct(dtls_replay_next(&e->replay),
 					     low, 8);
 	}
 	if (seq > DTLS_SEQ_MAX)
 		return DTLS_DROP_MALFORMED;
 	rec->rec_num = dtls_rec_num(c->epoch, seq);
 	/* Cheap early drop; the window itself moves only after the tag. */
-	if (!dtls_replay_check(&rx->replay, seq))
+	if (!dtls_replay_check(&e->replay, seq))
 		return DTLS_DROP_REPLAY;
 
-	rec->ptlen -= c->desc->tag_size;
+	rec->ptlen -= desc->tag_size;
 	dtls13_make_iv(c, seq, rq->iv);
+	/*
+	 * Held until the verdict: a key install that reuses the slot waits
+	 * for it.  Taken in the RCU section the epoch was found in, so the
+	 * install, which waits a grace period first, sees it.
+	 */
+	atomic_inc(&e->inflight);
+	rec->ep = e;
 	return DTLS_PASS;
 }
 
@@ -301,7 +335,7 @@ static enum dtls_verdict dtls13_rec_inner(struct dtls_rec *rec)
 /* Start the AEAD on the record's body, in place. */
 static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq)
 {
-	const struct dtls_cipher_desc *desc = rx->crypto.desc;
+	const struct dtls_cipher_desc *desc = rx->desc;
 	struct dtls_rec *rec = &rq->rec;
 	unsigned int clen = rec->ptlen + desc->tag_size;
 	int nsg;
@@ -322,7 +356,7 @@ static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq)
 	 * Set up the whole request for every record: cryptd leaves its own
 	 * inner transform and callback in a request it completed.
 	 */
-	aead_request_set_tfm(&rq->req, rx->crypto.aead);
+	aead_request_set_tfm(&rq->req, rec->ep->crypto.aead);
 	aead_request_set_callback(&rq->req, rq->req_flags, rq->done,
 				  rq->done_data);
 	aead_request_set_ad(&rq->req, rq->aad_len);
@@ -344,10 +378,13 @@ enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 	enum dtls_verdict v;
 	int err;
 
-	if (dtls_is_13(&rx->crypto))
+	/* the hook runs in one already, the UDP_GRO reader does not */
+	rcu_read_lock();
+	if (rx->version == DTLS_1_3_VERSION)
 		v = dtls13_rec_prepare(rx, rq, skb, off, end);
 	else
 		v = dtls12_rec_prepare(rx, rq, skb, off, end);
+	rcu_read_unlock();
 	if (v != DTLS_PASS)
 		return v;
 	err = dtls_rec_decrypt(rx, rq);
@@ -357,20 +394,48 @@ enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 	return dtls_rec_opened(rx, &rq->rec, err);
 }
 
+/* The tag, then the window: the verdict on a record of epoch @e. */
+static enum dtls_verdict dtls_rec_verdict(struct dtls_rx_epoch *e,
+					  struct dtls_rec *rec, int err)
+{
+	if (err)
+		return err == -EBADMSG ? DTLS_DROP_FORGED : DTLS_DROP_NOMEM;
+	if (!dtls_replay_update(&e->replay, rec->rec_num & DTLS_SEQ_MAX))
+		return DTLS_DROP_REPLAY;
+	rec->flags = DTLS_RECORD_F_PROTECTED;
+	return DTLS_PASS;
+}
+
+/*
+ * DTLS 1.3: the first authentic record of the next epoch makes it the
+ * current one; the old current one stays, as the previous, for records
+ * reordered behind it.
+ */
+static void dtls13_rx_epoch_seen(struct dtls_rx *rx, struct dtls_rx_epoch *e)
+{
+	u32 cur = READ_ONCE(rx->epoch);
+
+	if (e->crypto.epoch == cur + 1)
+		cmpxchg(&rx->epoch, cur, cur + 1);
+}
+
 /* The verdict on a protected record once the AEAD is done with it. */
 enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
 				  int err)
 {
-	enum dtls_verdict v = DTLS_PASS;
+	struct dtls_rx_epoch *e = rec->ep;
+	enum dtls_verdict v;
 
-	if (err)
-		return err == -EBADMSG ? DTLS_DROP_FORGED : DTLS_DROP_NOMEM;
-	if (!dtls_replay_update(&rx->replay, rec->rec_num & DTLS_SEQ_MAX))
-		return DTLS_DROP_REPLAY;
-	if (dtls_is_13(&rx->crypto))
+	if (rx->version != DTLS_1_3_VERSION)
+		return dtls_rec_verdict(e, rec, err);
+	v = dtls_rec_verdict(e, rec, err);
+	if (v == DTLS_PASS)
 		v = dtls13_rec_inner(rec);
 	if (v == DTLS_PASS)
-		rec->flags = DTLS_RECORD_F_PROTECTED;
+		dtls13_rx_epoch_seen(rx, e);
+	else
+		rec->flags = 0;
+	dtls_rx_epoch_put(e);
 	return v;
 }
 

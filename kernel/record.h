@@ -14,6 +14,7 @@
 #include "dtls.h"
 
 struct dtls_rx;
+struct dtls_rx_epoch;
 
 /*
  * A record in @skb.  Before it is opened, [@body, @body + @ptlen) is its
@@ -28,6 +29,8 @@ struct dtls_rec {
 	u64 rec_num;		/* epoch || seq */
 	u8 type;
 	u8 flags;		/* DTLS_RECORD_F_PROTECTED once authenticated */
+	/* the epoch whose keys open it, from the checks to the verdict */
+	struct dtls_rx_epoch *ep;
 };
 
 /* What happened to a record; only a drop has a reason. */

@@ -16,9 +16,33 @@
 
 struct dtls_reader;
 
-struct dtls_rx {
+/*
+ * The keys and replay window of one RX epoch.  DTLS 1.3 records carry only
+ * the epoch's low two bits, so its epochs live in slot epoch & 3: the
+ * current one, the next once userspace installed it, the previous one
+ * until the next takes over, and one that is no longer used.
+ */
+#define DTLS_RX_EPOCHS		4
+
+struct dtls_rx_epoch {
 	struct dtls_crypto crypto;
 	struct dtls_replay replay;
+	/* DTLS 1.3: records being opened with it, and whether it is leaving */
+	atomic_t inflight;
+	bool retired;
+};
+
+struct dtls_rx {
+	const struct dtls_cipher_desc *desc;
+	u16 version;
+	unsigned int reqsize;	/* of every epoch's AEAD requests */
+	u32 window;		/* replay window of each epoch */
+	/*
+	 * The current epoch: DTLS 1.3 moves it on to the next when the first
+	 * authentic record of that arrives.
+	 */
+	u32 epoch;
+	struct dtls_rx_epoch __rcu *ep[DTLS_RX_EPOCHS];
 	/* Records that passed, for recvmsg(); charged to the socket */
 	struct sk_buff_head queue;
 	bool closed;		/* under queue.lock: close() purged it */
@@ -78,10 +102,31 @@ static inline bool dtls_rec_is_app_data(const struct dtls_rec *rec)
 	       (rec->flags & DTLS_RECORD_F_PROTECTED);
 }
 
+/* The data path's view of an epoch's slot, in an RCU section (BH off too) */
+static inline struct dtls_rx_epoch *dtls_rx_epoch_rcu(const struct dtls_rx *rx,
+						      u32 epoch)
+{
+	return rcu_dereference_check(rx->ep[epoch % DTLS_RX_EPOCHS],
+				     rcu_read_lock_any_held());
+}
+
+/*
+ * The current epoch, for the control path: with the socket locked, under
+ * which epochs are installed and freed, or before the hook sees @rx.
+ */
+static inline struct dtls_rx_epoch *dtls_rx_cur_locked(const struct dtls_rx *rx)
+{
+	return rcu_dereference_protected(rx->ep[READ_ONCE(rx->epoch) %
+						DTLS_RX_EPOCHS], true);
+}
+
 /* receive.c: RX state and UDP's hook */
 struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info,
 			       u32 window);
+int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
+		  const union dtls_crypto_info_all *info);
+void dtls_rx_epoch_put(struct dtls_rx_epoch *e);
 void dtls_rx_destroy(struct dtls_rx *rx);
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
 		     struct dtls_rx *rx, const struct proto_ops *ops);

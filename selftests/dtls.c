@@ -4375,6 +4375,119 @@ TEST_F(dtls13, rx_mutated_records)
 	self->peer_seq = base + N;
 }
 
+/* The peer sends one record in @k's epoch; fd must deliver it, or not. */
+static void peer13_epoch(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
+			 const struct dkey13 *k, uint64_t seq, int delivered)
+{
+	static uint8_t rec[256], buf[256];
+	struct dtls_record_info info;
+	char txt[40];
+	long long ue = dstat("DtlsRxUnknownEpoch");
+	size_t rl;
+	int got;
+
+	snprintf(txt, sizeof(txt), "epoch %llu seq %llu", (unsigned long long)k->epoch,
+		 (unsigned long long)seq);
+	rl = ref13_seal(k, DTLS13_HDR_S | DTLS13_HDR_L, seq, 23, txt, strlen(txt), 0, rec);
+	ASSERT_NE(0, rl);
+	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+	if (!delivered) {
+		ASSERT_EQ(ue + 1, dstat_wait("DtlsRxUnknownEpoch", ue + 1, 2000)) TH_LOG("%s", txt);
+		ASSERT_EQ(0, wait_readable(self->fd, 50));
+		return;
+	}
+	ASSERT_EQ(1, wait_readable(self->fd, 2000)) TH_LOG("%s", txt);
+	ASSERT_EQ((ssize_t)strlen(txt), recv_info(self->fd, buf, sizeof(buf), MSG_DONTWAIT,
+						  &info, &got, NULL));
+	ASSERT_EQ(0, memcmp(buf, txt, strlen(txt)));
+	ASSERT_EQ(REC_NUM(k->epoch, seq), info.rec_num);
+}
+
+/*
+ * Key update, receiving side: the next epoch's keys go in ahead of its
+ * first record, which makes it current; the previous epoch stays for
+ * reordered records until the one after takes over; an epoch without keys
+ * is dropped; skips and a second install of one epoch are refused.
+ */
+TEST_F(dtls13, rx_key_update)
+{
+	struct dkey13 e[8];
+	struct cinfo ci, got;
+	socklen_t len = sizeof(got.b);
+
+	e[3] = self->k_rx;
+	for (int i = 4; i < 8; i++) {
+		e[i] = e[i - 1];
+		ASSERT_EQ(0, ref13_update(&e[i]));
+	}
+	peer13_epoch(_metadata, self, &e[3], 0, 1);
+	peer13_epoch(_metadata, self, &e[4], 0, 0);	/* no keys yet */
+	EXPECT_EQ(-1, dtls13_install(self->fd, DTLS_RX, &e[5], 5, 0));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &e[4], 4, 0));
+	EXPECT_EQ(-1, dtls13_install(self->fd, DTLS_RX, &e[4], 4, 0));
+	EXPECT_EQ(EBUSY, errno);
+	peer13_epoch(_metadata, self, &e[3], 1, 1);	/* still current */
+	peer13_epoch(_metadata, self, &e[4], 0, 1);	/* now current */
+	peer13_epoch(_metadata, self, &e[3], 2, 1);	/* previous, reordered */
+	cinfo13_build(&ci, &e[4], 4, 1);
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_DTLS, DTLS_RX, got.b, &len));
+	ASSERT_EQ(ci.len, len);
+	ASSERT_EQ(0, memcmp(ci.b, got.b, len));
+
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &e[5], 5, 0));
+	peer13_epoch(_metadata, self, &e[5], 0, 1);
+	peer13_epoch(_metadata, self, &e[3], 3, 0);	/* two back: gone */
+	peer13_epoch(_metadata, self, &e[4], 1, 1);	/* previous */
+	/* slot reuse: epoch 7 takes epoch 3's slot */
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &e[6], 6, 0));
+	peer13_epoch(_metadata, self, &e[6], 0, 1);
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &e[7], 7, 0));
+	peer13_epoch(_metadata, self, &e[7], 0, 1);
+	peer13_epoch(_metadata, self, &e[6], 1, 1);
+	peer13_epoch(_metadata, self, &e[5], 1, 0);
+}
+
+/*
+ * Two kernel sockets update their keys over and over under traffic, the
+ * way RFC 9147 orders it: the receiver installs the next epoch, then the
+ * sender switches.  Every record arrives, whatever epoch it was sent in.
+ */
+TEST_F(dtls13, kernel_to_kernel_key_updates)
+{
+	struct dkey13 kab, kba;
+	uint8_t pt[600], buf[700];
+	int a, b;
+
+	ASSERT_EQ(0, dkey13_derive(&kab, self->s, "a-to-b", EPOCH13));
+	ASSERT_EQ(0, dkey13_derive(&kba, self->s, "b-to-a", EPOCH13));
+	ASSERT_EQ(0, udp_pair(variant->kind, variant->kind, &a, &b));
+	ASSERT_EQ(0, dtls13_install(a, DTLS_TX, &kab, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(a, DTLS_RX, &kba, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(b, DTLS_TX, &kba, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(b, DTLS_RX, &kab, EPOCH13, 0));
+	for (int round = 0; round < 20; round++) {
+		for (int i = 0; i < 10; i++) {
+			size_t len = (round * 17 + i * 61) % sizeof(pt);
+			int from = i % 2 ? a : b, to = i % 2 ? b : a;
+
+			fill_pattern(pt, len, round * 10 + i);
+			ASSERT_EQ((ssize_t)len, send(from, pt, len, 0));
+			ASSERT_EQ(1, wait_readable(to, 2000)) TH_LOG("round %d", round);
+			ASSERT_EQ((ssize_t)len, recv(to, buf, sizeof(buf), MSG_DONTWAIT));
+			ASSERT_EQ(0, memcmp(buf, pt, len));
+		}
+		ASSERT_EQ(0, ref13_update(&kab));
+		ASSERT_EQ(0, dtls13_install(b, DTLS_RX, &kab, kab.epoch, 0));
+		ASSERT_EQ(0, dtls13_install(a, DTLS_TX, &kab, kab.epoch, 0));
+		ASSERT_EQ(0, ref13_update(&kba));
+		ASSERT_EQ(0, dtls13_install(a, DTLS_RX, &kba, kba.epoch, 0));
+		ASSERT_EQ(0, dtls13_install(b, DTLS_TX, &kba, kba.epoch, 0));
+	}
+	close(a);
+	close(b);
+}
+
 /* Two kernel sockets speak DTLS 1.3 to each other, both ways. */
 TEST_F(dtls13, kernel_to_kernel)
 {
