@@ -30,6 +30,9 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.explicit_size = DTLS_EXPLICIT_NONCE_SIZE,
 		.alg = "gcm(aes)",
 		.sn_alg = "ecb(aes)",
+		.conf_limit = DTLS13_AES_GCM_CONF_LIMIT,
+		.forged_limit = DTLS13_FORGED_LIMIT,
+		.forged_max = DTLS13_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_AES_GCM_256,
 		.key_size = DTLS_CIPHER_AES_GCM_256_KEY_SIZE,
@@ -38,6 +41,9 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.explicit_size = DTLS_EXPLICIT_NONCE_SIZE,
 		.alg = "gcm(aes)",
 		.sn_alg = "ecb(aes)",
+		.conf_limit = DTLS13_AES_GCM_CONF_LIMIT,
+		.forged_limit = DTLS13_FORGED_LIMIT,
+		.forged_max = DTLS13_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_AES_CCM_128,
 		.key_size = DTLS_CIPHER_AES_CCM_128_KEY_SIZE,
@@ -47,6 +53,9 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.ccm = true,
 		.alg = "ccm(aes)",
 		.sn_alg = "ecb(aes)",
+		.conf_limit = DTLS13_AES_CCM_CONF_LIMIT,
+		.forged_limit = DTLS13_AES_CCM_FORGED_LIMIT,
+		.forged_max = DTLS13_AES_CCM_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_AES_CCM_8_128,
 		.key_size = DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE,
@@ -56,6 +65,9 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.ccm = true,
 		.alg = "ccm(aes)",
 		.sn_alg = "ecb(aes)",
+		.conf_limit = DTLS13_AES_CCM_CONF_LIMIT,
+		.forged_limit = DTLS13_AES_CCM_8_FORGED_LIMIT,
+		.forged_max = DTLS13_AES_CCM_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_CHACHA20_POLY1305,
 		.key_size = DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
@@ -64,6 +76,9 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.alg = "rfc7539(chacha20,poly1305)",
 		.sn_alg = "chacha20",
 		.sn_keystream = true,
+		.conf_limit = DTLS13_NO_CONF_LIMIT,
+		.forged_limit = DTLS13_FORGED_LIMIT,
+		.forged_max = DTLS13_FORGED_LIMIT,
 	},
 };
 

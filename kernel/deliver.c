@@ -413,6 +413,8 @@ __poll_t dtls_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLIN | EPOLLRDNORM;
 	else if (!(READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN))
 		mask &= ~(EPOLLIN | EPOLLRDNORM);
+	if (dtls_key_poll_due(ctx))
+		mask |= EPOLLPRI;
 	return mask;
 }
 

@@ -43,6 +43,10 @@ struct dtls_cipher_desc {
 	const char *alg;
 	const char *sn_alg;	/* DTLS 1.3 record number encryption */
 	bool sn_keystream;	/* its mask is key stream, the sample its IV */
+	/* DTLS 1.3 usage limits per epoch: records protected, forged */
+	u64 conf_limit;
+	u64 forged_limit;
+	u64 forged_max;		/* as far as DTLS_KEY_LIMITS may raise it */
 };
 
 #define DTLS_INFO_KEY_OFFSET	sizeof(struct dtls_crypto_info)
@@ -103,6 +107,14 @@ struct dtls_tx {
 	struct mutex lock;		/* serialises the senders */
 	struct dtls_crypto crypto;
 	u64 seq;			/* next sequence number */
+	/*
+	 * The epoch's sequence numbers from @limit on are not to be used (DTLS
+	 * 1.3's usage limit, else the end of them); from @due_at on, poll()
+	 * reports that the keys are @due for an update.
+	 */
+	u64 limit;
+	u64 due_at;
+	bool due;
 	struct aead_request *req;
 	struct crypto_wait wait;
 	u8 *buf;			/* one record, or a GSO batch */
@@ -181,6 +193,17 @@ int dtls_tx_rekey(struct dtls_tx *tx, const struct dtls_cipher_desc *desc,
 void dtls_tx_destroy(struct dtls_tx *tx);
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size);
 
+/* limits.c */
+void dtls_key_update_due(struct sock *sk);
+void dtls_key_expired(struct sock *sk);
+void dtls_tx_limit_init(struct dtls_tx *tx);
+void dtls_tx_spent(struct sock *sk, struct dtls_tx *tx, u64 seq);
+bool dtls_key_poll_due(struct dtls_context *ctx);
+int dtls_set_key_limits(struct sock *sk, struct dtls_context *ctx,
+			sockptr_t optval, unsigned int optlen);
+int dtls_get_key_usage(struct dtls_context *ctx, char __user *optval,
+		       int __user *optlen, bool limits);
+
 /* replay.c */
 int dtls_replay_init(struct dtls_replay *r, u32 size, u64 next);
 void dtls_replay_free(struct dtls_replay *r);
@@ -204,6 +227,8 @@ enum dtls_mib_field {
 	DTLS_MIB_RX_BAD_VERSION,
 	DTLS_MIB_RX_UNKNOWN_EPOCH,
 	DTLS_MIB_RX_DROPPED,
+	DTLS_MIB_TX_KEY_EXPIRED,
+	DTLS_MIB_RX_KEY_EXPIRED,
 	DTLS_MIB_MAX
 };
 

@@ -238,6 +238,8 @@ static int dtls_do_setsockopt(struct sock *sk, struct dtls_context *ctx,
 		return dtls_set_crypto(sk, ctx, optval, optlen, false);
 	case DTLS_RX_REPLAY_WINDOW:
 		return dtls_set_replay_window(ctx, optval, optlen);
+	case DTLS_KEY_LIMITS:
+		return dtls_set_key_limits(sk, ctx, optval, optlen);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -417,6 +419,11 @@ int dtls_getsockopt(struct sock *sk, int level, int optname,
 		    put_user(ctx->replay_window, (u32 __user *)optval))
 			break;
 		err = 0;
+		break;
+	case DTLS_KEY_LIMITS:
+	case DTLS_KEY_USAGE:
+		err = dtls_get_key_usage(ctx, optval, optlen,
+					 optname == DTLS_KEY_LIMITS);
 		break;
 	default:
 		err = -ENOPROTOOPT;

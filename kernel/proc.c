@@ -32,6 +32,8 @@ static const char * const dtls_mib_names[DTLS_MIB_MAX] = {
 	[DTLS_MIB_RX_BAD_VERSION]	= "DtlsRxBadVersion",
 	[DTLS_MIB_RX_UNKNOWN_EPOCH]	= "DtlsRxUnknownEpoch",
 	[DTLS_MIB_RX_DROPPED]		= "DtlsRxDropped",
+	[DTLS_MIB_TX_KEY_EXPIRED]	= "DtlsTxKeyExpired",
+	[DTLS_MIB_RX_KEY_EXPIRED]	= "DtlsRxKeyExpired",
 };
 
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v)

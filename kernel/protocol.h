@@ -77,6 +77,23 @@ static inline unsigned int dtls13_hdr_size(u8 first)
 /* RFC 8446 5.2: the encrypted record is at most 2^14 + 256 bytes */
 #define DTLS13_MAX_CIPHERTEXT		(DTLS_MAX_PLAINTEXT + 256)
 
+/*
+ * DTLS 1.3's AEAD usage limits per epoch (RFC 9147 4.5.3 and Appendix B,
+ * RFC 8446 5.5).  Confidentiality: records one key may protect; AES-GCM
+ * 2^24.5, AES-CCM (either tag) 2^23; ChaCha20-Poly1305 has none below its
+ * sequence numbers.  Integrity: records that may fail authentication;
+ * 2^36 for AES-GCM and ChaCha20-Poly1305, 2^23.5 for AES-CCM, and for
+ * CCM_8 2^7, the value that keeps the other suites' margin (Appendix
+ * B.3), which a deployment with other safeguards against forgery may
+ * raise, up to AES-CCM's.
+ */
+#define DTLS13_AES_GCM_CONF_LIMIT	23726566ULL
+#define DTLS13_AES_CCM_CONF_LIMIT	BIT_ULL(23)
+#define DTLS13_NO_CONF_LIMIT		(DTLS_SEQ_MAX + 1)
+#define DTLS13_FORGED_LIMIT		BIT_ULL(36)
+#define DTLS13_AES_CCM_FORGED_LIMIT	11863283ULL
+#define DTLS13_AES_CCM_8_FORGED_LIMIT	BIT_ULL(7)
+
 static inline bool dtls_content_type_valid(u16 version, u8 type)
 {
 	if (version == DTLS_1_3_VERSION)

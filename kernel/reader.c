@@ -98,7 +98,7 @@ static bool dtls_reader_open(struct sock *sk, struct dtls_rx *rx,
 	if (v == DTLS_PENDING)
 		v = dtls_rec_opened(rx, &r->req.rec,
 				    crypto_wait_req(-EINPROGRESS, &r->wait));
-	dtls_verdict_count(sk, v);
+	dtls_verdict_report(sk, v);
 	r->next = r->req.rec.end;
 	r->open = dtls_verdict_passed(v);
 	return r->open;

@@ -358,7 +358,7 @@ static void dtls_rx_verdict(struct dtls_rx_op *op, enum dtls_verdict v)
 	if (dtls_verdict_passed(v))
 		dtls_rx_pass(op, rec);
 	else
-		dtls_verdict_count(op->sk, v);
+		dtls_verdict_report(op->sk, v);
 }
 
 /* Every record of the datagram is opened: queue those that passed. */
@@ -672,14 +672,13 @@ static void dtls_rx_drain(struct sock *sk, struct dtls_rx *rx)
 
 	while ((skb = dtls_rx_take_raw(sk)))
 		dtls_rx_raw(sk, rx, skb);
-	/* Records still under an async AEAD must not be overtaken either. */
-	wait_var_event(&rx->task_pending, !atomic_read(&rx->task_pending));
 }
 
 /*
  * End of the drain: open what the hook held meanwhile, in the order it
  * came, round after round until a round finds nothing held; only then may
- * the hook open datagrams itself.
+ * the hook open datagrams itself.  Each round first waits for the records
+ * the one before left under an async AEAD, which must not be overtaken.
  */
 static void dtls_rx_open_held(struct sock *sk, struct dtls_rx *rx)
 {
@@ -688,6 +687,8 @@ static void dtls_rx_open_held(struct sock *sk, struct dtls_rx *rx)
 
 	__skb_queue_head_init(&list);
 	for (;;) {
+		wait_var_event(&rx->task_pending,
+			       !atomic_read(&rx->task_pending));
 		spin_lock_bh(&rx->queue.lock);
 		skb_queue_splice_init(&rx->held, &list);
 		rx->held_bytes = 0;
@@ -701,8 +702,6 @@ static void dtls_rx_open_held(struct sock *sk, struct dtls_rx *rx)
 			dtls_rx_datagram(sk, rx, skb, true);
 			local_bh_enable();
 		}
-		wait_var_event(&rx->task_pending,
-			       !atomic_read(&rx->task_pending));
 	}
 }
 
@@ -811,6 +810,7 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 	rx->version = info->info.version;
 	rx->reqsize = crypto_aead_reqsize(e->crypto.aead);
 	rx->window = window;
+	rx->forged_limit = desc->forged_limit;
 	rx->epoch = e->crypto.epoch;
 	RCU_INIT_POINTER(rx->ep[rx->epoch % DTLS_RX_EPOCHS], e);
 	return rx;

@@ -261,6 +261,8 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	e = dtls13_rx_epoch_find(rx, p[0] & DTLS13_HDR_EPOCH_MASK);
 	if (!e)
 		return DTLS_DROP_UNKNOWN_EPOCH;
+	if (test_bit(DTLS_EPOCH_EXPIRED, &e->flags))
+		return DTLS_DROP_KEY_EXPIRED;
 	c = &e->crypto;
 	if (len < DTLS13_SN_SAMPLE ||
 	    len < desc->tag_size + DTLS13_INNER_TYPE_SIZE ||
@@ -431,6 +433,8 @@ enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
 	v = dtls_rec_verdict(e, rec, err);
 	if (v == DTLS_PASS)
 		v = dtls13_rec_inner(rec);
+	else if (v == DTLS_DROP_FORGED)
+		v = dtls13_rx_forged(rx, e);
 	if (v == DTLS_PASS)
 		dtls13_rx_epoch_seen(rx, e);
 	else
@@ -447,13 +451,23 @@ static const enum dtls_mib_field dtls_verdict_mib[] = {
 	[DTLS_DROP_UNKNOWN_EPOCH]	= DTLS_MIB_RX_UNKNOWN_EPOCH,
 	[DTLS_DROP_REPLAY]		= DTLS_MIB_RX_REPLAY,
 	[DTLS_DROP_FORGED]		= DTLS_MIB_RX_DECRYPT_ERROR,
+	[DTLS_DROP_FORGED_DUE]		= DTLS_MIB_RX_DECRYPT_ERROR,
+	[DTLS_DROP_FORGED_LIMIT]	= DTLS_MIB_RX_DECRYPT_ERROR,
+	[DTLS_DROP_KEY_EXPIRED]		= DTLS_MIB_RX_KEY_EXPIRED,
 	[DTLS_DROP_NOMEM]		= DTLS_MIB_RX_DROPPED,
 };
 
-/* Count a final verdict in the statistics. */
-void dtls_verdict_count(const struct sock *sk, enum dtls_verdict v)
+/*
+ * Count a final verdict in the statistics, and tell userspace when a
+ * forged record took its epoch half way to the integrity limit, or to it.
+ */
+void dtls_verdict_report(struct sock *sk, enum dtls_verdict v)
 {
 	if (WARN_ON_ONCE(v == DTLS_PENDING || v >= ARRAY_SIZE(dtls_verdict_mib)))
 		return;
 	dtls_stat_inc(sk, dtls_verdict_mib[v]);
+	if (v == DTLS_DROP_FORGED_DUE)
+		dtls_key_update_due(sk);
+	else if (v == DTLS_DROP_FORGED_LIMIT)
+		dtls_key_expired(sk);
 }

@@ -43,6 +43,10 @@ enum dtls_verdict {
 	DTLS_DROP_UNKNOWN_EPOCH,
 	DTLS_DROP_REPLAY,
 	DTLS_DROP_FORGED,
+	/* DTLS 1.3: forged, and half way to its epoch's limit; at it */
+	DTLS_DROP_FORGED_DUE,
+	DTLS_DROP_FORGED_LIMIT,
+	DTLS_DROP_KEY_EXPIRED,	/* its epoch reached the limit before */
 	DTLS_DROP_NOMEM,	/* no memory, or no room in the AEAD's queue */
 };
 
@@ -98,6 +102,6 @@ enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 				unsigned int end);
 enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
 				  int err);
-void dtls_verdict_count(const struct sock *sk, enum dtls_verdict v);
+void dtls_verdict_report(struct sock *sk, enum dtls_verdict v);
 
 #endif /* _DTLS_RECORD_H */

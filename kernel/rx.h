@@ -30,13 +30,21 @@ struct dtls_rx_epoch {
 	/* DTLS 1.3: records being opened with it, and whether it is leaving */
 	atomic_t inflight;
 	bool retired;
+	/* DTLS 1.3: records that failed authentication; DTLS_EPOCH_* */
+	atomic64_t forged;
+	unsigned long flags;
 };
+
+/* Half way to the epoch's integrity limit; at it (limits.c) */
+#define DTLS_EPOCH_DUE		0
+#define DTLS_EPOCH_EXPIRED	1
 
 struct dtls_rx {
 	const struct dtls_cipher_desc *desc;
 	u16 version;
 	unsigned int reqsize;	/* of every epoch's AEAD requests */
 	u32 window;		/* replay window of each epoch */
+	u64 forged_limit;	/* DTLS 1.3: of each epoch (limits.c) */
 	/*
 	 * The current epoch: DTLS 1.3 moves it on to the next when the first
 	 * authentic record of that arrives.
@@ -140,6 +148,10 @@ void dtls_rx_exit(void);
 /* for the KUnit tests */
 unsigned int dtls_rx_op_size(const struct dtls_rx *rx);
 bool dtls_rx_op_fits_slot(const struct dtls_rx *rx);
+
+/* limits.c: DTLS 1.3's integrity limit */
+enum dtls_verdict dtls13_rx_forged(const struct dtls_rx *rx,
+				   struct dtls_rx_epoch *e);
 
 /* reader.c: the UDP_GRO reader */
 int dtls_reader_enable(struct sock *sk, struct dtls_rx *rx);

@@ -109,6 +109,7 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 	}
 
 	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
+	dtls_tx_limit_init(tx);
 	crypto_init_wait(&tx->wait);
 	/* Set up once: the AAD leads both lists, the entries behind change. */
 	sg_init_table(tx->dst, ARRAY_SIZE(tx->dst));
@@ -158,6 +159,7 @@ int dtls_tx_rekey(struct dtls_tx *tx, const struct dtls_cipher_desc *desc,
 	mutex_lock(&tx->lock);
 	swap(tx->crypto, *new);
 	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
+	dtls_tx_limit_init(tx);
 	mutex_unlock(&tx->lock);
 out_crypto:
 	dtls_crypto_free(new);	/* the old epoch's keys, once swapped */
@@ -607,9 +609,11 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 	int err;
 
 	if (!o->plaintext) {
-		/* A record number must never repeat; no rekeying. */
-		if (tx->seq > DTLS_SEQ_MAX)
+		/* A record number must never repeat: new keys, or none */
+		if (tx->seq >= tx->limit) {
+			dtls_stat_inc(sk, DTLS_MIB_TX_KEY_EXPIRED);
 			return -EKEYEXPIRED;
+		}
 		len = dtls_tx_rec_len(&tx->crypto, size);
 	}
 	err = dtls_tx_out_get(sk, tx, len, &out);
@@ -635,7 +639,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		return err;
 	}
 	/* From here the number is spent, whether or not UDP sends it. */
-	tx->seq++;
+	dtls_tx_spent(sk, tx, tx->seq + 1);
 
 	err = dtls_tx_send(sk, ctx, msg, o, &out, len, 0, 1);
 	return err ?: size;
@@ -665,8 +669,10 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 	      dtls_tx_rec_len(&tx->crypto, size - (nrec - 1) * o->gso_size);
 	if (len > DTLS_TX_GSO_MAX)
 		return -EMSGSIZE;
-	if (seq + nrec - 1 > DTLS_SEQ_MAX)
+	if (seq + nrec > tx->limit) {
+		dtls_stat_inc(sk, DTLS_MIB_TX_KEY_EXPIRED);
 		return -EKEYEXPIRED;
+	}
 	err = dtls_tx_out_get(sk, tx, len, &out);
 	if (err)
 		return err;
@@ -687,7 +693,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 	}
 	dtls_tx_unpin(tx);
 	/* As for one record: the numbers are spent once sealed. */
-	tx->seq = seq;
+	dtls_tx_spent(sk, tx, seq);
 	err = dtls_tx_send(sk, ctx, msg, o, &out, off, dgram, nrec);
 	return err ?: size;
 }

@@ -68,6 +68,7 @@ static void fill_pattern(uint8_t *p, size_t len, unsigned int salt)
 static const char *const rx_drop_counters[] = {
 	"DtlsRxDecryptError", "DtlsRxReplay", "DtlsRxMalformed",
 	"DtlsRxBadVersion", "DtlsRxUnknownEpoch", "DtlsRxDropped",
+	"DtlsRxKeyExpired",
 };
 #define N_DROP (sizeof(rx_drop_counters) / sizeof(rx_drop_counters[0]))
 
@@ -3796,7 +3797,7 @@ TEST(dtls_stat_file_complete)
 		"DtlsCurrTxSw", "DtlsCurrRxSw", "DtlsTxSw", "DtlsRxSw", "DtlsTxRecords",
 		"DtlsTxError", "DtlsRxRecords", "DtlsRxPlaintext", "DtlsRxDecryptError",
 		"DtlsRxReplay", "DtlsRxMalformed", "DtlsRxBadVersion", "DtlsRxUnknownEpoch",
-		"DtlsRxDropped",
+		"DtlsRxDropped", "DtlsTxKeyExpired", "DtlsRxKeyExpired",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -4513,6 +4514,236 @@ TEST_F(dtls13, kernel_to_kernel)
 	}
 	close(a);
 	close(b);
+}
+
+/*
+ * RFC 9147 4.5.3's limits per suite, written out here from the RFC (and
+ * RFC 8446 5.5) rather than taken from the kernel's table.
+ */
+static void rfc_limits(uint16_t cipher, struct dtls_key_usage *lim, uint64_t *rx_max)
+{
+	switch (cipher) {
+	case DTLS_CIPHER_AES_GCM_128:
+	case DTLS_CIPHER_AES_GCM_256:
+		lim->tx_records = 23726566;		/* 2^24.5 */
+		lim->rx_forged = *rx_max = 1ULL << 36;
+		break;
+	case DTLS_CIPHER_AES_CCM_128:
+		lim->tx_records = 1ULL << 23;
+		lim->rx_forged = *rx_max = 11863283;	/* 2^23.5 */
+		break;
+	case DTLS_CIPHER_AES_CCM_8_128:
+		lim->tx_records = 1ULL << 23;
+		lim->rx_forged = 1ULL << 7;
+		*rx_max = 11863283;
+		break;
+	default:				/* ChaCha20: the numbers run out */
+		lim->tx_records = 1ULL << 48;
+		lim->rx_forged = *rx_max = 1ULL << 36;
+	}
+}
+
+static int key_opt(int fd, int opt, uint64_t tx, uint64_t rx)
+{
+	struct dtls_key_usage u = { .tx_records = tx, .rx_forged = rx };
+
+	return setsockopt(fd, SOL_DTLS, opt, &u, sizeof(u));
+}
+
+static void expect_key_opt(struct __test_metadata *_metadata, int fd, int opt, uint64_t tx,
+			   uint64_t rx)
+{
+	struct dtls_key_usage u;
+	socklen_t len = sizeof(u);
+
+	ASSERT_EQ(0, getsockopt(fd, SOL_DTLS, opt, &u, &len)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(sizeof(u), len);
+	EXPECT_EQ(tx, u.tx_records) TH_LOG("opt %d", opt);
+	EXPECT_EQ(rx, u.rx_forged) TH_LOG("opt %d", opt);
+}
+
+static short poll_events(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLPRI };
+
+	return poll(&p, 1, 0) < 0 ? -1 : p.revents;
+}
+
+/* The limits in force start as the RFC's; only CCM_8's forgeries may go higher. */
+TEST_F(dtls13, key_limits_per_suite)
+{
+	struct dtls_key_usage rfc;
+	uint64_t rx_max;
+
+	rfc_limits(variant->cipher, &rfc, &rx_max);
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_LIMITS, rfc.tx_records, rfc.rx_forged);
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_USAGE, 0, 0);
+	EXPECT_EQ(-1, key_opt(self->fd, DTLS_KEY_LIMITS, rfc.tx_records + 1, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, key_opt(self->fd, DTLS_KEY_LIMITS, 0, rx_max + 1));
+	EXPECT_EQ(EINVAL, errno);
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_LIMITS, rfc.tx_records, rfc.rx_forged);
+	ASSERT_EQ(0, key_opt(self->fd, DTLS_KEY_LIMITS, 0, rx_max));
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_LIMITS, rfc.tx_records, rx_max);
+	ASSERT_EQ(0, key_opt(self->fd, DTLS_KEY_LIMITS, 1000, 0));
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_LIMITS, 1000, rx_max);
+	EXPECT_EQ(0, poll_events(self->fd) & POLLPRI);
+}
+
+/* What the options refuse, with dtls.rst's errnos. */
+TEST_F(dtls13, key_limits_refused)
+{
+	struct dtls_key_usage u;
+	socklen_t len = sizeof(u) - 1;
+	struct dkey k12;
+	int fd, peer;
+
+	EXPECT_EQ(-1, setsockopt(self->fd, SOL_DTLS, DTLS_KEY_LIMITS, &u, sizeof(u) - 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, getsockopt(self->fd, SOL_DTLS, DTLS_KEY_USAGE, &u, &len));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, setsockopt(self->fd, SOL_DTLS, DTLS_KEY_USAGE, &u, sizeof(u)));
+	EXPECT_EQ(ENOPROTOOPT, errno);
+
+	/* no keys at all: ENOTCONN; one direction only: ENOTCONN for the other */
+	ASSERT_EQ(0, udp_pair(variant->kind, peer_kind(variant->kind), &fd, &peer));
+	EXPECT_EQ(-1, key_opt(fd, DTLS_KEY_LIMITS, 10, 0));
+	EXPECT_EQ(ENOTCONN, errno);
+	len = sizeof(u);
+	ASSERT_EQ(0, dtls13_install(fd, DTLS_TX, &self->k, EPOCH13, 0));
+	EXPECT_EQ(-1, key_opt(fd, DTLS_KEY_LIMITS, 0, 10));
+	EXPECT_EQ(ENOTCONN, errno);
+	EXPECT_EQ(0, key_opt(fd, DTLS_KEY_LIMITS, 10, 0));
+	expect_key_opt(_metadata, fd, DTLS_KEY_LIMITS, 10, 0);
+	close(fd);
+	close(peer);
+
+	/* DTLS 1.2 has no key update, hence no limits but its numbers' end */
+	ASSERT_EQ(0, udp_pair(variant->kind, peer_kind(variant->kind), &fd, &peer));
+	dkey_derive(&k12, self->k.k.c, "dtls12");
+	ASSERT_EQ(0, dtls_install(fd, DTLS_TX, &k12, REC_NUM(EPOCH, 1)));
+	EXPECT_EQ(-1, key_opt(fd, DTLS_KEY_LIMITS, 10, 0));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	EXPECT_EQ(-1, getsockopt(fd, SOL_DTLS, DTLS_KEY_LIMITS, &u, &len));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	close(fd);
+	close(peer);
+}
+
+/*
+ * Confidentiality limit (lowered to 8 records): EPOLLPRI from half way,
+ * EKEYEXPIRED for the record past it (and for a batch that would cross
+ * it, which sends nothing), counted; the next epoch starts afresh under
+ * the same limit.
+ */
+TEST_F(dtls13, tx_usage_limit)
+{
+	long long expired = dstat("DtlsTxKeyExpired");
+	struct dkey13 next = self->k;
+	uint8_t pt[100];
+
+	ASSERT_EQ(0, key_opt(self->fd, DTLS_KEY_LIMITS, 8, 0));
+	for (int i = 0; i < 8; i++) {
+		EXPECT_EQ(i < 4 ? 0 : POLLPRI, poll_events(self->fd) & POLLPRI)
+			TH_LOG("before record %d", i);
+		fill_pattern(pt, sizeof(pt), i);
+		ASSERT_EQ((ssize_t)sizeof(pt), send(self->fd, pt, sizeof(pt), 0));
+		peer_expect13(_metadata, self, 23, pt, sizeof(pt));
+	}
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_USAGE, 8, 0);
+	EXPECT_EQ(-1, send(self->fd, pt, sizeof(pt), 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	EXPECT_EQ(-1, send_rec_type(self->fd, DTLS_RECORD_TYPE_HANDSHAKE, pt, 10));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	EXPECT_EQ(expired + 2, dstat("DtlsTxKeyExpired"));
+	ASSERT_EQ(0, wait_readable(self->peer, 50));
+	EXPECT_EQ(POLLPRI, poll_events(self->fd) & POLLPRI);
+
+	ASSERT_EQ(0, ref13_update(&next));
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_TX, &next, EPOCH13 + 1, 0));
+	self->k = next;
+	self->seq = 0;
+	EXPECT_EQ(0, poll_events(self->fd) & POLLPRI);
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_USAGE, 0, 0);
+	/* a batch of 9 would cross the limit: refused whole */
+	EXPECT_EQ(-1, send_gso_cmsg(self->fd, pt, 9 * 10, 10));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	ASSERT_EQ(0, wait_readable(self->peer, 50));
+	ASSERT_EQ(8 * 10, send_gso_cmsg(self->fd, pt, 8 * 10, 10));
+	for (int i = 0; i < 8; i++)
+		peer_expect13(_metadata, self, 23, pt + 10 * i, 10);
+	EXPECT_EQ(POLLPRI, poll_events(self->fd) & POLLPRI);
+	EXPECT_EQ(-1, send(self->fd, pt, 1, 0));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+}
+
+/* A record of the current epoch, sealed right but for a flipped tag bit */
+static void peer_send13_forged(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
+			       const struct dkey13 *k)
+{
+	static uint8_t rec[256];
+	long long fails = dstat("DtlsRxDecryptError");
+	size_t rl = ref13_seal(k, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq, 23, "forged", 6,
+			       ref13_min_pad(k, 6), rec);
+
+	ASSERT_NE(0, rl);
+	rec[rl - 1] ^= 0x01;
+	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+	ASSERT_EQ(fails + 1, dstat_wait("DtlsRxDecryptError", fails + 1, 2000));
+}
+
+/*
+ * Integrity limit (lowered to 6 forgeries): EPOLLPRI from half way, the
+ * socket error EKEYEXPIRED once at the limit, then the epoch's records are
+ * dropped unopened and counted, authentic or not.  Installing the next
+ * epoch ends EPOLLPRI; its records are delivered, its count starts at 0.
+ */
+TEST_F(dtls13, rx_integrity_limit)
+{
+	long long expired = dstat("DtlsRxKeyExpired");
+	struct dkey13 next = self->k_rx;
+	socklen_t len = sizeof(int);
+	uint8_t buf[64];
+	int err;
+
+	ASSERT_EQ(0, key_opt(self->fd, DTLS_KEY_LIMITS, 0, 6));
+	for (int i = 1; i <= 6; i++) {
+		peer_send13_forged(_metadata, self, &self->k_rx);
+		expect_key_opt(_metadata, self->fd, DTLS_KEY_USAGE, 0, i);
+		EXPECT_EQ(i < 3 ? 0 : POLLPRI, poll_events(self->fd) & POLLPRI) TH_LOG("%d", i);
+		EXPECT_EQ(i < 6 ? 0 : POLLERR, poll_events(self->fd) & POLLERR) TH_LOG("%d", i);
+		if (i == 4) {
+			/* not at or below what the epoch has seen */
+			EXPECT_EQ(-1, key_opt(self->fd, DTLS_KEY_LIMITS, 0, 4));
+			EXPECT_EQ(EINVAL, errno);
+			ASSERT_EQ(0, key_opt(self->fd, DTLS_KEY_LIMITS, 0, 6));
+		}
+		if (i == 2) {
+			/* an authentic record in between still passes */
+			peer_send13(_metadata, self, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq,
+				    23, "real", 4, 0);
+			expect_recv13(_metadata, self, 23, self->peer_seq++, "real", 4);
+		}
+	}
+	/* the error, once */
+	EXPECT_EQ(-1, recv(self->fd, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EKEYEXPIRED, errno);
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_SOCKET, SO_ERROR, &err, &len));
+	EXPECT_EQ(0, err);
+	EXPECT_EQ(0, poll_events(self->fd) & POLLERR);
+	/* the epoch opens nothing more */
+	peer_send13(_metadata, self, DTLS13_HDR_S | DTLS13_HDR_L, self->peer_seq++, 23, "late",
+		    4, 0);
+	ASSERT_EQ(expired + 1, dstat_wait("DtlsRxKeyExpired", expired + 1, 2000));
+	ASSERT_EQ(0, wait_readable(self->fd, 50));
+	EXPECT_EQ(POLLPRI, poll_events(self->fd) & POLLPRI);
+
+	ASSERT_EQ(0, ref13_update(&next));
+	ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &next, EPOCH13 + 1, 0));
+	EXPECT_EQ(0, poll_events(self->fd) & POLLPRI);
+	peer13_epoch(_metadata, self, &next, 0, 1);
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_USAGE, 0, 0);
+	expect_key_opt(_metadata, self->fd, DTLS_KEY_LIMITS, 0, 6);
 }
 
 TEST_HARNESS_MAIN

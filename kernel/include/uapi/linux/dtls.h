@@ -18,6 +18,8 @@
 #define DTLS_TX			1	/* struct dtls12_crypto_info_* */
 #define DTLS_RX			2	/* struct dtls12_crypto_info_* */
 #define DTLS_RX_REPLAY_WINDOW	3	/* __u32, records; before DTLS_RX */
+#define DTLS_KEY_LIMITS		4	/* struct dtls_key_usage; DTLS 1.3 */
+#define DTLS_KEY_USAGE		5	/* struct dtls_key_usage; get only */
 
 /* cmsg types at SOL_DTLS */
 #define DTLS_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
@@ -157,6 +159,18 @@ struct dtls13_crypto_info_chacha20_poly1305 {
 	__u8 iv[DTLS13_IV_SIZE];
 	__u8 sn_key[DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE];
 	__u8 rec_seq[DTLS_REC_SEQ_SIZE];
+};
+
+/*
+ * DTLS 1.3's AEAD usage limits (RFC 9147 4.5.3), per epoch: how many
+ * records one TX epoch's keys protect, and how many records that fail
+ * authentication one RX epoch's keys see.  DTLS_KEY_LIMITS gives the
+ * limits in force (and lowers them: 0 leaves one as it is),
+ * DTLS_KEY_USAGE what the current epochs have used.
+ */
+struct dtls_key_usage {
+	__u64 tx_records;
+	__u64 rx_forged;
 };
 
 /* Flags in struct dtls_record_info */
