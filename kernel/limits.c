@@ -38,7 +38,7 @@ void dtls_key_expired(struct sock *sk)
 /* A TX epoch's limit: DTLS 1.3's, else the end of its sequence numbers. */
 void dtls_tx_limit_init(struct dtls_tx *tx)
 {
-	tx->due = false;
+	WRITE_ONCE(tx->due, false);
 	if (!dtls_is_13(&tx->crypto)) {
 		tx->limit = DTLS_SEQ_MAX + 1;
 		tx->due_at = U64_MAX;

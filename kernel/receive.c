@@ -819,7 +819,8 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 /*
  * DTLS 1.3: a second DTLS_RX installs the next epoch's keys, ahead of the
  * peer's first record in it (userspace installs them before it
- * acknowledges the peer's KeyUpdate, after which the peer may use them).
+ * acknowledges the peer's KeyUpdate, after which the peer may use them),
+ * or, once, the previous epoch's, if nothing has held its slot yet.
  * The slot they take held the epoch four back, which no record can reach
  * any more: once no lookup can still hold it and the records being opened
  * with it are done, it is freed.  Under the socket lock.
@@ -828,14 +829,22 @@ int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
 		  const union dtls_crypto_info_all *info)
 {
 	u32 epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
+	u32 cur = READ_ONCE(rx->epoch);
 	struct dtls_rx_epoch *e, *old;
 
 	if (info->info.version != DTLS_1_3_VERSION || desc != rx->desc ||
-	    epoch != READ_ONCE(rx->epoch) + 1)
+	    (epoch != cur + 1 && epoch + 1 != cur))
 		return -EINVAL;
 	old = rcu_dereference_protected(rx->ep[epoch % DTLS_RX_EPOCHS], true);
 	if (old && old->crypto.epoch == epoch)
 		return -EBUSY;
+	/*
+	 * The epoch before the current one only into an empty slot: the
+	 * handshake's keys, added after the first application keys for a
+	 * final flight the peer resends because our ACK of it was lost.
+	 */
+	if (epoch + 1 == cur && old)
+		return -EINVAL;
 	e = dtls_rx_epoch_create(desc, info, rx->window);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
