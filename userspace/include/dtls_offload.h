@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libdtls_offload: hand a DTLS 1.2 session from OpenSSL or GnuTLS to the
- * kernel DTLS record layer (kernel/dtls.ko, SOL_DTLS).
+ * libdtls_offload: hand a DTLS 1.2 session from OpenSSL or GnuTLS, or a
+ * DTLS 1.3 session from wolfSSL, to the kernel DTLS record layer
+ * (kernel/dtls.ko, SOL_DTLS).
  *
  * Use:
  *
@@ -48,7 +49,7 @@ extern "C" {
 #define DTLS_OFFLOAD_E_CIPHER	(DTLS_OFFLOAD_E_BASE + 1) /* suite not supported by the kernel */
 #define DTLS_OFFLOAD_E_STATE	(DTLS_OFFLOAD_E_BASE + 2) /* not prepared, handshake not done, or already offloaded */
 #define DTLS_OFFLOAD_E_TLSLIB	(DTLS_OFFLOAD_E_BASE + 3) /* the TLS library failed (key export, drain) */
-#define DTLS_OFFLOAD_E_VERSION	(DTLS_OFFLOAD_E_BASE + 4) /* not DTLS 1.2 */
+#define DTLS_OFFLOAD_E_VERSION	(DTLS_OFFLOAD_E_BASE + 4) /* version not supported by this call */
 #define DTLS_OFFLOAD_E_ALERT	(DTLS_OFFLOAD_E_BASE + 5) /* peer sent a fatal alert, see dtls_offload_alert() */
 #define DTLS_OFFLOAD_E_SEQ	(DTLS_OFFLOAD_E_BASE + 6) /* record numbers could not be determined */
 #define DTLS_OFFLOAD_E_CLOSED	(DTLS_OFFLOAD_E_BASE + 7) /* send after close_notify was sent */
@@ -91,6 +92,45 @@ int dtls_offload_gnutls_prepare(struct dtls_offload *h,
 				struct gnutls_session_int *session, int fd);
 int dtls_offload_gnutls(struct dtls_offload *h, int fd,
 			struct gnutls_session_int *session);
+
+/*
+ * wolfSSL 5.7 built with --enable-dtls13 and HAVE_SECRET_CALLBACK, DTLS 1.3
+ * (in libdtls_offload_wolfssl.a, built when such a wolfSSL is found:
+ * Debian's has no DTLS 1.3).  _prepare installs wolfSSL's I/O callbacks
+ * (socket I/O on @fd; do not set others) and its secret callback; call it
+ * before wolfSSL_connect()/wolfSSL_accept().  dtls_offload_wolfssl() is
+ * called once the handshake succeeded; a client waits in it until the
+ * server has acknowledged the client's final flight (resending it as
+ * wolfSSL does), keeping the data it reads meanwhile.  After it, nothing
+ * may be read or written through @ssl (no wolfSSL_read/write/shutdown);
+ * free it when you like.  Session tickets that arrive later are
+ * acknowledged but not kept.
+ */
+struct WOLFSSL;
+int dtls_offload_wolfssl_prepare(struct dtls_offload *h, struct WOLFSSL *ssl,
+				 int fd);
+int dtls_offload_wolfssl(struct dtls_offload *h, int fd, struct WOLFSSL *ssl);
+
+/*
+ * DTLS 1.3: replace our sending keys (RFC 9147 8).  Sends a KeyUpdate
+ * (asking the peer to update its own sending keys too if @request_peer,
+ * which is how the keys we receive with get replaced), resends it on the
+ * RFC's timer until the peer acknowledges it, then sends with the next
+ * epoch's keys.  Records that arrive meanwhile are kept for
+ * dtls_offload_recv().  A KeyUpdate from the peer, requested or not, is
+ * handled inside dtls_offload_recv(): the next receiving keys go in
+ * before it is acknowledged.  Call it when poll() reports POLLPRI (the
+ * kernel's usage limits, see dtls.rst) or on a schedule of your own.
+ * Blocks until acknowledged; -DTLS_OFFLOAD_E_VERSION for DTLS 1.2.
+ */
+int dtls_offload_key_update(struct dtls_offload *h, int request_peer);
+
+/*
+ * Milliseconds until dtls_offload_recv() must be called even if nothing
+ * arrives (a KeyUpdate of ours to resend), or -1: a poll() loop takes the
+ * smaller of this and its own timeout.
+ */
+int dtls_offload_timeout(const struct dtls_offload *h);
 
 /* Bytes of application data drained from the TLS library still waiting. */
 size_t dtls_offload_pending(const struct dtls_offload *h);

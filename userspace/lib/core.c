@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -34,6 +36,11 @@ struct dtls_offload *dtls_offload_new(void)
 
 	if (!h)
 		return NULL;
+	h->rbuf = malloc(2 * DO_MAX_RECORD);
+	if (!h->rbuf) {
+		free(h);
+		return NULL;
+	}
 	h->fd = -1;
 	h->alert = -1;
 	h->flight_open = false;
@@ -66,6 +73,10 @@ void dtls_offload_free(struct dtls_offload *h)
 		free(p);
 	}
 	do_openssl_release(h);
+	if (h->backend_free)
+		h->backend_free(h);
+	do_wipe(h->rbuf, 2 * DO_MAX_RECORD);
+	free(h->rbuf);
 	do_wipe(h, sizeof(*h));
 	free(h);
 }
@@ -310,7 +321,7 @@ int do_install(struct dtls_offload *h, int fd, int cipher,
 }
 
 /* Send one record of @type; plaintext epoch-0 record if @e0_seq >= 0. */
-static ssize_t do_send_record(struct dtls_offload *h, uint8_t type,
+ssize_t do_send_record(struct dtls_offload *h, uint8_t type,
 			      int64_t e0_seq, const void *buf, size_t len,
 			      int flags)
 {
@@ -390,7 +401,7 @@ void dtls_offload_get_stats(const struct dtls_offload *h,
 		*st = h->st;
 }
 
-static uint64_t now_ns(void)
+uint64_t do_now_ns(void)
 {
 	struct timespec ts;
 
@@ -450,7 +461,7 @@ static void do_handle_handshake(struct dtls_offload *h,
 	 * answer (RFC 6347 4.2.4).  Several records of one peer flight cause
 	 * one resend.
 	 */
-	t = now_ns();
+	t = do_now_ns();
 	if (!h->we_sent_last || !h->nflight ||
 	    t - h->last_retx_ns < RETX_MIN_GAP_NS) {
 		h->st.ignored_records++;
@@ -460,16 +471,141 @@ static void do_handle_handshake(struct dtls_offload *h,
 	do_retransmit(h);
 }
 
-ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
-			  int flags)
+/*
+ * DTLS 1.3 with a KeyUpdate of ours unacknowledged: wait for a record no
+ * longer than its resend timer, unless the caller must not wait.  Returns
+ * the recvmsg() flags to use, or -EAGAIN to look at the timer again.
+ */
+static int do_wait_ku(struct dtls_offload *h, int flags)
+{
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	int ms = do13_timer(h);
+
+	if (ms < 0)
+		return flags;
+	if (!h->ku_wait && ((flags & MSG_DONTWAIT) ||
+			    (fcntl(h->fd, F_GETFL) & O_NONBLOCK)))
+		return flags;
+	if (poll(&p, 1, ms) == 0)
+		return -EAGAIN;
+	return flags | MSG_DONTWAIT;
+}
+
+/* A non-data record: alerts here, handshake and ACK by version. */
+static ssize_t do_control(struct dtls_offload *h,
+			  const struct dtls_record_info *ri,
+			  const uint8_t *body, size_t n)
+{
+	bool prot = ri->flags & DTLS_RECORD_F_PROTECTED;
+
+	if (ri->content_type == DTLS_RECORD_TYPE_ALERT) {
+		if (!prot || n < 2) {
+			h->st.ignored_records++;
+			return -EAGAIN;	/* forgeable or malformed */
+		}
+		h->alert = body[0] << 8 | body[1];
+		if (body[1] == ALERT_CLOSE_NOTIFY) {
+			h->peer_closed = true;
+			return 0;
+		}
+		if (body[0] == ALERT_FATAL) {
+			h->fatal = true;
+			return -DTLS_OFFLOAD_E_ALERT;
+		}
+		h->st.ignored_records++;
+		return -EAGAIN;		/* other warnings */
+	}
+	if (!h->v13) {
+		do_handle_handshake(h, ri, body, n < 2 ? n : 2);
+	} else if (!prot) {
+		h->st.ignored_records++;
+	} else if (ri->content_type == DTLS_RECORD_TYPE_ACK) {
+		do13_on_ack(h, body, n);
+	} else if (ri->content_type == DTLS_RECORD_TYPE_HANDSHAKE) {
+		do13_on_handshake(h, ri->rec_num, body, n);
+	} else {
+		h->st.ignored_records++;
+	}
+	return -EAGAIN;
+}
+
+/*
+ * The next application data record from the kernel, handling every other
+ * record on the way.  With h->ku_wait, return -EALREADY as soon as our
+ * KeyUpdate is acknowledged.
+ */
+static ssize_t do_recv_socket(struct dtls_offload *h, void *buf, size_t len,
+			      int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct dtls_record_info))];
 		struct cmsghdr align;
 	} cb;
-	uint8_t scratch[16];
 	struct dtls_record_info ri;
 
+	for (;;) {
+		/* the rest of a record past @len, for non-data records */
+		struct iovec iov[2] = {
+			{ .iov_base = buf, .iov_len = len },
+			{ .iov_base = h->rbuf + len, .iov_len = DO_MAX_RECORD },
+		};
+		struct msghdr msg = {
+			.msg_iov = iov, .msg_iovlen = 2,
+			.msg_control = cb.buf,
+			.msg_controllen = sizeof(cb.buf),
+		};
+		int rflags = flags;
+		struct cmsghdr *c;
+		bool found = false;
+		ssize_t n, r;
+
+		if (h->ku_wait && !h->ku.active)
+			return -EALREADY;
+		if (h->v13 && h->ku.active) {
+			rflags = do_wait_ku(h, flags);
+			if (rflags == -EAGAIN)
+				continue;
+		}
+		if (len > DO_MAX_RECORD)
+			iov[1].iov_base = h->rbuf;	/* fits in buf */
+		n = recvmsg(h->fd, &msg, rflags);
+		if (n < 0) {
+			if (errno == EAGAIN && rflags != flags)
+				continue;	/* woken for nothing */
+			return -errno;
+		}
+		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+			if (c->cmsg_level == SOL_DTLS &&
+			    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
+				memcpy(&ri, CMSG_DATA(c), sizeof(ri));
+				found = true;
+			}
+		}
+		if (!found)
+			return -EPROTO;	/* DTLS_RX not installed? */
+
+		if (ri.content_type == DTLS_RECORD_TYPE_APPLICATION_DATA) {
+			if (!(ri.flags & DTLS_RECORD_F_PROTECTED))
+				continue;	/* the kernel never passes these */
+			if (n == 0)
+				continue;	/* empty record: 0 means EOF */
+			return (size_t)n > len ? (ssize_t)len : n;
+		}
+		/* the whole record in one piece, in h->rbuf */
+		if (len <= DO_MAX_RECORD)
+			memcpy(h->rbuf, buf, (size_t)n < len ? (size_t)n : len);
+		else
+			memcpy(h->rbuf, buf, n);
+		r = do_control(h, &ri, h->rbuf, n);
+		if (r != -EAGAIN)
+			return r;
+	}
+}
+
+ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
+			  int flags)
+{
 	if (!h || h->state != DO_OFFLOADED)
 		return -DTLS_OFFLOAD_E_STATE;
 
@@ -490,69 +626,52 @@ ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
 		return 0;
 	if (h->fatal)
 		return -DTLS_OFFLOAD_E_ALERT;
+	return do_recv_socket(h, buf, len, flags);
+}
 
+int dtls_offload_timeout(const struct dtls_offload *h)
+{
+	uint64_t t;
+
+	if (!h || !h->v13 || !h->ku.active)
+		return -1;
+	t = do_now_ns();
+	return h->ku.resend_ns > t ?
+	       (int)((h->ku.resend_ns - t + 999999) / 1000000) : 0;
+}
+
+int dtls_offload_key_update(struct dtls_offload *h, int request_peer)
+{
+	uint8_t *tmp;
+	ssize_t n;
+	int err;
+
+	if (!h || h->state != DO_OFFLOADED)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (!h->v13)
+		return -DTLS_OFFLOAD_E_VERSION;
+	if (h->peer_closed || h->fatal || h->close_sent)
+		return -DTLS_OFFLOAD_E_CLOSED;
+	err = do13_key_update_start(h, request_peer);
+	if (err)
+		return err;
+	tmp = malloc(DO_MAX_RECORD);
+	if (!tmp)
+		return -ENOMEM;
+	/* data that arrives meanwhile waits for dtls_offload_recv() */
+	h->ku_wait = true;
 	for (;;) {
-		/* scratch catches the start of a non-data record past @len */
-		struct iovec iov[2] = {
-			{ .iov_base = buf, .iov_len = len },
-			{ .iov_base = scratch, .iov_len = sizeof(scratch) },
-		};
-		struct msghdr msg = {
-			.msg_iov = iov, .msg_iovlen = 2,
-			.msg_control = cb.buf,
-			.msg_controllen = sizeof(cb.buf),
-		};
-		uint8_t head[2];
-		struct cmsghdr *c;
-		bool found = false;
-		ssize_t n;
-		size_t i;
-
-		n = recvmsg(h->fd, &msg, flags);
-		if (n < 0)
-			return -errno;
-		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_DTLS &&
-			    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
-				memcpy(&ri, CMSG_DATA(c), sizeof(ri));
-				found = true;
-			}
-		}
-		if (!found)
-			return -EPROTO;	/* DTLS_RX not installed? */
-
-		if (ri.content_type == DTLS_RECORD_TYPE_APPLICATION_DATA) {
-			if (!(ri.flags & DTLS_RECORD_F_PROTECTED))
-				continue;	/* the kernel never passes these */
-			if (n == 0)
-				continue;	/* empty record: 0 means EOF */
-			return (size_t)n > len ? (ssize_t)len : n;
-		}
-
-		for (i = 0; i < sizeof(head) && i < (size_t)n; i++)
-			head[i] = i < len ? ((uint8_t *)buf)[i] :
-					    scratch[i - len];
-
-		if (ri.content_type == DTLS_RECORD_TYPE_ALERT) {
-			if (!(ri.flags & DTLS_RECORD_F_PROTECTED) || n < 2) {
-				h->st.ignored_records++;
-				continue;	/* forgeable or malformed */
-			}
-			h->alert = head[0] << 8 | head[1];
-			if (head[1] == ALERT_CLOSE_NOTIFY) {
-				h->peer_closed = true;
-				return 0;
-			}
-			if (head[0] == ALERT_FATAL) {
-				h->fatal = true;
-				return -DTLS_OFFLOAD_E_ALERT;
-			}
-			h->st.ignored_records++;
-			continue;	/* other warnings */
-		}
-		do_handle_handshake(h, &ri, head, (size_t)n < 2 ? (size_t)n : 2);
+		n = do_recv_socket(h, tmp, DO_MAX_RECORD, 0);
+		if (n > 0 && !do_pending_add(h, tmp, n))
+			continue;
+		break;
 	}
+	h->ku_wait = false;
+	do_wipe(tmp, DO_MAX_RECORD);
+	free(tmp);
+	if (n == -EALREADY)
+		return 0;
+	return n > 0 ? -ENOMEM : n == 0 ? -DTLS_OFFLOAD_E_CLOSED : (int)n;
 }
 
 const char *dtls_offload_strerror(int err)
@@ -571,7 +690,7 @@ const char *dtls_offload_strerror(int err)
 	case DTLS_OFFLOAD_E_TLSLIB:
 		return "TLS library call failed";
 	case DTLS_OFFLOAD_E_VERSION:
-		return "protocol is not DTLS 1.2";
+		return "protocol version not supported here (DTLS 1.2 and 1.3 are; key updates need 1.3)";
 	case DTLS_OFFLOAD_E_ALERT:
 		return "peer sent a fatal alert";
 	case DTLS_OFFLOAD_E_SEQ:

@@ -18,7 +18,46 @@ enum do_state {
 	DO_NEW,
 	DO_PREP_OPENSSL,
 	DO_PREP_GNUTLS,
+	DO_PREP_WOLFSSL,
 	DO_OFFLOADED,
+};
+
+#define DO13_MAX_HASH	48
+#define DO13_IV_LEN	12
+#define DO13_HS_HDR_LEN	12	/* DTLS handshake message header */
+#define DO13_KU_RECS	8	/* record numbers of one KeyUpdate kept */
+
+/* DTLS 1.3: the keys of one epoch and direction, and their secret */
+struct do13_epoch {
+	int cipher;		/* DTLS_CIPHER_* */
+	bool sha384;		/* the suite's hash: SHA-384, else SHA-256 */
+	bool valid;
+	uint16_t epoch;
+	uint8_t secret[DO13_MAX_HASH];
+	uint8_t key[32], iv[DO13_IV_LEN], sn_key[32];
+};
+
+/* DTLS 1.3: one record of a datagram, as do13_parse() framed it */
+struct do13_rec {
+	size_t len;		/* 0: cannot be framed */
+	bool plaintext;		/* a DTLSPlaintext */
+	bool opened;		/* a DTLSCiphertext, authenticated */
+	uint8_t type;
+	uint16_t epoch_bits;	/* the full epoch of a DTLSPlaintext */
+	uint64_t seq;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* DTLS 1.3: our KeyUpdate until the peer's ACK of it */
+struct do13_ku {
+	bool active;
+	bool requested;		/* update_requested */
+	uint16_t msg_seq;
+	unsigned int nrec;	/* records it went out in (ring) */
+	uint64_t rec[DO13_KU_RECS];
+	uint64_t resend_ns;
+	unsigned int rto_ms;
 };
 
 /* One message (OpenSSL) or record body (GnuTLS) of our last flight. */
@@ -60,6 +99,10 @@ struct dtls_offload {
 	/* GnuTLS transport */
 	bool draining;
 
+	/* a backend's state until handoff, and how to free it */
+	void *backend;
+	void (*backend_free)(struct dtls_offload *h);
+
 	/* OpenSSL BIOs parked after handoff (void * to keep OpenSSL out) */
 	void *parked_rbio, *parked_wbio;
 
@@ -75,6 +118,18 @@ struct dtls_offload {
 	int alert;
 	uint64_t last_retx_ns;
 	struct dtls_offload_stats st;
+
+	/* DTLS 1.3 after handoff */
+	bool v13;
+	struct do13_epoch tx13;	/* the current TX epoch */
+	struct do13_epoch rx13;	/* the newest RX epoch installed */
+	uint16_t hs_tx_seq;	/* message_seq of our next handshake message */
+	uint16_t hs_rx_seq;	/* of the peer's next one */
+	struct do13_ku ku;
+	bool ku_wait;		/* dtls_offload_key_update() waits */
+
+	/* a non-data record in one piece: 2 * DO_MAX_RECORD */
+	uint8_t *rbuf;
 };
 
 /* core.c */
@@ -95,6 +150,28 @@ size_t do_iv_len(int cipher);
 size_t do_tag_len(int cipher);
 const char *do_cipher_name(int cipher);
 void do_wipe(void *p, size_t len);
+ssize_t do_send_record(struct dtls_offload *h, uint8_t type, int64_t e0_seq,
+		       const void *buf, size_t len, int flags);
+uint64_t do_now_ns(void);
+
+/* dtls13.c */
+size_t do13_hash_len(const struct do13_epoch *e);
+int do13_epoch_init(struct do13_epoch *e, int cipher, bool sha384,
+		    uint16_t epoch, const uint8_t *secret);
+int do13_epoch_next(struct do13_epoch *e);
+int do13_install(int fd, int optname, const struct do13_epoch *e,
+		 uint64_t seq);
+void do13_parse(const struct do13_epoch *e, const uint8_t *rec, size_t avail,
+		uint64_t expected, struct do13_rec *r, uint8_t *pt);
+void do13_each_msg(const uint8_t *body, size_t len,
+		   void (*fn)(void *arg, uint8_t type, uint16_t msg_seq),
+		   void *arg);
+int do13_key_update_start(struct dtls_offload *h, bool request);
+void do13_on_ack(struct dtls_offload *h, const uint8_t *body, size_t len);
+void do13_on_handshake(struct dtls_offload *h, uint64_t rec_num,
+		       const uint8_t *body, size_t len);
+int do13_timer(struct dtls_offload *h);
+
 /* openssl.c: drops the BIO references parked at handoff */
 void do_openssl_release(struct dtls_offload *h);
 

@@ -26,6 +26,9 @@
 #   kdtls        kernel DTLS, one send()/recv() per record (handshake: OpenSSL)
 #   kdtls-mmsg   kernel DTLS, sendmmsg/recvmmsg of 16 records
 #   kdtls-gso    kernel DTLS, UDP_SEGMENT (16 records per send) and UDP_GRO
+#   kdtls13      kernel DTLS 1.3, one send()/recv() per record (handshake:
+#                wolfSSL; not in the default modes)
+#   kdtls13-gso  kernel DTLS 1.3 with UDP GSO and UDP_GRO, as kdtls-gso
 #   openssl      userspace DTLS, SSL_write/SSL_read (--no-offload)
 #   gnutls       userspace DTLS, gnutls_record_send/recv (--no-offload)
 #
@@ -94,6 +97,8 @@ AEAD_KO=${AEAD_KO:-userspace/tests/aead_bench/aead_bench.ko}
 EVP=${EVP_BENCH:-userspace/tests/aead_bench/evp_bench}
 PORT=${PORT_BASE:-22000}
 PSK="--psk 00112233445566778899aabbccddeeff"
+# wolfSSL with DTLS 1.3 (tools/setup): its certificates for the kdtls13 cells
+W13SRC=${KDTLS_CACHE:-/var/cache/kdtls}/wolfssl/src
 NS_S=kdtls-bs$$
 NS_R=kdtls-br$$
 ADDR_S=10.198.0.1
@@ -263,13 +268,18 @@ insns_note() {
 # keeps to RATE records per second
 net_cell() {
 	local mode=$1 cipher=$2 size=$3 rate=${4:-} lib=openssl opts=() copt=()
-	local kind=net sopt=()
+	local kind=net sopt=() rauth=$PSK sauth=$PSK
 	case $mode in
 	plain) opts=(--plain); lib=none ;;
 	plain-gso) opts=(--plain --gso "$BATCH"); lib=none ;;
 	kdtls) opts=(--lib openssl) ;;
 	kdtls-mmsg) opts=(--lib openssl --batch "$BATCH") ;;
 	kdtls-gso) opts=(--lib openssl --gso "$BATCH") ;;
+	kdtls13|kdtls13-gso)
+		# DTLS 1.3: a wolfSSL handshake with a certificate (no PSK)
+		opts=(--dtls13); lib=wolfssl; sauth=""
+		rauth="--cert $W13SRC/certs/server-ecc.pem --key $W13SRC/certs/ecc-key.pem"
+		[ "$mode" = kdtls13-gso ] && opts+=(--gso "$BATCH") ;;
 	openssl) opts=(--lib openssl --no-offload) ;;
 	gnutls) opts=(--lib gnutls --no-offload); lib=gnutls ;;
 	*) die "unknown mode $mode" ;;
@@ -286,13 +296,13 @@ net_cell() {
 	rb0=$(rcvbuf_err); bl0=$(backlog_drops); dd0=$(dtls_stat DtlsRxDropped); de0=$(dtls_stat DtlsRxDecryptError)
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_R" timeout "$CELL_TMO" taskset -c "$RX_CPU" \
-		"$DB" -l $PSK "${opts[@]}" "${copt[@]}" --size "$size" --time "$SECS" \
+		"$DB" -l $rauth "${opts[@]}" "${copt[@]}" --size "$size" --time "$SECS" \
 		"$ADDR_R" "$PORT" > "$rlog" 2>&1 &
 	rpid=$!
 	wait_port "$PORT" || echo "bench.sh: receiver of $tag not listening" >> "$rlog"
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_S" timeout "$CELL_TMO" taskset -c "$TX_CPU" \
-		"$DB" $PSK "${opts[@]}" "${copt[@]}" "${sopt[@]}" --size "$size" \
+		"$DB" $sauth "${opts[@]}" "${copt[@]}" "${sopt[@]}" --size "$size" \
 		--time "$SECS" "$ADDR_R" "$PORT" > "$slog" 2>&1
 	sst=$?
 	if [ $sst != 0 ]; then	# the receiver may wait for records that never come

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import insns_profile  # noqa: E402
 
 NET_MODES = ["plain", "plain-gso", "kdtls", "kdtls-mmsg", "kdtls-gso",
-             "openssl", "gnutls"]
+             "kdtls13", "kdtls13-gso", "openssl", "gnutls"]
 CIPHER_MODES = ["kaead-sync", "kaead-best", "evp"]
 CIPHER_NAMES = {"aes128gcm": "AES-128-GCM", "chacha20": "ChaCha20-Poly1305",
                 "aes128ccm8": "AES-128-CCM_8"}
@@ -26,6 +26,8 @@ MODE_LABEL = {
     "kdtls": "kernel DTLS",
     "kdtls-mmsg": "kernel DTLS, sendmmsg/recvmmsg",
     "kdtls-gso": "kernel DTLS, GSO/GRO",
+    "kdtls13": "kernel DTLS 1.3",
+    "kdtls13-gso": "kernel DTLS 1.3, GSO/GRO",
     "openssl": "OpenSSL userspace DTLS",
     "gnutls": "GnuTLS userspace DTLS",
     "kaead-sync": "kernel AEAD alone, sync only",

@@ -108,9 +108,7 @@ double now(void)
 
 /* ---- cipher names ---- */
 
-enum { C_GCM128, C_GCM256, C_CCM, C_CCM8, C_CHACHA, C_ALL };
-
-static int cipher_index(void)
+int cipher_index(void)
 {
 	static const struct { const char *name; int idx; } names[] = {
 		{ "aes128gcm", C_GCM128 }, { "aes-128-gcm", C_GCM128 },
@@ -171,6 +169,7 @@ static const struct option common_long[] = {
 	{ "key", required_argument, NULL, 'K' },
 	{ "cipher", required_argument, NULL, 'c' },
 	{ "lib", required_argument, NULL, 'L' },
+	{ "dtls13", no_argument, NULL, '3' },
 	{ "no-offload", no_argument, NULL, 'N' },
 	{ "size", required_argument, NULL, 'S' },
 	{ "hs-timeout", required_argument, NULL, 'T' },
@@ -228,9 +227,17 @@ static bool common_option(int o, const char *arg)
 		opt.hs_timeout_ms = num_arg("--hs-timeout", arg, 60000);
 		break;
 	case 'L':
-		if (strcmp(arg, "openssl") && strcmp(arg, "gnutls"))
-			die("--lib wants openssl or gnutls");
-		opt.lib = strcmp(arg, "openssl") ? LIB_GNUTLS : LIB_OPENSSL;
+		if (!strcmp(arg, "openssl"))
+			opt.lib = LIB_OPENSSL;
+		else if (!strcmp(arg, "gnutls"))
+			opt.lib = LIB_GNUTLS;
+		else if (!strcmp(arg, "wolfssl"))
+			opt.lib = LIB_WOLFSSL;
+		else
+			die("--lib wants openssl, gnutls or wolfssl");
+		break;
+	case '3':
+		opt.lib = LIB_WOLFSSL;
 		break;
 	default:
 		return common_flag(o);
@@ -246,7 +253,9 @@ static const char common_help[] =
 	"                   (Client_identity)\n"
 	"  --cert FILE --key FILE  certificate and key, PEM (a server needs these or --psk)\n"
 	"  --cipher NAME    aes128gcm, aes256gcm, aes128ccm, aes128ccm8, chacha20\n"
-	"  --lib LIB        handshake library: openssl (default) or gnutls\n"
+	"  --lib LIB        handshake library: openssl (default) or gnutls (DTLS 1.2),\n"
+	"                   wolfssl (DTLS 1.3; --cert/--key, no --psk)\n"
+	"  --dtls13         DTLS 1.3: the same as --lib wolfssl\n"
 	"  --no-offload     keep the record layer in the TLS library\n"
 	"  --size N         bytes per record (1200; at most 16384)\n"
 	"  --hs-timeout MS  first handshake retransmission timeout (library default:\n"
@@ -649,6 +658,12 @@ void conn_handshake(struct conn *c)
 	if (opt.plain) {
 		c->plain = true;
 		plain_hello(c);
+	} else if (opt.lib == LIB_WOLFSSL) {
+#ifdef HAVE_WOLFSSL13
+		wolf_handshake(c);
+#else
+		die("this build has no wolfSSL with DTLS 1.3: run tools/setup, then make");
+#endif
 	} else if (opt.lib == LIB_OPENSSL) {
 		setup_openssl(c, &peer);
 		handshake_openssl(c);
@@ -665,8 +680,14 @@ static void install_keys(struct conn *c)
 
 	if (opt.lib == LIB_OPENSSL)
 		r = dtls_offload_openssl(c->h, c->fd, c->ssl);
-	else
+	else if (opt.lib == LIB_GNUTLS)
 		r = dtls_offload_gnutls(c->h, c->fd, c->gs);
+	else
+#ifdef HAVE_WOLFSSL13
+		r = wolf_offload(c);
+#else
+		r = -DTLS_OFFLOAD_E_STATE;
+#endif
 	if (r == -ENOPROTOOPT)
 		die("kernel DTLS not available: load kernel/dtls.ko (setsockopt SOL_DTLS: %s)",
 		    strerror(ENOPROTOOPT));
@@ -715,12 +736,19 @@ void conn_free(struct conn *c)
 			(unsigned long long)st.retransmits,
 			(unsigned long long)st.ignored_records,
 			(unsigned long long)st.drained_records);
+		verbose("last keys installed: tx epoch %u, rx epoch %u",
+			(unsigned int)(st.tx_rec_seq >> 48),
+			(unsigned int)(st.rx_rec_seq >> 48));
 		dtls_offload_free(c->h);
 	}
 	if (c->ssl)
 		SSL_free(c->ssl);
 	if (c->gs)
 		gnutls_deinit(c->gs);
+#ifdef HAVE_WOLFSSL13
+	if (c->wssl)
+		wolf_conn_free(c);
+#endif
 	close(c->fd);
 }
 

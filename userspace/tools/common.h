@@ -23,7 +23,7 @@
 
 #define MAX_REC 16384	/* the largest plaintext of a DTLS record */
 
-enum lib { LIB_OPENSSL, LIB_GNUTLS };
+enum lib { LIB_OPENSSL, LIB_GNUTLS, LIB_WOLFSSL };
 
 /* Options both programs take; parse_options() fills them in. */
 struct common_opts {
@@ -72,8 +72,18 @@ struct conn {
 	SSL *ssl;
 	gnutls_session_t gs;
 	struct dtls_offload *h;	/* non-NULL when offloaded */
+	void *wssl;		/* WOLFSSL *: --lib wolfssl */
 	bool plain;		/* --plain: no DTLS */
 };
+
+/* the suite --cipher names (C_*), or C_ALL */
+enum { C_GCM128, C_GCM256, C_CCM, C_CCM8, C_CHACHA, C_ALL };
+int cipher_index(void);
+
+/* wolfssl.c, when built with wolfSSL's DTLS 1.3 (HAVE_WOLFSSL13) */
+void wolf_handshake(struct conn *c);
+int wolf_offload(struct conn *c);
+void wolf_conn_free(struct conn *c);
 
 void conn_handshake(struct conn *c);
 void conn_offload(struct conn *c);

@@ -199,7 +199,7 @@ static const char *bench_lib(const struct conn *c)
 {
 	if (c->plain)
 		return "none";
-	return opt.lib == LIB_OPENSSL ? "openssl" : "gnutls";
+	return opt.lib == LIB_OPENSSL ? "openssl" : opt.lib == LIB_GNUTLS ? "gnutls" : "wolfssl";
 }
 
 static void *zalloc(size_t size)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dtls-cat: netcat for DTLS 1.2 over UDP, with the record layer in the
- * kernel (kernel/dtls.ko) after an OpenSSL or GnuTLS handshake.
+ * dtls-cat: netcat for DTLS over UDP, with the record layer in the kernel
+ * (kernel/dtls.ko) after an OpenSSL or GnuTLS (DTLS 1.2) or wolfSSL
+ * (DTLS 1.3) handshake.
  *
  *   dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX --psk-identity ID |
  *            --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]
@@ -33,6 +34,7 @@ static struct {
 	long handoff_delay_ms;	/* test: pause between handshake and offload */
 	bool handoff_peek;	/* test: make the TLS library buffer a record */
 	unsigned long long recv_bytes;	/* stop lingering once this much came */
+	unsigned long long key_update;	/* DTLS 1.3: a KeyUpdate every N records */
 	long delay_us;		/* pause after each record sent */
 	int linger;		/* seconds to wait for the peer's close_notify */
 } cat_opt = {
@@ -44,10 +46,11 @@ static uint64_t rec_sent, rec_received;
 
 static const char usage_head[] =
 	"usage: dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX [--psk-identity ID] |\n"
-	"                --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls]\n"
+	"                --cert FILE --key FILE] [--cipher NAME]\n"
+	"                [--lib openssl|gnutls|wolfssl | --dtls13]\n"
 	"                [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]\n"
 	"                [--delay USEC] [--plain] [--handoff-delay MS] [--handoff-peek]\n"
-	"                [--hs-timeout MS] [--recv-bytes N] HOST PORT\n"
+	"                [--hs-timeout MS] [--recv-bytes N] [--key-update N] HOST PORT\n"
 	"stdin goes out in records, received records go to stdout.\n";
 
 static const char usage_own[] =
@@ -60,6 +63,8 @@ static const char usage_own[] =
 	"  --delay USEC     pause after each record sent (pacing for slow receivers)\n"
 	"  --recv-bytes N   after our close_notify, stop waiting for the peer's once\n"
 	"                   N bytes were received (peers that never send one)\n"
+	"  --key-update N   DTLS 1.3: after every N records sent, update the keys\n"
+	"                   (KeyUpdate asking the peer for its own; waits for the ACK)\n"
 	"  --handoff-delay MS  test: wait MS after the handshake before the offload\n"
 	"                   (what the peer sends meanwhile waits in the socket queue)\n"
 	"  --handoff-peek   test: after the handshake wait for a record and let the\n"
@@ -113,6 +118,9 @@ static bool cat_option(int o, const char *arg, char **argv)
 	case 'R':
 		cat_opt.recv_bytes = num_arg("--recv-bytes", arg, ULLONG_MAX);
 		break;
+	case 'k':
+		cat_opt.key_update = num_arg("--key-update", arg, ULLONG_MAX);
+		break;
 	case 'B':
 		die("'%s' is a benchmark option: use dtls-bench (see dtls-bench --help)",
 		    argv[optind - 1]);
@@ -131,6 +139,7 @@ static void parse_args(int argc, char **argv)
 		{ "handoff-delay", required_argument, NULL, 'H' },
 		{ "handoff-peek", no_argument, NULL, 'p' },
 		{ "recv-bytes", required_argument, NULL, 'R' },
+		{ "key-update", required_argument, NULL, 'k' },
 		/* dtls-bench's options: a one-line pointer there */
 		{ "bench", optional_argument, NULL, 'B' },
 		{ "rate", optional_argument, NULL, 'B' },
@@ -142,6 +151,8 @@ static void parse_args(int argc, char **argv)
 	parse_options(argc, argv, "dq:", lo, cat_option, usage);
 	if (cat_opt.handoff_peek && opt.lib != LIB_OPENSSL)
 		die("--handoff-peek needs --lib openssl (GnuTLS cannot peek)");
+	if (cat_opt.key_update && opt.lib != LIB_WOLFSSL)
+		die("--key-update needs DTLS 1.3 (--lib wolfssl)");
 }
 
 /* ---- record sizes ---- */
@@ -298,6 +309,17 @@ static ssize_t read_record(char *buf, size_t want)
 	return n;
 }
 
+/* --key-update: ours, asking for the peer's */
+static void key_update(struct conn *c)
+{
+	int r = dtls_offload_key_update(c->h, 1);
+
+	if (r)
+		die("key update: %s", dtls_offload_strerror(r));
+	verbose("key update acknowledged after record %llu",
+		(unsigned long long)rec_sent);
+}
+
 /* One record from stdin to the peer; at EOF our close_notify. */
 static void relay_to_peer(struct conn *c, struct relay *r)
 {
@@ -306,6 +328,9 @@ static void relay_to_peer(struct conn *c, struct relay *r)
 	if (n > 0) {
 		conn_send(c, r->buf, n);
 		rec_sent++;
+		if (cat_opt.key_update && c->h &&
+		    !(rec_sent % cat_opt.key_update))
+			key_update(c);
 		if (cat_opt.delay_us)
 			usleep(cat_opt.delay_us);
 	}
@@ -333,8 +358,12 @@ static void relay(struct conn *c)
 		int timeout;
 
 		if (!conn_has_pending(c)) {
+			int lib_ms = c->h ? dtls_offload_timeout(c->h) : -1;
+
 			if (!linger_timeout(&r, &timeout))
 				break;
+			if (lib_ms >= 0 && (timeout < 0 || lib_ms < timeout))
+				timeout = lib_ms;
 			if (poll(p, r.in_eof ? 1 : 2, timeout) < 0 && errno != EINTR)
 				die("poll: %s", strerror(errno));
 		} else {

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libdtls_offload: wolfSSL 5.7 built with DTLS 1.3 (--enable-dtls13,
+ * HAVE_SECRET_CALLBACK), for DTLS 1.3 sessions.
+ *
+ * wolfSSL hands out the traffic secrets (wolfSSL_set_tls13_secret_cb());
+ * the library's own I/O callbacks do the socket I/O and keep a copy of
+ * every datagram of the handshake.  At handoff those are opened again with
+ * keys derived from the secrets (dtls13.c), which gives what wolfSSL does
+ * not expose: the record numbers each side has used in each epoch, and
+ * the handshake message numbers, which the library's KeyUpdate and ACKs
+ * go on from.
+ *
+ * The client sends the handshake's final flight, which the server
+ * acknowledges: the client keeps wolfSSL running until that ACK came
+ * (wolfSSL_dtls13_has_pending_msg()), so wolfSSL still resends the flight
+ * if it was lost; application data read meanwhile waits in the handle.
+ * The server installs the client's handshake epoch as well, after the
+ * first application epoch, so that a final flight the client resends
+ * because the server's ACK was lost reaches the library, which
+ * acknowledges it again.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* wolfSSL keeps its own SHA256 etc. as macros unless told not to */
+#define NO_OLD_SHA_NAMES
+#define NO_OLD_WC_NAMES
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <linux/dtls.h>
+
+#include "internal.h"
+
+#if !defined(WOLFSSL_DTLS13) || !defined(HAVE_SECRET_CALLBACK)
+#error "wolfSSL must be built with --enable-dtls13 and HAVE_SECRET_CALLBACK"
+#endif
+
+#define LOG_MAX		64	/* datagrams of a handshake kept */
+#define DGRAM_MAX	(DO_MAX_RECORD + 512)
+#define EPOCH_HS	2	/* RFC 9147 6.1 */
+#define EPOCH_APP	3
+
+enum { CLI_HS, SRV_HS, CLI_APP, SRV_APP, N_SECRETS };
+
+struct wolf_dgram {
+	bool sent;
+	size_t len;
+	uint8_t data[];
+};
+
+struct do_wolf {
+	struct wolf_dgram *log[LOG_MAX];
+	unsigned int nlog;
+	bool overflow;
+	uint8_t secret[N_SECRETS][DO13_MAX_HASH];
+	bool have[N_SECRETS];
+	int secret_len;
+};
+
+static void wolf_free(struct dtls_offload *h)
+{
+	struct do_wolf *w = h->backend;
+	unsigned int i;
+
+	if (!w)
+		return;
+	for (i = 0; i < w->nlog; i++) {
+		do_wipe(w->log[i]->data, w->log[i]->len);
+		free(w->log[i]);
+	}
+	do_wipe(w, sizeof(*w));
+	free(w);
+	h->backend = NULL;
+}
+
+static void wolf_log(struct do_wolf *w, bool sent, const void *p, size_t len)
+{
+	struct wolf_dgram *d;
+
+	if (w->nlog == LOG_MAX) {
+		w->overflow = true;
+		return;
+	}
+	d = malloc(sizeof(*d) + len);
+	if (!d) {
+		w->overflow = true;
+		return;
+	}
+	d->sent = sent;
+	d->len = len;
+	memcpy(d->data, p, len);
+	w->log[w->nlog++] = d;
+}
+
+static int secret_cb(WOLFSSL *ssl, int id, const unsigned char *secret,
+		     int len, void *arg)
+{
+	struct dtls_offload *h = arg;
+	struct do_wolf *w = h->backend;
+	int i;
+
+	(void)ssl;
+	switch (id) {
+	case CLIENT_HANDSHAKE_TRAFFIC_SECRET:
+		i = CLI_HS;
+		break;
+	case SERVER_HANDSHAKE_TRAFFIC_SECRET:
+		i = SRV_HS;
+		break;
+	case CLIENT_TRAFFIC_SECRET:
+		i = CLI_APP;
+		break;
+	case SERVER_TRAFFIC_SECRET:
+		i = SRV_APP;
+		break;
+	default:
+		return 0;
+	}
+	if (!w || len > DO13_MAX_HASH || h->state != DO_PREP_WOLFSSL)
+		return 0;
+	memcpy(w->secret[i], secret, len);
+	w->have[i] = true;
+	w->secret_len = len;
+	return 0;
+}
+
+static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+	struct dtls_offload *h = arg;
+	ssize_t n;
+
+	(void)ssl;
+	if (h->state != DO_PREP_WOLFSSL)
+		return WOLFSSL_CBIO_ERR_GENERAL;	/* offloaded */
+	n = send(h->fd, buf, sz, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EAGAIN ? WOLFSSL_CBIO_ERR_WANT_WRITE :
+		       errno == EINTR ? WOLFSSL_CBIO_ERR_ISR :
+					WOLFSSL_CBIO_ERR_GENERAL;
+	wolf_log(h->backend, true, buf, n);
+	return (int)n;
+}
+
+/* Blocking, up to wolfSSL's retransmission timer: TIMEOUT makes it resend */
+static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+	struct dtls_offload *h = arg;
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	int ms = wolfSSL_dtls_get_current_timeout(ssl) * 1000;
+	ssize_t n;
+
+	if (h->state != DO_PREP_WOLFSSL)
+		return WOLFSSL_CBIO_ERR_GENERAL;
+	/* the handoff waits only until our final flight is acknowledged */
+	if (h->draining && !wolfSSL_dtls13_has_pending_msg(ssl))
+		return WOLFSSL_CBIO_ERR_WANT_READ;
+	if (wolfSSL_dtls13_use_quick_timeout(ssl))
+		ms /= 4;
+	if (poll(&p, 1, ms) == 0)
+		return WOLFSSL_CBIO_ERR_TIMEOUT;
+	n = recv(h->fd, buf, sz, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN ? WOLFSSL_CBIO_ERR_WANT_READ :
+		       errno == EINTR ? WOLFSSL_CBIO_ERR_ISR :
+					       WOLFSSL_CBIO_ERR_GENERAL;
+	wolf_log(h->backend, false, buf, n);
+	return (int)n;
+}
+
+/* After handoff, for anything wolfSSL still tries */
+static int io_refuse(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+	(void)ssl;
+	(void)buf;
+	(void)sz;
+	(void)arg;
+	return WOLFSSL_CBIO_ERR_GENERAL;
+}
+
+int dtls_offload_wolfssl_prepare(struct dtls_offload *h, struct WOLFSSL *ssl,
+				 int fd)
+{
+	int err;
+
+	if (!h || !ssl || h->state != DO_NEW)
+		return -DTLS_OFFLOAD_E_STATE;
+	err = do_probe(fd);
+	if (err)
+		return err;
+	h->backend = calloc(1, sizeof(struct do_wolf));
+	if (!h->backend)
+		return -ENOMEM;
+	h->backend_free = wolf_free;
+	if (wolfSSL_set_tls13_secret_cb(ssl, secret_cb, h) != WOLFSSL_SUCCESS) {
+		wolf_free(h);
+		return -DTLS_OFFLOAD_E_TLSLIB;
+	}
+	wolfSSL_SSLSetIORecv(ssl, io_recv);
+	wolfSSL_SSLSetIOSend(ssl, io_send);
+	wolfSSL_SetIOReadCtx(ssl, h);
+	wolfSSL_SetIOWriteCtx(ssl, h);
+	h->fd = fd;
+	h->state = DO_PREP_WOLFSSL;
+	return 0;
+}
+
+static int wolf_cipher(WOLFSSL *ssl, bool *sha384)
+{
+	*sha384 = false;
+	switch (wolfSSL_get_current_cipher_suite(ssl)) {
+	case 0x1301:
+		return DTLS_CIPHER_AES_GCM_128;
+	case 0x1302:
+		*sha384 = true;
+		return DTLS_CIPHER_AES_GCM_256;
+	case 0x1303:
+		return DTLS_CIPHER_CHACHA20_POLY1305;
+	case 0x1304:
+		return DTLS_CIPHER_AES_CCM_128;
+	case 0x1305:
+		return DTLS_CIPHER_AES_CCM_8_128;
+	}
+	return -1;
+}
+
+/* What the handshake's datagrams tell, in each direction */
+struct wolf_seen {
+	uint64_t next[2][4];	/* [sent][epoch]: highest sequence number + 1 */
+	int msg_seq[2];		/* [sent]: highest handshake message_seq */
+};
+
+struct msg_arg {
+	int *max;
+};
+
+static void note_msg(void *arg, uint8_t type, uint16_t msg_seq)
+{
+	struct msg_arg *a = arg;
+
+	(void)type;
+	if (msg_seq > *a->max)
+		*a->max = msg_seq;
+}
+
+static void wolf_scan(const struct do_wolf *w, struct do13_epoch ep[2][4],
+		      struct wolf_seen *s, uint8_t *pt)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	s->msg_seq[0] = s->msg_seq[1] = -1;
+	for (i = 0; i < w->nlog; i++) {
+		const struct wolf_dgram *d = w->log[i];
+		size_t off = 0;
+		int dir = d->sent;
+
+		while (off < d->len) {
+			struct msg_arg a = { .max = &s->msg_seq[dir] };
+			const struct do13_epoch *e;
+			uint8_t bits = d->data[off] & 3;
+			struct do13_rec r;
+			uint64_t *next;
+
+			e = (d->data[off] & 0xe0) == 0x20 ? &ep[dir][bits] : NULL;
+			next = &s->next[dir][bits];
+			do13_parse(e, d->data + off, d->len - off, *next, &r, pt);
+			if (!r.len)
+				break;
+			off += r.len;
+			if (!r.plaintext && !r.opened)
+				continue;	/* another epoch, or forged */
+			if (r.opened && r.seq >= *next)
+				*next = r.seq + 1;
+			if (r.type == DTLS_RECORD_TYPE_HANDSHAKE)
+				do13_each_msg(r.body, r.body_len, note_msg, &a);
+		}
+	}
+}
+
+/* Open the handshake again: record and message numbers; keys of epoch 3 */
+static int wolf_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
+{
+	struct do_wolf *w = h->backend;
+	bool server = wolfSSL_is_server(ssl), sha384;
+	int cipher = wolf_cipher(ssl, &sha384);
+	struct do13_epoch (*ep)[4];
+	struct wolf_seen s;
+	uint8_t *pt;
+	int err, me, peer;
+
+	if (cipher < 0)
+		return -DTLS_OFFLOAD_E_CIPHER;
+	if (w->overflow || !w->have[CLI_HS] || !w->have[SRV_HS] ||
+	    !w->have[CLI_APP] || !w->have[SRV_APP])
+		return -DTLS_OFFLOAD_E_SEQ;
+	ep = calloc(2, sizeof(*ep));
+	pt = malloc(DGRAM_MAX);
+	err = -ENOMEM;
+	if (!ep || !pt)
+		goto out;
+	/* [0]: what the peer sent, [1]: what we sent */
+	me = server ? SRV_HS : CLI_HS;
+	peer = server ? CLI_HS : SRV_HS;
+	err = do13_epoch_init(&ep[1][EPOCH_HS], cipher, sha384, EPOCH_HS,
+			      w->secret[me]) ?:
+	      do13_epoch_init(&ep[0][EPOCH_HS], cipher, sha384, EPOCH_HS,
+			      w->secret[peer]) ?:
+	      do13_epoch_init(&ep[1][EPOCH_APP], cipher, sha384, EPOCH_APP,
+			      w->secret[me + 2]) ?:
+	      do13_epoch_init(&ep[0][EPOCH_APP], cipher, sha384, EPOCH_APP,
+			      w->secret[peer + 2]);
+	if (err)
+		goto out;
+	wolf_scan(w, ep, &s, pt);
+	if (s.msg_seq[1] < 0 || s.msg_seq[0] < 0) {
+		err = -DTLS_OFFLOAD_E_SEQ;
+		goto out;
+	}
+
+	/*
+	 * The first application epoch first: what the peer sent in it and
+	 * the socket already holds is opened at this install.  A server then
+	 * adds the client's handshake epoch as the previous one, to hear the
+	 * client's final flight again if it is resent.
+	 */
+	err = do13_install(fd, DTLS_RX, &ep[0][EPOCH_APP], s.next[0][EPOCH_APP]);
+	if (!err && server)
+		err = do13_install(fd, DTLS_RX, &ep[0][EPOCH_HS],
+				   s.next[0][EPOCH_HS]);
+	err = err ?: do13_install(fd, DTLS_TX, &ep[1][EPOCH_APP],
+				  s.next[1][EPOCH_APP]);
+	if (err)
+		goto out;
+	h->v13 = true;
+	h->tx13 = ep[1][EPOCH_APP];
+	h->rx13 = ep[0][EPOCH_APP];
+	h->hs_tx_seq = s.msg_seq[1] + 1;
+	h->hs_rx_seq = s.msg_seq[0] + 1;
+	h->fd = fd;
+	h->cipher = cipher;
+	h->cipher_name = do_cipher_name(cipher);
+	h->epoch = EPOCH_APP;
+	h->st.tx_rec_seq = (uint64_t)EPOCH_APP << 48 | s.next[1][EPOCH_APP];
+	h->st.rx_rec_seq = (uint64_t)EPOCH_APP << 48 | s.next[0][EPOCH_APP];
+	h->state = DO_OFFLOADED;
+out:
+	if (ep)
+		do_wipe(ep, 2 * sizeof(*ep));
+	free(ep);
+	if (pt)
+		do_wipe(pt, DGRAM_MAX);
+	free(pt);
+	return err;
+}
+
+/* Application data wolfSSL already has, or reads while we wait */
+static int wolf_drain(struct dtls_offload *h, WOLFSSL *ssl, bool wait_ack)
+{
+	uint8_t *buf = malloc(DO_MAX_RECORD);
+	int n, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	h->draining = true;
+	while (wolfSSL_pending(ssl) > 0 ||
+	       (wait_ack && wolfSSL_dtls13_has_pending_msg(ssl))) {
+		n = wolfSSL_read(ssl, buf, DO_MAX_RECORD);
+		if (n > 0) {
+			err = do_pending_add(h, buf, n);
+			if (err)
+				break;
+			continue;
+		}
+		n = wolfSSL_get_error(ssl, n);
+		if (n == WOLFSSL_ERROR_WANT_READ)
+			continue;
+		err = n == WOLFSSL_ERROR_ZERO_RETURN ? -DTLS_OFFLOAD_E_CLOSED :
+						       -DTLS_OFFLOAD_E_TLSLIB;
+		break;
+	}
+	h->draining = false;
+	do_wipe(buf, DO_MAX_RECORD);
+	free(buf);
+	return err;
+}
+
+int dtls_offload_wolfssl(struct dtls_offload *h, int fd, struct WOLFSSL *ssl)
+{
+	int err;
+
+	if (!h || !ssl || h->state != DO_PREP_WOLFSSL || fd != h->fd)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (!wolfSSL_is_init_finished(ssl))
+		return -DTLS_OFFLOAD_E_STATE;
+	if (wolfSSL_version(ssl) != DTLS1_3_VERSION)
+		return -DTLS_OFFLOAD_E_VERSION;
+	if (wolf_cipher(ssl, &(bool){ false }) < 0)
+		return -DTLS_OFFLOAD_E_CIPHER;
+	err = wolf_drain(h, ssl, !wolfSSL_is_server(ssl));
+	if (!err)
+		err = wolf_handoff(h, ssl, fd);
+	if (err)
+		return err;
+	/* wolfSSL reaches the socket no more, nor the handle */
+	wolfSSL_SSLSetIORecv(ssl, io_refuse);
+	wolfSSL_SSLSetIOSend(ssl, io_refuse);
+	wolfSSL_SetIOReadCtx(ssl, NULL);
+	wolfSSL_SetIOWriteCtx(ssl, NULL);
+	wolf_free(h);
+	return 0;
+}
