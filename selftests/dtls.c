@@ -4470,6 +4470,19 @@ TEST_F(dtls13, rx_key_update)
 	peer13_epoch(_metadata, self, &e[5], 1, 0);
 }
 
+/* Two kernel sockets with DTLS 1.3 keys both ways: kab a -> b, kba b -> a */
+static void kernel_pair13(struct __test_metadata *_metadata, const struct cdesc13 *c,
+			  int kind, struct dkey13 *kab, struct dkey13 *kba, int *a, int *b)
+{
+	ASSERT_EQ(0, dkey13_derive(kab, c, "a-to-b", EPOCH13));
+	ASSERT_EQ(0, dkey13_derive(kba, c, "b-to-a", EPOCH13));
+	ASSERT_EQ(0, udp_pair(kind, kind, a, b));
+	ASSERT_EQ(0, dtls13_install(*a, DTLS_TX, kab, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(*a, DTLS_RX, kba, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(*b, DTLS_TX, kba, EPOCH13, 0));
+	ASSERT_EQ(0, dtls13_install(*b, DTLS_RX, kab, EPOCH13, 0));
+}
+
 /*
  * Two kernel sockets update their keys over and over under traffic, the
  * way RFC 9147 orders it: the receiver installs the next epoch, then the
@@ -4481,13 +4494,7 @@ TEST_F(dtls13, kernel_to_kernel_key_updates)
 	uint8_t pt[600], buf[700];
 	int a, b;
 
-	ASSERT_EQ(0, dkey13_derive(&kab, self->s, "a-to-b", EPOCH13));
-	ASSERT_EQ(0, dkey13_derive(&kba, self->s, "b-to-a", EPOCH13));
-	ASSERT_EQ(0, udp_pair(variant->kind, variant->kind, &a, &b));
-	ASSERT_EQ(0, dtls13_install(a, DTLS_TX, &kab, EPOCH13, 0));
-	ASSERT_EQ(0, dtls13_install(a, DTLS_RX, &kba, EPOCH13, 0));
-	ASSERT_EQ(0, dtls13_install(b, DTLS_TX, &kba, EPOCH13, 0));
-	ASSERT_EQ(0, dtls13_install(b, DTLS_RX, &kab, EPOCH13, 0));
+	kernel_pair13(_metadata, self->s, variant->kind, &kab, &kba, &a, &b);
 	for (int round = 0; round < 20; round++) {
 		for (int i = 0; i < 10; i++) {
 			size_t len = (round * 17 + i * 61) % sizeof(pt);
@@ -4517,13 +4524,7 @@ TEST_F(dtls13, kernel_to_kernel)
 	uint8_t pt[1400], buf[1500];
 	int a, b;
 
-	ASSERT_EQ(0, dkey13_derive(&kab, self->s, "a-to-b", EPOCH13));
-	ASSERT_EQ(0, dkey13_derive(&kba, self->s, "b-to-a", EPOCH13));
-	ASSERT_EQ(0, udp_pair(variant->kind, variant->kind, &a, &b));
-	ASSERT_EQ(0, dtls13_install(a, DTLS_TX, &kab, EPOCH13, 0));
-	ASSERT_EQ(0, dtls13_install(a, DTLS_RX, &kba, EPOCH13, 0));
-	ASSERT_EQ(0, dtls13_install(b, DTLS_TX, &kba, EPOCH13, 0));
-	ASSERT_EQ(0, dtls13_install(b, DTLS_RX, &kab, EPOCH13, 0));
+	kernel_pair13(_metadata, self->s, variant->kind, &kab, &kba, &a, &b);
 	for (int i = 0; i < 50; i++) {
 		size_t len = (i * 131) % sizeof(pt);
 
