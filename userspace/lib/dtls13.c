@@ -381,14 +381,22 @@ static int send_key_update(struct dtls_offload *h)
  */
 int do13_key_update_start(struct dtls_offload *h, bool request)
 {
+	int err;
+
 	if (h->ku.active)
 		return 0;
 	memset(&h->ku, 0, sizeof(h->ku));
 	h->ku.active = true;
 	h->ku.requested = request;
-	h->ku.msg_seq = h->hs_tx_seq++;
+	h->ku.msg_seq = h->hs_tx_seq;
 	h->ku.rto_ms = KU_RTO_MS;
-	return send_key_update(h);
+	err = send_key_update(h);
+	if (err) {
+		h->ku.active = false;	/* never sent: the number stays free */
+		return err;
+	}
+	h->hs_tx_seq++;
+	return 0;
 }
 
 /* Resend an unacknowledged KeyUpdate when its timer ran out. */
@@ -452,6 +460,7 @@ struct hs_scan {
 	struct dtls_offload *h;
 	bool ack;		/* the record is to be acknowledged */
 	bool respond;		/* with a KeyUpdate of ours */
+	bool again;		/* our last flight, the ACK, once more */
 	const uint8_t *body;
 	size_t len;
 };
@@ -484,6 +493,7 @@ static void on_msg(void *arg, uint8_t type, uint16_t msg_seq)
 
 	if (type == HS_FINISHED) {
 		s->ack = true;		/* our ACK of the final flight was lost */
+		s->again = true;
 		return;
 	}
 	if (type != HS_KEY_UPDATE && type != HS_NEW_SESSION_TICKET)
@@ -520,6 +530,8 @@ void do13_on_handshake(struct dtls_offload *h, uint64_t rec_num,
 		send_ack(h, rec_num);
 	else
 		h->st.ignored_records++;
+	if (s.again)
+		h->st.retransmits++;
 	if (s.respond)
 		do13_key_update_start(h, false);
 }

@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """UDP relay for interop.sh that loses the server's final handshake flight once.
 
-dropproxy.py LISTEN_PORT SERVER_PORT [SECONDS]
+dropproxy.py LISTEN_PORT SERVER_PORT [SECONDS [dtls13]]
 
 Relays datagrams between one client and 127.0.0.1:SERVER_PORT and drops,
 from server to client, the first datagram carrying a change_cipher_spec
 record and the first carrying a protected (epoch >= 1) handshake record.
 The client then retransmits its final flight and the server, already
-offloaded, must answer through the kernel.  Prints "dropped N" at exit.
+offloaded, must answer through the kernel.  With "dtls13": DTLS 1.3, where
+the server's last word in the handshake is its ACK of the client's
+Finished, the first record of epoch 3 it sends (the content type is
+encrypted; the header's epoch bits say 3): the first datagram from the
+server starting with such a record is dropped.  Prints "dropped N" at exit.
 """
 import select
 import socket
@@ -26,6 +30,7 @@ def records(d):
 def main():
     lport, sport = int(sys.argv[1]), int(sys.argv[2])
     end = time.time() + (float(sys.argv[3]) if len(sys.argv) > 3 else 60)
+    dtls13 = len(sys.argv) > 4 and sys.argv[4] == 'dtls13'
     ls = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     ls.bind(('127.0.0.1', lport))
     ss = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -45,8 +50,14 @@ def main():
                 d = ss.recv(65535)
             except ConnectionRefusedError:
                 continue
-            kinds = list(records(d))
             hit = False
+            if dtls13:
+                # 001CSLEE with EE = 3: a DTLSCiphertext of epoch 3
+                if drop_fin and d and (d[0] & 0xe3) == 0x23:
+                    drop_fin, hit = False, True
+                kinds = []
+            else:
+                kinds = list(records(d))
             if drop_ccs and any(t == 20 for t, _ in kinds):
                 drop_ccs, hit = False, True
             if drop_fin and any(t == 22 and e >= 1 for t, e in kinds):

@@ -614,6 +614,38 @@ vs_wolf13_server() {
 	counters "$desc" 1 1
 }
 
+# DTLS 1.3: the server's ACK of the client's Finished is lost once
+# (tests/dropproxy.py dtls13).  The client, still in wolfSSL until its
+# final flight is acknowledged, resends its Finished in epoch 2; the
+# server, already offloaded, must get it (the client's handshake epoch is
+# its previous epoch) and acknowledge it again through the kernel.  Then
+# 1 MiB goes from the client to the server.
+lost_ack13() {
+	local desc=$1 sopt=$2 copt=$3 ppid
+	skip_case "$desc" && return
+	w13_missing && { not_ok "$desc: no wolfSSL with DTLS 1.3 in $W13SRC or no dtls-cat --dtls13 (run tools/setup, then make)"; return; }
+	PORT=$((PORT + 2)); snap
+	timeout $TMO $DC -l -d -v --dtls13 $CERT $sopt 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
+	local spid=$!
+	wait_port $PORT
+	python3 userspace/tests/dropproxy.py $((PORT + 1)) $PORT $TMO dtls13 2> "$T/proxy.err" &
+	ppid=$!
+	wait_port $((PORT + 1))
+	timeout $TMO "${PIN[@]}" $DC -v --dtls13 --sizes $SIZES --seed $PORT --delay $PACE \
+		$copt 127.0.0.1 $((PORT + 1)) < "$T/in" > /dev/null 2> "$T/cli.err"
+	local cst=$?
+	wait $spid
+	local sst=$?
+	kill $ppid 2>/dev/null; wait $ppid 2>/dev/null
+	local rt n
+	rt=$(retrans "$T/srv.err")
+	[ "${rt:-0}" -ge 1 ] || why "the server did not acknowledge the resent Finished (${rt:-?})"
+	same_recs "$T/cli.err" "$T/srv.err"
+	need_cn "$T/srv.err"; need_cn "$T/cli.err"
+	n=$(recs_sent "$T/cli.err")
+	check "$desc, ${rt:-0} ACK(s) again" "$T/out" "${n:-1}" "${n:-1}" $sst $cst
+}
+
 # ---------------------------------------------------------------------------
 # Real packet loss: two namespaces joined by a veth pair with netem loss 30%
 # in both directions while the handshake runs (short retransmission timers),
@@ -823,6 +855,10 @@ vs_wolf13_server "DTLS 1.3: wolfSSL server updates its keys before its reply -> 
 	TLS13-CHACHA20-POLY1305-SHA256 "" "-U" "3 4"
 vs_wolf13_server "DTLS 1.3: dtls-cat client updates its keys after each record (and asks the server to) -> wolfSSL server" \
 	TLS13-AES128-GCM-SHA256 "--key-update 1" "" "4 4"
+lost_ack13 "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, AES-128-GCM" \
+	"--cipher aes128gcm" "--cipher aes128gcm --hs-timeout 200"
+lost_ack13 "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, ChaCha20-Poly1305" \
+	"--cipher chacha20" "--cipher chacha20 --hs-timeout 200"
 cat_pair "DTLS 1.3: dtls-cat server <- dtls-cat client, AES-128-GCM, key update every 40 records both ways" "->" \
 	"--dtls13 $CERT --cipher aes128gcm --key-update 40" "--dtls13 --cipher aes128gcm --key-update 40"
 cat_pair "DTLS 1.3: dtls-cat server -> dtls-cat client, AES-128-CCM-8, key update every 25 records" "<-" \
