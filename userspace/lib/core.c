@@ -298,6 +298,18 @@ int do_probe(int fd)
 	return 0;
 }
 
+/* The keys are in: from here on the kernel has the record layer. */
+void do_offloaded(struct dtls_offload *h, int fd, int cipher,
+		  uint64_t tx_rec_seq, uint64_t rx_rec_seq)
+{
+	h->fd = fd;
+	h->cipher = cipher;
+	h->cipher_name = do_cipher_name(cipher);
+	h->st.tx_rec_seq = tx_rec_seq;
+	h->st.rx_rec_seq = rx_rec_seq;
+	h->state = DO_OFFLOADED;
+}
+
 int do_install(struct dtls_offload *h, int fd, int cipher,
 	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
 	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq)
@@ -310,13 +322,7 @@ int do_install(struct dtls_offload *h, int fd, int cipher,
 	ret = do_setsockopt_dir(fd, DTLS_RX, cipher, rx_key, rx_iv, rx_seq);
 	if (ret)
 		return ret;
-	h->fd = fd;
-	h->cipher = cipher;
-	h->cipher_name = do_cipher_name(cipher);
-	h->epoch = tx_seq >> 48;
-	h->st.tx_rec_seq = tx_seq;
-	h->st.rx_rec_seq = rx_seq;
-	h->state = DO_OFFLOADED;
+	do_offloaded(h, fd, cipher, tx_seq, rx_seq);
 	return 0;
 }
 
@@ -631,13 +637,7 @@ ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
 
 int dtls_offload_timeout(const struct dtls_offload *h)
 {
-	uint64_t t;
-
-	if (!h || !h->v13 || !h->ku.active)
-		return -1;
-	t = do_now_ns();
-	return h->ku.resend_ns > t ?
-	       (int)((h->ku.resend_ns - t + 999999) / 1000000) : 0;
+	return h && h->v13 ? do13_timeout(h) : -1;
 }
 
 int dtls_offload_key_update(struct dtls_offload *h, int request_peer)

@@ -399,22 +399,27 @@ int do13_key_update_start(struct dtls_offload *h, bool request)
 	return 0;
 }
 
-/* Resend an unacknowledged KeyUpdate when its timer ran out. */
-int do13_timer(struct dtls_offload *h)
+/* Milliseconds until our unacknowledged KeyUpdate is resent, or -1 */
+int do13_timeout(const struct dtls_offload *h)
 {
 	uint64_t t = do_now_ns();
 
 	if (!h->ku.active)
 		return -1;
-	if (t >= h->ku.resend_ns) {
+	return h->ku.resend_ns > t ?
+	       (int)((h->ku.resend_ns - t + 999999) / 1000000) : 0;
+}
+
+/* Resend an unacknowledged KeyUpdate when its timer ran out. */
+int do13_timer(struct dtls_offload *h)
+{
+	if (!do13_timeout(h)) {
 		h->ku.rto_ms = h->ku.rto_ms * 2 > KU_RTO_MAX_MS ? KU_RTO_MAX_MS :
 			       h->ku.rto_ms * 2;
 		send_key_update(h);
 		h->st.retransmits++;
 	}
-	t = do_now_ns();
-	return h->ku.resend_ns > t ?
-	       (int)((h->ku.resend_ns - t + 999999) / 1000000) : 0;
+	return do13_timeout(h);
 }
 
 /* Install the epoch after @e in direction @optname; @e moves only if it went in */

@@ -111,7 +111,6 @@ struct dtls_offload {
 	const char *cipher_name;
 	bool we_sent_last;	/* our flight ended the handshake */
 	uint64_t next_e0_seq;	/* for plaintext retransmissions */
-	uint16_t epoch;
 	struct do_pending *pend_head, *pend_tail;
 	size_t pend_bytes;
 	bool peer_closed, fatal, close_sent;
@@ -141,6 +140,8 @@ bool do_flight_has(const struct dtls_offload *h, uint8_t type,
 		   const uint8_t *data, size_t len);
 int do_pending_add(struct dtls_offload *h, const void *data, size_t len);
 int do_probe(int fd);
+void do_offloaded(struct dtls_offload *h, int fd, int cipher,
+		  uint64_t tx_rec_seq, uint64_t rx_rec_seq);
 int do_install(struct dtls_offload *h, int fd, int cipher,
 	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
 	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq);
@@ -170,6 +171,7 @@ int do13_key_update_start(struct dtls_offload *h, bool request);
 void do13_on_ack(struct dtls_offload *h, const uint8_t *body, size_t len);
 void do13_on_handshake(struct dtls_offload *h, uint64_t rec_num,
 		       const uint8_t *body, size_t len);
+int do13_timeout(const struct dtls_offload *h);
 int do13_timer(struct dtls_offload *h);
 
 /* openssl.c: drops the BIO references parked at handoff */

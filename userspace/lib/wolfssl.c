@@ -129,6 +129,14 @@ static int secret_cb(WOLFSSL *ssl, int id, const unsigned char *secret,
 	return 0;
 }
 
+/* A failed send() or recv() as wolfSSL's I/O callbacks report it */
+static int io_err(int want)
+{
+	if (errno == EAGAIN)
+		return want;
+	return errno == EINTR ? WOLFSSL_CBIO_ERR_ISR : WOLFSSL_CBIO_ERR_GENERAL;
+}
+
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
 	struct dtls_offload *h = arg;
@@ -139,9 +147,7 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 		return WOLFSSL_CBIO_ERR_GENERAL;	/* offloaded */
 	n = send(h->fd, buf, sz, MSG_NOSIGNAL);
 	if (n < 0)
-		return errno == EAGAIN ? WOLFSSL_CBIO_ERR_WANT_WRITE :
-		       errno == EINTR ? WOLFSSL_CBIO_ERR_ISR :
-					WOLFSSL_CBIO_ERR_GENERAL;
+		return io_err(WOLFSSL_CBIO_ERR_WANT_WRITE);
 	wolf_log(h->backend, true, buf, n);
 	return (int)n;
 }
@@ -165,9 +171,7 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 		return WOLFSSL_CBIO_ERR_TIMEOUT;
 	n = recv(h->fd, buf, sz, MSG_DONTWAIT);
 	if (n < 0)
-		return errno == EAGAIN ? WOLFSSL_CBIO_ERR_WANT_READ :
-		       errno == EINTR ? WOLFSSL_CBIO_ERR_ISR :
-					       WOLFSSL_CBIO_ERR_GENERAL;
+		return io_err(WOLFSSL_CBIO_ERR_WANT_READ);
 	wolf_log(h->backend, false, buf, n);
 	return (int)n;
 }
@@ -341,13 +345,9 @@ static int wolf_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 	h->rx13 = ep[0][EPOCH_APP];
 	h->hs_tx_seq = s.msg_seq[1] + 1;
 	h->hs_rx_seq = s.msg_seq[0] + 1;
-	h->fd = fd;
-	h->cipher = cipher;
-	h->cipher_name = do_cipher_name(cipher);
-	h->epoch = EPOCH_APP;
-	h->st.tx_rec_seq = (uint64_t)EPOCH_APP << 48 | s.next[1][EPOCH_APP];
-	h->st.rx_rec_seq = (uint64_t)EPOCH_APP << 48 | s.next[0][EPOCH_APP];
-	h->state = DO_OFFLOADED;
+	do_offloaded(h, fd, cipher,
+		     (uint64_t)EPOCH_APP << 48 | s.next[1][EPOCH_APP],
+		     (uint64_t)EPOCH_APP << 48 | s.next[0][EPOCH_APP]);
 out:
 	if (ep)
 		do_wipe(ep, 2 * sizeof(*ep));

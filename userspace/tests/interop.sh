@@ -332,14 +332,24 @@ vs_gnutls_cli() {
 # The server's final flight (CCS + Finished) is lost once between two
 # dtls-cat; the offloaded server must resend it through the kernel (the
 # CCS as an epoch-0 plaintext record) when the client retransmits.
+# MODE dtls13 (dropproxy.py dtls13): the server's last word is its ACK of
+# the client's Finished; the client, still in wolfSSL until that ACK came,
+# resends its Finished in epoch 2, which the offloaded server must get
+# (the client's handshake epoch is its previous epoch) and acknowledge
+# again through the kernel.
+# lost_flight DESC "SERVER OPTS" "CLIENT OPTS" [MODE]
 lost_flight() {
-	local desc=$1 sopt=$2 copt=$3 ppid
+	local desc=$1 sopt=$2 copt=$3 mode=${4:-} ppid
 	skip_case "$desc" && return
+	if [ "$mode" = dtls13 ] && w13_missing; then
+		not_ok "$desc: no wolfSSL with DTLS 1.3 in $W13SRC or no dtls-cat --dtls13 (run tools/setup, then make)"
+		return
+	fi
 	PORT=$((PORT + 2)); snap
 	timeout $TMO $DC -l -d -v $sopt 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
 	local spid=$!
 	wait_port $PORT
-	python3 userspace/tests/dropproxy.py $((PORT + 1)) $PORT $TMO 2> "$T/proxy.err" &
+	python3 userspace/tests/dropproxy.py $((PORT + 1)) $PORT $TMO $mode 2> "$T/proxy.err" &
 	ppid=$!
 	wait_port $((PORT + 1))
 	timeout $TMO "${PIN[@]}" $DC -v --sizes $SIZES --seed $PORT --delay $PACE \
@@ -350,7 +360,7 @@ lost_flight() {
 	kill $ppid 2>/dev/null; wait $ppid 2>/dev/null
 	local rt n
 	rt=$(retrans "$T/srv.err")
-	[ "${rt:-0}" -ge 1 ] || why "the server did not retransmit its last flight (${rt:-?})"
+	[ "${rt:-0}" -ge 1 ] || why "the server did not resend its last flight (${rt:-?})"
 	same_recs "$T/cli.err" "$T/srv.err"
 	need_cn "$T/srv.err"; need_cn "$T/cli.err"
 	n=$(recs_sent "$T/cli.err")
@@ -599,9 +609,9 @@ vs_wolf13_server() {
 	wait $spid; local sst=$?
 	[ $cst = 0 ] || why "dtls-cat exit status $cst"
 	[ $sst = 0 ] || why "wolfSSL server exit status $sst"
-	# Our KeyUpdate right behind our message: the example server then
-	# prints no "Client message" line, though it reads the message (it
-	# answers only after reading one) and acknowledges the KeyUpdate.
+	# With a KeyUpdate of ours next to our message the example server
+	# printed no "Client message" line in some runs, though it read the
+	# message (it answers only after reading one).
 	case $copt in
 	*--key-update*) ;;
 	*) grep -q "Client message: kdtls hello $PORT" "$T/wolf.out" ||
@@ -612,38 +622,6 @@ vs_wolf13_server() {
 	min_epochs "$T/cli.err" ${epochs% *} ${epochs#* }
 	cat "$T/wolf.out" >> "$T/srv.err"
 	counters "$desc" 1 1
-}
-
-# DTLS 1.3: the server's ACK of the client's Finished is lost once
-# (tests/dropproxy.py dtls13).  The client, still in wolfSSL until its
-# final flight is acknowledged, resends its Finished in epoch 2; the
-# server, already offloaded, must get it (the client's handshake epoch is
-# its previous epoch) and acknowledge it again through the kernel.  Then
-# 1 MiB goes from the client to the server.
-lost_ack13() {
-	local desc=$1 sopt=$2 copt=$3 ppid
-	skip_case "$desc" && return
-	w13_missing && { not_ok "$desc: no wolfSSL with DTLS 1.3 in $W13SRC or no dtls-cat --dtls13 (run tools/setup, then make)"; return; }
-	PORT=$((PORT + 2)); snap
-	timeout $TMO $DC -l -d -v --dtls13 $CERT $sopt 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
-	local spid=$!
-	wait_port $PORT
-	python3 userspace/tests/dropproxy.py $((PORT + 1)) $PORT $TMO dtls13 2> "$T/proxy.err" &
-	ppid=$!
-	wait_port $((PORT + 1))
-	timeout $TMO "${PIN[@]}" $DC -v --dtls13 --sizes $SIZES --seed $PORT --delay $PACE \
-		$copt 127.0.0.1 $((PORT + 1)) < "$T/in" > /dev/null 2> "$T/cli.err"
-	local cst=$?
-	wait $spid
-	local sst=$?
-	kill $ppid 2>/dev/null; wait $ppid 2>/dev/null
-	local rt n
-	rt=$(retrans "$T/srv.err")
-	[ "${rt:-0}" -ge 1 ] || why "the server did not acknowledge the resent Finished (${rt:-?})"
-	same_recs "$T/cli.err" "$T/srv.err"
-	need_cn "$T/srv.err"; need_cn "$T/cli.err"
-	n=$(recs_sent "$T/cli.err")
-	check "$desc, ${rt:-0} ACK(s) again" "$T/out" "${n:-1}" "${n:-1}" $sst $cst
 }
 
 # ---------------------------------------------------------------------------
@@ -853,12 +831,12 @@ vs_wolf13_client "DTLS 1.3: wolfSSL client updates its keys (KeyUpdate, update_r
 	TLS13-AES128-GCM-SHA256 "" "-I" "3 4"
 vs_wolf13_server "DTLS 1.3: wolfSSL server updates its keys before its reply -> dtls-cat client" \
 	TLS13-CHACHA20-POLY1305-SHA256 "" "-U" "3 4"
-vs_wolf13_server "DTLS 1.3: dtls-cat client updates its keys after each record (and asks the server to) -> wolfSSL server" \
+vs_wolf13_server "DTLS 1.3: dtls-cat client updates its keys before each record (and asks the server to) -> wolfSSL server" \
 	TLS13-AES128-GCM-SHA256 "--key-update 1" "" "4 4"
-lost_ack13 "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, AES-128-GCM" \
-	"--cipher aes128gcm" "--cipher aes128gcm --hs-timeout 200"
-lost_ack13 "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, ChaCha20-Poly1305" \
-	"--cipher chacha20" "--cipher chacha20 --hs-timeout 200"
+lost_flight "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, AES-128-GCM" \
+	"--dtls13 $CERT --cipher aes128gcm" "--dtls13 --cipher aes128gcm --hs-timeout 200" dtls13
+lost_flight "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, ChaCha20-Poly1305" \
+	"--dtls13 $CERT --cipher chacha20" "--dtls13 --cipher chacha20 --hs-timeout 200" dtls13
 cat_pair "DTLS 1.3: dtls-cat server <- dtls-cat client, AES-128-GCM, key update every 40 records both ways" "->" \
 	"--dtls13 $CERT --cipher aes128gcm --key-update 40" "--dtls13 --cipher aes128gcm --key-update 40"
 cat_pair "DTLS 1.3: dtls-cat server -> dtls-cat client, AES-128-CCM-8, key update every 25 records" "<-" \

@@ -63,7 +63,8 @@ static const char usage_own[] =
 	"  --delay USEC     pause after each record sent (pacing for slow receivers)\n"
 	"  --recv-bytes N   after our close_notify, stop waiting for the peer's once\n"
 	"                   N bytes were received (peers that never send one)\n"
-	"  --key-update N   DTLS 1.3: after every N records sent, update the keys\n"
+	"  --key-update N   DTLS 1.3: before every N-th record sent (the first too),\n"
+	"                   update the keys\n"
 	"                   (KeyUpdate asking the peer for its own; waits for the ACK)\n"
 	"  --handoff-delay MS  test: wait MS after the handshake before the offload\n"
 	"                   (what the peer sends meanwhile waits in the socket queue)\n"
@@ -316,7 +317,7 @@ static void key_update(struct conn *c)
 
 	if (r)
 		die("key update: %s", dtls_offload_strerror(r));
-	verbose("key update acknowledged after record %llu",
+	verbose("key update acknowledged before record %llu",
 		(unsigned long long)rec_sent);
 }
 
@@ -326,11 +327,15 @@ static void relay_to_peer(struct conn *c, struct relay *r)
 	ssize_t n = read_record(r->buf, next_record_size());
 
 	if (n > 0) {
-		conn_send(c, r->buf, n);
-		rec_sent++;
+		/*
+		 * Before the record, not after it: a peer that answers and
+		 * closes could otherwise close before it acknowledged.
+		 */
 		if (cat_opt.key_update && c->h &&
 		    !(rec_sent % cat_opt.key_update))
 			key_update(c);
+		conn_send(c, r->buf, n);
+		rec_sent++;
 		if (cat_opt.delay_us)
 			usleep(cat_opt.delay_us);
 	}
