@@ -3827,14 +3827,6 @@ SUITE_VARIANTS(dtls13);
 /* the first application traffic epoch (RFC 9147 6.1) */
 #define EPOCH13 3
 
-static int dtls13_install(int fd, int dir, const struct dkey13 *k, uint16_t epoch, uint64_t seq)
-{
-	struct cinfo ci;
-
-	cinfo13_build(&ci, k, epoch, seq);
-	return setsockopt(fd, SOL_DTLS, dir, ci.b, ci.len);
-}
-
 FIXTURE_SETUP(dtls13)
 {
 	self->fd = self->peer = -1;

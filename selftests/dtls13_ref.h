@@ -357,6 +357,16 @@ static __maybe_unused void cinfo13_build(struct cinfo *ci, const struct dkey13 *
 	ci->len = p + 8 - ci->b;
 }
 
+/* Install @k on @fd as DTLS_TX or DTLS_RX, starting at (@epoch, @seq). */
+static __maybe_unused int dtls13_install(int fd, int dir, const struct dkey13 *k,
+					 uint16_t epoch, uint64_t seq)
+{
+	struct cinfo ci;
+
+	cinfo13_build(&ci, k, epoch, seq);
+	return setsockopt(fd, SOL_DTLS, dir, ci.b, ci.len);
+}
+
 /* The padding a sender needs so that the record can be sampled. */
 static __maybe_unused size_t ref13_min_pad(const struct dkey13 *k, size_t len)
 {
