@@ -255,13 +255,15 @@ struct rec13 {
 	uint8_t type;		/* the real content type */
 	size_t ptlen;
 	size_t pad;
+	int authentic;		/* the tag checked (even if all padding) */
 };
 
 /*
  * Open the DTLSCiphertext at @rec (the last record of the datagram if it
  * has no length): unmask, reconstruct the sequence number from
  * @expected, authenticate, strip the padding.  Returns the bytes the
- * record occupies, or -1: malformed, another epoch, or not authentic.
+ * record occupies, or -1: malformed, another epoch, not authentic, or all
+ * padding (then r->authentic is set).
  */
 static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *rec,
 					 size_t avail, uint64_t expected, struct rec13 *r,
@@ -304,6 +306,8 @@ static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *
 	if (ref_aead(&k->k, 0, nonce, hdr, r->hdr_len, body, inner, pt,
 		     (uint8_t *)body + inner))
 		return -1;
+	r->authentic = 1;
+	r->len = r->hdr_len + elen;
 	for (i = inner; i > 0 && !pt[i - 1]; i--)
 		;
 	if (!i)
@@ -311,7 +315,6 @@ static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *
 	r->type = pt[i - 1];
 	r->ptlen = i - 1;
 	r->pad = inner - i;
-	r->len = r->hdr_len + elen;
 	return r->len;
 }
 

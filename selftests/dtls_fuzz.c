@@ -2,23 +2,30 @@
 /*
  * Bounded receive-path fuzzer for the kernel DTLS record layer.
  *
- *   dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-v]
- *   (defaults: -n 500000 -t 120)
+ *   dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13] [-v]
+ *   (defaults: -n 1000000 -t 120)
  *
- * For every cipher and for IPv4 and IPv6, an offloaded socket (DTLS_RX with a
- * known key, random epoch, start sequence number and replay window) is
- * connected to a plain UDP peer socket.  The peer sends batches of datagrams
- * mixing real records (sealed with the libcrypto reference, random explicit
- * nonce, increasing sequence numbers, payload with an id and a checksum) and
- * hostile input: random bytes, truncated headers, lengths past the datagram,
- * several records per datagram, wrong epochs, versions and content types,
- * flipped bits anywhere in a record, replays of records already delivered,
- * records older than the window, epoch-0 plaintext records, oversized
- * plaintext.  After each batch the offloaded socket is drained with recvmsg
+ * For every DTLS 1.2 cipher and DTLS 1.3 suite and for IPv4 and IPv6, an
+ * offloaded socket (DTLS_RX with a known key, random epoch, start sequence
+ * number and replay window) is connected to a plain UDP peer socket.  The
+ * peer sends batches of datagrams mixing real records (sealed with the
+ * libcrypto reference, increasing sequence numbers, payload with an id and
+ * a checksum) and hostile input: random bytes, truncated headers, lengths
+ * past the datagram, several records per datagram, wrong epochs, versions
+ * and content types, flipped bits anywhere in a record, replays of records
+ * already delivered, records older than the window, epoch-0 plaintext
+ * records, oversized plaintext.  DTLS 1.3 adds every header form (8- or
+ * 16-bit sequence number, with or without a length), the epoch bits of an
+ * epoch without keys, a connection ID, records too short to sample, and
+ * authentic records with padding alone or a content type 1.3 does not
+ * protect.  After each batch the offloaded socket is drained with recvmsg
  * and its DTLS_GET_RECORD_TYPE control message.
  *
  * A model written from Documentation/networking/dtls.rst classifies every
- * record the peer sent.  Checks per (cipher, family):
+ * record the peer sent.  For DTLS 1.3 it follows the records in order with
+ * its own replay window, since a sequence number is reconstructed from the
+ * highest one accepted before it (RFC 9147 4.2.2), and each verdict is
+ * exact.  Checks per (version, cipher, family):
  *   - every delivered protected record is one of the real ones, intact,
  *     with the right record number and type, delivered exactly once;
  *   - every real record is delivered (loopback, big receive buffer, paced);
@@ -27,14 +34,17 @@
  *   - the drop counters (DecryptError, Replay, Malformed, BadVersion,
  *     UnknownEpoch, Dropped) grew by exactly the number of rejected records,
  *     and each one lies within the range the model allows (a record with
- *     several faults may be counted under any of them).
+ *     several faults may be counted under any of them);
+ *   - DTLS 1.3: the epoch's forgery count (DTLS_KEY_USAGE rx_forged) is the
+ *     number of records that failed the tag.  CCM_8's integrity limit is
+ *     raised with DTLS_KEY_LIMITS, as its 2^7 forgeries would end the epoch.
  *
- * The run is bounded by both DATAGRAMS (total, shared by the 10 runs) and
+ * The run is bounded by both DATAGRAMS (total, shared by the 20 runs) and
  * SECONDS.  The program enters a new network namespace when it can, so the
  * counters are its own.  Prints TAP, then "N passed, N failed".
  */
 #define _GNU_SOURCE
-#include "dtls_common.h"
+#include "dtls13_ref.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -122,6 +132,7 @@ static const char *const badname[N_BAD] = {
 };
 
 #define MAX_DGRAM	65000
+#define M_RING		(1u << 17)	/* > the largest window + 64 */
 #define MAX_REAL_PT	DTLS_MAX_PLAINTEXT
 #define FORGED_ID	0x80000000u	/* ids of records that must never arrive */
 
@@ -143,6 +154,12 @@ struct dgram {
 struct fz {
 	const struct cdesc *c;
 	struct dkey k;
+	/* DTLS 1.3: the suite (NULL: DTLS 1.2), its keys, and the model's window */
+	const struct cdesc13 *s13;
+	struct dkey13 k13;
+	uint64_t m_next;	/* one more than the highest accepted */
+	uint64_t m_ring[M_RING / 64];
+	int lone;		/* generating the datagram's only record */
 	int fd, peer;
 	uint16_t epoch;
 	uint32_t win;
@@ -296,6 +313,29 @@ static int classify_record(struct fz *z, const uint8_t *rec, unsigned int len,
 	return V_REPLAY;
 }
 
+/* Add one record's verdict to the model's totals. */
+static void count_verdict(struct fz *z, int m)
+{
+	int bits = __builtin_popcount(m);
+
+	z->records++;
+	if (m == V_DELIVER)
+		return;		/* counted from reals[].expected */
+	if (m == V_PLAIN) {
+		z->exp_plain++;
+		z->batch_plain++;
+		return;
+	}
+	z->bad_total++;
+	for (int i = 0; i < N_BAD; i++)
+		if (m & (V_DECRYPT << i)) {
+			if (bits == 1)
+				z->def[i]++;
+			else
+				z->may[i]++;
+		}
+}
+
 /* Walk a datagram the way the kernel frames it. */
 static void classify_dgram(struct fz *z, const uint8_t *b, size_t n, int pass)
 {
@@ -315,28 +355,146 @@ static void classify_dgram(struct fz *z, const uint8_t *b, size_t n, int pass)
 			m = classify_record(z, b + off, len, pass);
 			off += DTLS_HDR_LEN + len;
 		}
-		if (pass == 2) {
-			z->records++;
-			if (m == V_DELIVER) {
-				/* counted from reals[].expected */
-			} else if (m == V_PLAIN) {
-				z->exp_plain++;
-				z->batch_plain++;
-			} else {
-				int bits = __builtin_popcount(m);
-
-				z->bad_total++;
-				for (int i = 0; i < N_BAD; i++)
-					if (m & (V_DECRYPT << i)) {
-						if (bits == 1)
-							z->def[i]++;
-						else
-							z->may[i]++;
-					}
-			}
-		}
+		if (pass == 2)
+			count_verdict(z, m);
 		if (lost)
 			break;
+	}
+}
+
+/*
+ * DTLS 1.3.  The kernel opens the records of a datagram one after the
+ * other, and a record's sequence number is reconstructed from the highest
+ * one accepted before it (RFC 9147 4.2.2): the model follows the records
+ * in the order they are sent, with its own copy of the replay window, and
+ * every verdict is exact.  It runs as each datagram is generated, so that
+ * the generator knows where the window is.
+ */
+
+static int m_fresh(const struct fz *z, uint64_t s)
+{
+	if (s >= z->m_next)
+		return 1;
+	if (s < z->s0 || z->m_next - s > z->win)
+		return 0;	/* below the start counts as received */
+	return !(z->m_ring[s % M_RING / 64] >> (s % 64) & 1);
+}
+
+static void m_accept(struct fz *z, uint64_t s)
+{
+	if (s >= z->m_next) {
+		if (s - z->m_next >= M_RING)
+			memset(z->m_ring, 0, sizeof(z->m_ring));
+		else
+			for (uint64_t t = z->m_next; t < s; t++)
+				z->m_ring[t % M_RING / 64] &= ~(1ULL << (t % 64));
+		z->m_next = s + 1;
+	}
+	z->m_ring[s % M_RING / 64] |= 1ULL << (s % 64);
+}
+
+static int type13_valid(uint8_t t)
+{
+	return (t >= 21 && t <= 23) || t == DTLS_RECORD_TYPE_ACK;
+}
+
+/* A DTLSPlaintext on a 1.3 socket: epoch 0, handshake, alert or ACK. */
+static int classify13_plain(const uint8_t *rec, size_t avail, size_t *used)
+{
+	size_t len;
+	uint16_t v;
+	int m = 0;
+
+	if (avail < DTLS_HDR_LEN || get_be(rec + 11, 2) > avail - DTLS_HDR_LEN)
+		return V_MALF;	/* framing lost */
+	len = get_be(rec + 11, 2);
+	*used = DTLS_HDR_LEN + len;
+	v = get_be(rec + 1, 2);
+	if ((rec[0] != 21 && rec[0] != 22 && rec[0] != DTLS_RECORD_TYPE_ACK) ||
+	    get_be(rec + 3, 8) >> 48 || len > DTLS_MAX_PLAINTEXT)
+		m |= V_MALF;
+	if (v != DTLS_1_2_VERSION && v != 0xfeff)
+		m |= V_BADVER;
+	return m ? m : V_PLAIN;
+}
+
+static void capture13(struct fz *z, const uint8_t *rec, size_t len, long id)
+{
+	size_t slot;
+
+	if (!(rec[0] & DTLS13_HDR_L) || len > CAPTURE_MAX || !chance(30))
+		return;
+	slot = z->ncap++ % N_CAPTURE;
+	memcpy(z->cap[slot], rec, len);
+	z->caplen[slot] = len;
+	z->capid[slot] = id;
+}
+
+/* An authentic record the window took: one of the real ones, or a bug. */
+static int m_deliver(struct fz *z, const uint8_t *rec, const struct rec13 *r)
+{
+	long id = payload_check(ptbuf, r->ptlen);
+
+	if (id < 0 || (size_t)id >= z->nreal || (size_t)id < z->batch_first ||
+	    z->reals[id].seq != r->seq || z->reals[id].type != r->type ||
+	    z->reals[id].expected) {
+		fz_err(z, "generator bug: authentic record seq %llu (id %ld) would be delivered",
+		       (unsigned long long)r->seq, id);
+		return V_REPLAY;
+	}
+	z->reals[id].expected = 1;
+	capture13(z, rec, r->len, id);
+	return V_DELIVER;
+}
+
+/*
+ * One record of a datagram on a 1.3 socket, with @avail bytes left: its
+ * verdict, and in @used the bytes it takes (all of them when the framing
+ * is lost).  The order of the checks is the one dtls.rst gives: the
+ * header, the epoch, the length, the window (on the reconstructed
+ * number), the tag, then the content type inside.
+ */
+static int classify13_record(struct fz *z, const uint8_t *rec, size_t avail, size_t *used)
+{
+	const struct cdesc *c = z->c;
+	size_t hlen, len;
+	struct rec13 r;
+
+	*used = avail;
+	if ((rec[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED)
+		return classify13_plain(rec, avail, used);
+	hlen = ref13_hdr_len(rec[0]);
+	if ((rec[0] & DTLS13_HDR_C) || avail < hlen)
+		return V_MALF;
+	len = rec[0] & DTLS13_HDR_L ? get_be(rec + hlen - 2, 2) : avail - hlen;
+	if (len > avail - hlen)
+		return V_MALF;
+	*used = hlen + len;
+	if ((rec[0] & DTLS13_HDR_EPOCH_MASK) != (z->epoch & DTLS13_HDR_EPOCH_MASK))
+		return V_EPOCH;
+	if (len < DTLS13_SN_SAMPLE || len < c->tag_len + 1U ||
+	    len > DTLS_MAX_PLAINTEXT + 256)
+		return V_MALF;
+	ref13_open(&z->k13, rec, hlen + len, z->m_next, &r, ptbuf);
+	if (r.seq > SEQ_MASK)
+		return V_MALF;
+	if (!m_fresh(z, r.seq))
+		return V_REPLAY;
+	if (!r.authentic)
+		return V_DECRYPT;
+	m_accept(z, r.seq);
+	if (!type13_valid(r.type) || r.ptlen > DTLS_MAX_PLAINTEXT)	/* or all padding */
+		return V_MALF;
+	return m_deliver(z, rec, &r);
+}
+
+static void classify13_dgram(struct fz *z, const uint8_t *b, size_t n)
+{
+	size_t off = 0, used;
+
+	while (off < n) {
+		count_verdict(z, classify13_record(z, b + off, n - off, &used));
+		off += used;
 	}
 }
 
@@ -379,18 +537,11 @@ static size_t rnd_ptlen(size_t max)
 	return l > max ? max : l;
 }
 
-/* A real record: returns its length, 0 if @room is too small. */
-static size_t gen_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
+/* A new real record of @type, @ptlen bytes of payload in @pt: its seq. */
+static uint64_t real_new(struct fz *z, uint8_t type, uint8_t *pt, size_t ptlen)
 {
-	static uint8_t pt[MAX_REAL_PT];
-	size_t ptlen = rnd_ptlen(maxpt);
-	uint8_t type = chance(90) ? 23 : 20 + rnd(3);
 	struct real *r;
 
-	if (ptlen < PAYLOAD_HDR)
-		ptlen = PAYLOAD_HDR;
-	if (room < rec_overhead(z->c) + ptlen)
-		return 0;
 	if (z->nreal == z->areal) {
 		z->areal = z->areal ? z->areal * 2 : 4096;
 		z->reals = realloc(z->reals, z->areal * sizeof(*z->reals));
@@ -406,7 +557,27 @@ static size_t gen_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
 	z->max_real = r->seq;
 	payload_make(pt, z->nreal, ptlen);
 	z->nreal++;
-	return seal(z, type, DTLS_1_2_VERSION, z->epoch, r->seq, pt, ptlen, out);
+	return r->seq;
+}
+
+static size_t gen13_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt);
+
+/* A real record: returns its length, 0 if @room is too small. */
+static size_t gen_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
+{
+	static uint8_t pt[MAX_REAL_PT];
+	size_t ptlen = rnd_ptlen(maxpt);
+	uint8_t type = chance(90) ? 23 : 20 + rnd(3);
+	uint64_t seq;
+
+	if (z->s13)
+		return gen13_real(z, out, room, maxpt);
+	if (ptlen < PAYLOAD_HDR)
+		ptlen = PAYLOAD_HDR;
+	if (room < rec_overhead(z->c) + ptlen)
+		return 0;
+	seq = real_new(z, type, pt, ptlen);
+	return seal(z, type, DTLS_1_2_VERSION, z->epoch, seq, pt, ptlen, out);
 }
 
 /* A forgery-marked payload: any delivery of it is a failure. */
@@ -523,6 +694,231 @@ static size_t noise_record(struct fz *z, uint8_t *out, size_t maxpt)
 	return DTLS_HDR_LEN + n;
 }
 
+/*
+ * DTLS 1.3 records.  Real ones use every header form the model can
+ * predict: no length only as the datagram's last record, an 8-bit
+ * sequence number only close to the window's top.  The bad ones mirror
+ * the 1.2 kinds, plus what the unified header and the inner plaintext
+ * add: other epoch bits, a connection ID, too short to sample, padding
+ * alone, a content type 1.3 does not protect.
+ */
+static size_t seal13(struct fz *z, uint8_t flags, uint64_t seq, uint8_t type,
+		     const uint8_t *pt, size_t len, size_t pad, uint8_t *out)
+{
+	size_t n;
+
+	pad += ref13_min_pad(&z->k13, len);
+	n = ref13_seal(&z->k13, flags, seq, type, pt, len, pad, out);
+	if (!n) {
+		fprintf(stderr, "dtls_fuzz: libcrypto seal failed\n");
+		exit(2);
+	}
+	return n;
+}
+
+/* The most a record of @len bytes and @pad of padding can take. */
+static size_t room13(const struct fz *z, size_t len, size_t pad)
+{
+	return 5 + len + 1 + pad + DTLS13_SN_SAMPLE + z->c->tag_len;
+}
+
+static uint8_t form13(struct fz *z, uint64_t seq)
+{
+	uint8_t f = (z->lone && chance(30)) || chance(2) ? 0 : DTLS13_HDR_L;
+
+	if (seq < z->m_next || seq - z->m_next >= 64 || chance(70))
+		f |= DTLS13_HDR_S;
+	return f;
+}
+
+static size_t gen13_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
+{
+	static const uint8_t types[] = { 21, 22, DTLS_RECORD_TYPE_ACK };
+	static uint8_t pt[MAX_REAL_PT];
+	size_t ptlen = rnd_ptlen(maxpt), pad = chance(80) ? 0 : rnd(64);
+	uint8_t type = chance(90) ? 23 : types[rnd(3)];
+	uint64_t seq;
+
+	if (ptlen < PAYLOAD_HDR)
+		ptlen = PAYLOAD_HDR;
+	if (room < room13(z, ptlen, pad))
+		return 0;
+	seq = real_new(z, type, pt, ptlen);
+	return seal13(z, form13(z, seq), seq, type, pt, ptlen, pad, out);
+}
+
+/* Shorter than the sample, or than a tag and a content type. */
+static size_t short13(struct fz *z, uint8_t *out, size_t room)
+{
+	size_t min = z->c->tag_len + 1 > DTLS13_SN_SAMPLE ? z->c->tag_len + 1 : DTLS13_SN_SAMPLE;
+	size_t n = rnd(min);
+
+	if (room < 5 + n)
+		return 0;
+	out[0] = DTLS13_HDR_FIXED | DTLS13_HDR_S | DTLS13_HDR_L | (z->epoch & DTLS13_HDR_EPOCH_MASK);
+	rnd_bytes(out + 1, 2);
+	put_be(out + 3, n, 2);
+	rnd_bytes(out + 5, n);
+	return 5 + n;
+}
+
+/* A unified header of any form over random bytes. */
+static size_t noise13(struct fz *z, uint8_t *out, size_t maxpt)
+{
+	size_t n = rnd(maxpt + 40), hlen;
+
+	out[0] = DTLS13_HDR_FIXED | (rnd(8) << 2) |
+		 (chance(80) ? z->epoch & DTLS13_HDR_EPOCH_MASK : rnd(4));
+	hlen = ref13_hdr_len(out[0]);
+	rnd_bytes(out + 1, hlen - 1 + n);
+	if (out[0] & DTLS13_HDR_L)
+		put_be(out + hlen - 2, n, 2);
+	return hlen + n;
+}
+
+/* Authentic, with a fresh number, but nothing 1.3 may deliver inside. */
+static size_t bad_inner13(struct fz *z, uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint8_t t;
+
+	if (chance(30))		/* padding alone */
+		return seal13(z, form13(z, z->seqctr), alloc_seq(z), 0, pt, 0, rnd(40), out);
+	do
+		t = chance(50) ? 20 : rnd(256);
+	while (!t || type13_valid(t));
+	return seal13(z, form13(z, z->seqctr), alloc_seq(z), t, pt, ptlen, 0, out);
+}
+
+static size_t gen13_bad(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[1400];
+	size_t maxpt = room > 100 ? room - 100 : 0, ptlen, n, hlen;
+	int kind = rnd(9);
+
+	if (maxpt > 1400)
+		maxpt = 1400;
+	if (maxpt < PAYLOAD_HDR)
+		return short13(z, out, room);
+	ptlen = forged_pt(pt, maxpt);
+	switch (kind) {
+	case 0 ... 4:
+		n = seal13(z, form13(z, z->seqctr), alloc_seq(z), 23, pt, ptlen, 0, out);
+		hlen = ref13_hdr_len(out[0]);
+		if (kind == 0)		/* the bits of an epoch it has no keys for */
+			out[0] = (out[0] & ~DTLS13_HDR_EPOCH_MASK) |
+				 ((z->epoch + 1 + rnd(3)) & DTLS13_HDR_EPOCH_MASK);
+		else if (kind == 1)	/* a connection ID none was agreed for */
+			out[0] |= DTLS13_HDR_C;
+		else if (kind == 2)
+			out[n - 1 - rnd(z->c->tag_len)] ^= 1 << rnd(8);
+		else if (kind == 3)	/* the body, the sample included */
+			out[hlen + rnd(n - hlen)] ^= 1 << rnd(8);
+		else			/* form, epoch bits, sequence number, length */
+			out[rnd(hlen)] ^= 1 << rnd(8);
+		return n;
+	case 5:
+		return bad_inner13(z, pt, ptlen, out);
+	case 6:
+		return short13(z, out, room);
+	default:
+		return noise13(z, out, maxpt);
+	}
+}
+
+/* A DTLSPlaintext, good or bad: 1.3 has epoch-0 handshake, alerts and ACKs. */
+static size_t gen13_plain(struct fz *z, uint8_t *out, size_t room)
+{
+	static const uint8_t types[] = { 21, 22, DTLS_RECORD_TYPE_ACK };
+	static uint8_t pt[1400];
+	size_t len = rnd(room - DTLS_HDR_LEN < 1400 ? room - DTLS_HDR_LEN + 1 : 1400);
+	uint16_t v = chance(60) ? DTLS_1_2_VERSION : chance(70) ? 0xfeff : rnd64();
+	uint8_t t = chance(85) ? types[rnd(3)] : rnd(256);
+	uint16_t e = chance(90) ? 0 : rnd64();
+
+	(void)z;
+	rnd_bytes(pt, len);
+	return plain_record(out, t, v, e, rnd64() & SEQ_MASK, pt, len);
+}
+
+/* An authentic record older than the window, or below the installed start. */
+static size_t gen13_old(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[1400];
+	size_t ptlen = forged_pt(pt, 200);
+	uint64_t s;
+
+	if (room < room13(z, ptlen, 0))
+		return 0;
+	if (chance(50) && z->m_next > (uint64_t)z->win + 1) {
+		uint64_t top = z->m_next - z->win - 1;
+
+		s = top - rnd(top < z->win ? top + 1 : z->win);
+	} else {
+		s = z->s0 - 1 - rnd(z->s0 < 1000 ? z->s0 : 1000);
+	}
+	return seal13(z, form13(z, s), s, 23, pt, ptlen, 0, out);
+}
+
+static size_t maybe_real(struct fz *z, uint8_t *b);
+
+/* A unified header or a DTLSPlaintext header cut short. */
+static size_t gen13_truncated_hdr(struct fz *z, uint8_t *b)
+{
+	size_t n = maybe_real(z, b), r;
+
+	if (chance(50)) {
+		b[n] = DTLS13_HDR_FIXED | DTLS13_HDR_S | DTLS13_HDR_L |
+		       (z->epoch & DTLS13_HDR_EPOCH_MASK);
+		r = 1 + rnd(4);
+		rnd_bytes(b + n + 1, r - 1);
+	} else {
+		put_hdr(b + n, 22, DTLS_1_2_VERSION, 0, rnd64() & SEQ_MASK, 0);
+		r = 1 + rnd(DTLS_HDR_LEN - 1);
+	}
+	return n + r;
+}
+
+/* A length past the end of the datagram. */
+static size_t gen13_overlong(struct fz *z, uint8_t *b)
+{
+	size_t n = maybe_real(z, b), r = gen13_bad(z, b + n, 1500 - n), hlen, have;
+
+	hlen = ref13_hdr_len(b[n]);
+	if ((b[n] & DTLS13_HDR_FIXED_MASK) == DTLS13_HDR_FIXED &&
+	    (b[n] & DTLS13_HDR_L) && r >= hlen) {
+		have = r - hlen;
+		put_be(b + n + hlen - 2, have + 1 + rnd(65535 - have), 2);
+		if (have && chance(50))
+			r -= 1 + rnd(have);	/* and cut the body */
+	}
+	return n + r;
+}
+
+/*
+ * Over 2^14 bytes: an authentic record whose plaintext is (the window
+ * takes its number), a ciphertext over 2^14 + 256, or a DTLSPlaintext.
+ */
+static size_t gen13_oversized(struct fz *z, uint8_t *out, size_t room)
+{
+	static uint8_t pt[DTLS_MAX_PLAINTEXT + 2000];
+	size_t l;
+
+	if (room < DTLS_MAX_PLAINTEXT + 1300)
+		return 0;
+	forged_pt(pt, 0);
+	switch (rnd(3)) {
+	case 0:
+		l = DTLS_MAX_PLAINTEXT + 1 + rnd(200);
+		return seal13(z, DTLS13_HDR_S | DTLS13_HDR_L, alloc_seq(z), 23, pt, l, 0, out);
+	case 1:
+		l = DTLS_MAX_PLAINTEXT + 300 + rnd(900);
+		return seal13(z, DTLS13_HDR_S | DTLS13_HDR_L, alloc_seq(z), 23, pt, l, 0, out);
+	default:
+		l = DTLS_MAX_PLAINTEXT + 1 + rnd(1000);
+		return plain_record(out, 22, DTLS_1_2_VERSION, 0, rnd64() & SEQ_MASK, pt, l);
+	}
+}
+
 /* One bad record of a random kind; returns its length (<= room). */
 static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
 {
@@ -530,6 +926,9 @@ static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
 	const struct cdesc *c = z->c;
 	size_t maxpt = room > rec_overhead(c) + 16 ? room - rec_overhead(c) : 0;
 	size_t ptlen;
+
+	if (z->s13)
+		return gen13_bad(z, out, room);
 
 	if (maxpt > 1400)
 		maxpt = 1400;
@@ -571,7 +970,8 @@ static size_t gen_plain(struct fz *z, uint8_t *out, size_t room)
 	uint16_t v = chance(60) ? DTLS_1_2_VERSION : chance(70) ? 0xfeff : rnd64();
 	uint8_t t = chance(85) ? 20 + rnd(4) : rnd(256);
 
-	(void)z;
+	if (z->s13)
+		return gen13_plain(z, out, room);
 	rnd_bytes(pt, len);
 	return plain_record(out, t, v, 0, rnd64() & SEQ_MASK, pt, len);
 }
@@ -597,6 +997,8 @@ static size_t gen_old(struct fz *z, uint8_t *out, size_t room)
 	size_t ptlen = forged_pt(pt, 200);
 	uint64_t s;
 
+	if (z->s13)
+		return gen13_old(z, out, room);
 	if (room < rec_overhead(z->c) + ptlen)
 		return 0;
 	if (chance(50) && z->next_start > (uint64_t)z->win + 1) {
@@ -655,8 +1057,11 @@ static size_t maybe_real(struct fz *z, uint8_t *b)
 /* A truncated header, alone or after a real record. */
 static size_t gen_truncated_hdr(struct fz *z, uint8_t *b)
 {
-	size_t n = maybe_real(z, b), r;
+	size_t n, r;
 
+	if (z->s13)
+		return gen13_truncated_hdr(z, b);
+	n = maybe_real(z, b);
 	r = 1 + rnd(DTLS_HDR_LEN - 1);
 	put_hdr(b + n, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), 0);
 	return n + r;
@@ -665,8 +1070,11 @@ static size_t gen_truncated_hdr(struct fz *z, uint8_t *b)
 /* A record whose length runs past the end of the datagram. */
 static size_t gen_overlong(struct fz *z, uint8_t *b)
 {
-	size_t n = maybe_real(z, b), r;
+	size_t n, r;
 
+	if (z->s13)
+		return gen13_overlong(z, b);
+	n = maybe_real(z, b);
 	r = gen_bad(z, b + n, 1500 - n);
 	if (r >= DTLS_HDR_LEN) {
 		size_t have = r - DTLS_HDR_LEN;
@@ -697,6 +1105,8 @@ static size_t gen_oversized(struct fz *z, uint8_t *out, size_t room)
 	static uint8_t pt[DTLS_MAX_PLAINTEXT + 2000];
 	size_t l = DTLS_MAX_PLAINTEXT + 1 + rnd(1000);
 
+	if (z->s13)
+		return gen13_oversized(z, out, room);
 	if (room < l + 64)
 		return 0;
 	forged_pt(pt, 0);
@@ -728,9 +1138,14 @@ static size_t gen_big(struct fz *z, uint8_t *b)
 /* One datagram of a random kind into @b; returns its length. */
 static size_t gen_dgram(struct fz *z, uint8_t *b)
 {
+	size_t n;
+
 	switch (rnd(100)) {
 	case 0 ... 29:	/* one real record */
-		return gen_real(z, b, MAX_DGRAM, chance(2) ? MAX_REAL_PT : 1400);
+		z->lone = 1;
+		n = gen_real(z, b, MAX_DGRAM, chance(2) ? MAX_REAL_PT : 1400);
+		z->lone = 0;
+		return n;
 	case 30 ... 41:
 		return gen_mixed(z, b);
 	case 42 ... 56:	/* one bad record */
@@ -805,8 +1220,11 @@ static int read_record(struct fz *z, uint8_t *buf, size_t size, int timeout_ms,
 /* An unprotected (epoch-0) record: a handshake, alert or CCS one. */
 static void check_plain(struct fz *z, const struct dtls_record_info *info)
 {
-	if (info->rec_num >> 48 || info->content_type < 20 ||
-	    info->content_type > 22 || info->flags) {
+	uint8_t t = info->content_type;
+	int type_ok = z->s13 ? t == 21 || t == 22 || t == DTLS_RECORD_TYPE_ACK :
+			       t >= 20 && t <= 22;
+
+	if (info->rec_num >> 48 || !type_ok || info->flags) {
 		fz_err(z, "bad unprotected record: rec_num %#llx type %u flags %#x",
 		       (unsigned long long)info->rec_num,
 		       info->content_type, info->flags);
@@ -891,7 +1309,7 @@ static const char *family_name(int kind)
 	return kind == SK_IPV4 ? "ipv4" : "ipv6";
 }
 
-static struct fz *fz_new(const struct cdesc *c)
+static struct fz *fz_new(const struct cdesc *c, const struct cdesc13 *s13)
 {
 	struct fz *z = calloc(1, sizeof(*z));
 
@@ -901,6 +1319,7 @@ static struct fz *fz_new(const struct cdesc *c)
 	}
 	z->t0 = now_ms();
 	z->c = c;
+	z->s13 = s13;
 	z->fd = -1;
 	z->peer = -1;
 	dkey_derive(&z->k, c, "fuzz-peer-to-kernel");
@@ -922,12 +1341,31 @@ static void pick_params(struct fz *z)
 {
 	static const uint32_t wins[] = { 64, 128, 1024, 4096, 65536 };
 
-	z->epoch = 1 + rnd(0xfffe);
+	/* DTLS 1.3: application data starts at epoch 3 */
+	z->epoch = z->s13 ? 3 + rnd(0xfffc) : 1 + rnd(0xfffe);
 	z->win = wins[rnd(sizeof(wins) / sizeof(wins[0]))];
 	z->s0 = chance(20) ? 1 + rnd(100) : 1 + (rnd64() & 0xffffffffffULL);
 	z->seqctr = z->s0;
 	z->next_start = z->s0;
+	z->m_next = z->s0;
 	z->max_real = z->s0 - 1;
+}
+
+/*
+ * DTLS 1.3: the keys for the run's epoch, and CCM_8's integrity limit
+ * raised from 2^7 forgeries to the most dtls.rst allows (2^23.5), which a
+ * fuzzer's forgeries would otherwise reach and end the epoch with.
+ */
+static int fz_install13(struct fz *z)
+{
+	struct dtls_key_usage lim = { .rx_forged = 11863283 };
+
+	if (dkey13_derive(&z->k13, z->s13, "fuzz-peer-to-kernel", z->epoch) ||
+	    dtls13_install(z->fd, DTLS_RX, &z->k13, z->epoch, z->s0))
+		return -1;
+	if (z->c->type == DTLS_CIPHER_AES_CCM_8_128)
+		return setsockopt(z->fd, SOL_DTLS, DTLS_KEY_LIMITS, &lim, sizeof(lim));
+	return 0;
 }
 
 /*
@@ -955,7 +1393,7 @@ static int fz_setup(struct fz *z, int kind, char *summary, size_t slen)
 	}
 	snap(z->before);
 	cinfo_build(&ci, &z->k, REC_NUM(z->epoch, z->s0));
-	if (setsockopt(z->fd, SOL_DTLS, DTLS_RX, ci.b, ci.len)) {
+	if (z->s13 ? fz_install13(z) : setsockopt(z->fd, SOL_DTLS, DTLS_RX, ci.b, ci.len)) {
 		snprintf(summary, slen, "DTLS_RX: %s", strerror(errno));
 		return -1;
 	}
@@ -972,17 +1410,22 @@ static void gen_batch(struct fz *z, struct dgram *batch, int nb)
 	for (int i = 0; i < nb; i++) {
 		batch[i].b = dgbuf + (size_t)i * (MAX_DGRAM + 64);
 		batch[i].len = gen_dgram(z, batch[i].b);
+		if (z->s13)
+			classify13_dgram(z, batch[i].b, batch[i].len);
 	}
 }
 
-/* The model's verdicts: pass 1, which real records will arrive; pass 2, the rest. */
+/*
+ * The model's verdicts: pass 1, which real records will arrive; pass 2,
+ * the rest (DTLS 1.3's model ran as the batch was generated).
+ */
 static void model_batch(struct fz *z, const struct dgram *batch, int nb)
 {
 	long long want_real = 0;
 
-	for (int i = 0; i < nb; i++)
+	for (int i = 0; i < nb && !z->s13; i++)
 		classify_dgram(z, batch[i].b, batch[i].len, 1);
-	for (int i = 0; i < nb; i++)
+	for (int i = 0; i < nb && !z->s13; i++)
 		classify_dgram(z, batch[i].b, batch[i].len, 2);
 	for (size_t id = z->batch_first; id < z->nreal; id++)
 		want_real += z->reals[id].expected;
@@ -1028,6 +1471,8 @@ static int await_batch(struct fz *z)
 /* Everything up to here was accepted: the window's "next" moves past it. */
 static void advance_window(struct fz *z)
 {
+	if (z->s13)
+		z->next_start = z->m_next;
 	for (size_t id = z->batch_first; id < z->nreal; id++) {
 		if (!z->reals[id].expected)
 			continue;
@@ -1054,7 +1499,7 @@ static void capture_record(struct fz *z, const uint8_t *rec, size_t rl, long id)
 /* Capture some of the batch's delivered records, for later replays. */
 static void capture_batch(struct fz *z, const struct dgram *batch, int nb)
 {
-	for (int i = 0; i < nb; i++) {
+	for (int i = 0; i < nb && !z->s13; i++) {
 		struct rec_hdr h;
 		size_t off = 0;
 
@@ -1112,6 +1557,27 @@ static void settle_counters(struct fz *z)
 	}
 }
 
+/*
+ * DTLS 1.3: the epoch's count against the integrity limit (DTLS_KEY_USAGE)
+ * is the number of records that failed the tag, no more, no fewer.
+ */
+static int check_forged13(struct fz *z)
+{
+	struct dtls_key_usage u;
+	socklen_t len = sizeof(u);
+
+	if (getsockopt(z->fd, SOL_DTLS, DTLS_KEY_USAGE, &u, &len) || len != sizeof(u)) {
+		fz_err(z, "DTLS_KEY_USAGE: %s", strerror(errno));
+		return 0;
+	}
+	if ((long long)u.rx_forged != z->def[0] || z->grew[S_DECRYPT] != z->def[0]) {
+		fz_err(z, "DTLS_KEY_USAGE rx_forged %llu, DtlsRxDecryptError +%lld, forged records %lld",
+		       (unsigned long long)u.rx_forged, z->grew[S_DECRYPT], z->def[0]);
+		return 0;
+	}
+	return 1;
+}
+
 /* The counters against what was read and what the model predicts; 1 if they agree. */
 static int check_counters(struct fz *z)
 {
@@ -1138,6 +1604,8 @@ static int check_counters(struct fz *z)
 		       bad, d[S_DROPPED], z->bad_total);
 		ok = 0;
 	}
+	if (z->s13 && !check_forged13(z))
+		ok = 0;
 	for (int i = 0; i < N_BAD; i++) {
 		long long a = d[S_DECRYPT + i];
 
@@ -1173,10 +1641,10 @@ static void summarize(const struct fz *z, char *summary, size_t slen)
  * One (cipher, family) run.  Returns 0 on pass.  @budget datagrams, until
  * @deadline_ms.
  */
-static int fuzz_one(const struct cdesc *c, int kind, long budget, uint64_t deadline_ms,
-		    char *summary, size_t slen)
+static int fuzz_one(const struct cdesc *c, const struct cdesc13 *s13, int kind, long budget,
+		    uint64_t deadline_ms, char *summary, size_t slen)
 {
-	struct fz *z = fz_new(c);
+	struct fz *z = fz_new(c, s13);
 	struct dgram batch[BATCH_MAX];
 	int ok;
 
@@ -1208,13 +1676,14 @@ struct opts {
 	uint64_t seed;
 	const char *only_c;	/* one cipher, or NULL */
 	int only_f;		/* 4 or 6, or 0 for both */
+	int only_v;		/* 12 or 13, or 0 for both */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-v]\n"
-		"  DATAGRAMS and SECONDS bound the whole run (all ciphers and families)\n");
+		"usage: dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13] [-v]\n"
+		"  DATAGRAMS and SECONDS bound the whole run (all versions, ciphers and families)\n");
 	exit(2);
 }
 
@@ -1222,8 +1691,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int opt, have_seed = 0;
 
-	*o = (struct opts){ .total = 500000, .seconds = 120 };
-	while ((opt = getopt(argc, argv, "n:t:s:c:f:vh")) != -1) {
+	*o = (struct opts){ .total = 1000000, .seconds = 120 };
+	while ((opt = getopt(argc, argv, "n:t:s:c:f:V:vh")) != -1) {
 		switch (opt) {
 		case 'n':
 			o->total = atol(optarg);
@@ -1245,6 +1714,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 			if (o->only_f != 4 && o->only_f != 6)
 				usage();
 			break;
+		case 'V':
+			o->only_v = atoi(optarg);
+			if (o->only_v != 12 && o->only_v != 13)
+				usage();
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -1256,34 +1730,52 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		o->seed = seed_from_clock();
 }
 
-/* Every (cipher, family) the options select, in TAP; returns the failures. */
+/* The (version, cipher) pairs: DTLS 1.2's ciphers, then 1.3's suites. */
+#define N_SUITES	(N_CDESCS + N_CDESCS13)
+
+static int suite_selected(const struct opts *o, size_t i, const struct cdesc **c,
+			  const struct cdesc13 **s13)
+{
+	int v13 = i >= N_CDESCS;
+
+	*s13 = v13 ? &cdescs13[i - N_CDESCS] : NULL;
+	*c = v13 ? cdesc_by_name((*s13)->name) : &cdescs[i];
+	return (!o->only_c || !strcmp(o->only_c, (*c)->name)) &&
+	       (!o->only_v || o->only_v == (v13 ? 13 : 12));
+}
+
+/* Every (version, cipher, family) the options select, in TAP; returns the failures. */
 static int run_all(const struct opts *o, int runs)
 {
 	static const int kinds[2] = { SK_IPV4, SK_IPV6 };
 	uint64_t start = now_ms(), end = start + (uint64_t)(o->seconds * 1000);
 	int n = 0, nfail = 0;
 
-	for (size_t ci = 0; ci < N_CDESCS; ci++) {
-		const struct cdesc *c = &cdescs[ci];
+	for (size_t si = 0; si < N_SUITES; si++) {
+		const struct cdesc13 *s13;
+		const struct cdesc *c;
+		const char *ver;
 
-		if (o->only_c && strcmp(o->only_c, c->name))
+		if (!suite_selected(o, si, &c, &s13))
 			continue;
+		ver = s13 ? "dtls13 " : "";
 		for (int fi = 0; fi < 2; fi++) {
-			int kind = kinds[fi];
+			int kind = kinds[fi], r;
 			char summary[512];
-			int left = runs - n, r;
-			uint64_t now = now_ms();
-			uint64_t deadline = now + (end > now ? (end - now) / left : 0);
+			uint64_t now = now_ms(), deadline;
 
 			if ((o->only_f == 4 && kind != SK_IPV4) ||
 			    (o->only_f == 6 && kind != SK_IPV6))
 				continue;
+			/* the time left, shared by the runs left */
+			deadline = now + (end > now ? (end - now) / (runs - n) : 0);
 			n++;
-			r = fuzz_one(c, kind, o->total / runs, deadline, summary, sizeof(summary));
-			printf("# %s %s: %s\n", c->name, family_name(kind), summary);
+			r = fuzz_one(c, s13, kind, o->total / runs, deadline, summary,
+				     sizeof(summary));
+			printf("# %s%s %s: %s\n", ver, c->name, family_name(kind), summary);
 			if (r)
 				nfail++;
-			printf("%sok %d fuzz %s %s\n", r ? "not " : "", n, c->name,
+			printf("%sok %d fuzz %s%s %s\n", r ? "not " : "", n, ver, c->name,
 			       family_name(kind));
 		}
 	}
@@ -1305,7 +1797,13 @@ int main(int argc, char **argv)
 	dgbuf = malloc((size_t)BATCH_MAX * (MAX_DGRAM + 64));
 	if (!dgbuf)
 		return 2;
-	runs = (o.only_c ? 1 : (int)N_CDESCS) * (o.only_f ? 1 : 2);
+	runs = 0;
+	for (size_t si = 0; si < N_SUITES; si++) {
+		const struct cdesc13 *s13;
+		const struct cdesc *c;
+
+		runs += suite_selected(&o, si, &c, &s13) ? (o.only_f ? 1 : 2) : 0;
+	}
 	printf("TAP version 13\n1..%d\n", runs);
 	printf("# seed %llu (rerun: dtls_fuzz -s %llu -n %ld -t %g)\n",
 	       (unsigned long long)o.seed, (unsigned long long)o.seed, o.total, o.seconds);
