@@ -450,9 +450,10 @@ static int m_deliver(struct fz *z, const uint8_t *rec, const struct rec13 *r)
 /*
  * One record of a datagram on a 1.3 socket, with @avail bytes left: its
  * verdict, and in @used the bytes it takes (all of them when the framing
- * is lost).  The order of the checks is the one dtls.rst gives: the
- * header, the epoch, the length, the window (on the reconstructed
- * number), the tag, then the content type inside.
+ * is lost).  The checks in order: the header, the epoch bits (before the
+ * length: a record of an epoch without keys is never looked into), the
+ * length, then as dtls.rst says the window on the reconstructed number,
+ * the tag, the window moved, and the content type inside.
  */
 static int classify13_record(struct fz *z, const uint8_t *rec, size_t avail, size_t *used)
 {
