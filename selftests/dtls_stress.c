@@ -2,14 +2,14 @@
 /*
  * Lifecycle stress for the kernel DTLS record layer.
  *
- *   dtls_stress [-t SECONDS] [-s SEED] [SCENARIO...]   scenarios a..g (default all)
+ *   dtls_stress [-t SECONDS] [-s SEED] [SCENARIO...]   scenarios a..h (default all)
  *   dtls_stress rmmod MODULE.ko                         unload under traffic
  *
  *   a  threads send, receive (blocking with SO_RCVTIMEO, nonblocking, peek,
  *      recvmmsg, UDP_GRO on and off), poll, epoll, shutdown, FIONREAD and
  *      set/get socket options on the same offloaded sockets at once, while
- *      another thread closes them; many socket pairs, all ciphers, IPv4,
- *      IPv6 and v4-mapped
+ *      another thread closes them; many socket pairs, all ciphers (DTLS
+ *      1.2 and 1.3), IPv4, IPv6 and v4-mapped
  *   b  close with records queued in both directions, in flight, peeked,
  *      with datagrams drained at DTLS_RX, with half-installed contexts
  *   c  DTLS_RX set while the peer floods: every record is delivered
@@ -25,13 +25,27 @@
  *      flooded, read and polled by other threads (charges given back by
  *      UDP's readers and by the module's at once); once all is read, the
  *      socket holds no receive memory (SO_MEMINFO), round after round
+ *   h  DTLS 1.3 pairs (all five suites, IPv4, IPv6, v4-mapped), both ends
+ *      offloaded both ways: per direction two threads send (blocking,
+ *      nonblocking, sendmmsg) and two read (blocking, nonblocking,
+ *      recvmmsg, poll) while a third updates the keys over and over in
+ *      RFC 9147's order, at most one update outstanding: once the receiver
+ *      is in epoch N (getsockopt DTLS_RX), it gets N + 1 (DTLS_RX), then
+ *      the sender switches (DTLS_TX); installs the documentation refuses
+ *      are tried in between (EINVAL, EBUSY); another thread reads DTLS_TX,
+ *      DTLS_RX (the keys of the epoch they name, never going back) and
+ *      DTLS_KEY_USAGE (nothing forged).  Every install must succeed, every
+ *      record arrive intact and once, never raw; a record that does not
+ *      arrive must be counted (DtlsRxUnknownEpoch, DtlsRxDropped, UDP's
+ *      RcvbufErrors, the backlog's drops).  Every third round closes the
+ *      sockets at random moments under the updates instead
  *
  * After each scenario DtlsCurrTxSw, DtlsCurrRxSw and the module's reference
  * count must come back to where they were (context free is deferred by an
  * RCU grace period, so they are polled for a few seconds), and the kernel
  * log must have no new warning, BUG or sanitizer report.  SECONDS (default
  * 8) is the traffic time of one scenario (a gets twice as long); the whole
- * run takes about 8 * SECONDS.  A watchdog fails a scenario that
+ * run takes about 9 * SECONDS.  A watchdog fails a scenario that
  * hangs.  Prints TAP, then "N passed, N failed".  Needs root and dtls.ko.
  *
  * rmmod mode: while threads run traffic over offloaded sockets, unloading
@@ -41,6 +55,7 @@
  */
 #define _GNU_SOURCE
 #include "dtls_common.h"
+#include "dtls13_ref.h"
 
 #include <fcntl.h>
 #include <getopt.h>
@@ -64,8 +79,9 @@
 #endif
 
 #define EPOCH	1
+#define EPOCH13	3	/* DTLS 1.3's first application traffic epoch */
 
-#define N_SCENARIOS	7	/* a..g */
+#define N_SCENARIOS	8	/* a..h */
 
 static double scen_secs = 8;
 static uint64_t seed;
@@ -191,12 +207,17 @@ static void scen_begin(const char *name, int limit_s)
 static const int kinds3[] = { SK_IPV4, SK_IPV6, SK_MAPPED };
 static const char *const kindname[] = { "ipv4", "ipv6", "mapped" };
 
-/* An offloaded pair: a and b each with TX and RX (unless told otherwise). */
+/*
+ * An offloaded pair: a and b each with TX and RX (unless told otherwise).
+ * DTLS 1.3 pairs (opair_make13()) have s13 set and their keys in ab13, ba13.
+ */
 struct opair {
 	int a, b;
 	int kind;
 	const struct cdesc *c;
 	struct dkey ab, ba;
+	const struct cdesc13 *s13;
+	struct dkey13 ab13, ba13;
 };
 
 #define OP_A_TX	1
@@ -224,6 +245,26 @@ static int opair_make(struct opair *p, const struct cdesc *c, int kind, int what
 	return 0;
 }
 
+/* A DTLS 1.3 pair of suite @s, both ways offloaded in epoch 3. */
+static int opair_make13(struct opair *p, const struct cdesc13 *s, int kind)
+{
+	memset(p, 0, sizeof(*p));
+	p->a = p->b = -1;
+	p->c = cdesc_by_name(s->name);
+	p->s13 = s;
+	p->kind = kind;
+	if (udp_pair(kind, peer_kind(kind), &p->a, &p->b) ||
+	    dkey13_derive(&p->ab13, s, "stress-a-to-b", EPOCH13) ||
+	    dkey13_derive(&p->ba13, s, "stress-b-to-a", EPOCH13))
+		return -1;
+	if (dtls13_install(p->a, DTLS_TX, &p->ab13, EPOCH13, 0) ||
+	    dtls13_install(p->a, DTLS_RX, &p->ba13, EPOCH13, 0) ||
+	    dtls13_install(p->b, DTLS_TX, &p->ba13, EPOCH13, 0) ||
+	    dtls13_install(p->b, DTLS_RX, &p->ab13, EPOCH13, 0))
+		return -1;
+	return 0;
+}
+
 static void set_timeouts(int fd, int ms)
 {
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
@@ -242,17 +283,24 @@ static void pin_to_cpu(int cpu)
 	pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
 }
 
-/* A received buffer: 1 intact payload (id in *id), 0 raw DTLS record, -1 junk */
-static int classify_rx(const uint8_t *b, ssize_t n, const struct dkey *k, long *id)
+/*
+ * A received buffer: 1 intact payload (id in *id), 0 raw DTLS record (one
+ * sealed with @k, or with DTLS 1.3 epoch @k13), -1 junk
+ */
+static int classify_rx(const uint8_t *b, ssize_t n, const struct dkey *k,
+		       const struct dkey13 *k13, long *id)
 {
 	static __thread uint8_t pt[DTLS_MAX_PLAINTEXT + 64];
 	struct rec_hdr h;
+	struct rec13 r13;
 	size_t ptlen;
 
 	*id = payload_check(b, n);
 	if (*id >= 0)
 		return 1;
 	if (k && n >= DTLS_HDR_LEN && ref_open(k, b, n, &h, pt, &ptlen) > 0)
+		return 0;
+	if (k13 && ref13_open(k13, b, n, 0, &r13, pt) > 0)
 		return 0;
 	return -1;
 }
@@ -281,9 +329,10 @@ static int payloads_gro(const uint8_t *b, size_t n)
 }
 
 /* classify_rx() for a reader that may have UDP_GRO set: 2, several records */
-static int classify_rx_gro(const uint8_t *b, ssize_t n, const struct dkey *k, long *id)
+static int classify_rx_gro(const uint8_t *b, ssize_t n, const struct dkey *k,
+			   const struct dkey13 *k13, long *id)
 {
-	int cl = classify_rx(b, n, k, id);
+	int cl = classify_rx(b, n, k, k13, id);
 
 	return cl < 0 && payloads_gro(b, n) ? 2 : cl;
 }
@@ -313,7 +362,8 @@ struct a_ctx {
 	int fd;			/* this call's socket */
 	int fam;		/* its address family */
 	int ep;			/* an epoll instance, or -1 */
-	const struct dkey *rxk;	/* the key the other side seals with */
+	const struct dkey *rxk;	/* the key the other side seals with, */
+	const struct dkey13 *rxk13;	/* or its DTLS 1.3 keys */
 	struct rng r;
 	uint32_t id;		/* the next payload's id */
 	uint8_t buf[4096];
@@ -326,7 +376,7 @@ struct a_ctx {
 static void a_count_read(struct a_ctx *x, const uint8_t *b, ssize_t n, int truncated)
 {
 	long rid;
-	int cl = classify_rx_gro(b, n, x->rxk, &rid);
+	int cl = classify_rx_gro(b, n, x->rxk, x->rxk13, &rid);
 
 	x->w->rx++;
 	if (cl == 2)
@@ -440,7 +490,7 @@ static void a_wait(struct a_ctx *x, int use_epoll)
 /* getsockopt DTLS_TX or DTLS_RX, and DTLS_RX with room for the header only. */
 static void a_get_crypto_info(struct a_ctx *x)
 {
-	uint8_t ci[64];
+	uint8_t ci[128];
 	socklen_t sl = sizeof(ci);
 
 	getsockopt(x->fd, SOL_DTLS, rng_below(&x->r, 2) ? DTLS_TX : DTLS_RX, ci, &sl);
@@ -585,7 +635,10 @@ static void *a_worker_fn(void *arg)
 	struct a_ctx ctx = { .w = w }, *x = &ctx;
 
 	x->fam = sk_family(w->side ? peer_kind(p->kind) : p->kind);
-	x->rxk = w->side ? &p->ab : &p->ba;
+	if (p->s13)
+		x->rxk13 = w->side ? &p->ab13 : &p->ba13;
+	else
+		x->rxk = w->side ? &p->ab : &p->ba;
 	x->ep = epoll_create1(0);
 	rng_new(&x->r);
 	while (now_ms() < w->deadline) {
@@ -630,24 +683,32 @@ static void *a_closer_fn(void *arg)
 
 /* What scenario a's rounds add up to. */
 struct a_sum {
-	long rounds, pairs, ops, corrupt, raw, rx, tx, gro, setup_fail;
+	long rounds, pairs, pairs13, ops, corrupt, raw, rx, tx, gro, setup_fail;
 	char why[512];
 };
 
-/* Offloaded pairs of random ciphers and families, 20 ms timeouts; how many. */
+/*
+ * Offloaded pairs of random ciphers (DTLS 1.2 or 1.3) and families, 20 ms
+ * timeouts; how many.
+ */
 static int a_open_pairs(struct a_pair *ap, struct rng *r, struct a_sum *s)
 {
 	int np = 0;
 
 	for (int i = 0; i < A_PAIRS; i++) {
-		const struct cdesc *c = &cdescs[rng_below(r, N_CDESCS)];
-		int kind = kinds3[rng_below(r, 3)];
+		unsigned int ci = rng_below(r, N_CDESCS + N_CDESCS13);
+		int kind = kinds3[rng_below(r, 3)], rc;
 
 		memset(&ap[np], 0, sizeof(ap[np]));
-		if (opair_make(&ap[np].p, c, kind, OP_ALL)) {
+		if (ci < N_CDESCS)
+			rc = opair_make(&ap[np].p, &cdescs[ci], kind, OP_ALL);
+		else
+			rc = opair_make13(&ap[np].p, &cdescs13[ci - N_CDESCS], kind);
+		if (rc) {
 			s->setup_fail++;
-			snprintf(s->why, sizeof(s->why), "pair setup %s/%s: %s",
-				 c->name, kindname[kind], strerror(errno));
+			snprintf(s->why, sizeof(s->why), "pair setup %s%s/%s: %s",
+				 ci < N_CDESCS ? cdescs[ci].name : cdescs13[ci - N_CDESCS].name,
+				 ci < N_CDESCS ? "" : " (1.3)", kindname[kind], strerror(errno));
 			if (ap[np].p.a >= 0)
 				close(ap[np].p.a);
 			if (ap[np].p.b >= 0)
@@ -656,6 +717,7 @@ static int a_open_pairs(struct a_pair *ap, struct rng *r, struct a_sum *s)
 		}
 		set_timeouts(ap[np].p.a, 20);
 		set_timeouts(ap[np].p.b, 20);
+		s->pairs13 += !!ap[np].p.s13;
 		np++;
 	}
 	return np;
@@ -733,8 +795,8 @@ static void scenario_a(void)
 	if (base_wait(&b0, 5000, s.why + strlen(s.why), sizeof(s.why) - strlen(s.why)))
 		ok = 0;
 	alarm(0);
-	tap(ok, name, "%ld rounds, %ld socket pairs, %ld calls, %ld records sent, %ld reads (%ld of several records)%s%s",
-	    s.rounds, s.pairs, s.ops, s.tx, s.rx, s.gro, *s.why ? "; " : "", s.why);
+	tap(ok, name, "%ld rounds, %ld socket pairs (%ld DTLS 1.3), %ld calls, %ld records sent, %ld reads (%ld of several records)%s%s",
+	    s.rounds, s.pairs, s.pairs13, s.ops, s.tx, s.rx, s.gro, *s.why ? "; " : "", s.why);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -913,7 +975,7 @@ static void c_account(struct c_reader *rd, const uint8_t *b, ssize_t n, int afte
 {
 	struct cmsghdr *cm;
 	long id;
-	int cl = classify_rx(b, n, rd->k, &id);
+	int cl = classify_rx(b, n, rd->k, NULL, &id);
 
 	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
@@ -1884,6 +1946,843 @@ static void scenario_g(void)
 }
 
 /* ---------------------------------------------------------------------- */
+/* h: DTLS 1.3 key updates under traffic                                   */
+
+enum {
+	H_PAIRS = 2,		/* pairs per round */
+	H_EPOCHS = 256,		/* epochs derived per direction and round */
+	H_IDS = 1 << 18,	/* payloads per direction and round */
+	H_SENDERS = 2,		/* threads per direction */
+	H_RECEIVERS = 2,
+};
+
+/* What scenario h's rounds add up to; failures from any thread. */
+struct h_sum {
+	pthread_mutex_t lock;
+	int rounds, closing;
+	long pairs, updates, refused, reads, sent, got, lost;
+	long long unknown, dropped, rcvbuf, softnet;
+	long fails;
+	char why[512];
+};
+
+static void h_fail(struct h_sum *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void h_fail(struct h_sum *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->fails++) {
+		va_start(ap, fmt);
+		vsnprintf(s->why, sizeof(s->why), fmt, ap);
+		va_end(ap);
+		printf("# h: %s\n", s->why);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct h_pair;
+
+/* One direction of a pair: records sealed on tx, opened on rx. */
+struct h_dir {
+	struct h_pair *hp;
+	int tag;			/* payload ids are tag << 24 | n */
+	int tx, rx;
+	atomic_int *tx_closed, *rx_closed;	/* set just before close() */
+	struct dkey13 *k;		/* k[i]: epoch EPOCH13 + i */
+	atomic_int rx_top;		/* the highest epoch (index) installed on rx */
+	atomic_uint next_id;
+	atomic_long tries;		/* records handed to send calls */
+	atomic_long sent, got, dup, raw, corrupt, badinfo;
+	_Atomic uint8_t *seen;		/* per payload: times delivered */
+	long updates, refused;
+};
+
+struct h_pair {
+	struct h_sum *sum;
+	int a, b, kind;
+	const struct cdesc13 *s;
+	atomic_int a_closed, b_closed;
+	atomic_int stop_send, stop_upd, stop_rest;
+	struct h_dir d[2];		/* 0: a to b, 1: b to a */
+	long reads;
+};
+
+/* A call on a socket failed: fine only once the test has closed it. */
+static int h_closed(atomic_int *closed)
+{
+	return atomic_load(closed) && errno == EBADF;
+}
+
+/*
+ * A payload id of @d below @limit, -1 once they are used up.  The senders
+ * leave the last H_EPOCHS to the updater: its record in each new epoch
+ * moves the receiver to it.
+ */
+static long h_id(struct h_dir *d, unsigned int limit)
+{
+	unsigned int n = atomic_fetch_add(&d->next_id, 1);
+
+	return n < limit ? (long)d->tag << 24 | n : -1;
+}
+
+#define H_SENDER_IDS	(H_IDS - H_EPOCHS)
+
+/* One record from d->tx (id below @limit), @flags as send() takes them. */
+static void h_send_one(struct h_dir *d, struct rng *r, int flags, unsigned int limit)
+{
+	uint8_t buf[1400];
+	long id = h_id(d, limit);
+	size_t l;
+
+	if (id < 0)
+		return;
+	l = payload_make(buf, id, 12 + rng_below(r, 1200));
+	atomic_fetch_add(&d->tries, 1);
+	if (send(d->tx, buf, l, flags) == (ssize_t)l)
+		atomic_fetch_add(&d->sent, 1);
+}
+
+static void h_sendmmsg(struct h_dir *d, struct rng *r)
+{
+	static __thread uint8_t mb[4][600];
+	struct mmsghdr mm[4];
+	struct iovec mi[4];
+	int n = 0, v;
+
+	mmsg_init(mm, mi, 4);
+	for (long id; n < 4 && (id = h_id(d, H_SENDER_IDS)) >= 0; n++) {
+		mi[n].iov_base = mb[n];
+		mi[n].iov_len = payload_make(mb[n], id, 12 + rng_below(r, 500));
+	}
+	atomic_fetch_add(&d->tries, n);
+	v = n ? sendmmsg(d->tx, mm, n, MSG_DONTWAIT) : 0;
+	if (v > 0)
+		atomic_fetch_add(&d->sent, v);
+}
+
+struct h_thread {
+	struct h_dir *d;
+	pthread_t th;
+};
+
+/* Blocking and nonblocking sends, and sendmmsg(), until told to stop. */
+static void *h_send_fn(void *arg)
+{
+	struct h_dir *d = ((struct h_thread *)arg)->d;
+	struct rng r;
+
+	rng_new(&r);
+	while (!atomic_load(&d->hp->stop_send) && !atomic_load(d->tx_closed) &&
+	       atomic_load(&d->next_id) < H_SENDER_IDS) {
+		switch (rng_below(&r, 4)) {
+		case 0: case 1:
+			h_send_one(d, &r, 0, H_SENDER_IDS);
+			break;
+		case 2:
+			h_send_one(d, &r, MSG_DONTWAIT, H_SENDER_IDS);
+			break;
+		default:
+			h_sendmmsg(d, &r);
+			break;
+		}
+		if (!rng_below(&r, 8))
+			usleep(100);
+	}
+	return NULL;
+}
+
+/* Some record sealed with one of d's epochs, delivered as it is? */
+static int h_raw(struct h_dir *d, const uint8_t *b, ssize_t n)
+{
+	static __thread uint8_t pt[DTLS_MAX_PLAINTEXT + 64];
+	int top = atomic_load(&d->rx_top);
+	struct rec13 rr;
+
+	for (int i = 0; i <= top + 1 && i < H_EPOCHS; i++)
+		if (ref13_open(&d->k[i], b, n, 0, &rr, pt) > 0)
+			return 1;
+	return 0;
+}
+
+/* One read: an intact payload of this direction, new; with @ri, its record info. */
+static void h_account(struct h_dir *d, const uint8_t *b, ssize_t n,
+		      const struct dtls_record_info *ri)
+{
+	long id = payload_check(b, n);
+	uint64_t epoch;
+
+	if (id < 0) {
+		atomic_fetch_add(h_raw(d, b, n) ? &d->raw : &d->corrupt, 1);
+		return;
+	}
+	if ((id >> 24) != d->tag || (id & 0xffffff) >= H_IDS) {
+		atomic_fetch_add(&d->corrupt, 1);	/* not this direction's */
+		return;
+	}
+	if (atomic_fetch_add(&d->seen[id & 0xffffff], 1))
+		atomic_fetch_add(&d->dup, 1);
+	else
+		atomic_fetch_add(&d->got, 1);
+	if (!ri)
+		return;
+	/* an epoch the receiver had installed, sealed by the peer */
+	epoch = ri->rec_num >> 48;
+	if (ri->content_type != DTLS_RECORD_TYPE_APPLICATION_DATA ||
+	    !(ri->flags & DTLS_RECORD_F_PROTECTED) || epoch < EPOCH13 ||
+	    epoch > EPOCH13 + (uint64_t)atomic_load(&d->rx_top))
+		atomic_fetch_add(&d->badinfo, 1);
+}
+
+/* recvmsg() with the record info, @flags as recvmsg() takes them. */
+static void h_recvmsg(struct h_dir *d, int flags)
+{
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct dtls_record_info)) + 64];
+	} cb;
+	uint8_t buf[2048];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cb.b, .msg_controllen = sizeof(cb.b),
+	};
+	struct dtls_record_info ri, *rip = NULL;
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(d->rx, &msg, flags);
+
+	if (n <= 0)
+		return;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_DTLS && cm->cmsg_type == DTLS_GET_RECORD_TYPE) {
+			memcpy(&ri, CMSG_DATA(cm), sizeof(ri));
+			rip = &ri;
+		}
+	if (!rip)
+		atomic_fetch_add(&d->badinfo, 1);
+	h_account(d, buf, n, rip);
+}
+
+static void h_recv(struct h_dir *d, int flags)
+{
+	uint8_t buf[2048];
+	ssize_t n = recv(d->rx, buf, sizeof(buf), flags);
+
+	if (n > 0)
+		h_account(d, buf, n, NULL);
+}
+
+static void h_recvmmsg(struct h_dir *d)
+{
+	static __thread uint8_t mb[4][2048];
+	struct mmsghdr mm[4];
+	struct iovec mi[4];
+	int got;
+
+	mmsg_init(mm, mi, 4);
+	for (int i = 0; i < 4; i++) {
+		mi[i].iov_base = mb[i];
+		mi[i].iov_len = sizeof(mb[i]);
+	}
+	got = recvmmsg(d->rx, mm, 4, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < got; i++)
+		h_account(d, mb[i], mm[i].msg_len, NULL);
+}
+
+/* Blocking (SO_RCVTIMEO) and nonblocking reads, recvmmsg(), poll(). */
+static void *h_recv_fn(void *arg)
+{
+	struct h_dir *d = ((struct h_thread *)arg)->d;
+	struct pollfd pf = { .fd = d->rx, .events = POLLIN };
+	struct rng r;
+
+	rng_new(&r);
+	while (!atomic_load(&d->hp->stop_rest) && !atomic_load(d->rx_closed)) {
+		switch (rng_below(&r, 5)) {
+		case 0:
+			h_recvmsg(d, 0);
+			break;
+		case 1:
+			h_recv(d, MSG_DONTWAIT);
+			break;
+		case 2:
+			h_recvmmsg(d);
+			break;
+		case 3:
+			if (poll(&pf, 1, 10) == 1)
+				h_recvmsg(d, MSG_DONTWAIT);
+			break;
+		default:
+			h_recv(d, 0);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * getsockopt DTLS_TX or DTLS_RX of @d's socket @fd: the epoch (index) it
+ * is in, whose keys it must return; -1 if the call failed (errno), -2 if
+ * the answer is wrong (reported).
+ */
+static int h_get_epoch(struct h_dir *d, int fd, int opt)
+{
+	uint8_t b[128];
+	socklen_t l = sizeof(b);
+	struct cinfo ci;
+	int e;
+
+	if (getsockopt(fd, SOL_DTLS, opt, b, &l))
+		return -1;
+	e = l > 8 ? (int)get_be(b + l - 8, 2) - EPOCH13 : -1;
+	if (e < 0 || e >= H_EPOCHS) {
+		h_fail(d->hp->sum, "getsockopt(%s) %s: %u bytes, epoch %d", opt == DTLS_TX ?
+		       "DTLS_TX" : "DTLS_RX", d->hp->s->name, l, e + EPOCH13);
+		return -2;
+	}
+	cinfo13_build(&ci, &d->k[e], EPOCH13 + e, 0);
+	if (l != ci.len || memcmp(b, ci.b, l - 8)) {
+		h_fail(d->hp->sum, "getsockopt(%s) %s: not epoch %d's keys", opt == DTLS_TX ?
+		       "DTLS_TX" : "DTLS_RX", d->hp->s->name, e + EPOCH13);
+		return -2;
+	}
+	return e;
+}
+
+/* Wait until d's receiver is in epoch @i (a record of it arrived): 0 if so. */
+static int h_wait_rx(struct h_dir *d, int i)
+{
+	uint64_t until = now_ms() + 5000;
+	int e;
+
+	for (;;) {
+		e = h_get_epoch(d, d->rx, DTLS_RX);
+		if (e == i)
+			return 0;
+		if (e == -1 && !h_closed(d->rx_closed))
+			h_fail(d->hp->sum, "getsockopt(DTLS_RX): %s", strerror(errno));
+		if (e > i)
+			h_fail(d->hp->sum, "receiver in epoch %d before it was sent",
+			       e + EPOCH13);
+		if (e < 0 || e > i || atomic_load(d->tx_closed) ||
+		    atomic_load(&d->hp->stop_upd))
+			return -1;
+		if (now_ms() > until) {
+			h_fail(d->hp->sum, "%s: receiver still in epoch %d 5 s after the switch to %d under traffic",
+			       d->hp->s->name, e + EPOCH13, i + EPOCH13);
+			return -1;
+		}
+		usleep(200);
+	}
+}
+
+/* Install epoch @i of @d on @fd: 0, or -1 (reported unless the test closed fd). */
+static int h_install(struct h_dir *d, int fd, int dir, int i, atomic_int *closed)
+{
+	if (!dtls13_install(fd, dir, &d->k[i], EPOCH13 + i, 0))
+		return 0;
+	if (!h_closed(closed))
+		h_fail(d->hp->sum, "%s %s epoch %d: %s", dir == DTLS_TX ? "DTLS_TX" : "DTLS_RX",
+		       d->hp->s->name, EPOCH13 + i, strerror(errno));
+	return -1;
+}
+
+/*
+ * An install the documentation refuses with @want (or @want2, where it
+ * reads either way): 0 if refused so.
+ */
+static int h_refused(struct h_dir *d, int fd, int dir, const struct dkey13 *k, int epoch,
+		     int want, int want2, atomic_int *closed, const char *what)
+{
+	int rc = dtls13_install(fd, dir, k, epoch, 0);
+
+	if (rc && (errno == want || errno == want2 || h_closed(closed))) {
+		d->refused++;
+		return 0;
+	}
+	h_fail(d->hp->sum, "%s %s: %s, not %s", what, d->hp->s->name,
+	       rc ? strerror(errno) : "accepted", strerror(want));
+	return -1;
+}
+
+/*
+ * Installs the documentation refuses, now that the receiver is in epoch
+ * @i and the sender too: RX two ahead, RX of another suite, TX two ahead,
+ * TX the current epoch again (EINVAL: only the next epoch of the same
+ * suite is taken).  RX of the current or the previous epoch again: not
+ * the next epoch (EINVAL), and a second DTLS_RX of an epoch (EBUSY); the
+ * kernel answers EINVAL for the current one, EBUSY for the previous.
+ */
+static int h_bad_installs(struct h_dir *d, int i, struct rng *r)
+{
+	const struct cdesc13 *o = &cdescs13[(d->hp->s - cdescs13 + 1) % N_CDESCS13];
+	struct dkey13 other;
+
+	switch (rng_below(r, 8)) {
+	case 0:
+		if (i + 2 >= H_EPOCHS)
+			return 0;
+		return h_refused(d, d->rx, DTLS_RX, &d->k[i + 2], EPOCH13 + i + 2, EINVAL,
+				 EINVAL, d->rx_closed, "DTLS_RX two epochs ahead");
+	case 1:
+		if (!i)		/* the previous epoch's empty place: accepted */
+			return 0;
+		return h_refused(d, d->rx, DTLS_RX, &d->k[i - 1], EPOCH13 + i - 1, EBUSY,
+				 EINVAL, d->rx_closed, "DTLS_RX of the previous epoch again");
+	case 2:
+		if (dkey13_derive(&other, o, "stress13-other", EPOCH13 + i + 1))
+			return 0;
+		return h_refused(d, d->rx, DTLS_RX, &other, EPOCH13 + i + 1, EINVAL,
+				 EINVAL, d->rx_closed, "DTLS_RX of another suite");
+	case 3:
+		if (i + 2 >= H_EPOCHS)
+			return 0;
+		return h_refused(d, d->tx, DTLS_TX, &d->k[i + 2], EPOCH13 + i + 2, EINVAL,
+				 EINVAL, d->tx_closed, "DTLS_TX two epochs ahead");
+	case 4:
+		return h_refused(d, d->tx, DTLS_TX, &d->k[i], EPOCH13 + i, EINVAL,
+				 EINVAL, d->tx_closed, "DTLS_TX of the current epoch");
+	case 5:
+		return h_refused(d, d->rx, DTLS_RX, &d->k[i], EPOCH13 + i, EINVAL, EBUSY,
+				 d->rx_closed, "DTLS_RX of the current epoch again");
+	}
+	return 0;
+}
+
+/*
+ * Key updates of one direction, RFC 9147's way with at most one
+ * outstanding: once the receiver is in epoch i, it gets epoch i + 1
+ * (a second time: EBUSY), then the sender switches to it and sends a
+ * record in it; over and over, while the senders and readers run.
+ */
+static void *h_update_fn(void *arg)
+{
+	struct h_dir *d = ((struct h_thread *)arg)->d;
+	struct rng r;
+	int i = 0;
+
+	rng_new(&r);
+	while (!atomic_load(&d->hp->stop_upd) && i + 1 < H_EPOCHS) {
+		if (h_wait_rx(d, i) || h_bad_installs(d, i, &r) ||
+		    h_install(d, d->rx, DTLS_RX, i + 1, d->rx_closed))
+			break;
+		atomic_store(&d->rx_top, i + 1);
+		if (!rng_below(&r, 4) &&
+		    h_refused(d, d->rx, DTLS_RX, &d->k[i + 1], EPOCH13 + i + 1, EBUSY,
+			      EBUSY, d->rx_closed, "DTLS_RX of the next epoch twice"))
+			break;
+		/* the peer's records race the switch for a while */
+		if (rng_below(&r, 2))
+			usleep(rng_below(&r, 2000));
+		if (h_install(d, d->tx, DTLS_TX, i + 1, d->tx_closed))
+			break;
+		i++;
+		d->updates++;
+		h_send_one(d, &r, 0, H_IDS);
+	}
+	return NULL;
+}
+
+/*
+ * Reads DTLS_TX, DTLS_RX and DTLS_KEY_USAGE of both sockets while the
+ * updates run: each epoch read is the one of its keys, never goes back,
+ * never is ahead of what was installed; no record counts as forged; no
+ * more records protected than were handed to send calls.
+ */
+static void h_probe_dir(struct h_dir *d, int *last_tx, int *last_rx)
+{
+	int e, top;
+
+	e = h_get_epoch(d, d->tx, DTLS_TX);
+	top = atomic_load(&d->rx_top);
+	if (e == -1 && !h_closed(d->tx_closed))
+		h_fail(d->hp->sum, "getsockopt(DTLS_TX): %s", strerror(errno));
+	else if (e >= 0 && (e < *last_tx || e > top))
+		h_fail(d->hp->sum, "DTLS_TX reads epoch %d after %d, %d installed on the receiver",
+		       e + EPOCH13, *last_tx + EPOCH13, top + EPOCH13);
+	if (e >= 0)
+		*last_tx = e;
+	e = h_get_epoch(d, d->rx, DTLS_RX);
+	top = atomic_load(&d->rx_top);
+	if (e == -1 && !h_closed(d->rx_closed))
+		h_fail(d->hp->sum, "getsockopt(DTLS_RX): %s", strerror(errno));
+	else if (e >= 0 && (e < *last_rx || e > top))
+		h_fail(d->hp->sum, "DTLS_RX reads epoch %d after %d, %d installed",
+		       e + EPOCH13, *last_rx + EPOCH13, top + EPOCH13);
+	if (e >= 0)
+		*last_rx = e;
+}
+
+/* DTLS_KEY_USAGE of @fd, which sends @d's records. */
+static void h_probe_usage(struct h_dir *d, int fd, atomic_int *closed)
+{
+	struct dtls_key_usage u;
+	socklen_t l = sizeof(u);
+	long tries;
+
+	if (getsockopt(fd, SOL_DTLS, DTLS_KEY_USAGE, &u, &l)) {
+		if (!h_closed(closed))
+			h_fail(d->hp->sum, "DTLS_KEY_USAGE: %s", strerror(errno));
+		return;
+	}
+	tries = atomic_load(&d->tries);
+	if (l != sizeof(u) || u.rx_forged || u.tx_records > (uint64_t)tries)
+		h_fail(d->hp->sum, "DTLS_KEY_USAGE: %u bytes, %llu records protected (%ld handed to send calls), %llu forged",
+		       l, (unsigned long long)u.tx_records, tries,
+		       (unsigned long long)u.rx_forged);
+}
+
+static void *h_probe_fn(void *arg)
+{
+	struct h_pair *p = arg;
+	int last_tx[2] = { 0 }, last_rx[2] = { 0 };
+	struct rng r;
+
+	rng_new(&r);
+	while (!atomic_load(&p->stop_rest)) {
+		for (int j = 0; j < 2; j++)
+			h_probe_dir(&p->d[j], &last_tx[j], &last_rx[j]);
+		h_probe_usage(&p->d[0], p->a, &p->a_closed);
+		h_probe_usage(&p->d[1], p->b, &p->b_closed);
+		p->reads += 6;
+		usleep(rng_below(&r, 500));
+	}
+	return NULL;
+}
+
+/* One direction's keys, epochs EPOCH13 on, and its socket pair: 0 if set up. */
+static int h_dir_init(struct h_pair *p, int j, const char *label)
+{
+	struct h_dir *d = &p->d[j];
+
+	d->hp = p;
+	d->tag = j + 1;
+	d->tx = j ? p->b : p->a;
+	d->rx = j ? p->a : p->b;
+	d->tx_closed = j ? &p->b_closed : &p->a_closed;
+	d->rx_closed = j ? &p->a_closed : &p->b_closed;
+	d->k = calloc(H_EPOCHS, sizeof(*d->k));
+	d->seen = calloc(H_IDS, 1);
+	if (!d->k || !d->seen || dkey13_derive(&d->k[0], p->s, label, EPOCH13))
+		return -1;
+	for (int i = 1; i < H_EPOCHS; i++) {
+		d->k[i] = d->k[i - 1];
+		if (ref13_update(&d->k[i]))
+			return -1;
+	}
+	return 0;
+}
+
+/* A pair of suite @s, both ends offloaded both ways in epoch 3: 0 if so. */
+static int h_pair_open(struct h_pair *p, const struct cdesc13 *s, int kind, struct h_sum *sum)
+{
+	memset(p, 0, sizeof(*p));
+	p->a = p->b = -1;
+	p->sum = sum;
+	p->s = s;
+	p->kind = kind;
+	if (udp_pair(kind, peer_kind(kind), &p->a, &p->b) ||
+	    h_dir_init(p, 0, "stress13-a-to-b") || h_dir_init(p, 1, "stress13-b-to-a") ||
+	    dtls13_install(p->a, DTLS_TX, &p->d[0].k[0], EPOCH13, 0) ||
+	    dtls13_install(p->b, DTLS_RX, &p->d[0].k[0], EPOCH13, 0) ||
+	    dtls13_install(p->b, DTLS_TX, &p->d[1].k[0], EPOCH13, 0) ||
+	    dtls13_install(p->a, DTLS_RX, &p->d[1].k[0], EPOCH13, 0)) {
+		h_fail(sum, "pair setup %s/%s: %s", s->name, kindname[kind], strerror(errno));
+		for (int j = 0; j < 2; j++) {
+			free(p->d[j].k);
+			free((void *)p->d[j].seen);
+		}
+		if (p->a >= 0)
+			close(p->a);
+		if (p->b >= 0)
+			close(p->b);
+		return -1;
+	}
+	set_timeouts(p->a, 20);
+	set_timeouts(p->b, 20);
+	set_rcvbuf(p->a, 4 << 20);
+	set_rcvbuf(p->b, 4 << 20);
+	return 0;
+}
+
+/* Records that may go missing: why, as the kernel, UDP and the backlog count it. */
+struct h_counters {
+	long long unknown, dropped, rcvbuf, softnet, bad;
+};
+
+/* Packets the receive backlogs dropped (/proc/net/softnet_stat, column 2). */
+static long long softnet_drops(void)
+{
+	FILE *f = fopen("/proc/net/softnet_stat", "r");
+	unsigned int processed, dropped;
+	long long sum = 0;
+	char line[512];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%x %x", &processed, &dropped) == 2)
+			sum += dropped;
+	fclose(f);
+	return sum;
+}
+
+static void h_counters_get(struct h_counters *c)
+{
+	c->unknown = dstat("DtlsRxUnknownEpoch");
+	c->dropped = dstat("DtlsRxDropped");
+	c->rcvbuf = udp_rcvbuf_errors();
+	c->softnet = softnet_drops();
+	/* none of these may move: nothing is forged, replayed or malformed */
+	c->bad = dstat("DtlsRxDecryptError") + dstat("DtlsRxReplay") +
+		 dstat("DtlsRxMalformed") + dstat("DtlsRxBadVersion") +
+		 dstat("DtlsRxKeyExpired") + dstat("DtlsTxKeyExpired");
+}
+
+struct h_closer {
+	struct h_pair *p;
+	uint64_t when_a, when_b;
+	pthread_t th;
+};
+
+/* Close a and b, each at its moment, under the updates. */
+static void *h_closer_fn(void *arg)
+{
+	struct h_closer *c = arg;
+	int done_a = 0, done_b = 0;
+
+	while (!done_a || !done_b) {
+		uint64_t t = now_ms();
+
+		if (!done_a && t >= c->when_a) {
+			atomic_store(&c->p->a_closed, 1);
+			close(c->p->a);
+			done_a = 1;
+		}
+		if (!done_b && t >= c->when_b) {
+			atomic_store(&c->p->b_closed, 1);
+			close(c->p->b);
+			done_b = 1;
+		}
+		usleep(1000);
+	}
+	return NULL;
+}
+
+/* The pair's threads: per direction senders, readers, an updater; a prober. */
+struct h_threads {
+	struct h_thread snd[2][H_SENDERS], rcv[2][H_RECEIVERS], upd[2];
+	pthread_t probe;
+};
+
+static void h_start(struct h_pair *p, struct h_threads *t)
+{
+	for (int j = 0; j < 2; j++) {
+		for (int i = 0; i < H_SENDERS; i++) {
+			t->snd[j][i].d = &p->d[j];
+			pthread_create(&t->snd[j][i].th, NULL, h_send_fn, &t->snd[j][i]);
+		}
+		for (int i = 0; i < H_RECEIVERS; i++) {
+			t->rcv[j][i].d = &p->d[j];
+			pthread_create(&t->rcv[j][i].th, NULL, h_recv_fn, &t->rcv[j][i]);
+		}
+		t->upd[j].d = &p->d[j];
+		pthread_create(&t->upd[j].th, NULL, h_update_fn, &t->upd[j]);
+	}
+	pthread_create(&t->probe, NULL, h_probe_fn, p);
+}
+
+/* Senders stop first, then the updaters. */
+static void h_stop_senders(struct h_pair *p, struct h_threads *t)
+{
+	atomic_store(&p->stop_send, 1);
+	for (int j = 0; j < 2; j++)
+		for (int i = 0; i < H_SENDERS; i++)
+			pthread_join(t->snd[j][i].th, NULL);
+	atomic_store(&p->stop_upd, 1);
+	for (int j = 0; j < 2; j++)
+		pthread_join(t->upd[j].th, NULL);
+}
+
+static void h_stop_rest(struct h_pair *p, struct h_threads *t)
+{
+	atomic_store(&p->stop_rest, 1);
+	for (int j = 0; j < 2; j++)
+		for (int i = 0; i < H_RECEIVERS; i++)
+			pthread_join(t->rcv[j][i].th, NULL);
+	pthread_join(t->probe, NULL);
+}
+
+static long h_got(struct h_pair *p, int np)
+{
+	long n = 0;
+
+	for (int i = 0; i < np; i++)
+		n += atomic_load(&p[i].d[0].got) + atomic_load(&p[i].d[1].got);
+	return n;
+}
+
+/* Until nothing more is delivered for 300 ms (at most 5 s). */
+static void h_settle(struct h_pair *p, int np)
+{
+	uint64_t end = now_ms() + 5000, quiet = now_ms();
+	long last = h_got(p, np), n;
+
+	while (now_ms() < end && now_ms() - quiet < 300) {
+		usleep(20000);
+		n = h_got(p, np);
+		if (n != last)
+			quiet = now_ms();
+		last = n;
+	}
+}
+
+/* What is left on d's receiver, read in the main thread. */
+static void h_drain(struct h_dir *d)
+{
+	uint8_t buf[2048];
+	ssize_t n;
+
+	while ((n = recv(d->rx, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		h_account(d, buf, n, NULL);
+}
+
+/*
+ * A direction's records after its round: each delivered intact, once,
+ * never raw, with its record info right.  Returns the records missing.
+ */
+static long h_dir_check(struct h_dir *d, struct h_sum *s)
+{
+	long sent = atomic_load(&d->sent), got = atomic_load(&d->got);
+
+	if (d->dup || d->raw || d->corrupt || d->badinfo || got > sent)
+		h_fail(s, "%s/%s: sent %ld, delivered %ld: %ld twice, %ld raw, %ld corrupt, %ld with wrong record info",
+		       d->hp->s->name, kindname[d->hp->kind], sent, got,
+		       (long)d->dup, (long)d->raw, (long)d->corrupt, (long)d->badinfo);
+	s->updates += d->updates;
+	s->refused += d->refused;
+	s->sent += sent;
+	s->got += got;
+	free(d->k);
+	free((void *)d->seen);
+	return sent - got;
+}
+
+/*
+ * Records that went missing must be counted: of an epoch the receiver no
+ * longer holds (DtlsRxUnknownEpoch), or for lack of room (DtlsRxDropped,
+ * UDP's RcvbufErrors, the backlog's drops).
+ */
+static void h_loss_check(long lost, const struct h_counters *c0, struct h_sum *s)
+{
+	struct h_counters c;
+
+	h_counters_get(&c);
+	c.unknown -= c0->unknown;
+	c.dropped -= c0->dropped;
+	c.rcvbuf -= c0->rcvbuf;
+	c.softnet -= c0->softnet;
+	s->lost += lost;
+	s->unknown += c.unknown;
+	s->dropped += c.dropped;
+	s->rcvbuf += c.rcvbuf;
+	s->softnet += c.softnet;
+	if (lost > c.unknown + c.dropped + c.rcvbuf + c.softnet)
+		h_fail(s, "round %d: %ld records not delivered, counted: DtlsRxUnknownEpoch +%lld, DtlsRxDropped +%lld, RcvbufErrors +%lld, backlog drops +%lld",
+		       s->rounds + 1, lost, c.unknown, c.dropped, c.rcvbuf, c.softnet);
+	if (lost || c.unknown || c.dropped || c.rcvbuf || c.softnet)
+		printf("# h: round %d: %ld records missing; DtlsRxUnknownEpoch +%lld, DtlsRxDropped +%lld, RcvbufErrors +%lld, backlog drops +%lld\n",
+		       s->rounds + 1, lost, c.unknown, c.dropped, c.rcvbuf, c.softnet);
+}
+
+/*
+ * One round of H_PAIRS pairs (the suites in turn, random families) for
+ * about @len ms; with @closing, each socket is closed at a random moment
+ * under the updates and only what arrived is checked, else every record
+ * sent is accounted for.
+ */
+static void h_round(struct rng *r, int closing, uint64_t len, struct h_sum *s)
+{
+	struct h_pair p[H_PAIRS];
+	struct h_threads t[H_PAIRS];
+	struct h_closer cl[H_PAIRS];
+	struct h_counters c0;
+	int np = 0;
+	long lost = 0;
+
+	h_counters_get(&c0);
+	for (int i = 0; i < H_PAIRS; i++) {
+		const struct cdesc13 *su = &cdescs13[(s->pairs + np) % N_CDESCS13];
+
+		if (h_pair_open(&p[np], su, kinds3[rng_below(r, 3)], s))
+			break;
+		np++;
+	}
+	for (int i = 0; i < np; i++) {
+		h_start(&p[i], &t[i]);
+		cl[i] = (struct h_closer){ .p = &p[i], .when_a = now_ms() + rng_below(r, len),
+					   .when_b = now_ms() + rng_below(r, len) };
+		if (closing)
+			pthread_create(&cl[i].th, NULL, h_closer_fn, &cl[i]);
+	}
+	usleep(len * 1000);
+	for (int i = 0; i < np; i++) {
+		if (closing)
+			pthread_join(cl[i].th, NULL);
+		h_stop_senders(&p[i], &t[i]);
+	}
+	h_settle(p, np);
+	for (int i = 0; i < np; i++) {
+		h_stop_rest(&p[i], &t[i]);
+		for (int j = 0; j < 2 && !closing; j++)
+			h_drain(&p[i].d[j]);
+		for (int j = 0; j < 2; j++)
+			lost += h_dir_check(&p[i].d[j], s);
+		s->reads += p[i].reads;
+		if (!closing) {
+			close(p[i].a);
+			close(p[i].b);
+		}
+	}
+	if (!closing)
+		h_loss_check(lost, &c0, s);
+	s->pairs += np;
+	s->rounds++;
+	s->closing += closing;
+}
+
+static void scenario_h(void)
+{
+	const char *name = "h: DTLS 1.3 key updates racing traffic, state reads and close";
+	struct h_sum s = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct h_counters c0, c;
+	struct base b0;
+	struct rng r;
+	uint64_t end;
+
+	scen_begin(name, (int)scen_secs * 2 + 90);
+	rng_new(&r);
+	base_get(&b0);
+	h_counters_get(&c0);
+	end = now_ms() + (uint64_t)(scen_secs * 1000);
+	/* every suite in a round that accounts for every record */
+	while ((now_ms() < end || s.pairs < (long)(2 * N_CDESCS13)) && !s.fails)
+		h_round(&r, s.rounds % 3 == 2, 300 + rng_below(&r, 700), &s);
+	h_counters_get(&c);
+	if (c.bad != c0.bad)
+		h_fail(&s, "%lld records forged, replayed, malformed or past a key limit (DtlsRxDecryptError, DtlsRxReplay, DtlsRxMalformed, DtlsRxBadVersion, Dtls*KeyExpired)",
+		       c.bad - c0.bad);
+	if (base_wait(&b0, 5000, s.why + strlen(s.why), sizeof(s.why) - strlen(s.why)))
+		s.fails++;
+	alarm(0);
+	tap(!s.fails, name, "%d rounds (%d closing), %ld socket pairs, %ld key updates, %ld installs refused as documented, %ld state reads, %ld records sent, %ld delivered; %ld missing in %d accounted rounds, DtlsRxUnknownEpoch +%lld, DtlsRxDropped +%lld, RcvbufErrors +%lld, backlog drops +%lld%s%s",
+	    s.rounds, s.closing, s.pairs, s.updates, s.refused, s.reads, s.sent, s.got,
+	    s.lost, s.rounds - s.closing, s.unknown, s.dropped, s.rcvbuf, s.softnet,
+	    *s.why ? "; " : "", s.why);
+}
+
+/* ---------------------------------------------------------------------- */
 /* rmmod mode                                                              */
 
 struct f_traffic {
@@ -2084,7 +2983,7 @@ static int do_rmmod(const char *ko)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dtls_stress [-t SECONDS] [-s SEED] [a|b|c|d|e|f|g]...\n"
+		"usage: dtls_stress [-t SECONDS] [-s SEED] [a|b|c|d|e|f|g|h]...\n"
 		"       dtls_stress [-t SECONDS] rmmod MODULE.ko\n");
 	exit(2);
 }
@@ -2118,7 +3017,7 @@ static int pick_scenarios(int argc, char **argv, int *want)
 	int any = 0, n = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (strlen(argv[i]) != 1 || argv[i][0] < 'a' || argv[i][0] > 'g')
+		if (strlen(argv[i]) != 1 || argv[i][0] < 'a' || argv[i][0] > 'h')
 			usage();
 		want[argv[i][0] - 'a'] = 1;
 		any = 1;
@@ -2131,7 +3030,10 @@ static int pick_scenarios(int argc, char **argv, int *want)
 	return n;
 }
 
-/* One pair of every cipher: its crypto modules load before the clocks start. */
+/*
+ * One pair of every cipher, DTLS 1.2 and 1.3: its crypto modules load
+ * before the clocks start.
+ */
 static void warm_up(void)
 {
 	struct base b0;
@@ -2148,6 +3050,16 @@ static void warm_up(void)
 			printf("# warm-up %s: %s\n", cdescs[i].name, strerror(errno));
 		}
 	}
+	for (size_t i = 0; i < N_CDESCS13; i++) {
+		struct opair p;
+
+		if (!opair_make13(&p, &cdescs13[i], SK_IPV4)) {
+			close(p.a);
+			close(p.b);
+		} else {
+			printf("# warm-up %s (1.3): %s\n", cdescs13[i].name, strerror(errno));
+		}
+	}
 	if (base_wait(&b0, 5000, why, sizeof(why)))
 		printf("# after the warm-up: %s\n", why);
 }
@@ -2156,7 +3068,7 @@ int main(int argc, char **argv)
 {
 	static void (*const fns[N_SCENARIOS])(void) = {
 		scenario_a, scenario_b, scenario_c, scenario_d, scenario_e,
-		scenario_f, scenario_g,
+		scenario_f, scenario_g, scenario_h,
 	};
 	int want[N_SCENARIOS] = { 0 }, first;
 	uint64_t t0;

@@ -11,7 +11,7 @@
 #      wolfSSL, no kernel involved), then
 #      userspace/tests/bench_smoke.sh (dtls-bench, paced with --rate, TAP)
 #   5. selftests/dtls_fuzz      (bounded receive-path fuzzer, TAP)
-#   6. selftests/dtls_stress    (lifecycle stress, scenarios a-g, TAP)
+#   6. selftests/dtls_stress    (lifecycle stress, scenarios a-h, TAP)
 #   7. selftests/dtls_stress rmmod: unload refused under traffic, succeeds
 #      after close, module loaded again
 #   7b. selftests/dtls_memcg   (socket memory charged to the memory cgroup,
