@@ -5,9 +5,9 @@
  *
  *   dtls_fault [-n] [-v] [-L] [-e NAME] [-x NAME] MODULE.ko
  *
- * For each entry point (every SOL_DTLS option, DTLS_RX with datagrams
- * queued, UDP_GRO on a DTLS_RX socket, the kinds of send, splice and
- * sendfile, the kinds of recv, poll and FIONREAD under UDP_GRO, close,
+ * For each entry point (every SOL_DTLS option, set and get, DTLS_RX with
+ * datagrams queued, UDP_GRO on a DTLS_RX socket, the kinds of send, splice
+ * and sendfile, the kinds of recv, poll and FIONREAD under UDP_GRO, close,
  * module load and unload; then the same on DTLS 1.3 sockets, named
  * "DTLS 1.3: ...", with DTLS 1.3's own: the key updates, that is DTLS_TX
  * and DTLS_RX of the next epoch, DTLS_KEY_LIMITS, DTLS_KEY_USAGE, ack
@@ -17,11 +17,11 @@
  * allocation was failed.  n runs 1, 2, 3, ... until the call gets through
  * without a failure, so every allocation the call makes (slab, and page
  * allocations where the kernel fails them silently, see page_alloc_silent
- * below) fails once.  fail-nth fails the calling task's allocations only: what the
- * kernel does in softirq as a datagram arrives (records opened on arrival)
- * is out of its reach.  The peer is userspace, the reference that seals
- * and opens every record with libcrypto: dtls_common.h's for DTLS 1.2,
- * dtls13_ref.h's for DTLS 1.3.  After each call:
+ * below) fails once.  fail-nth fails the calling task's allocations only:
+ * what the kernel does in softirq as a datagram arrives (records opened on
+ * arrival) is out of its reach.  The peer is userspace, the reference that
+ * seals and opens every record with libcrypto: dtls_common.h's for DTLS
+ * 1.2, dtls13_ref.h's for DTLS 1.3.  After each call:
  *
  *   - it succeeded, or failed with ENOMEM or ENOBUFS ("Errors" in
  *     Documentation/networking/dtls.rst; ENOBUFS is UDP's own for a
@@ -35,7 +35,8 @@
  *     records of its current epoch, and the retry switches: the peer opens
  *     a's next record in the next epoch, or a receives the peer's records
  *     in the next epoch and then a late one of the previous; the usage
- *     options read what was set or counted; a failed send sends nothing
+ *     options read what was set or counted, getsockopt(DTLS_TX or DTLS_RX)
+ *     the keys and the next record number; a failed send sends nothing
  *     and its retry reaches the peer once; the records queued before a
  *     recv, poll or FIONREAD, or before DTLS_RX (of the first epoch or the
  *     next), are all received afterwards, each once, in order, checked by
@@ -1236,6 +1237,63 @@ static void after_keyopt(struct fx *f, int ret, int err)
 		check_rx(f);
 }
 
+/* ---- getsockopt(DTLS_TX or DTLS_RX): the keys, the next record number ---- */
+
+static struct cinfo gci;
+
+/*
+ * A record each way, so that the next record number is 2 both ways; for
+ * DTLS 1.3's DTLS_RX the peer's record came in epoch 4, installed before:
+ * the current epoch's keys are epoch 4's.
+ */
+static int setup_getkeys(struct fx *f)
+{
+	if (setup_send(f))
+		return -1;
+	memset(&gci, 0, sizeof(gci));	/* no page fault in the call */
+	check_tx(f, 1);
+	if (!f->why[0] && f->v13 && cur->arg == DTLS_RX) {
+		if (call_rx_next(f)) {
+			fail(f, "key update without injection: %s", strerror(errno));
+			return -1;
+		}
+		f->rx_ep = 1;
+	}
+	if (!f->why[0])
+		check_rx(f);
+	return f->why[0] ? -1 : 0;
+}
+
+static int call_getkeys(struct fx *f)
+{
+	gci.len = sizeof(gci.b);
+	return getsockopt(f->a, SOL_DTLS, cur->arg, gci.b, &gci.len);
+}
+
+static void after_getkeys(struct fx *f, int ret, int err)
+{
+	int tx = cur->arg == DTLS_TX;
+	const struct dkey13 *k = tx ? &f->ab13[f->tx_ep] : &f->ba13[f->rx_ep];
+	struct cinfo want;
+
+	(void)err;
+	if (ret && call_getkeys(f)) {
+		fail(f, "getsockopt retried: %s", strerror(errno));
+		return;
+	}
+	if (f->v13)
+		cinfo13_build(&want, k, k->epoch, 2);
+	else
+		cinfo_build(&want, tx ? &f->ab : &f->ba, REC_NUM(EPOCH, 2));
+	if (gci.len != want.len || memcmp(gci.b, want.b, want.len))
+		fail(f, "getsockopt(%s) gave %u bytes, not the keys and record number 2 (%u bytes)",
+		     tx ? "DTLS_TX" : "DTLS_RX", gci.len, want.len);
+	if (!f->why[0])
+		check_tx(f, 2);
+	if (!f->why[0])
+		check_rx(f);
+}
+
 /* ---- UDP_GRO set on a DTLS_RX socket ---- */
 
 static int call_gro(struct fx *f)
@@ -1653,6 +1711,8 @@ static const struct ep eps[] = {
 	EP("DTLS_RX after DTLS_TX", setup_after_tx, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
 	EP("DTLS_RX after a 65536-record window", setup_window, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
 	EP("DTLS_RX_REPLAY_WINDOW, first option", setup_pair, call_window, after_window, SK_IPV4, 1, 0, 0, 1),
+	EP("DTLS_TX, getsockopt", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_TX, 0, 0, 1),
+	EP("DTLS_RX, getsockopt", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_RX, 0, 0, 1),
 	EP("DTLS_RX with datagrams queued", setup_queued, call_rx, after_queued, SK_IPV4, 0, 0, 0, 1),
 	EP("DTLS_RX with datagrams queued, packet tap", setup_queued, call_rx, after_queued, SK_IPV6, 1, 0, 0, 1),
 	EP("UDP_GRO after DTLS_RX", setup_after_rx, call_gro, after_gro, SK_IPV4, 0, 0, 0, 1),
@@ -1684,6 +1744,8 @@ static const struct ep eps[] = {
 	EP13("DTLS_TX, next epoch (key update)", setup_update, call_tx_next, after_tx_next, SK_IPV4, 0, 0, 0, 1),
 	EP13("DTLS_RX, next epoch (key update), records queued", setup_update, call_rx_next, after_rx_next, SK_IPV4, 0, 0, 0, 1),
 	EP13("DTLS_RX, next epoch (key update), UDP_GRO batch queued, packet tap", setup_update, call_rx_next, after_rx_next, SK_IPV6, U_GRO, 0, 0, 1),
+	EP13("DTLS_TX, getsockopt", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_TX, 0, 0, 1),
+	EP13("DTLS_RX, getsockopt, after a key update", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_RX, 0, 0, 1),
 	EP13("DTLS_KEY_LIMITS, first option", setup_pair, call_keyopt, after_keyopt, SK_IPV4, K_FIRST, ENOTCONN, 0, 1),
 	EP13("DTLS_KEY_LIMITS", setup_keyopt, call_keyopt, after_keyopt, SK_IPV4, K_SET, 0, 0, 1),
 	EP13("DTLS_KEY_LIMITS, getsockopt", setup_keyopt, call_keyopt, after_keyopt, SK_IPV4, K_GET, 0, 0, 1),
