@@ -5,29 +5,44 @@
  *
  *   dtls_fault [-n] [-v] [-L] [-e NAME] [-x NAME] MODULE.ko
  *
- * For each entry point (every SOL_DTLS option, DTLS_RX with datagrams
- * queued, UDP_GRO on a DTLS_RX socket, the kinds of send, splice and
- * sendfile, the kinds of recv, poll and FIONREAD under UDP_GRO, close,
- * module load and unload) the preconditions are set up without injection,
- * then n is written to /proc/thread-self/fail-nth right before the one call
- * and read back right after: "0" means that the call's n-th allocation was
- * failed.  n runs 1, 2, 3, ... until the call gets through without a
- * failure, so every allocation the call makes (slab, and page allocations
- * where the kernel fails them silently, see page_alloc_silent below) fails
- * once.  After each call:
+ * For each entry point (every SOL_DTLS option, set and get, DTLS_RX with
+ * datagrams queued, UDP_GRO on a DTLS_RX socket, the kinds of send, splice
+ * and sendfile, the kinds of recv, poll and FIONREAD under UDP_GRO, close,
+ * module load and unload; then the same on DTLS 1.3 sockets, named
+ * "DTLS 1.3: ...", with DTLS 1.3's own: the key updates, that is DTLS_TX
+ * and DTLS_RX of the next epoch, DTLS_KEY_LIMITS, DTLS_KEY_USAGE, ack
+ * records, close after key updates) the preconditions are set up without
+ * injection, then n is written to /proc/thread-self/fail-nth right before
+ * the one call and read back right after: "0" means that the call's n-th
+ * allocation was failed.  n runs 1, 2, 3, ... until the call gets through
+ * without a failure, so every allocation the call makes (slab, and page
+ * allocations where the kernel fails them silently, see page_alloc_silent
+ * below) fails once.  fail-nth fails the calling task's allocations only:
+ * what the kernel does in softirq as a datagram arrives (records opened on
+ * arrival) is out of its reach.  The peer is userspace, the reference that
+ * seals and opens every record with libcrypto: dtls_common.h's for DTLS
+ * 1.2, dtls13_ref.h's for DTLS 1.3.  After each call:
  *
  *   - it succeeded, or failed with ENOMEM or ENOBUFS ("Errors" in
  *     Documentation/networking/dtls.rst; ENOBUFS is UDP's own for a
  *     datagram it could not allocate), or with the errno the call gives
- *     without any injection (EIO for a record that needs the type cmsg);
+ *     without any injection (EIO for a record that needs the type cmsg,
+ *     ENOTCONN for DTLS_KEY_LIMITS on a socket without keys);
  *   - the socket is usable or cleanly refused: a failed DTLS_TX or DTLS_RX
  *     leaves a plain UDP socket (the first option) on which the same
- *     option succeeds when retried; a failed send sends nothing and its
- *     retry reaches the peer once; the records queued before a recv, poll
- *     or FIONREAD, or before DTLS_RX, are all received afterwards, each
- *     once, in order, checked by content and record number; a record that
- *     is missing must be counted as dropped (DtlsRxDropped or the
- *     socket's drops: "dropped for lack of memory" is documented);
+ *     option succeeds when retried; a failed key update (DTLS 1.3)
+ *     changes nothing: a sends in the epoch it sent in, or receives the
+ *     records of its current epoch, and the retry switches: the peer opens
+ *     a's next record in the next epoch, or a receives the peer's records
+ *     in the next epoch and then a late one of the previous; the usage
+ *     options read what was set or counted, getsockopt(DTLS_TX or DTLS_RX)
+ *     the keys and the next record number; a failed send sends nothing
+ *     and its retry reaches the peer once; the records queued before a
+ *     recv, poll or FIONREAD, or before DTLS_RX (of the first epoch or the
+ *     next), are all received afterwards, each once, in order, checked by
+ *     content and record number; a record that is missing must be counted
+ *     as dropped (DtlsRxDropped or the socket's drops: "dropped for lack
+ *     of memory" is documented);
  *   - the kernel log has nothing the guest's scanner (tools/vm-run) looks
  *     for: a hit is reported with the entry point and n, the reproducer.
  *
@@ -54,6 +69,7 @@
  */
 #define _GNU_SOURCE
 #include "dtls_common.h"
+#include "dtls13_ref.h"
 
 #include <fcntl.h>
 #include <linux/if_packet.h>
@@ -79,6 +95,7 @@
 #define MEMINFO_VARS	9
 
 #define EPOCH		1
+#define EPOCH13		3	/* DTLS 1.3's first application epoch */
 #define MAXREC		(DTLS_MAX_PLAINTEXT + 2048)
 #define MAX_POINTS	5000	/* a call with more is reported, not run on */
 #define NREC_MAX	64
@@ -375,7 +392,11 @@ static int mod_unload(void)
 struct fx {
 	int a, b, tap, pipe[2], file;
 	int kind;
+	int v13;		/* DTLS 1.3 keys, else DTLS 1.2's */
 	struct dkey ab, ba;	/* a's TX keys (b opens), a's RX keys (b seals) */
+	/* DTLS 1.3: the same, of epochs 3 and 4 (the first key update) */
+	struct dkey13 ab13[2], ba13[2];
+	int tx_ep, rx_ep;	/* which of the two a sends in, the peer seals in */
 	uint8_t data[40000];	/* what a sends */
 	size_t dlen;
 	/* records the peer queued for a: ids (= sequence numbers) 1..nrec */
@@ -384,6 +405,7 @@ struct fx {
 	size_t rlen[NREC_MAX + 1];
 	int got[NREC_MAX + 1];
 	int grp[NREC_MAX + 1];	/* the datagram each came in */
+	uint64_t rnum[NREC_MAX + 1];	/* the record number each was sealed with */
 	int ngrp;
 	int last;		/* the id delivered last */
 	long long drops0, skdrops0;
@@ -413,7 +435,7 @@ static long long sk_drops(int fd)
 	return mi[MEMINFO_DROPS];
 }
 
-static int fx_init(struct fx *f, int kind)
+static int fx_init(struct fx *f, int kind, int v13)
 {
 	int big = 4 << 20;
 
@@ -421,8 +443,20 @@ static int fx_init(struct fx *f, int kind)
 	f->a = f->b = f->tap = f->file = -1;
 	f->pipe[0] = f->pipe[1] = -1;
 	f->kind = kind;
+	f->v13 = v13;
 	dkey_derive(&f->ab, &cdescs[0], "fault-a-to-b");
 	dkey_derive(&f->ba, &cdescs[0], "fault-b-to-a");
+	if (v13 && (dkey13_derive(&f->ab13[0], &cdescs13[0], "fault-a-to-b", EPOCH13) ||
+		    dkey13_derive(&f->ba13[0], &cdescs13[0], "fault-b-to-a", EPOCH13))) {
+		fail(f, "dkey13_derive failed");
+		return -1;
+	}
+	f->ab13[1] = f->ab13[0];
+	f->ba13[1] = f->ba13[0];
+	if (v13 && (ref13_update(&f->ab13[1]) || ref13_update(&f->ba13[1]))) {
+		fail(f, "ref13_update failed");
+		return -1;
+	}
 	if (udp_pair(kind, peer_kind(kind), &f->a, &f->b)) {
 		fail(f, "udp_pair: %s", strerror(errno));
 		return -1;
@@ -445,14 +479,35 @@ static void fx_close(struct fx *f)
 	}
 }
 
+/*
+ * a's keys for @dir, DTLS 1.2's or DTLS 1.3's: the first ones (epoch 1 or
+ * 3) from sequence number 1, so that a record's id is its sequence number
+ * in either version; @next: DTLS 1.3's key update, epoch 4 from 0.
+ */
+static int install_keys(struct fx *f, int dir, int next)
+{
+	const struct dkey13 *k = dir == DTLS_TX ? &f->ab13[next] : &f->ba13[next];
+
+	if (!f->v13)
+		return dtls_install(f->a, dir, dir == DTLS_TX ? &f->ab : &f->ba,
+				    REC_NUM(EPOCH, 1));
+	return dtls13_install(f->a, dir, k, k->epoch, !next);
+}
+
 static int install(struct fx *f, int dir)
 {
-	int r = dtls_install(f->a, dir, dir == DTLS_TX ? &f->ab : &f->ba, REC_NUM(EPOCH, 1));
+	int r = install_keys(f, dir, 0);
 
 	if (r)
 		fail(f, "%s install without injection: %s",
 		     dir == DTLS_TX ? "DTLS_TX" : "DTLS_RX", strerror(errno));
 	return r;
+}
+
+/* The epoch the peer expects a's records in */
+static uint16_t tx_epoch(const struct fx *f)
+{
+	return f->v13 ? f->ab13[f->tx_ep].epoch : EPOCH;
 }
 
 static int set_int(struct fx *f, int fd, int level, int opt, int val, const char *name)
@@ -498,9 +553,14 @@ static void rec_plain(uint8_t *pt, int id, size_t len)
 	payload_make(pt, id, len);
 }
 
-/* Seal record @id (sequence number @id) of @type into @out. */
+/*
+ * Seal record @id (sequence number @id) of @type into @out: DTLS 1.2 in
+ * epoch 1, DTLS 1.3 in the peer's epoch (the unified header with a 16-bit
+ * sequence number and a length, as the kernel sends it).
+ */
 static size_t peer_seal(struct fx *f, int id, uint8_t type, uint8_t *out)
 {
+	const struct dkey13 *k = &f->ba13[f->rx_ep];
 	uint8_t pt[RLEN];
 
 	rec_plain(pt, id, RLEN);
@@ -510,7 +570,14 @@ static size_t peer_seal(struct fx *f, int id, uint8_t type, uint8_t *out)
 	f->rlen[id] = RLEN;
 	if (id > f->nrec)
 		f->nrec = id;
-	return ref_seal(&f->ba, type, DTLS_1_2_VERSION, EPOCH, id, NULL, pt, RLEN, out);
+	if (!f->v13) {
+		f->rnum[id] = REC_NUM(EPOCH, id);
+		return ref_seal(&f->ba, type, DTLS_1_2_VERSION, EPOCH, id, NULL, pt, RLEN,
+				out);
+	}
+	f->rnum[id] = REC_NUM(k->epoch, id);
+	return ref13_seal(k, DTLS13_HDR_S | DTLS13_HDR_L, id, type, pt, RLEN,
+			  ref13_min_pad(k, RLEN), out);
 }
 
 /* Records @first..@last, one datagram each (or all in one if @one) */
@@ -580,7 +647,7 @@ static void account(struct fx *f, const uint8_t *p, size_t len, int have_info,
 		fail(f, "a delivered %zu bytes that are no record the peer sent", len);
 		return;
 	}
-	if (have_info && (info->rec_num != REC_NUM(EPOCH, id) ||
+	if (have_info && (info->rec_num != f->rnum[id] ||
 			  info->content_type != f->rtype[id] ||
 			  info->flags != DTLS_RECORD_F_PROTECTED)) {
 		fail(f, "record %ld delivered with rec_num %llx type %u flags %u", id,
@@ -693,6 +760,31 @@ static void drain_check(struct fx *f)
 
 /* ---- what a sends, as the peer sees it ---- */
 
+/*
+ * A DTLS 1.3 record from a, opened with the keys of the epoch its header
+ * names (3 or 4): a key update may leave either.  The sequence numbers
+ * stay far below 2^15, so the reconstruction needs no expected number.
+ */
+static ssize_t peer_open13(struct fx *f, const uint8_t *rec, ssize_t n, struct rec_hdr *h,
+			   uint8_t *pt)
+{
+	const struct dkey13 *k = NULL;
+	struct rec13 r;
+
+	for (int i = 0; i < 2; i++)
+		if (((rec[0] ^ f->ab13[i].epoch) & DTLS13_HDR_EPOCH_MASK) == 0)
+			k = &f->ab13[i];
+	if (!k || ref13_open(k, rec, n, 0, &r, pt) != n)
+		return -2;
+	memset(h, 0, sizeof(*h));
+	h->type = r.type;
+	h->version = DTLS_1_3_VERSION;
+	h->epoch = k->epoch;
+	h->seq = r.seq;
+	h->length = r.ptlen;
+	return r.ptlen;
+}
+
 /* The next datagram at the peer, opened: returns plaintext length or -1 */
 static ssize_t peer_recv(struct fx *f, uint8_t *pt, struct rec_hdr *h, int ms)
 {
@@ -705,13 +797,16 @@ static ssize_t peer_recv(struct fx *f, uint8_t *pt, struct rec_hdr *h, int ms)
 	n = recv(f->b, rec, sizeof(rec), MSG_DONTWAIT);
 	if (n < 0)
 		return -1;
-	if (n >= DTLS_HDR_LEN && !get_be(rec + 3, 2)) {
-		/* an epoch-0 record, in the clear */
+	if (f->v13 ? n >= 1 && (rec[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED :
+		     n >= DTLS_HDR_LEN && !get_be(rec + 3, 2)) {
+		/* an epoch-0 record, in the clear (DTLSPlaintext in DTLS 1.3 too) */
 		if (parse_hdr(rec, n, h) || DTLS_HDR_LEN + h->length != n)
 			return -2;
 		memcpy(pt, rec + DTLS_HDR_LEN, h->length);
 		return h->length;
 	}
+	if (f->v13)
+		return peer_open13(f, rec, n, h, pt);
 	if (ref_open(&f->ab, rec, n, h, pt, &ptlen) != n)
 		return -2;
 	return ptlen;
@@ -744,9 +839,9 @@ static void peer_expect(struct fx *f, uint8_t type, uint64_t *seq, size_t len, s
 			     n == -1 ? "then nothing" : "then a bad record");
 			return;
 		}
-		if (h.type != type || h.epoch != EPOCH || h.seq < *seq) {
-			fail(f, "the peer got a record of type %u, epoch %u, seq %llu (want type %u, seq >= %llu)",
-			     h.type, h.epoch, (unsigned long long)h.seq, type,
+		if (h.type != type || h.epoch != tx_epoch(f) || h.seq < *seq) {
+			fail(f, "the peer got a record of type %u, epoch %u, seq %llu (want type %u, epoch %u, seq >= %llu)",
+			     h.type, h.epoch, (unsigned long long)h.seq, type, tx_epoch(f),
 			     (unsigned long long)*seq);
 			return;
 		}
@@ -813,6 +908,7 @@ struct ep {
 	int normal_errno;	/* what the call gives without injection, or 0 */
 	int errno_ok;		/* another errno documented for this call */
 	int pages;		/* page allocations are injection points too */
+	int v13;		/* a DTLS 1.3 socket (EP13) */
 };
 
 static const struct ep *cur;
@@ -821,33 +917,33 @@ static const struct ep *cur;
 
 static int setup_pair(struct fx *f)
 {
-	return fx_init(f, cur->kind);
+	return fx_init(f, cur->kind, cur->v13);
 }
 
 static int setup_after_rx(struct fx *f)
 {
-	return fx_init(f, cur->kind) || install(f, DTLS_RX);
+	return fx_init(f, cur->kind, cur->v13) || install(f, DTLS_RX);
 }
 
 static int setup_after_tx(struct fx *f)
 {
-	return fx_init(f, cur->kind) || install(f, DTLS_TX);
+	return fx_init(f, cur->kind, cur->v13) || install(f, DTLS_TX);
 }
 
 static int setup_window(struct fx *f)
 {
-	return fx_init(f, cur->kind) ||
+	return fx_init(f, cur->kind, cur->v13) ||
 	       set_int(f, f->a, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, 65536, "DTLS_RX_REPLAY_WINDOW");
 }
 
 static int call_tx(struct fx *f)
 {
-	return dtls_install(f->a, DTLS_TX, &f->ab, REC_NUM(EPOCH, 1));
+	return install_keys(f, DTLS_TX, 0);
 }
 
 static int call_rx(struct fx *f)
 {
-	return dtls_install(f->a, DTLS_RX, &f->ba, REC_NUM(EPOCH, 1));
+	return install_keys(f, DTLS_RX, 0);
 }
 
 /* @first: the option was the socket's first SOL_DTLS one */
@@ -904,7 +1000,7 @@ static void after_window(struct fx *f, int ret, int err)
 /* DTLS_RX with datagrams queued: 3 single ones and one of 3 records */
 static int setup_queued(struct fx *f)
 {
-	if (fx_init(f, cur->kind) || (cur->arg && tap_open(f)))
+	if (fx_init(f, cur->kind, cur->v13) || (cur->arg && tap_open(f)))
 		return -1;
 	if (peer_send(f, 1, 3, 23, 0) || peer_send(f, 4, 6, 23, 1))
 		return -1;
@@ -922,6 +1018,278 @@ static void after_queued(struct fx *f, int ret, int err)
 	if (ret && install(f, DTLS_RX))
 		return;
 	drain_check(f);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* ---- DTLS 1.3 key update: DTLS_TX or DTLS_RX with the next epoch ---- */
+
+static int setup_send(struct fx *f);
+
+static int call_tx_next(struct fx *f)
+{
+	return install_keys(f, DTLS_TX, 1);
+}
+
+static int call_rx_next(struct fx *f)
+{
+	return install_keys(f, DTLS_RX, 1);
+}
+
+enum { U_GRO = 1 };
+
+/*
+ * Epoch 3 both ways, a record each way through it; for DTLS_RX the peer's
+ * records of epoch 3 queued at the install: 2 single ones and one of 2,
+ * opened on arrival; under UDP_GRO (U_GRO, with a packet tap) a batch of
+ * 4 that the reader opens only when a reads, after the install.
+ */
+static int setup_update(struct fx *f)
+{
+	long long before;
+	int n0;
+
+	if (setup_send(f))
+		return -1;
+	if ((cur->arg & U_GRO) &&
+	    (set_int(f, f->a, SOL_UDP, UDP_GRO, 1, "UDP_GRO") || tap_open(f)))
+		return -1;
+	check_tx(f, 1);
+	if (!f->why[0])
+		check_rx(f);
+	if (f->why[0] || cur->call != call_rx_next)
+		return f->why[0] ? -1 : 0;
+	n0 = f->nrec;
+	before = dstat("DtlsRxRecords");
+	if (cur->arg & U_GRO) {
+		if (peer_send_gso(f, n0 + 1, n0 + 4))
+			return -1;
+		usleep(5000);	/* no poll(): it would have the reader open one */
+		return 0;
+	}
+	if (peer_send(f, n0 + 1, n0 + 2, 23, 0) || peer_send(f, n0 + 3, n0 + 4, 23, 1))
+		return -1;
+	if (wait_in(f->a, 2000) <= 0) {
+		fail(f, "the records did not arrive");
+		return -1;
+	}
+	settle(before, 4);
+	return 0;
+}
+
+/*
+ * A failed key update changes nothing: a still sends in epoch 3, numbers
+ * going on; the retry switches to epoch 4, from sequence number 0.
+ */
+static void after_tx_next(struct fx *f, int ret, int err)
+{
+	(void)err;
+	if (ret) {
+		check_tx(f, 2);
+		if (!f->why[0] && call_tx_next(f))
+			fail(f, "DTLS_TX of the next epoch retried: %s", strerror(errno));
+	}
+	if (f->why[0])
+		return;
+	f->tx_ep = 1;
+	check_tx(f, 0);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/*
+ * The records of epoch 3 queued are received, and so is the next one the
+ * peer sends in epoch 3 (whether the install failed or not: the peer
+ * switches only once it has the ACK, after the install); after the retry
+ * a record of epoch 4 is received, which makes 4 the current epoch, and
+ * a late one of epoch 3, the previous, still is.
+ */
+static void after_rx_next(struct fx *f, int ret, int err)
+{
+	(void)err;
+	drain_check(f);
+	if (!f->why[0])
+		check_rx(f);
+	if (ret && !f->why[0] && call_rx_next(f))
+		fail(f, "DTLS_RX of the next epoch retried: %s", strerror(errno));
+	if (f->why[0])
+		return;
+	f->rx_ep = 1;
+	check_rx(f);
+	f->rx_ep = 0;
+	if (!f->why[0])
+		check_rx(f);
+	if (!f->why[0])
+		check_tx(f, 1);
+}
+
+/* ---- DTLS 1.3 usage limits: DTLS_KEY_LIMITS and DTLS_KEY_USAGE ---- */
+
+enum { K_FIRST, K_SET, K_GET, K_USAGE };
+#define LIM_TX	1000
+#define LIM_RX	100
+
+static struct dtls_key_usage ku;
+
+static int key_limits_set(int fd)
+{
+	struct dtls_key_usage l = { .tx_records = LIM_TX, .rx_forged = LIM_RX };
+
+	return setsockopt(fd, SOL_DTLS, DTLS_KEY_LIMITS, &l, sizeof(l));
+}
+
+static int key_get(int fd, int opt)
+{
+	socklen_t l = sizeof(ku);
+
+	return getsockopt(fd, SOL_DTLS, opt, &ku, &l) || l != sizeof(ku) ? -1 : 0;
+}
+
+/* A record of epoch 3 with a flipped tag bit: DTLS_KEY_USAGE counts it */
+static int peer_forged(struct fx *f)
+{
+	long long before = dstat("DtlsRxDecryptError");
+	uint8_t pt[RLEN], rec[RLEN + 64];
+	size_t l;
+
+	rec_plain(pt, NREC_MAX + 1, RLEN);
+	l = ref13_seal(&f->ba13[0], DTLS13_HDR_S | DTLS13_HDR_L, 60, 23, pt, RLEN, 0, rec);
+	if (!l) {
+		fail(f, "ref13_seal failed");
+		return -1;
+	}
+	rec[l - 1] ^= 1;
+	if (send(f->b, rec, l, 0) != (ssize_t)l ||
+	    dstat_wait("DtlsRxDecryptError", before + 1, 2000) != before + 1) {
+		fail(f, "the forged record was not counted (%s)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * K_GET: the limits were set before; K_USAGE: a sent a record (so its
+ * epoch's next sequence number is 2) and the peer forged one.
+ */
+static int setup_keyopt(struct fx *f)
+{
+	if (setup_send(f))
+		return -1;
+	memset(&ku, 0, sizeof(ku));	/* no page fault in the call */
+	if (cur->arg == K_GET && key_limits_set(f->a)) {
+		fail(f, "DTLS_KEY_LIMITS without injection: %s", strerror(errno));
+		return -1;
+	}
+	if (cur->arg == K_USAGE) {
+		check_tx(f, 1);
+		if (f->why[0] || peer_forged(f))
+			return -1;
+	}
+	return 0;
+}
+
+static int call_keyopt(struct fx *f)
+{
+	switch (cur->arg) {
+	case K_GET:
+		return key_get(f->a, DTLS_KEY_LIMITS);
+	case K_USAGE:
+		return key_get(f->a, DTLS_KEY_USAGE);
+	}
+	return key_limits_set(f->a);
+}
+
+/*
+ * K_FIRST: without keys the option is ENOTCONN and a stays plain UDP,
+ * which takes DTLS 1.3 keys and then the limits.  Then what the option
+ * reads (the limits set, or the usage) and both directions working.
+ */
+static void after_keyopt(struct fx *f, int ret, int err)
+{
+	struct dtls_key_usage want = { .tx_records = LIM_TX, .rx_forged = LIM_RX };
+
+	(void)err;
+	if (cur->arg == K_FIRST) {
+		check_plain(f);
+		if (f->why[0] || install(f, DTLS_TX) || install(f, DTLS_RX))
+			return;
+		ret = -1;
+	}
+	if (ret && call_keyopt(f)) {
+		fail(f, "the option retried: %s", strerror(errno));
+		return;
+	}
+	if (cur->arg == K_USAGE) {
+		want.tx_records = 2;
+		want.rx_forged = 1;
+	} else if (cur->arg != K_GET && key_get(f->a, DTLS_KEY_LIMITS)) {
+		fail(f, "DTLS_KEY_LIMITS read: %s", strerror(errno));
+		return;
+	}
+	if (ku.tx_records != want.tx_records || ku.rx_forged != want.rx_forged)
+		fail(f, "%s reads %llu, %llu, want %llu, %llu",
+		     cur->arg == K_USAGE ? "DTLS_KEY_USAGE" : "DTLS_KEY_LIMITS",
+		     (unsigned long long)ku.tx_records, (unsigned long long)ku.rx_forged,
+		     (unsigned long long)want.tx_records, (unsigned long long)want.rx_forged);
+	if (!f->why[0])
+		check_tx(f, 1);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* ---- getsockopt(DTLS_TX or DTLS_RX): the keys, the next record number ---- */
+
+static struct cinfo gci;
+
+/*
+ * A record each way, so that the next record number is 2 both ways; for
+ * DTLS 1.3's DTLS_RX the peer's record came in epoch 4, installed before:
+ * the current epoch's keys are epoch 4's.
+ */
+static int setup_getkeys(struct fx *f)
+{
+	if (setup_send(f))
+		return -1;
+	memset(&gci, 0, sizeof(gci));	/* no page fault in the call */
+	check_tx(f, 1);
+	if (!f->why[0] && f->v13 && cur->arg == DTLS_RX) {
+		if (call_rx_next(f)) {
+			fail(f, "key update without injection: %s", strerror(errno));
+			return -1;
+		}
+		f->rx_ep = 1;
+	}
+	if (!f->why[0])
+		check_rx(f);
+	return f->why[0] ? -1 : 0;
+}
+
+static int call_getkeys(struct fx *f)
+{
+	gci.len = sizeof(gci.b);
+	return getsockopt(f->a, SOL_DTLS, cur->arg, gci.b, &gci.len);
+}
+
+static void after_getkeys(struct fx *f, int ret, int err)
+{
+	int tx = cur->arg == DTLS_TX;
+	const struct dkey13 *k = tx ? &f->ab13[f->tx_ep] : &f->ba13[f->rx_ep];
+	struct cinfo want;
+
+	(void)err;
+	if (ret && call_getkeys(f)) {
+		fail(f, "getsockopt retried: %s", strerror(errno));
+		return;
+	}
+	if (f->v13)
+		cinfo13_build(&want, k, k->epoch, 2);
+	else
+		cinfo_build(&want, tx ? &f->ab : &f->ba, REC_NUM(EPOCH, 2));
+	if (gci.len != want.len || memcmp(gci.b, want.b, want.len))
+		fail(f, "getsockopt(%s) gave %u bytes, not the keys and record number 2 (%u bytes)",
+		     tx ? "DTLS_TX" : "DTLS_RX", gci.len, want.len);
+	if (!f->why[0])
+		check_tx(f, 2);
 	if (!f->why[0])
 		check_rx(f);
 }
@@ -955,7 +1323,7 @@ static void after_gro(struct fx *f, int ret, int err)
 
 static int setup_send(struct fx *f)
 {
-	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
+	if (fx_init(f, cur->kind, cur->v13) || install(f, DTLS_TX) || install(f, DTLS_RX))
 		return -1;
 	/*
 	 * Without IP_RECVERR, UDP reports a datagram the device path dropped
@@ -1020,13 +1388,15 @@ static ssize_t send_cmsg(struct fx *f, int type, int plain_seq, int gso, int tos
 	return sendmsg(f->a, &m, 0);
 }
 
-enum { S_PLAIN, S_ALERT, S_CLEAR, S_GSO_CMSG, S_GSO_BIG };
+enum { S_PLAIN, S_ALERT, S_CLEAR, S_GSO_CMSG, S_GSO_BIG, S_ACK };
 
 static int call_send(struct fx *f)
 {
 	switch (cur->arg) {
 	case S_ALERT:
 		return send_cmsg(f, 21, 0, 0, 0);
+	case S_ACK:
+		return send_cmsg(f, DTLS_RECORD_TYPE_ACK, 0, 0, 0);
 	case S_CLEAR:
 		return send_cmsg(f, 22, 77, 0, 0);
 	case S_GSO_CMSG:
@@ -1083,6 +1453,9 @@ static void after_send(struct fx *f, int ret, int err)
 		break;
 	case S_ALERT:
 		peer_expect(f, 21, &seq, f->dlen, 0);
+		break;
+	case S_ACK:
+		peer_expect(f, DTLS_RECORD_TYPE_ACK, &seq, f->dlen, 0);
 		break;
 	case S_GSO_CMSG:
 		peer_expect(f, 23, &seq, f->dlen, 100);
@@ -1194,7 +1567,7 @@ static int setup_recv(struct fx *f)
 	int fl = cur->arg;
 	long long before;
 
-	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
+	if (fx_init(f, cur->kind, cur->v13) || install(f, DTLS_TX) || install(f, DTLS_RX))
 		return -1;
 	/* no page fault (and its allocations) in the call: EFAULT is not the point */
 	memset(&rv, 0, sizeof(rv));
@@ -1272,22 +1645,29 @@ static void after_recv(struct fx *f, int ret, int err)
 
 /* ---- close ---- */
 
+enum { C_GRO = 1, C_UPDATE = 2 };
+
 static int setup_close(struct fx *f)
 {
 	uint8_t b[256];
 
-	if (fx_init(f, cur->kind) || install(f, DTLS_TX) || install(f, DTLS_RX))
+	if (fx_init(f, cur->kind, cur->v13) || install(f, DTLS_TX) || install(f, DTLS_RX))
 		return -1;
-	if (cur->arg && set_int(f, f->a, SOL_UDP, UDP_GRO, 1, "UDP_GRO"))
+	if ((cur->arg & C_GRO) && set_int(f, f->a, SOL_UDP, UDP_GRO, 1, "UDP_GRO"))
 		return -1;
+	/* DTLS 1.3: epoch 4 installed both ways, epoch 3's keys still held */
+	if ((cur->arg & C_UPDATE) && (call_rx_next(f) || call_tx_next(f))) {
+		fail(f, "key update without injection: %s", strerror(errno));
+		return -1;
+	}
 	/* records queued both ways; under UDP_GRO the reader holds a batch */
-	if (cur->arg ? peer_send_gso(f, 1, 4) : peer_send(f, 1, 3, 23, 0))
+	if ((cur->arg & C_GRO) ? peer_send_gso(f, 1, 4) : peer_send(f, 1, 3, 23, 0))
 		return -1;
 	if (send(f->a, "to-b", 4, 0) != 4 || wait_in(f->a, 2000) <= 0) {
 		fail(f, "traffic before close: %s", strerror(errno));
 		return -1;
 	}
-	if (cur->arg && recv(f->a, b, RLEN, MSG_DONTWAIT) != RLEN) {
+	if ((cur->arg & C_GRO) && recv(f->a, b, RLEN, MSG_DONTWAIT) != RLEN) {
 		fail(f, "a read of one record: %s", strerror(errno));
 		return -1;
 	}
@@ -1313,6 +1693,10 @@ static void after_close(struct fx *f, int ret, int err)
 #define EP(n, s, c, a, k, g, ne, eo, pg) \
 	{ .name = n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
 	  .normal_errno = ne, .errno_ok = eo, .pages = pg }
+/* the same on a DTLS 1.3 socket: its keys, records and peer (dtls13_ref.h) */
+#define EP13(n, s, c, a, k, g, ne, eo, pg) \
+	{ .name = "DTLS 1.3: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
+	  .normal_errno = ne, .errno_ok = eo, .pages = pg, .v13 = 1 }
 
 /*
  * page_alloc_silent: 1 where the kernel fails an injected page allocation
@@ -1327,6 +1711,8 @@ static const struct ep eps[] = {
 	EP("DTLS_RX after DTLS_TX", setup_after_tx, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
 	EP("DTLS_RX after a 65536-record window", setup_window, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
 	EP("DTLS_RX_REPLAY_WINDOW, first option", setup_pair, call_window, after_window, SK_IPV4, 1, 0, 0, 1),
+	EP("DTLS_TX, getsockopt", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_TX, 0, 0, 1),
+	EP("DTLS_RX, getsockopt", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_RX, 0, 0, 1),
 	EP("DTLS_RX with datagrams queued", setup_queued, call_rx, after_queued, SK_IPV4, 0, 0, 0, 1),
 	EP("DTLS_RX with datagrams queued, packet tap", setup_queued, call_rx, after_queued, SK_IPV6, 1, 0, 0, 1),
 	EP("UDP_GRO after DTLS_RX", setup_after_rx, call_gro, after_gro, SK_IPV4, 0, 0, 0, 1),
@@ -1349,11 +1735,41 @@ static const struct ep eps[] = {
 	EP("poll, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL, 0, 0, 1),
 	EP("FIONREAD, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_FIONREAD, 0, 0, 1),
 	EP("close", setup_close, call_close, after_close, SK_IPV4, 0, 0, 0, 1),
-	EP("close, UDP_GRO reader holding a batch", setup_close, call_close, after_close, SK_IPV6, 1, 0, 0, 1),
+	EP("close, UDP_GRO reader holding a batch", setup_close, call_close, after_close, SK_IPV6, C_GRO, 0, 0, 1),
+	EP13("DTLS_TX, first option", setup_pair, call_tx, after_tx, SK_IPV4, 1, 0, 0, 1),
+	EP13("DTLS_TX after DTLS_RX", setup_after_rx, call_tx, after_tx, SK_IPV6, 0, 0, 0, 1),
+	EP13("DTLS_RX, first option", setup_pair, call_rx, after_rx, SK_IPV4, 1, 0, 0, 1),
+	EP13("DTLS_RX after DTLS_TX", setup_after_tx, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1),
+	EP13("DTLS_RX with datagrams queued", setup_queued, call_rx, after_queued, SK_IPV4, 0, 0, 0, 1),
+	EP13("DTLS_TX, next epoch (key update)", setup_update, call_tx_next, after_tx_next, SK_IPV4, 0, 0, 0, 1),
+	EP13("DTLS_RX, next epoch (key update), records queued", setup_update, call_rx_next, after_rx_next, SK_IPV4, 0, 0, 0, 1),
+	EP13("DTLS_RX, next epoch (key update), UDP_GRO batch queued, packet tap", setup_update, call_rx_next, after_rx_next, SK_IPV6, U_GRO, 0, 0, 1),
+	EP13("DTLS_TX, getsockopt", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_TX, 0, 0, 1),
+	EP13("DTLS_RX, getsockopt, after a key update", setup_getkeys, call_getkeys, after_getkeys, SK_IPV4, DTLS_RX, 0, 0, 1),
+	EP13("DTLS_KEY_LIMITS, first option", setup_pair, call_keyopt, after_keyopt, SK_IPV4, K_FIRST, ENOTCONN, 0, 1),
+	EP13("DTLS_KEY_LIMITS", setup_keyopt, call_keyopt, after_keyopt, SK_IPV4, K_SET, 0, 0, 1),
+	EP13("DTLS_KEY_LIMITS, getsockopt", setup_keyopt, call_keyopt, after_keyopt, SK_IPV4, K_GET, 0, 0, 1),
+	EP13("DTLS_KEY_USAGE", setup_keyopt, call_keyopt, after_keyopt, SK_IPV4, K_USAGE, 0, 0, 1),
+	EP13("send", setup_send, call_send, after_send, SK_IPV4, S_PLAIN, 0, 0, 1),
+	EP13("send, IPv6", setup_send, call_send, after_send, SK_IPV6, S_PLAIN, 0, 0, 1),
+	EP13("send, DTLS_SET_RECORD_TYPE ack", setup_send, call_send, after_send, SK_IPV4, S_ACK, 0, 0, 1),
+	EP13("send, DTLS_SET_PLAINTEXT_SEQ", setup_send, call_send, after_send, SK_IPV4, S_CLEAR, 0, 0, 1),
+	EP13("send, UDP_SEGMENT and IP_TOS cmsgs", setup_send_gso, call_send, after_send, SK_IPV4, S_GSO_CMSG, 0, 0, 1),
+	EP13("send, UDP_SEGMENT, 40000 bytes", setup_send_gso, call_send, after_send, SK_IPV4, S_GSO_BIG, 0, 0, 1),
+	EP13("splice", setup_splice, call_splice, after_splice, SK_IPV4, 0, 0, 0, 1),
+	EP13("recv", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM, 0, 0, 1),
+	EP13("recv, no room for the record type", setup_recv, call_recv, after_recv, SK_IPV4, 0, 0, 0, 1),
+	EP13("recv, no room, an alert first", setup_recv, call_recv, after_recv, SK_IPV4, R_ALERT, EIO, 0, 1),
+	EP13("recv, MSG_PEEK", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_PEEK, 0, 0, 1),
+	EP13("recv, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO, 0, 0, 1),
+	EP13("poll, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL, 0, 0, 1),
+	EP13("FIONREAD, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV6, R_GRO | R_FIONREAD, 0, 0, 1),
+	EP13("close, after key updates both ways", setup_close, call_close, after_close, SK_IPV4, C_UPDATE, 0, 0, 1),
 	/* last: these took 6.1 down (a batch queued under UDP_GRO, cloned by the tap) */
 	EP("recv, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO | R_TAP, 0, 0, 1),
 	EP("poll, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL | R_TAP, 0, 0, 1),
 	EP("FIONREAD, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV6, R_GRO | R_FIONREAD | R_TAP, 0, 0, 1),
+	EP13("recv, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO | R_TAP, 0, 0, 1),
 };
 #define N_EPS (sizeof(eps) / sizeof(eps[0]))
 
@@ -1435,7 +1851,7 @@ static int mod_works(char *why, size_t wlen)
 	int r;
 
 	cur = &eps[0];
-	if (fx_init(&f, SK_IPV4) || install(&f, DTLS_TX) || install(&f, DTLS_RX)) {
+	if (fx_init(&f, SK_IPV4, 0) || install(&f, DTLS_TX) || install(&f, DTLS_RX)) {
 		snprintf(why, wlen, "%s", f.why);
 		fx_close(&f);
 		return -1;
