@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libdtls_offload: hand a DTLS 1.2 session from OpenSSL or GnuTLS, or a
- * DTLS 1.3 session from wolfSSL, to the kernel DTLS record layer
+ * libdtls_offload: hand a DTLS 1.2 session from OpenSSL, GnuTLS or wolfSSL,
+ * or a DTLS 1.3 session from wolfSSL, to the kernel DTLS record layer
  * (kernel/dtls.ko, SOL_DTLS).
  *
  * Use:
@@ -94,17 +94,21 @@ int dtls_offload_gnutls(struct dtls_offload *h, int fd,
 			struct gnutls_session_int *session);
 
 /*
- * wolfSSL 5.7 built with --enable-dtls13 and HAVE_SECRET_CALLBACK, DTLS 1.3
- * (in libdtls_offload_wolfssl.a, built when such a wolfSSL is found:
- * Debian's has no DTLS 1.3).  _prepare installs wolfSSL's I/O callbacks
+ * wolfSSL 5.7 built with --enable-dtls13, HAVE_SECRET_CALLBACK and
+ * --enable-atomicuser, DTLS 1.3 or DTLS 1.2, as the session negotiated (in
+ * libdtls_offload_wolfssl.a, built when such a wolfSSL is found: Debian's
+ * has no DTLS 1.3).  _prepare installs wolfSSL's I/O callbacks
  * (socket I/O on @fd; do not set others) and its secret callback; call it
  * before wolfSSL_connect()/wolfSSL_accept().  dtls_offload_wolfssl() is
  * called once the handshake succeeded; a client waits in it until the
  * server has acknowledged the client's final flight (resending it as
  * wolfSSL does), keeping the data it reads meanwhile.  After it, nothing
  * may be read or written through @ssl (no wolfSSL_read/write/shutdown);
- * free it when you like.  Session tickets that arrive later are
- * acknowledged but not kept.
+ * free it when you like.  DTLS 1.3: session tickets that arrive later are
+ * acknowledged but not kept.  DTLS 1.2: keys from wolfSSL's Atomic User
+ * getters, record numbers and our last flight from the handshake's
+ * datagrams, as for GnuTLS; -DTLS_OFFLOAD_E_CIPHER for a suite the kernel
+ * lacks (ChaCha20-Poly1305's pre-RFC 7905 "-OLD" suites included).
  */
 struct WOLFSSL;
 int dtls_offload_wolfssl_prepare(struct dtls_offload *h, struct WOLFSSL *ssl,

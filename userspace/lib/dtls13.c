@@ -174,30 +174,29 @@ static const EVP_CIPHER *aead_cipher(int cipher)
 	return EVP_aes_128_ccm();
 }
 
-/* Authenticate and decrypt @len bytes at @in (tag after them) into @out */
-static int aead_open(const struct do13_epoch *e, uint64_t seq,
-		     const uint8_t *aad, size_t aad_len, const uint8_t *in,
-		     size_t len, uint8_t *out)
+/*
+ * Authenticate and decrypt @len bytes at @in (tag after them) into @out
+ * with a 12-byte @nonce: DTLS 1.2 (dtls12.c) and 1.3 records alike.
+ */
+int do_aead_open(int cipher, const uint8_t *key, const uint8_t *nonce,
+		 const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		 size_t len, uint8_t *out)
 {
-	bool ccm = e->cipher == DTLS_CIPHER_AES_CCM_128 ||
-		   e->cipher == DTLS_CIPHER_AES_CCM_8_128;
-	int tag = do_tag_len(e->cipher), outl, ok, i;
+	bool ccm = cipher == DTLS_CIPHER_AES_CCM_128 ||
+		   cipher == DTLS_CIPHER_AES_CCM_8_128;
+	int tag = do_tag_len(cipher), outl, ok;
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-	uint8_t nonce[DTLS13_IV_SIZE];
 
 	if (!ctx)
 		return -1;
-	memcpy(nonce, e->iv, sizeof(nonce));
-	for (i = 0; i < 8; i++)
-		nonce[4 + i] ^= seq >> (56 - 8 * i);
 	/* CCM wants the tag and the length first, and checks in the update */
-	ok = EVP_DecryptInit_ex(ctx, aead_cipher(e->cipher), NULL, NULL, NULL) &&
-	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, sizeof(nonce),
+	ok = EVP_DecryptInit_ex(ctx, aead_cipher(cipher), NULL, NULL, NULL) &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, DTLS13_IV_SIZE,
 				 NULL);
 	if (ok && ccm)
 		ok = EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag,
 					 (void *)(in + len));
-	ok = ok && EVP_DecryptInit_ex(ctx, NULL, NULL, e->key, nonce);
+	ok = ok && EVP_DecryptInit_ex(ctx, NULL, NULL, key, nonce);
 	if (ok && ccm)
 		ok = EVP_DecryptUpdate(ctx, NULL, &outl, NULL, len);
 	ok = ok && EVP_DecryptUpdate(ctx, NULL, &outl, aad, aad_len) &&
@@ -208,6 +207,21 @@ static int aead_open(const struct do13_epoch *e, uint64_t seq,
 		     EVP_DecryptFinal_ex(ctx, out + len, &outl) > 0;
 	EVP_CIPHER_CTX_free(ctx);
 	return ok > 0 ? 0 : -1;
+}
+
+/* RFC 9147 5.3: the per-record nonce is the IV xor the record number */
+static int aead_open(const struct do13_epoch *e, uint64_t seq,
+		     const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		     size_t len, uint8_t *out)
+{
+	uint8_t nonce[DTLS13_IV_SIZE];
+	int i;
+
+	memcpy(nonce, e->iv, sizeof(nonce));
+	for (i = 0; i < 8; i++)
+		nonce[4 + i] ^= seq >> (56 - 8 * i);
+	return do_aead_open(e->cipher, e->key, nonce, aad, aad_len, in, len,
+			    out);
 }
 
 /* RFC 9147 4.2.2: closest to @expected with these low bits */

@@ -5,9 +5,9 @@
  * Keys and record numbers come from gnutls_record_get_state() (the sequence
  * number it returns is the full epoch || seq; for reading, one more than the
  * highest record authenticated).  Our own transport functions see every
- * datagram we send, which gives the epoch-0 record numbers and our last
- * flight; our protected Finished is opened again with the write key so it
- * can be resent exactly as first sent.
+ * datagram of the handshake, which gives the epoch-0 record numbers and our
+ * last flight (dtls12.c); our protected Finished is opened again with the
+ * write key so it can be resent exactly as first sent.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,12 +17,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
 #include <linux/dtls.h>
 
 #include "internal.h"
-
-#define HDR_LEN 13
 
 static uint64_t get_be(const uint8_t *p, int n)
 {
@@ -32,36 +29,6 @@ static uint64_t get_be(const uint8_t *p, int n)
 	for (i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;
-}
-
-/* Note the records of a datagram we send; keep those of our last flight. */
-static void parse_sent(struct dtls_offload *h, const uint8_t *p, size_t len)
-{
-	while (len >= HDR_LEN) {
-		uint8_t type = p[0];
-		uint16_t epoch = get_be(p + 3, 2);
-		uint64_t seq = get_be(p + 5, 6);
-		size_t rlen = get_be(p + 11, 2);
-
-		if (rlen > len - HDR_LEN)
-			return;
-		do_seen_note(&h->wr, epoch, seq);
-		if (type == DTLS_RECORD_TYPE_CHANGE_CIPHER_SPEC ||
-		    type == DTLS_RECORD_TYPE_HANDSHAKE) {
-			if (!h->flight_open ||
-			    (!epoch && do_flight_has(h, type, p + HDR_LEN, rlen)))
-				do_flight_clear(h);
-			h->flight_open = true;
-			if (epoch)	/* keep the header: it is the AAD */
-				do_flight_add(h, type, epoch, seq, true, p,
-					      HDR_LEN + rlen);
-			else
-				do_flight_add(h, type, 0, seq, false,
-					      p + HDR_LEN, rlen);
-		}
-		p += HDR_LEN + rlen;
-		len -= HDR_LEN + rlen;
-	}
 }
 
 static ssize_t g_vec_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
@@ -93,7 +60,7 @@ static ssize_t g_vec_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 		memcpy(copy + off, iov[i].iov_base, iov[i].iov_len);
 		off += iov[i].iov_len;
 	}
-	parse_sent(h, copy, total);
+	do12_note_sent(h, copy, total);
 	do_wipe(copy, total);
 	free(copy);
 	return n;
@@ -114,7 +81,7 @@ static ssize_t g_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 	}
 	n = recv(h->fd, data, len, 0);
 	if (n > 0) {
-		h->flight_open = false;
+		do12_note_recv(h, data, n);
 		h->last_io_write = false;
 	}
 	return n;
@@ -155,9 +122,8 @@ int dtls_offload_gnutls_prepare(struct dtls_offload *h,
 	return 0;
 }
 
-static int map_cipher(gnutls_cipher_algorithm_t c, gnutls_cipher_algorithm_t *g)
+static int map_cipher(gnutls_cipher_algorithm_t c)
 {
-	*g = c;
 	switch (c) {
 	case GNUTLS_CIPHER_AES_128_GCM:
 		return DTLS_CIPHER_AES_GCM_128;
@@ -172,66 +138,6 @@ static int map_cipher(gnutls_cipher_algorithm_t c, gnutls_cipher_algorithm_t *g)
 	default:
 		return -1;
 	}
-}
-
-/* Open a protected record of our flight in place (it becomes plaintext). */
-static int open_record(struct do_flight_msg *m, int cipher,
-		       gnutls_cipher_algorithm_t galg, const uint8_t *key,
-		       const uint8_t *iv)
-{
-	size_t klen = do_key_len(cipher), ivlen = do_iv_len(cipher);
-	size_t tag = do_tag_len(cipher);
-	size_t expl = cipher == DTLS_CIPHER_CHACHA20_POLY1305 ? 0 : 8;
-	gnutls_datum_t kd = { (unsigned char *)key, klen };
-	gnutls_aead_cipher_hd_t hd;
-	uint8_t nonce[12], aad[13];
-	const uint8_t *body;
-	uint8_t *pt;
-	size_t blen, ptlen;
-	int i, ret;
-
-	if (m->len < HDR_LEN + expl + tag)
-		return -DTLS_OFFLOAD_E_TLSLIB;
-	body = m->data + HDR_LEN;
-	blen = m->len - HDR_LEN;
-	if (expl) {
-		memcpy(nonce, iv, 4);
-		memcpy(nonce + 4, body, 8);
-	} else {
-		memcpy(nonce, iv, 12);
-		for (i = 0; i < 8; i++)
-			nonce[4 + i] ^= m->data[3 + i];
-	}
-	ptlen = blen - expl - tag;
-	memcpy(aad, m->data + 3, 8);		/* epoch || seq */
-	aad[8] = m->data[0];			/* type */
-	aad[9] = m->data[1];			/* version */
-	aad[10] = m->data[2];
-	aad[11] = ptlen >> 8;
-	aad[12] = ptlen & 0xff;
-
-	pt = malloc(ptlen ? ptlen : 1);
-	if (!pt)
-		return -ENOMEM;
-	if (gnutls_aead_cipher_init(&hd, galg, &kd) < 0) {
-		free(pt);
-		return -DTLS_OFFLOAD_E_TLSLIB;
-	}
-	ret = gnutls_aead_cipher_decrypt(hd, nonce, expl ? 12 : ivlen, aad,
-					 sizeof(aad), tag, body + expl,
-					 blen - expl, pt, &ptlen);
-	gnutls_aead_cipher_deinit(hd);
-	if (ret < 0) {
-		do_wipe(pt, ptlen);
-		free(pt);
-		return -DTLS_OFFLOAD_E_TLSLIB;
-	}
-	do_wipe(m->data, m->len);
-	free(m->data);
-	m->data = pt;
-	m->len = ptlen;
-	m->sealed = false;
-	return 0;
 }
 
 static int drain(struct dtls_offload *h, gnutls_session_t s)
@@ -273,10 +179,8 @@ int dtls_offload_gnutls(struct dtls_offload *h, int fd, gnutls_session_t s)
 {
 	uint8_t txk[32], txiv[12], rxk[32], rxiv[12], wseq[8], rseq[8];
 	gnutls_datum_t mac, iv, key;
-	gnutls_cipher_algorithm_t galg;
 	size_t klen, ivlen;
 	uint64_t tx, rx;
-	unsigned int i;
 	int cipher, ret;
 
 	if (!h || !s || fd < 0)
@@ -285,7 +189,7 @@ int dtls_offload_gnutls(struct dtls_offload *h, int fd, gnutls_session_t s)
 		return -DTLS_OFFLOAD_E_STATE;
 	if (gnutls_protocol_get_version(s) != GNUTLS_DTLS1_2)
 		return -DTLS_OFFLOAD_E_VERSION;
-	cipher = map_cipher(gnutls_cipher_get(s), &galg);
+	cipher = map_cipher(gnutls_cipher_get(s));
 	if (cipher < 0)
 		return -DTLS_OFFLOAD_E_CIPHER;
 	klen = do_key_len(cipher);
@@ -325,17 +229,9 @@ int dtls_offload_gnutls(struct dtls_offload *h, int fd, gnutls_session_t s)
 		tx = (tx & ~DO_SEQ_MASK) | (h->wr.max[tx >> 48] + 1);
 	h->next_e0_seq = h->wr.max[0] + 1;
 
-	for (i = 0; i < h->nflight; i++) {
-		if (!h->flight[i].sealed)
-			continue;
-		if (h->flight[i].epoch != tx >> 48) {
-			ret = -DTLS_OFFLOAD_E_SEQ;
-			goto out;
-		}
-		ret = open_record(&h->flight[i], cipher, galg, txk, txiv);
-		if (ret)
-			goto out;
-	}
+	ret = do12_open_flight(h, cipher, tx >> 48, txk, txiv);
+	if (ret)
+		goto out;
 
 	ret = do_install(h, fd, cipher, txk, txiv, tx, rxk, rxiv, rx);
 	if (!ret)	/* transport functions refuse from now on */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* libdtls_offload internals shared by core.c, openssl.c and gnutls.c */
+/* libdtls_offload internals shared by its files */
 #ifndef DTLS_OFFLOAD_INTERNAL_H
 #define DTLS_OFFLOAD_INTERNAL_H
 
@@ -60,11 +60,11 @@ struct do13_ku {
 	unsigned int rto_ms;
 };
 
-/* One message (OpenSSL) or record body (GnuTLS) of our last flight. */
+/* One message (OpenSSL) or record body (GnuTLS, wolfSSL) of our last flight. */
 struct do_flight_msg {
 	uint8_t type;		/* 20 or 22 */
 	uint16_t epoch;
-	uint64_t seq;		/* record number it went out with (GnuTLS) */
+	uint64_t seq;		/* record number it went out with (dtls12.c) */
 	bool sealed;		/* data is a protected record body, to open */
 	size_t len;
 	uint8_t *data;
@@ -155,7 +155,16 @@ ssize_t do_send_record(struct dtls_offload *h, uint8_t type, int64_t e0_seq,
 		       const void *buf, size_t len, int flags);
 uint64_t do_now_ns(void);
 
+/* dtls12.c: the handshake's datagrams (GnuTLS, wolfSSL) */
+void do12_note_sent(struct dtls_offload *h, const uint8_t *p, size_t len);
+void do12_note_recv(struct dtls_offload *h, const uint8_t *p, size_t len);
+int do12_open_flight(struct dtls_offload *h, int cipher, uint16_t epoch,
+		     const uint8_t *key, const uint8_t *iv);
+
 /* dtls13.c */
+int do_aead_open(int cipher, const uint8_t *key, const uint8_t *nonce,
+		 const uint8_t *aad, size_t aad_len, const uint8_t *in,
+		 size_t len, uint8_t *out);
 size_t do13_hash_len(const struct do13_epoch *e);
 int do13_epoch_init(struct do13_epoch *e, int cipher, bool sha384,
 		    uint16_t epoch, const uint8_t *secret);

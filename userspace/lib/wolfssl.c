@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libdtls_offload: wolfSSL 5.7 built with DTLS 1.3 (--enable-dtls13,
- * HAVE_SECRET_CALLBACK), for DTLS 1.3 sessions.
+ * HAVE_SECRET_CALLBACK) and the Atomic User getters (--enable-atomicuser),
+ * for DTLS 1.3 and DTLS 1.2 sessions; the session's version decides.
  *
- * wolfSSL hands out the traffic secrets (wolfSSL_set_tls13_secret_cb());
- * the library's own I/O callbacks do the socket I/O and keep a copy of
- * every datagram of the handshake.  At handoff those are opened again with
- * keys derived from the secrets (dtls13.c), which gives what wolfSSL does
- * not expose: the record numbers each side has used in each epoch, and
- * the handshake message numbers, which the library's KeyUpdate and ACKs
- * go on from.
+ * The library's own I/O callbacks do the socket I/O of the handshake and
+ * keep a copy of every datagram.
  *
+ * DTLS 1.3: wolfSSL hands out the traffic secrets
+ * (wolfSSL_set_tls13_secret_cb()).  At handoff the datagrams are opened
+ * again with keys derived from the secrets (dtls13.c), which gives what
+ * wolfSSL does not expose: the record numbers each side has used in each
+ * epoch, and the handshake message numbers, which the library's KeyUpdate
+ * and ACKs go on from.
  * The client sends the handshake's final flight, which the server
  * acknowledges: the client keeps wolfSSL running until that ACK came
  * (wolfSSL_dtls13_has_pending_msg()), so wolfSSL still resends the flight
@@ -19,6 +21,14 @@
  * first application epoch, so that a final flight the client resends
  * because the server's ACK was lost reaches the library, which
  * acknowledges it again.
+ *
+ * DTLS 1.2: the keys and IVs (salts) come from wolfSSL's Atomic User
+ * getters (wolfSSL_GetClientWriteKey() etc.); the record numbers from the
+ * datagrams' record headers, and our last flight from the handshake
+ * records we sent since we last read (dtls12.c), as for GnuTLS: not from
+ * wolfSSL_GetSequenceNumber(), which is the TLS counter (DTLS keeps its
+ * own).  If the peer retransmits its final flight after handoff, core.c
+ * resends ours through the kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +48,9 @@
 
 #if !defined(WOLFSSL_DTLS13) || !defined(HAVE_SECRET_CALLBACK)
 #error "wolfSSL must be built with --enable-dtls13 and HAVE_SECRET_CALLBACK"
+#endif
+#ifndef ATOMIC_USER
+#error "wolfSSL must be built with --enable-atomicuser (DTLS 1.2 keys): run tools/setup"
 #endif
 
 #define LOG_MAX		64	/* datagrams of a handshake kept */
@@ -358,8 +371,14 @@ out:
 	return err;
 }
 
-/* Application data wolfSSL already has, or reads while we wait */
-static int wolf_drain(struct dtls_offload *h, WOLFSSL *ssl, bool wait_ack)
+/*
+ * Application data wolfSSL already has, or reads while we wait.  DTLS
+ * 1.2 (@all): whatever wolfSSL holds, decrypted or not, until it wants to
+ * read the socket (io_recv() refuses while draining): datagrams in the
+ * socket queue are for the kernel.
+ */
+static int wolf_drain(struct dtls_offload *h, WOLFSSL *ssl, bool wait_ack,
+		      bool all)
 {
 	uint8_t *buf = malloc(DO_MAX_RECORD);
 	int n, err = 0;
@@ -367,7 +386,7 @@ static int wolf_drain(struct dtls_offload *h, WOLFSSL *ssl, bool wait_ack)
 	if (!buf)
 		return -ENOMEM;
 	h->draining = true;
-	while (wolfSSL_pending(ssl) > 0 ||
+	while (all || wolfSSL_pending(ssl) > 0 ||
 	       (wait_ack && wolfSSL_dtls13_has_pending_msg(ssl))) {
 		n = wolfSSL_read(ssl, buf, DO_MAX_RECORD);
 		if (n > 0) {
@@ -377,8 +396,14 @@ static int wolf_drain(struct dtls_offload *h, WOLFSSL *ssl, bool wait_ack)
 			continue;
 		}
 		n = wolfSSL_get_error(ssl, n);
-		if (n == WOLFSSL_ERROR_WANT_READ)
+		if (n == WOLFSSL_ERROR_WANT_READ && !all)
 			continue;
+		if (n == WOLFSSL_ERROR_WANT_READ)
+			break;
+		if (all && n == WOLFSSL_ERROR_ZERO_RETURN) {
+			h->peer_closed = true;	/* as OpenSSL's, GnuTLS's */
+			break;
+		}
 		err = n == WOLFSSL_ERROR_ZERO_RETURN ? -DTLS_OFFLOAD_E_CLOSED :
 						       -DTLS_OFFLOAD_E_TLSLIB;
 		break;
@@ -386,6 +411,106 @@ static int wolf_drain(struct dtls_offload *h, WOLFSSL *ssl, bool wait_ack)
 	h->draining = false;
 	do_wipe(buf, DO_MAX_RECORD);
 	free(buf);
+	return err;
+}
+
+/*
+ * DTLS 1.2: the AEAD suites the kernel has (RFC 5288, 6655, 7905).  The
+ * ChaCha20-Poly1305 suites of the draft before RFC 7905 (0xcc13..0xcc15,
+ * "-OLD") build their nonce otherwise: refused.
+ */
+static int wolf12_cipher(WOLFSSL *ssl)
+{
+	int suite = wolfSSL_get_current_cipher_suite(ssl);
+	int klen = wolfSSL_GetKeySize(ssl);
+
+	if (wolfSSL_GetCipherType(ssl) != WOLFSSL_AEAD_TYPE)
+		return -1;
+	switch (wolfSSL_GetBulkCipher(ssl)) {
+	case wolfssl_aes_gcm:
+		return klen == 16 ? DTLS_CIPHER_AES_GCM_128 :
+		       klen == 32 ? DTLS_CIPHER_AES_GCM_256 : -1;
+	case wolfssl_aes_ccm:
+		if (klen != 16)
+			return -1;
+		return wolfSSL_GetAeadMacSize(ssl) == 8 ?
+		       DTLS_CIPHER_AES_CCM_8_128 : DTLS_CIPHER_AES_CCM_128;
+	case wolfssl_chacha:
+		if ((suite >> 8) == 0xcc && (suite & 0xff) >= 0xa8)
+			return DTLS_CIPHER_CHACHA20_POLY1305;
+		return -1;
+	}
+	return -1;
+}
+
+/* DTLS 1.2: @klen + @ivlen bytes of wolfSSL's write key and IV of a side */
+static int wolf12_keys(WOLFSSL *ssl, bool client, size_t klen, size_t ivlen,
+		       uint8_t *key, uint8_t *iv)
+{
+	const unsigned char *k, *i;
+
+	if (wolfSSL_GetKeySize(ssl) != (int)klen ||
+	    wolfSSL_GetIVSize(ssl) != (int)ivlen)
+		return -DTLS_OFFLOAD_E_TLSLIB;
+	k = client ? wolfSSL_GetClientWriteKey(ssl) :
+		     wolfSSL_GetServerWriteKey(ssl);
+	i = client ? wolfSSL_GetClientWriteIV(ssl) :
+		     wolfSSL_GetServerWriteIV(ssl);
+	if (!k || !i)
+		return -DTLS_OFFLOAD_E_TLSLIB;
+	memcpy(key, k, klen);
+	memcpy(iv, i, ivlen);
+	return 0;
+}
+
+/*
+ * DTLS 1.2: record numbers and our last flight from the datagrams, keys
+ * from wolfSSL.  Both directions change epoch once per handshake (no
+ * renegotiation), to the highest epoch we sent in.
+ */
+static int wolf12_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
+{
+	uint8_t txk[32], txiv[DTLS13_IV_SIZE], rxk[32], rxiv[DTLS13_IV_SIZE];
+	struct do_wolf *w = h->backend;
+	bool server = wolfSSL_is_server(ssl);
+	int cipher = wolf12_cipher(ssl), err;
+	size_t klen = do_key_len(cipher), ivlen = do_iv_len(cipher);
+	uint16_t epoch;
+	uint64_t tx, rx;
+	unsigned int i;
+
+	if (cipher < 0)
+		return -DTLS_OFFLOAD_E_CIPHER;
+	/* who spoke last in the handshake, before the drain reads anything */
+	h->we_sent_last = w->nlog && w->log[w->nlog - 1]->sent;
+	err = wolf_drain(h, ssl, false, true);
+	if (err)
+		return err;
+	if (w->overflow)
+		return -DTLS_OFFLOAD_E_SEQ;
+	h->flight_open = false;
+	for (i = 0; i < w->nlog; i++) {
+		if (w->log[i]->sent)
+			do12_note_sent(h, w->log[i]->data, w->log[i]->len);
+		else
+			do12_note_recv(h, w->log[i]->data, w->log[i]->len);
+	}
+	for (epoch = DO_EPOCHS - 1; epoch && !h->wr.seen[epoch]; epoch--)
+		;
+	if (!epoch || !h->rd.seen[epoch] || !h->wr.seen[0])
+		return -DTLS_OFFLOAD_E_SEQ;
+	tx = (uint64_t)epoch << 48 | (h->wr.max[epoch] + 1);
+	rx = (uint64_t)epoch << 48 | (h->rd.max[epoch] + 1);
+	h->next_e0_seq = h->wr.max[0] + 1;
+
+	err = wolf12_keys(ssl, !server, klen, ivlen, txk, txiv) ?:
+	      wolf12_keys(ssl, server, klen, ivlen, rxk, rxiv) ?:
+	      do12_open_flight(h, cipher, epoch, txk, txiv) ?:
+	      do_install(h, fd, cipher, txk, txiv, tx, rxk, rxiv, rx);
+	do_wipe(txk, sizeof(txk));
+	do_wipe(txiv, sizeof(txiv));
+	do_wipe(rxk, sizeof(rxk));
+	do_wipe(rxiv, sizeof(rxiv));
 	return err;
 }
 
@@ -397,13 +522,20 @@ int dtls_offload_wolfssl(struct dtls_offload *h, int fd, struct WOLFSSL *ssl)
 		return -DTLS_OFFLOAD_E_STATE;
 	if (!wolfSSL_is_init_finished(ssl))
 		return -DTLS_OFFLOAD_E_STATE;
-	if (wolfSSL_version(ssl) != DTLS1_3_VERSION)
+	switch (wolfSSL_version(ssl)) {
+	case DTLS1_3_VERSION:
+		if (wolf_cipher(ssl, &(bool){ false }) < 0)
+			return -DTLS_OFFLOAD_E_CIPHER;
+		err = wolf_drain(h, ssl, !wolfSSL_is_server(ssl), false);
+		if (!err)
+			err = wolf_handoff(h, ssl, fd);
+		break;
+	case DTLS1_2_VERSION:
+		err = wolf12_handoff(h, ssl, fd);
+		break;
+	default:
 		return -DTLS_OFFLOAD_E_VERSION;
-	if (wolf_cipher(ssl, &(bool){ false }) < 0)
-		return -DTLS_OFFLOAD_E_CIPHER;
-	err = wolf_drain(h, ssl, !wolfSSL_is_server(ssl));
-	if (!err)
-		err = wolf_handoff(h, ssl, fd);
+	}
 	if (err)
 		return err;
 	/* wolfSSL reaches the socket no more, nor the handle */

@@ -5,8 +5,9 @@
 # peers that know nothing about it: dtls-cat offloaded with the other
 # handshake library, openssl s_server/s_client, gnutls-serv/gnutls-cli, and
 # wolfSSL's example client/server (compiled here from the sources Debian's
-# libwolfssl-dev ships).  Runs inside the test guest with kernel/dtls.ko
-# loaded, from the top of the repository:
+# libwolfssl-dev ships; for DTLS 1.3 and for dtls-cat --lib wolfssl, DTLS
+# 1.2, those of tools/setup's wolfSSL build).  Runs inside the test guest
+# with kernel/dtls.ko loaded, from the top of the repository:
 #
 #   tools/vm-run -- sh -c 'insmod kernel/dtls.ko && userspace/tests/interop.sh'
 #
@@ -524,9 +525,10 @@ vs_wolf_server() {
 
 
 # ---------------------------------------------------------------------------
-# DTLS 1.3: the example client and server of the wolfSSL that tools/setup
-# builds with DTLS 1.3 (Debian 13's source), unmodified, against dtls-cat
-# --dtls13 (wolfSSL handshake, handoff through libdtls_offload_wolfssl).
+# DTLS 1.3, and DTLS 1.2 with the wolfSSL backend: the example client and
+# server of the wolfSSL that tools/setup builds with DTLS 1.3 (Debian 13's
+# source), unmodified, against dtls-cat --dtls13 or --lib wolfssl (wolfSSL
+# handshake, handoff through libdtls_offload_wolfssl).
 W13SRC=${KDTLS_CACHE:-/var/cache/kdtls}/wolfssl/src
 w13_missing() {
 	[ -x "$W13SRC/examples/client/client" ] && [ -x "$W13SRC/examples/server/server" ] &&
@@ -552,20 +554,28 @@ w13_need_cn() {
 	need_cn "$2"
 }
 
-# wolfSSL client -> dtls-cat --dtls13 server; WOPT more client options
-# (-I: a KeyUpdate before its data), EPOCHS "TX RX" dtls-cat must reach.
-vs_wolf13_client() {
-	local desc=$1 cipher=$2 sopt=$3 wopt=${4:-} epochs=${5:-3 3}
+# wolfx_ver VER: the example programs' -v and dtls-cat's version option for
+# DTLS VER (1.2 or 1.3); wolfx_cn VER CIPHER LOG: the peer's close_notify
+wolfx_ver() { case $1 in 1.2) echo "3 --lib wolfssl" ;; *) echo "4 --dtls13" ;; esac; }
+wolfx_cn() { if [ "$1" = 1.2 ]; then need_cn "$3"; else w13_need_cn "$2" "$3"; fi; }
+
+# wolfSSL client -> dtls-cat server (DTLS VER: 1.2, dtls-cat --lib wolfssl;
+# 1.3, dtls-cat --dtls13); WOPT more client options (-I: a KeyUpdate
+# before its data), EPOCHS "TX RX" dtls-cat must reach (1.3: 3 3).
+vs_wolfx_client() {
+	local ver=$1 desc=$2 cipher=$3 sopt=$4 wopt=${5:-} epochs=${6:-3 3} v dco
 	skip_case "$desc" && return
 	w13_missing && { not_ok "$desc: no wolfSSL with DTLS 1.3 in $W13SRC or no dtls-cat --dtls13 (run tools/setup, then make)"; return; }
+	read -r v dco <<< "$(wolfx_ver "$ver")"
+	[ "$ver" = 1.2 ] && epochs="1 1"
 	PORT=$((PORT + 1)); snap
 	rm -f "$T/wfifo"; mkfifo "$T/wfifo"; exec 4<> "$T/wfifo"
-	timeout $TMO $DC -v -l --dtls13 $CERT $sopt 127.0.0.1 $PORT < "$T/wfifo" > "$T/out" \
+	timeout $TMO $DC -v -l $dco $CERT $sopt 127.0.0.1 $PORT < "$T/wfifo" > "$T/out" \
 		2> "$T/srv.err" 4>&- &
 	local spid=$!
 	wait_port $PORT
 	# the examples look for wolfSSL's tree (its certs/) from where they run
-	(cd "$W13SRC" && exec timeout $TMO examples/client/client -u -v 4 -h 127.0.0.1 \
+	(cd "$W13SRC" && exec timeout $TMO examples/client/client -u -v $v -h 127.0.0.1 \
 		-p $PORT -d -w -l "$cipher" $wopt) > "$T/wolf.out" 2> "$T/cli.err" 4>&- &
 	local cpid=$!
 	wait_grep $TMO 'hello wolfssl!' "$T/out"
@@ -580,26 +590,28 @@ vs_wolf13_client() {
 	[ "$wopt" = -I ] && want="hello wolfssl!hello wolfssl!"
 	[ "$(cat "$T/out")" = "$want" ] || why "dtls-cat got '$(head -c 100 "$T/out" | tr -c '[:print:]' '.')'"
 	grep -q "kdtls reply $PORT" "$T/wolf.out" || why "the wolfSSL client did not print our reply"
-	w13_need_cn "$cipher" "$T/srv.err"
+	wolfx_cn "$ver" "$cipher" "$T/srv.err"
 	min_epochs "$T/srv.err" ${epochs% *} ${epochs#* }
 	cat "$T/wolf.out" >> "$T/cli.err"
 	counters "$desc" 1 1
 }
 
-# dtls-cat --dtls13 client -> wolfSSL server; COPT more dtls-cat options
-# (--key-update 1), WOPT more server options (-I).
-vs_wolf13_server() {
-	local desc=$1 cipher=$2 copt=$3 wopt=${4:-} epochs=${5:-3 3}
+# dtls-cat client -> wolfSSL server (DTLS VER, as above); COPT more
+# dtls-cat options (--key-update 1), WOPT more server options (-I).
+vs_wolfx_server() {
+	local ver=$1 desc=$2 cipher=$3 copt=$4 wopt=${5:-} epochs=${6:-3 3} v dco
 	skip_case "$desc" && return
 	w13_missing && { not_ok "$desc: no wolfSSL with DTLS 1.3 in $W13SRC or no dtls-cat --dtls13 (run tools/setup, then make)"; return; }
+	read -r v dco <<< "$(wolfx_ver "$ver")"
+	[ "$ver" = 1.2 ] && epochs="1 1"
 	PORT=$((PORT + 1)); snap
-	(cd "$W13SRC" && exec timeout $TMO examples/server/server -u -v 4 -p $PORT -d -w \
+	(cd "$W13SRC" && exec timeout $TMO examples/server/server -u -v $v -p $PORT -d -w \
 		-c certs/server-ecc.pem -k certs/ecc-key.pem -l "$cipher" $wopt) \
 		> "$T/wolf.out" 2> "$T/srv.err" &
 	local spid=$!
 	wait_port $PORT
 	rm -f "$T/wfifo"; mkfifo "$T/wfifo"; exec 4<> "$T/wfifo"
-	timeout $TMO $DC -v --dtls13 $copt 127.0.0.1 $PORT < "$T/wfifo" > "$T/out" \
+	timeout $TMO $DC -v $dco $copt 127.0.0.1 $PORT < "$T/wfifo" > "$T/out" \
 		2> "$T/cli.err" 4>&- &
 	local cpid=$!
 	echo "kdtls hello $PORT" >&4
@@ -618,7 +630,7 @@ vs_wolf13_server() {
 		why "the wolfSSL server did not print our message" ;;
 	esac
 	[ "$(cat "$T/out")" = "I hear you fa shizzle!" ] || why "dtls-cat got '$(head -c 100 "$T/out" | od -An -c | tr -s ' \n' ' ')'"
-	w13_need_cn "$cipher" "$T/cli.err"
+	wolfx_cn "$ver" "$cipher" "$T/cli.err"
 	min_epochs "$T/cli.err" ${epochs% *} ${epochs#* }
 	cat "$T/wolf.out" >> "$T/srv.err"
 	counters "$desc" 1 1
@@ -824,14 +836,14 @@ fi
 w13_missing && echo "# no wolfSSL with DTLS 1.3 in $W13SRC: the DTLS 1.3 cases fail"
 for c in TLS13-AES128-GCM-SHA256 TLS13-AES256-GCM-SHA384 TLS13-CHACHA20-POLY1305-SHA256 \
 	 TLS13-AES128-CCM-SHA256 TLS13-AES128-CCM-8-SHA256; do
-	vs_wolf13_client "DTLS 1.3: wolfSSL example client -> dtls-cat server, $c" "$c" ""
-	vs_wolf13_server "DTLS 1.3: dtls-cat client -> wolfSSL example server, $c" "$c" ""
+	vs_wolfx_client 1.3 "DTLS 1.3: wolfSSL example client -> dtls-cat server, $c" "$c" ""
+	vs_wolfx_server 1.3 "DTLS 1.3: dtls-cat client -> wolfSSL example server, $c" "$c" ""
 done
-vs_wolf13_client "DTLS 1.3: wolfSSL client updates its keys (KeyUpdate, update_requested) before its data -> dtls-cat server" \
+vs_wolfx_client 1.3 "DTLS 1.3: wolfSSL client updates its keys (KeyUpdate, update_requested) before its data -> dtls-cat server" \
 	TLS13-AES128-GCM-SHA256 "" "-I" "3 4"
-vs_wolf13_server "DTLS 1.3: wolfSSL server updates its keys before its reply -> dtls-cat client" \
+vs_wolfx_server 1.3 "DTLS 1.3: wolfSSL server updates its keys before its reply -> dtls-cat client" \
 	TLS13-CHACHA20-POLY1305-SHA256 "" "-U" "3 4"
-vs_wolf13_server "DTLS 1.3: dtls-cat client updates its keys before each record (and asks the server to) -> wolfSSL server" \
+vs_wolfx_server 1.3 "DTLS 1.3: dtls-cat client updates its keys before each record (and asks the server to) -> wolfSSL server" \
 	TLS13-AES128-GCM-SHA256 "--key-update 1" "" "4 4"
 lost_flight "DTLS 1.3: the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, AES-128-GCM" \
 	"--dtls13 $CERT --cipher aes128gcm" "--dtls13 --cipher aes128gcm --hs-timeout 200" dtls13
@@ -841,6 +853,40 @@ cat_pair "DTLS 1.3: dtls-cat server <- dtls-cat client, AES-128-GCM, key update 
 	"--dtls13 $CERT --cipher aes128gcm --key-update 40" "--dtls13 --cipher aes128gcm --key-update 40"
 cat_pair "DTLS 1.3: dtls-cat server -> dtls-cat client, AES-128-CCM-8, key update every 25 records" "<-" \
 	"--dtls13 $CERT --cipher aes128ccm8 --key-update 25" "--dtls13 --cipher aes128ccm8"
+
+# ---- DTLS 1.2 with the wolfSSL backend (dtls-cat --lib wolfssl, tools/setup's
+# wolfSSL): its example client/server in DTLS 1.2, OpenSSL, GnuTLS
+W12="wolfSSL 1.2 backend:"
+for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 \
+	 ECDHE-ECDSA-CHACHA20-POLY1305 ECDHE-ECDSA-AES128-CCM ECDHE-ECDSA-AES128-CCM-8; do
+	vs_wolfx_client 1.2 "$W12 wolfSSL example client -> dtls-cat (wolfssl) server, $c" "$c" ""
+	vs_wolfx_server 1.2 "$W12 dtls-cat (wolfssl) client -> wolfSSL example server, $c" "$c" ""
+done
+# OpenSSL's name for a suite, dtls-cat's, and the s_server key
+for s in "ECDHE-ECDSA-AES128-GCM-SHA256 aes128gcm EC" "ECDHE-ECDSA-AES256-GCM-SHA384 aes256gcm EC" \
+	 "ECDHE-RSA-CHACHA20-POLY1305 chacha20 RSA" "ECDHE-ECDSA-AES128-CCM aes128ccm EC" \
+	 "ECDHE-ECDSA-AES128-CCM8 aes128ccm8 EC"; do
+	read -r suite k kt <<< "$s"
+	if [ "$kt" = RSA ]; then sk=$RSA_S dk=$RSACERT; else sk=$EC_S dk=$CERT; fi
+	vs_s_server "$W12 dtls-cat (wolfssl) client -> openssl s_server, $suite" \
+		"$sk -cipher $suite" "--lib wolfssl --cipher $k"
+	vs_s_client "$W12 openssl s_client -> dtls-cat (wolfssl) server, $suite" \
+		"--lib wolfssl $dk --cipher $k" "-cipher $suite"
+done
+cat_pair "$W12 dtls-cat wolfssl server <- gnutls client, aes128gcm" "->" \
+	"--lib wolfssl $CERT --cipher aes128gcm" "--lib gnutls --cipher aes128gcm"
+cat_pair "$W12 dtls-cat openssl server -> wolfssl client, chacha20" "<-" \
+	"--lib openssl $CERT --cipher chacha20" "--lib wolfssl --cipher chacha20"
+early "$W12 early records: late wolfssl server (queued), openssl client sends at once" server \
+	"--lib wolfssl $CERT --handoff-delay 500" "--lib openssl" 0
+early "$W12 early records: late wolfssl client (queued), gnutls server sends at once" client \
+	"--lib wolfssl --handoff-delay 500" "--lib gnutls $CERT" 0
+lost_flight "$W12 lost final flight: dtls-cat wolfssl server <- openssl client, aes128gcm" \
+	"--lib wolfssl $CERT --cipher aes128gcm" "--lib openssl --cipher aes128gcm"
+lost_flight "$W12 lost final flight: dtls-cat wolfssl server <- gnutls client, chacha20" \
+	"--lib wolfssl $CERT --cipher chacha20" "--lib gnutls --cipher chacha20"
+lost_flight "$W12 lost final flight: dtls-cat wolfssl server <- wolfssl client, aes128ccm8" \
+	"--lib wolfssl $CERT --cipher aes128ccm8" "--lib wolfssl --cipher aes128ccm8 --hs-timeout 200"
 
 echo "1..$N"
 echo "# interop.sh took $(( $(date +%s) - START )) s; $SKIPPED skipped"

@@ -235,9 +235,10 @@ static bool common_option(int o, const char *arg)
 			opt.lib = LIB_WOLFSSL;
 		else
 			die("--lib wants openssl, gnutls or wolfssl");
+		opt.lib_set = true;
 		break;
 	case '3':
-		opt.lib = LIB_WOLFSSL;
+		opt.dtls13 = true;
 		break;
 	default:
 		return common_flag(o);
@@ -253,9 +254,10 @@ static const char common_help[] =
 	"                   (Client_identity)\n"
 	"  --cert FILE --key FILE  certificate and key, PEM (a server needs these or --psk)\n"
 	"  --cipher NAME    aes128gcm, aes256gcm, aes128ccm, aes128ccm8, chacha20\n"
-	"  --lib LIB        handshake library: openssl (default) or gnutls (DTLS 1.2),\n"
-	"                   wolfssl (DTLS 1.3; --cert/--key, no --psk)\n"
-	"  --dtls13         DTLS 1.3: the same as --lib wolfssl\n"
+	"  --lib LIB        handshake library: openssl (default), gnutls or wolfssl\n"
+	"                   (DTLS 1.2; wolfssl: --cert/--key, no --psk)\n"
+	"  --dtls13         DTLS 1.3, whose handshake only wolfssl does (--lib\n"
+	"                   wolfssl may be left out)\n"
 	"  --no-offload     keep the record layer in the TLS library\n"
 	"  --size N         bytes per record (1200; at most 16384)\n"
 	"  --hs-timeout MS  first handshake retransmission timeout (library default:\n"
@@ -331,6 +333,10 @@ static void common_args(int argc, char **argv)
 		die("the server needs --cert FILE --key FILE or --psk HEX");
 	if (opt.psk_hex)
 		parse_psk();
+	if (opt.dtls13 && opt.lib_set && opt.lib != LIB_WOLFSSL)
+		die("--dtls13 needs --lib wolfssl (OpenSSL and GnuTLS do DTLS 1.2 here)");
+	if (opt.dtls13)
+		opt.lib = LIB_WOLFSSL;
 	cipher_index();	/* validate early */
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -662,7 +668,7 @@ void conn_handshake(struct conn *c)
 #ifdef HAVE_WOLFSSL13
 		wolf_handshake(c);
 #else
-		die("this build has no wolfSSL with DTLS 1.3: run tools/setup, then make");
+		die("this build has no wolfSSL (tools/setup's, with DTLS 1.3): run tools/setup, then make");
 #endif
 	} else if (opt.lib == LIB_OPENSSL) {
 		setup_openssl(c, &peer);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What dtls-cat and dtls-bench share: the options both take, messages,
- * number arguments, the connected UDP socket, the DTLS 1.2 handshake
- * (OpenSSL or GnuTLS), the handoff to the kernel through libdtls_offload,
+ * number arguments, the connected UDP socket, the handshake (DTLS 1.2:
+ * OpenSSL, GnuTLS or wolfSSL; DTLS 1.3: wolfSSL), the handoff to the kernel through libdtls_offload,
  * and sending and receiving one record on whichever record layer the
  * connection ended up with (kernel, TLS library, or none with --plain).
  */
@@ -30,6 +30,8 @@ struct common_opts {
 	bool listen, v6, no_offload, verbose;
 	bool plain;		/* no DTLS at all: plain UDP datagrams */
 	enum lib lib;
+	bool lib_set;		/* --lib given */
+	bool dtls13;		/* --dtls13: DTLS 1.3 (wolfSSL), else 1.2 */
 	const char *psk_hex, *psk_id, *cert, *key, *cipher;
 	const char *host, *port;
 	size_t size;		/* bytes per record */
@@ -80,7 +82,7 @@ struct conn {
 enum { C_GCM128, C_GCM256, C_CCM, C_CCM8, C_CHACHA, C_ALL };
 int cipher_index(void);
 
-/* wolfssl.c, when built with wolfSSL's DTLS 1.3 (HAVE_WOLFSSL13) */
+/* wolfssl.c, when built with tools/setup's wolfSSL (HAVE_WOLFSSL13) */
 void wolf_handshake(struct conn *c);
 int wolf_offload(struct conn *c);
 void wolf_conn_free(struct conn *c);

@@ -8,7 +8,7 @@
  *
  *   dtls-bench [-l] [-6] [-v] [--psk HEX --psk-identity ID |
  *              --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls|wolfssl]
- *              [--no-offload | --plain] [--size N] [--time SECONDS]
+ *              [--dtls13] [--no-offload | --plain] [--size N] [--time SECONDS]
  *              [--rate N] [--gso N | --batch N] [--hs-timeout MS] HOST PORT
  */
 #define _GNU_SOURCE
@@ -52,7 +52,7 @@ static struct {
 static const char usage_head[] =
 	"usage: dtls-bench [-l] [-6] [-v] [--psk HEX [--psk-identity ID] |\n"
 	"                  --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls|wolfssl]\n"
-	"                  [--no-offload | --plain] [--size N] [--time SECONDS] [--rate N]\n"
+	"                  [--dtls13] [--no-offload | --plain] [--size N] [--time SECONDS] [--rate N]\n"
 	"                  [--gso N | --batch N] [--hs-timeout MS] HOST PORT\n"
 	"The client sends records for SECONDS, the server counts them and checks\n"
 	"their length and contents; each ends with a line \"BENCH key=value ...\".\n";

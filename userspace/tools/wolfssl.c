@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dtls-cat and dtls-bench with --lib wolfssl: the DTLS 1.3 handshake in
- * wolfSSL (tools/setup's build, with DTLS 1.3) and its handoff through
- * libdtls_offload_wolfssl.a.  The record layer is always the kernel's.
+ * dtls-cat and dtls-bench with --lib wolfssl: the DTLS 1.2 handshake, or
+ * with --dtls13 the DTLS 1.3 one, in wolfSSL (tools/setup's build, with
+ * DTLS 1.3) and its handoff through libdtls_offload_wolfssl.a.  The record
+ * layer is always the kernel's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,14 +18,22 @@
 
 static const char *wolf_ciphers(void)
 {
-	static const char * const c[] = {
+	static const char * const c13[] = {
 		"TLS13-AES128-GCM-SHA256", "TLS13-AES256-GCM-SHA384",
 		"TLS13-AES128-CCM-SHA256", "TLS13-AES128-CCM-8-SHA256",
 		"TLS13-CHACHA20-POLY1305-SHA256",
 		"TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-CCM-SHA256:TLS13-AES128-CCM-8-SHA256",
 	};
+	/* DTLS 1.2: the certificate's key decides ECDSA or RSA */
+	static const char * const c12[] = {
+		"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256",
+		"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384",
+		"ECDHE-ECDSA-AES128-CCM", "ECDHE-ECDSA-AES128-CCM-8",
+		"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+		"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES128-CCM-8",
+	};
 
-	return c[cipher_index()];
+	return opt.dtls13 ? c13[cipher_index()] : c12[cipher_index()];
 }
 
 static WOLFSSL_CTX *wolf_ctx(void)
@@ -32,8 +41,12 @@ static WOLFSSL_CTX *wolf_ctx(void)
 	WOLFSSL_CTX *ctx;
 
 	wolfSSL_Init();
-	ctx = wolfSSL_CTX_new(opt.listen ? wolfDTLSv1_3_server_method() :
-			      wolfDTLSv1_3_client_method());
+	if (opt.dtls13)
+		ctx = wolfSSL_CTX_new(opt.listen ? wolfDTLSv1_3_server_method() :
+				      wolfDTLSv1_3_client_method());
+	else
+		ctx = wolfSSL_CTX_new(opt.listen ? wolfDTLSv1_2_server_method() :
+				      wolfDTLSv1_2_client_method());
 	if (!ctx)
 		die("wolfSSL_CTX_new failed");
 	if (wolfSSL_CTX_set_cipher_list(ctx, wolf_ciphers()) != WOLFSSL_SUCCESS)
@@ -76,10 +89,11 @@ void wolf_handshake(struct conn *c)
 	if (r != WOLFSSL_SUCCESS) {
 		char buf[WOLFSSL_MAX_ERROR_SZ];
 
-		die("DTLS 1.3 handshake failed: %s",
+		die("DTLS %s handshake failed: %s", opt.dtls13 ? "1.3" : "1.2",
 		    wolfSSL_ERR_error_string(wolfSSL_get_error(ssl, r), buf));
 	}
-	verbose("handshake done: wolfSSL, DTLS 1.3, %s", wolfSSL_get_cipher(ssl));
+	verbose("handshake done: wolfSSL, DTLS %s, %s", opt.dtls13 ? "1.3" : "1.2",
+		wolfSSL_get_cipher(ssl));
 }
 
 int wolf_offload(struct conn *c)
