@@ -216,16 +216,6 @@ const char *dtls_offload_cipher_name(const struct dtls_offload *h)
 	return h && h->state == DO_OFFLOADED ? h->cipher_name : NULL;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		p[i] = v & 0xff;
-		v >>= 8;
-	}
-}
-
 /*
  * All five crypto_info layouts are info | key | salt-or-iv | rec_seq with
  * byte arrays only, so one buffer filled in that order matches each.
@@ -269,7 +259,7 @@ static int do_setsockopt_dir(int fd, int optname, int cipher,
 	info->cipher_type = cipher;
 	memcpy(p, key, klen);
 	memcpy(p + klen, iv, ivlen);
-	put_be64(p + klen + ivlen, seq);
+	put_be(p + klen + ivlen, seq, 8);
 	if (sizeof(*info) + klen + ivlen + DTLS_REC_SEQ_SIZE != optlen)
 		return -DTLS_OFFLOAD_E_CIPHER;	/* layout changed */
 	if (setsockopt(fd, SOL_DTLS, optname, &u, optlen) < 0)

@@ -20,16 +20,6 @@
 #define HDR_LEN		13	/* DTLSPlaintext/DTLSCiphertext header */
 #define EXPLICIT_NONCE	8	/* AES-GCM and AES-CCM (RFC 5288, 6655) */
 
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 /* Note the records of a datagram we sent; keep those of our last flight. */
 void do12_note_sent(struct dtls_offload *h, const uint8_t *p, size_t len)
 {

@@ -333,23 +333,6 @@ void do13_each_msg(const uint8_t *body, size_t len,
 #define KU_RTO_MS		100	/* RFC 9147 5.8.2: initial timer */
 #define KU_RTO_MAX_MS		8000
 
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	while (n--) {
-		p[n] = v & 0xff;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | *p++;
-	return v;
-}
-
 /* ACK (RFC 9147 7) of the record @rec_num (epoch << 48 | seq) */
 static int send_ack(struct dtls_offload *h, uint64_t rec_num)
 {

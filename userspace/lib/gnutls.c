@@ -21,16 +21,6 @@
 
 #include "internal.h"
 
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static ssize_t g_vec_push(gnutls_transport_ptr_t ptr, const giovec_t *iov,
 			  int iovcnt)
 {

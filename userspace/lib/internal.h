@@ -131,6 +131,24 @@ struct dtls_offload {
 	uint8_t *rbuf;
 };
 
+/* Big-endian fields of the wire formats, @n bytes */
+static inline uint64_t get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = v << 8 | *p++;
+	return v;
+}
+
+static inline void put_be(uint8_t *p, uint64_t v, int n)
+{
+	while (n--) {
+		p[n] = v & 0xff;
+		v >>= 8;
+	}
+}
+
 /* core.c */
 void do_seen_note(struct do_seen *s, uint16_t epoch, uint64_t seq);
 void do_flight_clear(struct dtls_offload *h);

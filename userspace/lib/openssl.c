@@ -23,16 +23,6 @@
 
 #define HDR_LEN 13
 
-static uint64_t get_be48(const uint8_t *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 6; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void msg_cb(int write_p, int version, int content_type,
 		   const void *buf, size_t len, SSL *ssl, void *arg)
 {
@@ -55,7 +45,7 @@ static void msg_cb(int write_p, int version, int content_type,
 		 * never too low: the kernel then refuses, rather than
 		 * accepts, a replay of what OpenSSL has already delivered.
 		 */
-		do_seen_note(write_p ? &h->wr : &h->rd, epoch, get_be48(p + 5));
+		do_seen_note(write_p ? &h->wr : &h->rd, epoch, get_be(p + 5, 6));
 		if (write_p)
 			h->last_wr_epoch = epoch;
 		return;
