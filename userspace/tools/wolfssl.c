@@ -82,9 +82,12 @@ void wolf_handshake(struct conn *c)
 	r = dtls_offload_wolfssl_prepare(c->h, ssl, c->fd);
 	if (r)
 		die("dtls_offload_wolfssl_prepare: %s", dtls_offload_strerror(r));
-	if (opt.hs_timeout_ms)
+	/* wolfSSL counts whole seconds, and doubles up to 64 s by default */
+	if (opt.hs_timeout_ms) {
 		wolfSSL_dtls_set_timeout_init(ssl, opt.hs_timeout_ms < 1000 ? 1 :
 					      opt.hs_timeout_ms / 1000);
+		wolfSSL_dtls_set_timeout_max(ssl, 8);
+	}
 	r = opt.listen ? wolfSSL_accept(ssl) : wolfSSL_connect(ssl);
 	if (r != WOLFSSL_SUCCESS) {
 		char buf[WOLFSSL_MAX_ERROR_SZ];
