@@ -780,14 +780,15 @@ static size_t noise13(struct fz *z, uint8_t *out, size_t maxpt)
 /* Authentic, with a fresh number, but nothing 1.3 may deliver inside. */
 static size_t bad_inner13(struct fz *z, uint8_t *pt, size_t ptlen, uint8_t *out)
 {
+	uint64_t s = alloc_seq(z);
 	uint8_t t;
 
 	if (chance(30))		/* padding alone */
-		return seal13(z, form13(z, z->seqctr), alloc_seq(z), 0, pt, 0, rnd(40), out);
+		return seal13(z, form13(z, s), s, 0, pt, 0, rnd(40), out);
 	do
 		t = chance(50) ? 20 : rnd(256);
 	while (!t || type13_valid(t));
-	return seal13(z, form13(z, z->seqctr), alloc_seq(z), t, pt, ptlen, 0, out);
+	return seal13(z, form13(z, s), s, t, pt, ptlen, 0, out);
 }
 
 static size_t gen13_bad(struct fz *z, uint8_t *out, size_t room)
@@ -795,6 +796,7 @@ static size_t gen13_bad(struct fz *z, uint8_t *out, size_t room)
 	static uint8_t pt[1400];
 	size_t maxpt = room > 100 ? room - 100 : 0, ptlen, n, hlen;
 	int kind = rnd(9);
+	uint64_t s;
 
 	if (maxpt > 1400)
 		maxpt = 1400;
@@ -803,7 +805,8 @@ static size_t gen13_bad(struct fz *z, uint8_t *out, size_t room)
 	ptlen = forged_pt(pt, maxpt);
 	switch (kind) {
 	case 0 ... 4:
-		n = seal13(z, form13(z, z->seqctr), alloc_seq(z), 23, pt, ptlen, 0, out);
+		s = alloc_seq(z);
+		n = seal13(z, form13(z, s), s, 23, pt, ptlen, 0, out);
 		hlen = ref13_hdr_len(out[0]);
 		if (kind == 0)		/* the bits of an epoch it has no keys for */
 			out[0] = (out[0] & ~DTLS13_HDR_EPOCH_MASK) |
