@@ -653,31 +653,40 @@ static void *a_worker_fn(void *arg)
 	return NULL;
 }
 
-struct a_closer {
-	struct a_pair *ap;
-	uint64_t when_a, when_b;
+/*
+ * Close two sockets, each at its moment, under the traffic: @closing[i]
+ * (if set) is raised right before fd[i] is closed, @closed (if set) once
+ * both are.
+ */
+struct closer {
+	int fd[2];
+	uint64_t when[2];
+	atomic_int *closing[2];
+	atomic_int *closed;
 	pthread_t th;
 };
 
-static void *a_closer_fn(void *arg)
+static void *closer_fn(void *arg)
 {
-	struct a_closer *c = arg;
-	int done_a = 0, done_b = 0;
+	struct closer *c = arg;
+	int left = 2;
 
-	while (!done_a || !done_b) {
+	while (left) {
 		uint64_t t = now_ms();
 
-		if (!done_a && t >= c->when_a) {
-			close(c->ap->p.a);
-			done_a = 1;
-		}
-		if (!done_b && t >= c->when_b) {
-			close(c->ap->p.b);
-			done_b = 1;
+		for (int i = 0; i < 2; i++) {
+			if (c->fd[i] < 0 || t < c->when[i])
+				continue;
+			if (c->closing[i])
+				atomic_store(c->closing[i], 1);
+			close(c->fd[i]);
+			c->fd[i] = -1;
+			left--;
 		}
 		usleep(1000);
 	}
-	atomic_store(&c->ap->closed, 1);
+	if (c->closed)
+		atomic_store(c->closed, 1);
 	return NULL;
 }
 
@@ -732,7 +741,7 @@ static void a_round(struct rng *r, struct a_sum *s)
 {
 	struct a_pair ap[A_PAIRS];
 	struct a_worker w[A_PAIRS][2 * A_WPS];
-	struct a_closer cl[A_PAIRS];
+	struct closer cl[A_PAIRS];
 	uint64_t t0, len = 50 + rng_below(r, 250);
 	int np = a_open_pairs(ap, r, s);
 
@@ -748,10 +757,12 @@ static void a_round(struct rng *r, struct a_sum *s)
 			x->deadline = t0 + len + rng_below(r, 100);
 			pthread_create(&x->th, NULL, a_worker_fn, x);
 		}
-		cl[i].ap = &ap[i];
-		cl[i].when_a = t0 + rng_below(r, len);
-		cl[i].when_b = t0 + rng_below(r, len);
-		pthread_create(&cl[i].th, NULL, a_closer_fn, &cl[i]);
+		cl[i] = (struct closer){
+			.fd = { ap[i].p.a, ap[i].p.b },
+			.when = { t0 + rng_below(r, len), t0 + rng_below(r, len) },
+			.closed = &ap[i].closed,
+		};
+		pthread_create(&cl[i].th, NULL, closer_fn, &cl[i]);
 	}
 	for (int i = 0; i < np; i++) {
 		pthread_join(cl[i].th, NULL);
@@ -2540,36 +2551,6 @@ static void h_counters_get(struct h_counters *c)
 		 dstat("DtlsRxKeyExpired") + dstat("DtlsTxKeyExpired");
 }
 
-struct h_closer {
-	struct h_pair *p;
-	uint64_t when_a, when_b;
-	pthread_t th;
-};
-
-/* Close a and b, each at its moment, under the updates. */
-static void *h_closer_fn(void *arg)
-{
-	struct h_closer *c = arg;
-	int done_a = 0, done_b = 0;
-
-	while (!done_a || !done_b) {
-		uint64_t t = now_ms();
-
-		if (!done_a && t >= c->when_a) {
-			atomic_store(&c->p->a_closed, 1);
-			close(c->p->a);
-			done_a = 1;
-		}
-		if (!done_b && t >= c->when_b) {
-			atomic_store(&c->p->b_closed, 1);
-			close(c->p->b);
-			done_b = 1;
-		}
-		usleep(1000);
-	}
-	return NULL;
-}
-
 /* The pair's threads: per direction senders, readers, an updater; a prober. */
 struct h_threads {
 	struct h_thread snd[2][H_SENDERS], rcv[2][H_RECEIVERS], upd[2];
@@ -2706,7 +2687,7 @@ static void h_round(struct rng *r, int closing, uint64_t len, struct h_sum *s)
 {
 	struct h_pair p[H_PAIRS];
 	struct h_threads t[H_PAIRS];
-	struct h_closer cl[H_PAIRS];
+	struct closer cl[H_PAIRS];
 	struct h_counters c0;
 	int np = 0;
 	long lost = 0;
@@ -2721,10 +2702,14 @@ static void h_round(struct rng *r, int closing, uint64_t len, struct h_sum *s)
 	}
 	for (int i = 0; i < np; i++) {
 		h_start(&p[i], &t[i]);
-		cl[i] = (struct h_closer){ .p = &p[i], .when_a = now_ms() + rng_below(r, len),
-					   .when_b = now_ms() + rng_below(r, len) };
+		/* a and b closed under the updates */
+		cl[i] = (struct closer){
+			.fd = { p[i].a, p[i].b },
+			.when = { now_ms() + rng_below(r, len), now_ms() + rng_below(r, len) },
+			.closing = { &p[i].a_closed, &p[i].b_closed },
+		};
 		if (closing)
-			pthread_create(&cl[i].th, NULL, h_closer_fn, &cl[i]);
+			pthread_create(&cl[i].th, NULL, closer_fn, &cl[i]);
 	}
 	usleep(len * 1000);
 	for (int i = 0; i < np; i++) {
