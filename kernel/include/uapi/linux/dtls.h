@@ -20,6 +20,8 @@
 #define DTLS_RX_REPLAY_WINDOW	3	/* __u32, records; before DTLS_RX */
 #define DTLS_KEY_LIMITS		4	/* struct dtls_key_usage; DTLS 1.3 */
 #define DTLS_KEY_USAGE		5	/* struct dtls_key_usage; get only */
+#define DTLS_TX_CID		6	/* struct dtls_cid, the peer's; before DTLS_TX */
+#define DTLS_RX_CID		7	/* struct dtls_cid, this end's; before DTLS_RX */
 
 /* cmsg types at SOL_DTLS */
 #define DTLS_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
@@ -171,6 +173,22 @@ struct dtls13_crypto_info_chacha20_poly1305 {
 struct dtls_key_usage {
 	__u64 tx_records;
 	__u64 rx_forged;
+};
+
+/*
+ * Connection IDs (RFC 9146 for DTLS 1.2, RFC 9147 section 9 for DTLS 1.3),
+ * as the handshake negotiated them.  DTLS_TX_CID is the one the peer asked
+ * for: every protected record sent carries it.  DTLS_RX_CID is this end's:
+ * every protected record received must carry it.  Length 0 (the default)
+ * means no connection ID in that direction.  Each is set before the first
+ * keys of its direction and holds for the socket's life; optlen may stop
+ * right after the @len bytes of @cid.
+ */
+#define DTLS_CID_MAX_SIZE	255
+
+struct dtls_cid {
+	__u8 len;
+	__u8 cid[DTLS_CID_MAX_SIZE];
 };
 
 /* Flags in struct dtls_record_info */
