@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libdtls_offload: hand a DTLS 1.2 session from OpenSSL, GnuTLS or wolfSSL,
- * or a DTLS 1.3 session from wolfSSL, to the kernel DTLS record layer
+ * libdtls_offload: hand a DTLS 1.2 session from OpenSSL, GnuTLS, wolfSSL or
+ * mbed TLS, or a DTLS 1.3 session from wolfSSL, to the kernel DTLS record layer
  * (kernel/dtls.ko, SOL_DTLS).
  *
  * Use:
@@ -53,6 +53,7 @@ extern "C" {
 #define DTLS_OFFLOAD_E_ALERT	(DTLS_OFFLOAD_E_BASE + 5) /* peer sent a fatal alert, see dtls_offload_alert() */
 #define DTLS_OFFLOAD_E_SEQ	(DTLS_OFFLOAD_E_BASE + 6) /* record numbers could not be determined */
 #define DTLS_OFFLOAD_E_CLOSED	(DTLS_OFFLOAD_E_BASE + 7) /* send after close_notify was sent */
+#define DTLS_OFFLOAD_E_CID	(DTLS_OFFLOAD_E_BASE + 8) /* connection IDs negotiated, the kernel has none */
 
 struct dtls_offload;
 struct ssl_st;			/* OpenSSL's SSL */
@@ -114,6 +115,37 @@ struct WOLFSSL;
 int dtls_offload_wolfssl_prepare(struct dtls_offload *h, struct WOLFSSL *ssl,
 				 int fd);
 int dtls_offload_wolfssl(struct dtls_offload *h, int fd, struct WOLFSSL *ssl);
+
+/*
+ * mbed TLS 3.6, DTLS 1.2, with or without connection IDs (RFC 9146; in
+ * libdtls_offload_mbedtls.a, built when tools/setup's mbed TLS is found:
+ * Debian 12's 2.28 has no RFC 9146).  _prepare installs the session's BIO
+ * callbacks (socket I/O on @fd; do not call mbedtls_ssl_set_bio()) and its
+ * key export callback; call it after mbedtls_ssl_setup() and
+ * mbedtls_ssl_set_cid(), before mbedtls_ssl_handshake().  The keys come
+ * from the master secret and randoms (TLS 1.2 PRF), the record numbers
+ * and our last flight from the handshake's datagrams, the connection IDs
+ * from mbedtls_ssl_get_peer_cid() and mbedtls_ssl_get_own_cid(): when the
+ * handshake negotiated them, DTLS_TX_CID and DTLS_RX_CID are set before
+ * the keys (-DTLS_OFFLOAD_E_CID if the kernel refuses them).
+ * dtls_offload_mbedtls() is called once mbedtls_ssl_handshake() returned
+ * 0; after it nothing may be read or written through @ssl.
+ */
+struct mbedtls_ssl_context;
+int dtls_offload_mbedtls_prepare(struct dtls_offload *h,
+				 struct mbedtls_ssl_context *ssl, int fd);
+int dtls_offload_mbedtls(struct dtls_offload *h, int fd,
+			 struct mbedtls_ssl_context *ssl);
+
+/*
+ * The connection ID in use after handoff: the peer's, which our records
+ * carry (@tx non-zero), or ours, which the peer's carry.  Copies it to
+ * @buf (@len bytes at most, 255 always suffice) and returns its length,
+ * 0 when none; -DTLS_OFFLOAD_E_STATE before handoff.
+ */
+#define DTLS_OFFLOAD_CID_MAX	255
+int dtls_offload_get_cid(const struct dtls_offload *h, int tx, uint8_t *buf,
+			 size_t len);
 
 /*
  * DTLS 1.3: replace our sending keys (RFC 9147 8).  Sends a KeyUpdate

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -216,6 +217,20 @@ const char *dtls_offload_cipher_name(const struct dtls_offload *h)
 	return h && h->state == DO_OFFLOADED ? h->cipher_name : NULL;
 }
 
+int dtls_offload_get_cid(const struct dtls_offload *h, int tx, uint8_t *buf,
+			 size_t len)
+{
+	const struct dtls_cid *cid;
+
+	if (!h || h->state != DO_OFFLOADED)
+		return -DTLS_OFFLOAD_E_STATE;
+	cid = tx ? &h->tx_cid : &h->rx_cid;
+	if (len < cid->len)
+		return -ENOBUFS;
+	memcpy(buf, cid->cid, cid->len);
+	return cid->len;
+}
+
 /*
  * All five crypto_info layouts are info | key | salt-or-iv | rec_seq with
  * byte arrays only, so one buffer filled in that order matches each.
@@ -300,16 +315,33 @@ void do_offloaded(struct dtls_offload *h, int fd, int cipher,
 	h->state = DO_OFFLOADED;
 }
 
+/*
+ * A connection ID the handshake negotiated, for DTLS_TX_CID or DTLS_RX_CID
+ * (before the keys of that direction); none (length 0) is the kernel's
+ * default and is not set, so that a kernel without CIDs serves sessions
+ * without them.
+ */
+static int do_set_cid(int fd, int optname, const struct dtls_cid *cid)
+{
+	if (!cid->len)
+		return 0;
+	if (setsockopt(fd, SOL_DTLS, optname, cid,
+		       offsetof(struct dtls_cid, cid) + cid->len) < 0)
+		return errno == ENOPROTOOPT || errno == EINVAL ?
+		       -DTLS_OFFLOAD_E_CID : -errno;
+	return 0;
+}
+
 int do_install(struct dtls_offload *h, int fd, int cipher,
 	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
 	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq)
 {
 	int ret;
 
-	ret = do_setsockopt_dir(fd, DTLS_TX, cipher, tx_key, tx_iv, tx_seq);
-	if (ret)
-		return ret;
-	ret = do_setsockopt_dir(fd, DTLS_RX, cipher, rx_key, rx_iv, rx_seq);
+	ret = do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
+	      do_setsockopt_dir(fd, DTLS_TX, cipher, tx_key, tx_iv, tx_seq) ?:
+	      do_set_cid(fd, DTLS_RX_CID, &h->rx_cid) ?:
+	      do_setsockopt_dir(fd, DTLS_RX, cipher, rx_key, rx_iv, rx_seq);
 	if (ret)
 		return ret;
 	do_offloaded(h, fd, cipher, tx_seq, rx_seq);
@@ -687,6 +719,8 @@ const char *dtls_offload_strerror(int err)
 		return "record numbers of the handshake unknown";
 	case DTLS_OFFLOAD_E_CLOSED:
 		return "connection already closed for sending";
+	case DTLS_OFFLOAD_E_CID:
+		return "the handshake negotiated connection IDs, which this kernel DTLS does not take";
 	}
 	if (-err < DTLS_OFFLOAD_E_BASE)
 		return strerror_r(-err, buf, sizeof(buf));

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <linux/dtls.h>
 
 #include "dtls_offload.h"
 
@@ -19,6 +20,7 @@ enum do_state {
 	DO_PREP_OPENSSL,
 	DO_PREP_GNUTLS,
 	DO_PREP_WOLFSSL,
+	DO_PREP_MBEDTLS,
 	DO_OFFLOADED,
 };
 
@@ -70,6 +72,26 @@ struct do_flight_msg {
 	uint8_t *data;
 };
 
+/* The datagrams of a handshake, as the backend's I/O callbacks saw them */
+#define DO_LOG_MAX	64
+struct do_dgram {
+	bool sent;
+	size_t len;
+	uint8_t data[];
+};
+
+struct do_dgram_log {
+	struct do_dgram *log[DO_LOG_MAX];
+	unsigned int nlog;
+	bool overflow;		/* some were not kept */
+};
+
+/* DTLS 1.2: where our keys and the peer's are in a key block */
+#define DO12_RANDOM_LEN	32
+struct do12_keys {
+	const uint8_t *tx_key, *tx_iv, *rx_key, *rx_iv;
+};
+
 struct do_pending {
 	struct do_pending *next;
 	size_t len;
@@ -98,6 +120,12 @@ struct dtls_offload {
 
 	/* GnuTLS transport */
 	bool draining;
+
+	/*
+	 * Connection IDs the handshake negotiated (len 0: none): the peer's,
+	 * which our records carry, and ours, which the peer's carry
+	 */
+	struct dtls_cid tx_cid, rx_cid;
 
 	/* a backend's state until handoff, and how to free it */
 	void *backend;
@@ -173,11 +201,22 @@ ssize_t do_send_record(struct dtls_offload *h, uint8_t type, int64_t e0_seq,
 		       const void *buf, size_t len, int flags);
 uint64_t do_now_ns(void);
 
-/* dtls12.c: the handshake's datagrams (GnuTLS, wolfSSL) */
+/* dtls12.c: the handshake's datagrams (GnuTLS, wolfSSL, mbed TLS) */
 void do12_note_sent(struct dtls_offload *h, const uint8_t *p, size_t len);
 void do12_note_recv(struct dtls_offload *h, const uint8_t *p, size_t len);
 int do12_open_flight(struct dtls_offload *h, int cipher, uint16_t epoch,
 		     const uint8_t *key, const uint8_t *iv);
+void do_dgram_log_add(struct do_dgram_log *l, bool sent, const void *p,
+		      size_t len);
+void do_dgram_log_free(struct do_dgram_log *l);
+int do12_note_log(struct dtls_offload *h, const struct do_dgram_log *l);
+int do12_next_seqs(struct dtls_offload *h, uint64_t *tx, uint64_t *rx);
+/* dtls12.c: the TLS 1.2 key block (OpenSSL, mbed TLS) */
+int do12_key_block(const char *md, const uint8_t *master, size_t mlen,
+		   const uint8_t *client_random, const uint8_t *server_random,
+		   uint8_t *out, size_t outlen);
+void do12_key_block_split(int cipher, const uint8_t *kb, bool server,
+			  struct do12_keys *k);
 
 /* dtls13.c */
 int do_aead_open(int cipher, const uint8_t *key, const uint8_t *nonce,

@@ -15,8 +15,6 @@
 #include <string.h>
 #include <openssl/ssl.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/core_names.h>
 #include <linux/dtls.h>
 
 #include "internal.h"
@@ -106,52 +104,28 @@ static int map_cipher(const SSL_CIPHER *c)
 	return -1;
 }
 
-/* RFC 5246 6.3: key_block = PRF(master, "key expansion", s_rand || c_rand) */
+/* The key block (dtls12.c) from the session's master secret and randoms */
 static int derive_key_block(SSL *ssl, const SSL_CIPHER *c, uint8_t *out,
 			    size_t outlen)
 {
-	static const char label[] = "key expansion";
 	uint8_t master[SSL_MAX_MASTER_KEY_LENGTH];
-	uint8_t seed[sizeof(label) - 1 + 2 * SSL3_RANDOM_SIZE];
+	uint8_t cr[DO12_RANDOM_LEN], sr[DO12_RANDOM_LEN];
 	const EVP_MD *md = SSL_CIPHER_get_handshake_digest(c);
 	SSL_SESSION *sess = SSL_get_session(ssl);
-	EVP_KDF_CTX *kctx = NULL;
-	EVP_KDF *kdf = NULL;
-	OSSL_PARAM params[4];
 	size_t mlen;
 	int ret = -DTLS_OFFLOAD_E_TLSLIB;
 
 	if (!md || !sess)
 		return ret;
 	mlen = SSL_SESSION_get_master_key(sess, master, sizeof(master));
-	if (!mlen)
-		return ret;
-	memcpy(seed, label, sizeof(label) - 1);
-	if (SSL_get_server_random(ssl, seed + sizeof(label) - 1,
-				  SSL3_RANDOM_SIZE) != SSL3_RANDOM_SIZE ||
-	    SSL_get_client_random(ssl, seed + sizeof(label) - 1 +
-				  SSL3_RANDOM_SIZE, SSL3_RANDOM_SIZE) !=
-	    SSL3_RANDOM_SIZE)
-		goto out;
-
-	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_TLS1_PRF, NULL);
-	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	if (!kctx)
-		goto out;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-						     (char *)EVP_MD_get0_name(md), 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET,
-						      master, mlen);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED,
-						      seed, sizeof(seed));
-	params[3] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, out, outlen, params) == 1)
-		ret = 0;
-out:
-	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
+	if (mlen &&
+	    SSL_get_client_random(ssl, cr, sizeof(cr)) == sizeof(cr) &&
+	    SSL_get_server_random(ssl, sr, sizeof(sr)) == sizeof(sr))
+		ret = do12_key_block(EVP_MD_get0_name(md), master, mlen, cr, sr,
+				     out, outlen);
 	OPENSSL_cleanse(master, sizeof(master));
-	OPENSSL_cleanse(seed, sizeof(seed));
+	OPENSSL_cleanse(cr, sizeof(cr));
+	OPENSSL_cleanse(sr, sizeof(sr));
 	return ret;
 }
 
@@ -231,8 +205,8 @@ int dtls_offload_openssl(struct dtls_offload *h, int fd, SSL *ssl)
 {
 	uint8_t kb[2 * 32 + 2 * 12];
 	const SSL_CIPHER *c;
+	struct do12_keys k;
 	size_t klen, ivlen;
-	const uint8_t *ck, *sk, *civ, *siv;
 	uint64_t tx, rx;
 	uint16_t epoch;
 	int cipher, ret;
@@ -284,15 +258,9 @@ int dtls_offload_openssl(struct dtls_offload *h, int fd, SSL *ssl)
 	h->next_e0_seq = h->wr.max[0] + 1;
 	h->we_sent_last = !!SSL_is_server(ssl) ^ !!SSL_session_reused(ssl);
 
-	/* key_block: c_mac | s_mac (empty for AEAD) | c_key | s_key | c_iv | s_iv */
-	ck = kb;
-	sk = kb + klen;
-	civ = kb + 2 * klen;
-	siv = civ + ivlen;
-	if (SSL_is_server(ssl))
-		ret = do_install(h, fd, cipher, sk, siv, tx, ck, civ, rx);
-	else
-		ret = do_install(h, fd, cipher, ck, civ, tx, sk, siv, rx);
+	do12_key_block_split(cipher, kb, SSL_is_server(ssl), &k);
+	ret = do_install(h, fd, cipher, k.tx_key, k.tx_iv, tx, k.rx_key,
+			 k.rx_iv, rx);
 out:
 	OPENSSL_cleanse(kb, sizeof(kb));
 	return ret;

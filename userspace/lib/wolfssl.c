@@ -53,23 +53,14 @@
 #error "wolfSSL must be built with --enable-atomicuser (DTLS 1.2 keys): run tools/setup"
 #endif
 
-#define LOG_MAX		64	/* datagrams of a handshake kept */
 #define DGRAM_MAX	(DO_MAX_RECORD + 512)
 #define EPOCH_HS	2	/* RFC 9147 6.1 */
 #define EPOCH_APP	3
 
 enum { CLI_HS, SRV_HS, CLI_APP, SRV_APP, N_SECRETS };
 
-struct wolf_dgram {
-	bool sent;
-	size_t len;
-	uint8_t data[];
-};
-
 struct do_wolf {
-	struct wolf_dgram *log[LOG_MAX];
-	unsigned int nlog;
-	bool overflow;
+	struct do_dgram_log log;
 	uint8_t secret[N_SECRETS][DO13_MAX_HASH];
 	bool have[N_SECRETS];
 	int secret_len;
@@ -78,36 +69,13 @@ struct do_wolf {
 static void wolf_free(struct dtls_offload *h)
 {
 	struct do_wolf *w = h->backend;
-	unsigned int i;
 
 	if (!w)
 		return;
-	for (i = 0; i < w->nlog; i++) {
-		do_wipe(w->log[i]->data, w->log[i]->len);
-		free(w->log[i]);
-	}
+	do_dgram_log_free(&w->log);
 	do_wipe(w, sizeof(*w));
 	free(w);
 	h->backend = NULL;
-}
-
-static void wolf_log(struct do_wolf *w, bool sent, const void *p, size_t len)
-{
-	struct wolf_dgram *d;
-
-	if (w->nlog == LOG_MAX) {
-		w->overflow = true;
-		return;
-	}
-	d = malloc(sizeof(*d) + len);
-	if (!d) {
-		w->overflow = true;
-		return;
-	}
-	d->sent = sent;
-	d->len = len;
-	memcpy(d->data, p, len);
-	w->log[w->nlog++] = d;
 }
 
 static int secret_cb(WOLFSSL *ssl, int id, const unsigned char *secret,
@@ -161,7 +129,7 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	n = send(h->fd, buf, sz, MSG_NOSIGNAL);
 	if (n < 0)
 		return io_err(WOLFSSL_CBIO_ERR_WANT_WRITE);
-	wolf_log(h->backend, true, buf, n);
+	do_dgram_log_add(&((struct do_wolf *)h->backend)->log, true, buf, n);
 	return (int)n;
 }
 
@@ -185,7 +153,7 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 	n = recv(h->fd, buf, sz, MSG_DONTWAIT);
 	if (n < 0)
 		return io_err(WOLFSSL_CBIO_ERR_WANT_READ);
-	wolf_log(h->backend, false, buf, n);
+	do_dgram_log_add(&((struct do_wolf *)h->backend)->log, false, buf, n);
 	return (int)n;
 }
 
@@ -271,8 +239,8 @@ static void wolf_scan(const struct do_wolf *w, struct do13_epoch ep[2][4],
 
 	memset(s, 0, sizeof(*s));
 	s->msg_seq[0] = s->msg_seq[1] = -1;
-	for (i = 0; i < w->nlog; i++) {
-		const struct wolf_dgram *d = w->log[i];
+	for (i = 0; i < w->log.nlog; i++) {
+		const struct do_dgram *d = w->log.log[i];
 		size_t off = 0;
 		int dir = d->sent;
 
@@ -312,7 +280,7 @@ static int wolf_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 
 	if (cipher < 0)
 		return -DTLS_OFFLOAD_E_CIPHER;
-	if (w->overflow || !w->have[CLI_HS] || !w->have[SRV_HS] ||
+	if (w->log.overflow || !w->have[CLI_HS] || !w->have[SRV_HS] ||
 	    !w->have[CLI_APP] || !w->have[SRV_APP])
 		return -DTLS_OFFLOAD_E_SEQ;
 	ep = calloc(2, sizeof(*ep));
@@ -463,10 +431,8 @@ static int wolf12_keys(WOLFSSL *ssl, bool client, size_t klen, size_t ivlen,
 	return 0;
 }
 
-/*
- * DTLS 1.2: record numbers and our last flight from the datagrams, keys
- * from wolfSSL.  Both directions change epoch once per handshake (no
- * renegotiation), to the highest epoch we sent in.
+/* DTLS 1.2: record numbers and our last flight from the datagrams, keys
+ * from wolfSSL.
  */
 static int wolf12_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 {
@@ -475,37 +441,20 @@ static int wolf12_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 	bool server = wolfSSL_is_server(ssl);
 	int cipher = wolf12_cipher(ssl), err;
 	size_t klen = do_key_len(cipher), ivlen = do_iv_len(cipher);
-	uint16_t epoch;
 	uint64_t tx, rx;
-	unsigned int i;
 
 	if (cipher < 0)
 		return -DTLS_OFFLOAD_E_CIPHER;
 	/* who spoke last in the handshake, before the drain reads anything */
-	h->we_sent_last = w->nlog && w->log[w->nlog - 1]->sent;
-	err = wolf_drain(h, ssl, false, true);
+	err = do12_note_log(h, &w->log) ?:
+	      wolf_drain(h, ssl, false, true) ?:
+	      do12_next_seqs(h, &tx, &rx);
 	if (err)
 		return err;
-	if (w->overflow)
-		return -DTLS_OFFLOAD_E_SEQ;
-	h->flight_open = false;
-	for (i = 0; i < w->nlog; i++) {
-		if (w->log[i]->sent)
-			do12_note_sent(h, w->log[i]->data, w->log[i]->len);
-		else
-			do12_note_recv(h, w->log[i]->data, w->log[i]->len);
-	}
-	for (epoch = DO_EPOCHS - 1; epoch && !h->wr.seen[epoch]; epoch--)
-		;
-	if (!epoch || !h->rd.seen[epoch] || !h->wr.seen[0])
-		return -DTLS_OFFLOAD_E_SEQ;
-	tx = (uint64_t)epoch << 48 | (h->wr.max[epoch] + 1);
-	rx = (uint64_t)epoch << 48 | (h->rd.max[epoch] + 1);
-	h->next_e0_seq = h->wr.max[0] + 1;
 
 	err = wolf12_keys(ssl, !server, klen, ivlen, txk, txiv) ?:
 	      wolf12_keys(ssl, server, klen, ivlen, rxk, rxiv) ?:
-	      do12_open_flight(h, cipher, epoch, txk, txiv) ?:
+	      do12_open_flight(h, cipher, tx >> 48, txk, txiv) ?:
 	      do_install(h, fd, cipher, txk, txiv, tx, rxk, rxiv, rx);
 	do_wipe(txk, sizeof(txk));
 	do_wipe(txiv, sizeof(txiv));

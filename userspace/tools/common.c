@@ -174,6 +174,7 @@ static const struct option common_long[] = {
 	{ "size", required_argument, NULL, 'S' },
 	{ "hs-timeout", required_argument, NULL, 'T' },
 	{ "plain", no_argument, NULL, 'U' },
+	{ "cid", required_argument, NULL, 'x' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 };
@@ -233,12 +234,17 @@ static bool common_option(int o, const char *arg)
 			opt.lib = LIB_GNUTLS;
 		else if (!strcmp(arg, "wolfssl"))
 			opt.lib = LIB_WOLFSSL;
+		else if (!strcmp(arg, "mbedtls"))
+			opt.lib = LIB_MBEDTLS;
 		else
-			die("--lib wants openssl, gnutls or wolfssl");
+			die("--lib wants openssl, gnutls, wolfssl or mbedtls");
 		opt.lib_set = true;
 		break;
 	case '3':
 		opt.dtls13 = true;
+		break;
+	case 'x':
+		opt.cid_hex = arg;
 		break;
 	default:
 		return common_flag(o);
@@ -254,8 +260,10 @@ static const char common_help[] =
 	"                   (Client_identity)\n"
 	"  --cert FILE --key FILE  certificate and key, PEM (a server needs these or --psk)\n"
 	"  --cipher NAME    aes128gcm, aes256gcm, aes128ccm, aes128ccm8, chacha20\n"
-	"  --lib LIB        handshake library: openssl (default), gnutls or wolfssl\n"
-	"                   (DTLS 1.2; wolfssl: --cert/--key, no --psk)\n"
+	"  --lib LIB        handshake library: openssl (default), gnutls, wolfssl or\n"
+	"                   mbedtls (DTLS 1.2; wolfssl: --cert/--key, no --psk)\n"
+	"  --cid HEX        mbedtls: use connection IDs (RFC 9146), ours HEX (up to\n"
+	"                   32 bytes; '' for none: only the peer's, if it asks)\n"
 	"  --dtls13         DTLS 1.3, whose handshake only wolfssl does (--lib\n"
 	"                   wolfssl may be left out)\n"
 	"  --no-offload     keep the record layer in the TLS library\n"
@@ -295,22 +303,25 @@ static struct option *long_options(const struct option *own_long)
 	return lo;
 }
 
-static void parse_psk(void)
+/* option @name's @hex into @out (at most @max bytes, @min at least) */
+static size_t parse_hex(const char *name, const char *hex, unsigned char *out,
+			size_t min, size_t max)
 {
-	size_t len = strlen(opt.psk_hex), i;
+	size_t len = strlen(hex), i;
 
-	if (!len || len % 2 || len / 2 > sizeof(opt.psk))
-		die("--psk wants an even number of hex digits (at most 128)");
+	if (len < 2 * min || len % 2 || len / 2 > max)
+		die("%s wants an even number of hex digits (%zu to %zu)", name,
+		    2 * min, 2 * max);
 	for (i = 0; i < len / 2; i++) {
 		unsigned int b;
 
-		if (!isxdigit((unsigned char)opt.psk_hex[2 * i]) ||
-		    !isxdigit((unsigned char)opt.psk_hex[2 * i + 1]) ||
-		    sscanf(opt.psk_hex + 2 * i, "%2x", &b) != 1)
-			die("--psk: '%s' is not hex", opt.psk_hex);
-		opt.psk[i] = b;
+		if (!isxdigit((unsigned char)hex[2 * i]) ||
+		    !isxdigit((unsigned char)hex[2 * i + 1]) ||
+		    sscanf(hex + 2 * i, "%2x", &b) != 1)
+			die("%s: '%s' is not hex", name, hex);
+		out[i] = b;
 	}
-	opt.psk_len = len / 2;
+	return len / 2;
 }
 
 /* HOST PORT after the options, and the checks both programs make */
@@ -332,7 +343,13 @@ static void common_args(int argc, char **argv)
 	if (opt.listen && !opt.psk_hex && !opt.cert)
 		die("the server needs --cert FILE --key FILE or --psk HEX");
 	if (opt.psk_hex)
-		parse_psk();
+		opt.psk_len = parse_hex("--psk", opt.psk_hex, opt.psk, 1,
+					sizeof(opt.psk));
+	if (opt.cid_hex && opt.lib != LIB_MBEDTLS)
+		die("--cid needs --lib mbedtls (the other libraries here have no connection IDs)");
+	if (opt.cid_hex)
+		opt.cid_len = parse_hex("--cid", opt.cid_hex, opt.cid, 0,
+					sizeof(opt.cid));
 	if (opt.dtls13 && opt.lib_set && opt.lib != LIB_WOLFSSL)
 		die("--dtls13 needs --lib wolfssl (OpenSSL and GnuTLS do DTLS 1.2 here)");
 	if (opt.dtls13)
@@ -670,6 +687,12 @@ void conn_handshake(struct conn *c)
 #else
 		die("this build has no wolfSSL (tools/setup's, with DTLS 1.3): run tools/setup, then make");
 #endif
+	} else if (opt.lib == LIB_MBEDTLS) {
+#ifdef HAVE_MBEDTLS
+		mbed_handshake(c);
+#else
+		die("this build has no mbed TLS (tools/setup's, 3.6): run tools/setup, then make");
+#endif
 	} else if (opt.lib == LIB_OPENSSL) {
 		setup_openssl(c, &peer);
 		handshake_openssl(c);
@@ -677,6 +700,22 @@ void conn_handshake(struct conn *c)
 		setup_gnutls(c);
 		handshake_gnutls(c);
 	}
+}
+
+/* -v: the connection IDs in use, "none" for a direction without */
+static void verbose_cids(struct conn *c)
+{
+	char hex[2][2 * DTLS_OFFLOAD_CID_MAX + 5];
+	uint8_t cid[DTLS_OFFLOAD_CID_MAX];
+	int dir, n, i;
+
+	for (dir = 0; dir < 2; dir++) {
+		n = dtls_offload_get_cid(c->h, dir, cid, sizeof(cid));
+		strcpy(hex[dir], n > 0 ? "" : "none");
+		for (i = 0; i < n; i++)
+			sprintf(hex[dir] + 2 * i, "%02x", cid[i]);
+	}
+	verbose("connection IDs: tx %s, rx %s", hex[1], hex[0]);
 }
 
 static void install_keys(struct conn *c)
@@ -688,6 +727,10 @@ static void install_keys(struct conn *c)
 		r = dtls_offload_openssl(c->h, c->fd, c->ssl);
 	else if (opt.lib == LIB_GNUTLS)
 		r = dtls_offload_gnutls(c->h, c->fd, c->gs);
+#ifdef HAVE_MBEDTLS
+	else if (opt.lib == LIB_MBEDTLS)
+		r = mbed_offload(c);
+#endif
 	else
 #ifdef HAVE_WOLFSSL13
 		r = wolf_offload(c);
@@ -699,8 +742,11 @@ static void install_keys(struct conn *c)
 		    strerror(ENOPROTOOPT));
 	if (r == -DTLS_OFFLOAD_E_CIPHER)
 		die("the negotiated cipher is not supported by kernel DTLS: use --cipher aes128gcm, aes256gcm, aes128ccm, aes128ccm8 or chacha20, or --no-offload");
+	if (r == -DTLS_OFFLOAD_E_CID)
+		die("the handshake negotiated connection IDs and this kernel DTLS refuses them: load a dtls.ko that has them, or drop --cid");
 	if (r)
 		die("offload to the kernel failed: %s", dtls_offload_strerror(r));
+	verbose_cids(c);
 	dtls_offload_get_stats(c->h, &st);
 	verbose("offloaded: %s, tx rec_seq %u/%llu, rx rec_seq %u/%llu, %llu drained records",
 		dtls_offload_cipher_name(c->h),
@@ -754,6 +800,10 @@ void conn_free(struct conn *c)
 #ifdef HAVE_WOLFSSL13
 	if (c->wssl)
 		wolf_conn_free(c);
+#endif
+#ifdef HAVE_MBEDTLS
+	if (c->mbed)
+		mbed_conn_free(c);
 #endif
 	close(c->fd);
 }

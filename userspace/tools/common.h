@@ -2,7 +2,7 @@
 /*
  * What dtls-cat and dtls-bench share: the options both take, messages,
  * number arguments, the connected UDP socket, the handshake (DTLS 1.2:
- * OpenSSL, GnuTLS or wolfSSL; DTLS 1.3: wolfSSL), the handoff to the kernel through libdtls_offload,
+ * OpenSSL, GnuTLS, wolfSSL or mbed TLS; DTLS 1.3: wolfSSL), the handoff to the kernel through libdtls_offload,
  * and sending and receiving one record on whichever record layer the
  * connection ended up with (kernel, TLS library, or none with --plain).
  */
@@ -23,7 +23,7 @@
 
 #define MAX_REC 16384	/* the largest plaintext of a DTLS record */
 
-enum lib { LIB_OPENSSL, LIB_GNUTLS, LIB_WOLFSSL };
+enum lib { LIB_OPENSSL, LIB_GNUTLS, LIB_WOLFSSL, LIB_MBEDTLS };
 
 /* Options both programs take; parse_options() fills them in. */
 struct common_opts {
@@ -38,6 +38,9 @@ struct common_opts {
 	unsigned int hs_timeout_ms;	/* first handshake retransmission timeout */
 	unsigned char psk[64];
 	size_t psk_len;
+	const char *cid_hex;	/* --cid: our connection ID (mbed TLS) */
+	unsigned char cid[32];
+	size_t cid_len;
 };
 
 extern struct common_opts opt;
@@ -75,6 +78,7 @@ struct conn {
 	gnutls_session_t gs;
 	struct dtls_offload *h;	/* non-NULL when offloaded */
 	void *wssl;		/* WOLFSSL *: --lib wolfssl */
+	void *mbed;		/* mbed TLS session and its context: --lib mbedtls */
 	bool plain;		/* --plain: no DTLS */
 };
 
@@ -86,6 +90,11 @@ int cipher_index(void);
 void wolf_handshake(struct conn *c);
 int wolf_offload(struct conn *c);
 void wolf_conn_free(struct conn *c);
+
+/* mbedtls.c, when built with tools/setup's mbed TLS (HAVE_MBEDTLS) */
+void mbed_handshake(struct conn *c);
+int mbed_offload(struct conn *c);
+void mbed_conn_free(struct conn *c);
 
 void conn_handshake(struct conn *c);
 void conn_offload(struct conn *c);

@@ -197,9 +197,12 @@ static const char *bench_mode(const struct conn *c)
 
 static const char *bench_lib(const struct conn *c)
 {
-	if (c->plain)
-		return "none";
-	return opt.lib == LIB_OPENSSL ? "openssl" : opt.lib == LIB_GNUTLS ? "gnutls" : "wolfssl";
+	static const char * const names[] = {
+		[LIB_OPENSSL] = "openssl", [LIB_GNUTLS] = "gnutls",
+		[LIB_WOLFSSL] = "wolfssl", [LIB_MBEDTLS] = "mbedtls",
+	};
+
+	return c->plain ? "none" : names[opt.lib];
 }
 
 static void *zalloc(size_t size)
