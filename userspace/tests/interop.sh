@@ -77,7 +77,8 @@ not_ok() {
 	shift
 	local f
 	for f in "$@"; do
-		[ -s "$f" ] && sed -e 's/^/#   /' "$f" | tail -n 15
+		# (a last line without its newline would swallow the next TAP line)
+		[ -s "$f" ] && sed -e 's/^/#   /' -e '$a\' "$f" | tail -n 15
 	done
 }
 
@@ -896,6 +897,149 @@ lost_flight "$W12 lost final flight: dtls-cat wolfssl server <- gnutls client, c
 	"--lib wolfssl $CERT --cipher chacha20" "--lib gnutls --cipher chacha20"
 lost_flight "$W12 lost final flight: dtls-cat wolfssl server <- wolfssl client, aes128ccm8" \
 	"--lib wolfssl $CERT --cipher aes128ccm8" "--lib wolfssl --cipher aes128ccm8 --hs-timeout 200"
+
+# ---------------------------------------------------------------------------
+# mbed TLS 3.6 (tools/setup's build, Debian 13's source): its unmodified
+# example programs programs/ssl/ssl_server2 and ssl_client2 in DTLS 1.2
+# against dtls-cat --lib mbedtls (mbed TLS handshake, handoff through
+# libdtls_offload_mbedtls), every suite the kernel has, with and without
+# connection IDs (RFC 9146), and dtls-cat --lib mbedtls against OpenSSL.
+# One short message each way: ssl_client2 sends an HTTP GET and prints one
+# reply; ssl_server2 prints one message, answers with an HTML page that
+# names the suite, sends close_notify and waits for the next client.
+MB=${KDTLS_CACHE:-/var/cache/kdtls}/mbedtls/install/bin
+mb_missing() {
+	# (the message names the call only in a dtls-cat built with mbed TLS)
+	[ -x "$MB/ssl_server2" ] && [ -x "$MB/ssl_client2" ] &&
+		grep -qa 'dtls_offload_mbedtls_prepare: ' "$DC" && return 1
+	return 0
+}
+MB_ERR="no mbed TLS programs in $MB or no dtls-cat --lib mbedtls (run tools/setup, then make)"
+# a case takes about a second; a peer left waiting (a failed handoff) is
+# ended sooner than by CASE_TIMEOUT
+MBTMO=$((TMO < 30 ? TMO : 30))
+
+# mb_suite SUITE: ssl_server2's credentials for SUITE (MB_KEY), ssl_client2's
+# (MB_CKEY: a PSK only) and dtls-cat's with its --cipher (MB_DC)
+mb_suite() {
+	local k
+	case $1 in
+	*AES-128-GCM*) k=aes128gcm ;; *AES-256-GCM*) k=aes256gcm ;;
+	*CHACHA20*) k=chacha20 ;; *CCM-8) k=aes128ccm8 ;; *CCM) k=aes128ccm ;;
+	esac
+	case $1 in
+	TLS-PSK-*) MB_KEY="psk=$PSK psk_identity=$PSKID" MB_DC="$PSKOPT --cipher $k"
+		MB_CKEY=$MB_KEY; return ;;
+	TLS-ECDHE-RSA-*) MB_KEY="crt_file=$T/rsa.crt key_file=$T/rsa.key" MB_DC="$RSACERT --cipher $k" ;;
+	*) MB_KEY="crt_file=$T/ec.crt key_file=$T/ec.key" MB_DC="$CERT --cipher $k" ;;
+	esac
+	MB_CKEY=""
+}
+
+# mb_cids DCLOG PEERLOG OURS THEIRS: the connection IDs both sides use,
+# hex or "" for none: dtls-cat's -v line, and the peer's view of ours
+mb_cids() {
+	local tx=${4:-none} rx=${3:-none}
+	grep -q "connection IDs: tx $tx, rx $rx\$" "$1" ||
+		why "dtls-cat's CIDs: $(grep -o 'connection IDs:.*' "$1"), want tx $tx, rx $rx"
+	if [ -n "$3" ]; then
+		grep -q "Peer CID (length $(( ${#3} / 2 )) Bytes): $(echo "$3" | sed 's/../& /g')" "$2" ||
+			why "the mbed TLS program does not report our CID $3"
+	fi
+}
+
+# dtls-cat --lib mbedtls client -> ssl_server2.  vs_mb_server DESC SUITE
+# [OUR_CID THEIR_CID] (hex; "" for an empty one; no argument: no CIDs)
+vs_mb_server() {
+	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc="" cid_mb=""
+	skip_case "$desc" && return
+	mb_missing && { not_ok "$desc: $MB_ERR"; return; }
+	mb_suite "$suite"
+	if [ "$ours" != x ]; then
+		cid_dc="--cid $ours" cid_mb="cid=1 cid_val=$theirs"
+	else
+		ours=""
+	fi
+	PORT=$((PORT + 1)); snap
+	timeout $MBTMO "$MB/ssl_server2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
+		$MB_KEY force_ciphersuite="$suite" $cid_mb > "$T/mb.out" 2>&1 &
+	local spid=$!
+	wait_port $PORT
+	# our message, then close_notify: ssl_server2 reads one record
+	printf 'kdtls hello %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -q 5 \
+		--lib mbedtls $MB_DC $cid_dc 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
+	local cst=$?
+	kill $spid 2>/dev/null; wait $spid 2>/dev/null
+	[ $cst = 0 ] || why "dtls-cat exit status $cst"
+	grep -q "kdtls hello $PORT" "$T/mb.out" || why "ssl_server2 did not print our message"
+	grep -q "Successful connection using: $suite" "$T/out" ||
+		why "dtls-cat got '$(head -c 200 "$T/out" | tr -c '[:print:]' '.')'"
+	need_cn "$T/cli.err"
+	mb_cids "$T/cli.err" "$T/mb.out" "$ours" "$theirs"
+	tail -n 15 "$T/mb.out" > "$T/srv.err"
+	counters "$desc" 1 1
+}
+
+# ssl_client2 -> dtls-cat --lib mbedtls server.  vs_mb_client DESC SUITE
+# [OUR_CID THEIR_CID]: as vs_mb_server.  dtls-cat replies at once (the
+# record waits for ssl_client2's read) and closes; ssl_client2 prints the
+# reply, sends close_notify and exits.
+vs_mb_client() {
+	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc="" cid_mb=""
+	skip_case "$desc" && return
+	mb_missing && { not_ok "$desc: $MB_ERR"; return; }
+	mb_suite "$suite"
+	if [ "$ours" != x ]; then
+		cid_dc="--cid $ours" cid_mb="cid=1 cid_val=$theirs"
+	else
+		ours=""
+	fi
+	PORT=$((PORT + 1)); snap
+	printf 'kdtls reply %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -l -q 20 \
+		--lib mbedtls $MB_DC $cid_dc 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
+	local spid=$!
+	wait_port $PORT
+	timeout $MBTMO "$MB/ssl_client2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
+		auth_mode=none $MB_CKEY force_ciphersuite="$suite" $cid_mb \
+		> "$T/mb.out" 2>&1
+	local cst=$?
+	wait $spid; local sst=$?
+	[ $cst = 0 ] || why "ssl_client2 exit status $cst"
+	[ $sst = 0 ] || why "dtls-cat exit status $sst"
+	grep -q "kdtls reply $PORT" "$T/mb.out" || why "ssl_client2 did not print our reply"
+	grep -q "^GET / HTTP/1.0" "$T/out" ||
+		why "dtls-cat got '$(head -c 200 "$T/out" | tr -c '[:print:]' '.')'"
+	need_cn "$T/srv.err"
+	mb_cids "$T/srv.err" "$T/mb.out" "$ours" "$theirs"
+	tail -n 15 "$T/mb.out" > "$T/cli.err"
+	counters "$desc" 1 1
+}
+
+MBT="mbed TLS:"
+mb_missing && echo "# $MB_ERR: the mbed TLS cases fail"
+for c in TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256 TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384 \
+	 TLS-ECDHE-ECDSA-WITH-AES-128-CCM TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8 \
+	 TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256; do
+	vs_mb_server "$MBT dtls-cat (mbedtls) client -> ssl_server2, $c" "$c"
+	vs_mb_client "$MBT ssl_client2 -> dtls-cat (mbedtls) server, $c" "$c"
+	vs_mb_server "$MBT dtls-cat (mbedtls) client -> ssl_server2, $c, connection IDs" \
+		"$c" 0102030405 a1b2c3
+	vs_mb_client "$MBT ssl_client2 -> dtls-cat (mbedtls) server, $c, connection IDs" \
+		"$c" c0ffee 0badf00d5eed
+done
+vs_mb_server "$MBT dtls-cat (mbedtls) client -> ssl_server2, TLS-PSK-WITH-AES-128-CCM-8, only ours a connection ID" \
+	TLS-PSK-WITH-AES-128-CCM-8 77 ""
+vs_mb_client "$MBT ssl_client2 -> dtls-cat (mbedtls) server, TLS-PSK-WITH-CHACHA20-POLY1305-SHA256, only the peer's a connection ID" \
+	TLS-PSK-WITH-CHACHA20-POLY1305-SHA256 "" 0123456789abcdef
+# the backend against another implementation, 1 MiB each way
+vs_s_server "$MBT dtls-cat (mbedtls) client -> openssl s_server, ECDHE-ECDSA-AES256-GCM-SHA384" \
+	"$EC_S -cipher ECDHE-ECDSA-AES256-GCM-SHA384" "--lib mbedtls --cipher aes256gcm"
+vs_s_client "$MBT openssl s_client -> dtls-cat (mbedtls) server, ECDHE-RSA-CHACHA20-POLY1305" \
+	"--lib mbedtls $RSACERT --cipher chacha20" "-cipher ECDHE-RSA-CHACHA20-POLY1305"
+cat_pair "$MBT dtls-cat mbedtls server -> gnutls client, aes128ccm8, psk" "<-" \
+	"--lib mbedtls $PSKOPT --cipher aes128ccm8" "--lib gnutls $PSKOPT --cipher aes128ccm8"
+lost_flight "$MBT lost final flight: dtls-cat mbedtls server <- openssl client, aes128gcm" \
+	"--lib mbedtls $CERT --cipher aes128gcm" "--lib openssl --cipher aes128gcm"
 
 echo "1..$N"
 echo "# interop.sh took $(( $(date +%s) - START )) s; $SKIPPED skipped"
