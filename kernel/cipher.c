@@ -320,6 +320,25 @@ void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len)
 	put_unaligned_be16(plaintext_len, aad + 11);
 }
 
+/*
+ * RFC 9146 5: the additional data of a DTLS 1.2 record with connection ID
+ * @cid, whose DTLSInnerPlaintext is @inner_len bytes long.  Returns its
+ * length.
+ */
+unsigned int dtls12_make_cid_aad(u8 *aad, const u8 *rec_num,
+				 const struct dtls_cid *cid, u16 inner_len)
+{
+	memset(aad, 0xff, DTLS_RECORD_NUMBER_SIZE);
+	aad[8] = DTLS_RECORD_TYPE_TLS12_CID;
+	aad[9] = cid->len;
+	aad[10] = DTLS_RECORD_TYPE_TLS12_CID;
+	put_unaligned_be16(DTLS_1_2_VERSION, aad + 11);
+	memcpy(aad + 13, rec_num, DTLS_RECORD_NUMBER_SIZE);
+	memcpy(aad + 21, cid->cid, cid->len);
+	put_unaligned_be16(inner_len, aad + 21 + cid->len);
+	return DTLS12_CID_AAD_SIZE + cid->len;
+}
+
 /* DTLS 1.3 (RFC 8446 5.3): the static IV XOR the 64-bit sequence number */
 void dtls13_make_iv(const struct dtls_crypto *c, u64 seq, u8 *iv)
 {

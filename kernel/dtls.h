@@ -106,6 +106,7 @@ struct dtls_replay {
 struct dtls_tx {
 	struct mutex lock;		/* serialises the senders */
 	struct dtls_crypto crypto;
+	struct dtls_cid cid;		/* the peer's, in every record */
 	u64 seq;			/* next sequence number */
 	/*
 	 * The epoch's sequence numbers from @limit on are not to be used (DTLS
@@ -120,8 +121,8 @@ struct dtls_tx {
 	u8 *buf;			/* one record, or a GSO batch */
 	size_t buf_size;
 	u8 iv[DTLS_MAX_IV_SIZE];
-	u8 aad[DTLS_AAD_SIZE];
-	/* DTLS 1.3: content type and padding; record number mask */
+	u8 aad[DTLS_AAD_MAX];
+	/* DTLS 1.3 or a CID: content type and padding; 1.3: number mask */
 	u8 trailer[DTLS13_SN_SAMPLE];
 	u8 mask[DTLS13_SN_SAMPLE];
 	struct scatterlist dst[2];	/* aad, body */
@@ -141,6 +142,9 @@ struct dtls_context {
 	struct dtls_tx *tx;		/* set under lock_sock, then for good */
 	struct dtls_rx __rcu *rx;	/* read in softirq under RCU */
 	u32 replay_window;		/* for the coming DTLS_RX */
+	/* Connection IDs for the coming DTLS_TX and DTLS_RX */
+	struct dtls_cid tx_cid;
+	struct dtls_cid rx_cid;
 	u16 gso_size;			/* UDP_SEGMENT: plaintext per record */
 	struct rcu_work free_work;
 };
@@ -182,12 +186,15 @@ void dtls_info_set_rec_num(const struct dtls_cipher_desc *desc,
 void dtls_make_iv(const struct dtls_crypto *c, const u8 *rec_num,
 		  const u8 *explicit_nonce, u8 *iv);
 void dtls_make_aad(u8 *aad, const u8 *rec_num, u8 type, u16 plaintext_len);
+unsigned int dtls12_make_cid_aad(u8 *aad, const u8 *rec_num,
+				 const struct dtls_cid *cid, u16 inner_len);
 void dtls13_make_iv(const struct dtls_crypto *c, u64 seq, u8 *iv);
 int dtls13_sn_mask(const struct dtls_crypto *c, const u8 *sample, u8 *mask);
 
 /* tx.c */
 struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
-			       const union dtls_crypto_info_all *info);
+			       const union dtls_crypto_info_all *info,
+			       const struct dtls_cid *cid);
 int dtls_tx_rekey(struct dtls_tx *tx, const struct dtls_cipher_desc *desc,
 		  const union dtls_crypto_info_all *info);
 void dtls_tx_destroy(struct dtls_tx *tx);
@@ -229,6 +236,7 @@ enum dtls_mib_field {
 	DTLS_MIB_RX_DROPPED,
 	DTLS_MIB_TX_KEY_EXPIRED,
 	DTLS_MIB_RX_KEY_EXPIRED,
+	DTLS_MIB_RX_UNKNOWN_CID,
 	DTLS_MIB_MAX
 };
 

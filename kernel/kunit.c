@@ -312,7 +312,8 @@ static struct dtls_rx *rx_gcm(struct kunit *test)
 	memset(ci.key, 0x42, sizeof(ci.key));
 	memset(ci.salt, 0x17, sizeof(ci.salt));
 	rx = dtls_rx_create(dtls_cipher_find(ci.info.cipher_type),
-			    (union dtls_crypto_info_all *)&ci, 64);
+			    (union dtls_crypto_info_all *)&ci, 64,
+			    &(struct dtls_cid){});
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rx);
 	return rx;
 }
@@ -632,7 +633,7 @@ static void rx_request_fits_slot(struct kunit *test)
 		info->info.version = DTLS_1_2_VERSION;
 		info->info.cipher_type = ciphers[i];
 		dtls_info_set_rec_num(desc, info, dtls_rec_num(1, 0));
-		rx = dtls_rx_create(desc, info, 64);
+		rx = dtls_rx_create(desc, info, 64, &(struct dtls_cid){});
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rx);
 		KUNIT_EXPECT_TRUE_MSG(test, dtls_rx_op_fits_slot(rx), "%s: %u",
 				      crypto_aead_driver_name(dtls_rx_cur_locked(rx)->crypto.aead),

@@ -130,7 +130,7 @@ static int dtls_install_tx(struct sock *sk, struct dtls_context *ctx,
 			   const struct dtls_cipher_desc *desc,
 			   const union dtls_crypto_info_all *info)
 {
-	struct dtls_tx *tx = dtls_tx_create(desc, info);
+	struct dtls_tx *tx = dtls_tx_create(desc, info, &ctx->tx_cid);
 
 	if (IS_ERR(tx))
 		return PTR_ERR(tx);
@@ -153,7 +153,7 @@ static int dtls_install_rx(struct sock *sk, struct dtls_context *ctx,
 	ops = dtls_sock_ops(sk->sk_socket);
 	if (IS_ERR(ops))
 		return PTR_ERR(ops);
-	rx = dtls_rx_create(desc, info, ctx->replay_window);
+	rx = dtls_rx_create(desc, info, ctx->replay_window, &ctx->rx_cid);
 	if (IS_ERR(rx))
 		return PTR_ERR(rx);
 	dtls_stat_inc(sk, DTLS_MIB_RX_SW);
@@ -227,6 +227,46 @@ static int dtls_set_replay_window(struct dtls_context *ctx, sockptr_t optval,
 	return 0;
 }
 
+/*
+ * DTLS_TX_CID, DTLS_RX_CID: the connection ID of a direction, until its
+ * first keys go in; the records of all its epochs carry that one.
+ */
+static int dtls_set_cid(struct dtls_context *ctx, sockptr_t optval,
+			unsigned int optlen, bool tx)
+{
+	struct dtls_cid cid = {};
+
+	if (optlen < sizeof(cid.len) || optlen > sizeof(cid))
+		return -EINVAL;
+	if (copy_from_sockptr(&cid, optval, optlen))
+		return -EFAULT;
+	if (optlen < sizeof(cid.len) + cid.len)
+		return -EINVAL;
+	if (tx ? !!ctx->tx : !!rcu_access_pointer(ctx->rx))
+		return -EBUSY;
+	if (tx)
+		ctx->tx_cid = cid;
+	else
+		ctx->rx_cid = cid;
+	return 0;
+}
+
+static int dtls_get_cid(struct dtls_context *ctx, char __user *optval,
+			int __user *optlen, bool tx)
+{
+	const struct dtls_cid *cid = tx ? &ctx->tx_cid : &ctx->rx_cid;
+	unsigned int size = sizeof(cid->len) + cid->len;
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0 || (unsigned int)len < size)
+		return -EINVAL;
+	if (copy_to_user(optval, cid, size) || put_user(size, optlen))
+		return -EFAULT;
+	return 0;
+}
+
 static int dtls_do_setsockopt(struct sock *sk, struct dtls_context *ctx,
 			      int optname, sockptr_t optval,
 			      unsigned int optlen)
@@ -240,6 +280,9 @@ static int dtls_do_setsockopt(struct sock *sk, struct dtls_context *ctx,
 		return dtls_set_replay_window(ctx, optval, optlen);
 	case DTLS_KEY_LIMITS:
 		return dtls_set_key_limits(sk, ctx, optval, optlen);
+	case DTLS_TX_CID:
+	case DTLS_RX_CID:
+		return dtls_set_cid(ctx, optval, optlen, optname == DTLS_TX_CID);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -424,6 +467,10 @@ int dtls_getsockopt(struct sock *sk, int level, int optname,
 	case DTLS_KEY_USAGE:
 		err = dtls_get_key_usage(ctx, optval, optlen,
 					 optname == DTLS_KEY_LIMITS);
+		break;
+	case DTLS_TX_CID:
+	case DTLS_RX_CID:
+		err = dtls_get_cid(ctx, optval, optlen, optname == DTLS_TX_CID);
 		break;
 	default:
 		err = -ENOPROTOOPT;

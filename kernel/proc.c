@@ -34,6 +34,7 @@ static const char * const dtls_mib_names[DTLS_MIB_MAX] = {
 	[DTLS_MIB_RX_DROPPED]		= "DtlsRxDropped",
 	[DTLS_MIB_TX_KEY_EXPIRED]	= "DtlsTxKeyExpired",
 	[DTLS_MIB_RX_KEY_EXPIRED]	= "DtlsRxKeyExpired",
+	[DTLS_MIB_RX_UNKNOWN_CID]	= "DtlsRxUnknownCid",
 };
 
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v)

@@ -27,6 +27,25 @@
 /* AAD = epoch || seq | type | version | plaintext length (RFC 6347 4.1.2.1) */
 #define DTLS_AAD_SIZE			13
 
+/*
+ * RFC 9146: a protected DTLS 1.2 record with a connection ID has this
+ * outer type; the connection ID follows the sequence number, and the
+ * plaintext is a DTLSInnerPlaintext (content, real type, zero padding) as
+ * in DTLS 1.3.  Its additional data: 8 bytes of 0xff, tls12_cid, the
+ * connection ID's length, tls12_cid, version, epoch || seq, connection
+ * ID, length of the DTLSInnerPlaintext.
+ */
+#define DTLS_RECORD_TYPE_TLS12_CID	25
+#define DTLS12_CID_AAD_SIZE		23	/* and the connection ID */
+#define DTLS_AAD_MAX			(DTLS12_CID_AAD_SIZE + DTLS_CID_MAX_SIZE)
+
+/* A DTLS 1.2 header's size, from its type and the length of the CID */
+static inline unsigned int dtls12_hdr_size(u8 type, u8 cid_len)
+{
+	return DTLS_HEADER_SIZE +
+	       (type == DTLS_RECORD_TYPE_TLS12_CID ? cid_len : 0);
+}
+
 /* 1.0 appears only on plaintext epoch-0 records (ClientHello). */
 #define DTLS_1_0_VERSION		0xfeff
 
@@ -55,14 +74,20 @@
 #define DTLS13_HDR_S			0x08
 #define DTLS13_HDR_L			0x04
 #define DTLS13_HDR_EPOCH_MASK		0x03
-/* The form sent: 16-bit sequence number and a length, as wolfSSL sends */
+/*
+ * The form sent: 16-bit sequence number and a length, as wolfSSL sends,
+ * behind the connection ID if there is one
+ */
 #define DTLS13_HDR_SIZE			5
-#define DTLS13_HDR_SEQ			1
 
-/* A DTLSCiphertext header's size, from its first byte (no CID) */
-static inline unsigned int dtls13_hdr_size(u8 first)
+/*
+ * A DTLSCiphertext header's size, from its first byte; a connection ID
+ * carries no length: the receiver knows the one it asked for.
+ */
+static inline unsigned int dtls13_hdr_size(u8 first, u8 cid_len)
 {
-	return 1 + (first & DTLS13_HDR_S ? 2 : 1) +
+	return 1 + (first & DTLS13_HDR_C ? cid_len : 0) +
+	       (first & DTLS13_HDR_S ? 2 : 1) +
 	       (first & DTLS13_HDR_L ? 2 : 0);
 }
 
@@ -74,6 +99,8 @@ static inline unsigned int dtls13_hdr_size(u8 first)
 #define DTLS13_SN_SAMPLE		16
 /* DTLSInnerPlaintext: the content, its real type, zero padding */
 #define DTLS13_INNER_TYPE_SIZE		1
+/* RFC 9146 for DTLS 1.2, RFC 8446 5.2 for 1.3: at most 255 bytes of padding */
+#define DTLS_MAX_INNER_PLAINTEXT	(DTLS_MAX_PLAINTEXT + 256)
 /* RFC 8446 5.2: the encrypted record is at most 2^14 + 256 bytes */
 #define DTLS13_MAX_CIPHERTEXT		(DTLS_MAX_PLAINTEXT + 256)
 

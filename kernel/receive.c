@@ -51,7 +51,7 @@ struct dtls_rx_op {
 };
 
 /* Room for a dtls_rx_op and its request in each CPU's slot */
-#define DTLS_RX_SLOT_SIZE	2560
+#define DTLS_RX_SLOT_SIZE	3072
 
 /*
  * Softirq opens one datagram at a time on each CPU, so one slot per CPU
@@ -416,27 +416,26 @@ static void dtls_rx_done(struct dtls_rx_op *op, int err)
  */
 static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
 {
-	unsigned int hlen = DTLS_HEADER_SIZE + rx->desc->explicit_size;
+	unsigned int hlen;
 	u8 first;
 
 	if (!skb_is_nonlinear(skb) || skb_cloned(skb) ||
 	    skb_has_frag_list(skb) || skb_has_shared_frag(skb) ||
-	    skb_zcopy(skb))
-		return false;
-	if (rx->version != DTLS_1_3_VERSION) {
-		if (!pskb_may_pull(skb, hlen))
-			return false;
-		return get_unaligned_be16(skb->data + DTLS_HDR_LENGTH) ==
-		       skb->len - DTLS_HEADER_SIZE;
-	}
-	/* DTLS 1.3: a DTLSCiphertext without a length is the whole datagram */
-	if (!pskb_may_pull(skb, 1))
+	    skb_zcopy(skb) || !pskb_may_pull(skb, 1))
 		return false;
 	first = skb->data[0];
+	if (rx->version != DTLS_1_3_VERSION) {
+		hlen = dtls12_hdr_size(first, rx->cid.len);
+		if (!pskb_may_pull(skb, hlen + rx->desc->explicit_size))
+			return false;
+		return get_unaligned_be16(skb->data + hlen - 2) ==
+		       skb->len - hlen;
+	}
+	/* DTLS 1.3: a DTLSCiphertext without a length is the whole datagram */
 	if ((first & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED ||
-	    (first & DTLS13_HDR_C))
+	    !(first & DTLS13_HDR_C) != !rx->cid.len)
 		return false;
-	hlen = dtls13_hdr_size(first);
+	hlen = dtls13_hdr_size(first, rx->cid.len);
 	if (!pskb_may_pull(skb, hlen))
 		return false;
 	return !(first & DTLS13_HDR_L) ||
@@ -791,7 +790,7 @@ static void dtls_rx_epoch_free(struct dtls_rx_epoch *e)
 /* RX state for @info, with a replay window of @window records. */
 struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info,
-			       u32 window)
+			       u32 window, const struct dtls_cid *cid)
 {
 	struct dtls_rx_epoch *e;
 	struct dtls_rx *rx;
@@ -812,6 +811,7 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 	rx->window = window;
 	rx->forged_limit = desc->forged_limit;
 	rx->epoch = e->crypto.epoch;
+	rx->cid = *cid;
 	RCU_INIT_POINTER(rx->ep[rx->epoch % DTLS_RX_EPOCHS], e);
 	return rx;
 }

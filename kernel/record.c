@@ -40,17 +40,18 @@ static const u8 *dtls_rec_peek(const struct sk_buff *skb, unsigned int off,
 }
 
 /*
- * Frame the record at @off of @skb, which may run to @end.  Returns its
- * header (and explicit nonce, when there is room for one), or NULL if the
- * header does not fit: nothing after it can be framed, so the record runs
- * to @end.
+ * Frame the DTLSPlaintext or DTLS 1.2 DTLSCiphertext at @off of @skb,
+ * which may run to @end, on a socket whose connection ID is @cid_len bytes
+ * long.  Returns its header (and explicit nonce, when there is room for
+ * one), or NULL if the header does not fit: nothing after it can be
+ * framed, so the record runs to @end.
  */
 static const u8 *dtls_rec_frame(struct dtls_rx_req *rq, struct sk_buff *skb,
 				unsigned int off, unsigned int end,
-				unsigned int explicit_size)
+				u8 cid_len, unsigned int explicit_size)
 {
 	struct dtls_rec *rec = &rq->rec;
-	unsigned int avail = end - off, len;
+	unsigned int avail = end - off, hlen, len;
 	const u8 *hdr;
 
 	rec->skb = skb;
@@ -59,16 +60,20 @@ static const u8 *dtls_rec_frame(struct dtls_rx_req *rq, struct sk_buff *skb,
 	if (avail < DTLS_HEADER_SIZE)
 		return NULL;
 	hdr = dtls_rec_peek(skb, off,
-			    min(avail, DTLS_HEADER_SIZE + explicit_size),
+			    min(avail, DTLS_HEADER_SIZE + cid_len + explicit_size),
 			    rq->hdr);
 	if (unlikely(!hdr))
 		return NULL;
-	len = get_unaligned_be16(hdr + DTLS_HDR_LENGTH);
-	if (len > avail - DTLS_HEADER_SIZE)
+	/* the length is the header's last field */
+	hlen = dtls12_hdr_size(hdr[DTLS_HDR_TYPE], cid_len);
+	if (avail < hlen)
+		return NULL;
+	len = get_unaligned_be16(hdr + hlen - 2);
+	if (len > avail - hlen)
 		return NULL;
 
-	rec->end = off + DTLS_HEADER_SIZE + len;
-	rec->body = off + DTLS_HEADER_SIZE;
+	rec->end = off + hlen + len;
+	rec->body = off + hlen;
 	rec->ptlen = len;
 	rec->rec_num = get_unaligned_be64(hdr + DTLS_HDR_EPOCH);
 	rec->type = hdr[DTLS_HDR_TYPE];
@@ -97,21 +102,35 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 {
 	const struct dtls_cipher_desc *desc = rx->desc;
 	unsigned int overhead = desc->explicit_size + desc->tag_size;
+	unsigned int max = DTLS_MAX_PLAINTEXT;
 	u16 version = get_unaligned_be16(hdr + DTLS_HDR_VERSION);
 	u16 epoch = rec->rec_num >> DTLS_SEQ_BITS;
+	bool cid = rec->type == DTLS_RECORD_TYPE_TLS12_CID;
 	struct dtls_rx_epoch *e;
 
-	if (!dtls_content_type_valid(DTLS_1_2_VERSION, rec->type))
+	if (!cid && !dtls_content_type_valid(DTLS_1_2_VERSION, rec->type))
 		return DTLS_DROP_MALFORMED;
 	if (!epoch)
-		return dtls_rec_check_clear(rec, version);
+		return cid ? DTLS_DROP_MALFORMED :
+			     dtls_rec_check_clear(rec, version);
+	/* RFC 9146: with a connection ID every protected record has it */
+	if (cid != !!rx->cid.len)
+		return DTLS_DROP_MALFORMED;
 	if (version != DTLS_1_2_VERSION)
 		return DTLS_DROP_BAD_VERSION;
+	if (cid) {
+		if (memcmp(hdr + DTLS_HDR_LENGTH, rx->cid.cid, rx->cid.len))
+			return DTLS_DROP_UNKNOWN_CID;
+		/* the real type is inside, after the content */
+		rec->type = DTLS_RECORD_TYPE_APPLICATION_DATA;
+		overhead += DTLS13_INNER_TYPE_SIZE;
+		max = DTLS_MAX_INNER_PLAINTEXT;
+	}
 	/* DTLS 1.2 has one epoch: no key updates */
 	e = dtls_rx_epoch_rcu(rx, epoch);
 	if (epoch != READ_ONCE(rx->epoch) || !e)
 		return DTLS_DROP_UNKNOWN_EPOCH;
-	if (rec->ptlen < overhead || rec->ptlen - overhead > DTLS_MAX_PLAINTEXT)
+	if (rec->ptlen < overhead || rec->ptlen - overhead > max)
 		return DTLS_DROP_MALFORMED;
 	/* Cheap early drop; the window itself moves only after the tag. */
 	if (!dtls_replay_check(&e->replay, rec->rec_num & DTLS_SEQ_MAX))
@@ -131,19 +150,26 @@ static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx *rx,
 	enum dtls_verdict v;
 	const u8 *hdr;
 
-	hdr = dtls_rec_frame(rq, skb, off, end, desc->explicit_size);
+	hdr = dtls_rec_frame(rq, skb, off, end, rx->cid.len,
+			     desc->explicit_size);
 	if (!hdr)
 		return DTLS_DROP_MALFORMED;
 	v = dtls_rec_check(rx, rec, hdr);
 	if (v != DTLS_PASS)
 		return v;
 
+	dtls_make_iv(&rec->ep->crypto, hdr + DTLS_HDR_EPOCH,
+		     hdr + rec->body - rec->off, rq->iv);
 	rec->body += desc->explicit_size;
 	rec->ptlen -= desc->explicit_size + desc->tag_size;
-	dtls_make_iv(&rec->ep->crypto, hdr + DTLS_HDR_EPOCH,
-		     hdr + DTLS_HEADER_SIZE, rq->iv);
-	dtls_make_aad(rq->aad, hdr + DTLS_HDR_EPOCH, rec->type, rec->ptlen);
-	rq->aad_len = DTLS_AAD_SIZE;
+	if (rx->cid.len) {
+		rq->aad_len = dtls12_make_cid_aad(rq->aad, hdr + DTLS_HDR_EPOCH,
+						  &rx->cid, rec->ptlen);
+	} else {
+		dtls_make_aad(rq->aad, hdr + DTLS_HDR_EPOCH, rec->type,
+			      rec->ptlen);
+		rq->aad_len = DTLS_AAD_SIZE;
+	}
 	return DTLS_PASS;
 }
 
@@ -160,7 +186,7 @@ static enum dtls_verdict dtls13_rec_plaintext(struct dtls_rx_req *rq,
 	struct dtls_rec *rec = &rq->rec;
 	const u8 *hdr;
 
-	hdr = dtls_rec_frame(rq, skb, off, end, 0);
+	hdr = dtls_rec_frame(rq, skb, off, end, 0, 0);
 	if (!hdr)
 		return DTLS_DROP_MALFORMED;
 	if (rec->type != DTLS_RECORD_TYPE_ALERT &&
@@ -212,8 +238,8 @@ static struct dtls_rx_epoch *dtls13_rx_epoch_find(struct dtls_rx *rx, u8 bits)
  * DTLS 1.3: frame a DTLSCiphertext (RFC 9147 4), decrypt its sequence
  * number (4.2.3) and reconstruct it (4.2.2), then its nonce and AAD (the
  * header with the sequence number in the clear).  A record too short to
- * sample is malformed; one with a connection ID too, since none was
- * negotiated with the keys.
+ * sample is malformed; one with a connection ID on a socket without one,
+ * or without on a socket with one, too.
  */
 static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 					    struct dtls_rx_req *rq,
@@ -223,6 +249,8 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	const struct dtls_cipher_desc *desc = rx->desc;
 	struct dtls_rec *rec = &rq->rec;
 	unsigned int avail = end - off, hlen, len;
+	/* the sequence number follows any connection ID */
+	unsigned int sn = 1 + rx->cid.len;
 	struct dtls_rx_epoch *e;
 	const struct dtls_crypto *c;
 	const u8 *p;
@@ -237,9 +265,9 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 		return DTLS_DROP_MALFORMED;
 	if ((p[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED)
 		return dtls13_rec_plaintext(rq, skb, off, end);
-	if (p[0] & DTLS13_HDR_C)
+	if (!(p[0] & DTLS13_HDR_C) != !rx->cid.len)
 		return DTLS_DROP_MALFORMED;
-	hlen = dtls13_hdr_size(p[0]);
+	hlen = dtls13_hdr_size(p[0], rx->cid.len);
 	if (avail < hlen)
 		return DTLS_DROP_MALFORMED;
 	p = dtls_rec_peek(skb, off, hlen, rq->hdr);
@@ -249,6 +277,8 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 				    avail - hlen;
 	if (len > avail - hlen)
 		return DTLS_DROP_MALFORMED;
+	if (rx->cid.len && memcmp(p + 1, rx->cid.cid, rx->cid.len))
+		return DTLS_DROP_UNKNOWN_CID;
 
 	rec->end = off + hlen + len;
 	rec->body = off + hlen;
@@ -272,14 +302,14 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	p = dtls_rec_peek(skb, rec->body, DTLS13_SN_SAMPLE, rq->sample);
 	if (unlikely(!p) || dtls13_sn_mask(c, p, rq->mask))
 		return DTLS_DROP_NOMEM;
-	rq->aad[DTLS13_HDR_SEQ] ^= rq->mask[0];
+	rq->aad[sn] ^= rq->mask[0];
 	if (rq->aad[0] & DTLS13_HDR_S) {
-		rq->aad[DTLS13_HDR_SEQ + 1] ^= rq->mask[1];
-		low = get_unaligned_be16(rq->aad + DTLS13_HDR_SEQ);
+		rq->aad[sn + 1] ^= rq->mask[1];
+		low = get_unaligned_be16(rq->aad + sn);
 		seq = dtls13_seq_reconstruct(dtls_replay_next(&e->replay),
 					     low, 16);
 	} else {
-		low = rq->aad[DTLS13_HDR_SEQ];
+		low = rq->aad[sn];
 		seq = dtls13_seq_reconstruct(dtls_replay_next(&e->replay),
 					     low, 8);
 	}
@@ -303,11 +333,12 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 }
 
 /*
- * DTLS 1.3, after the tag: the content type is the last non-zero byte of
- * the DTLSInnerPlaintext, the zeros after it padding.  A record of zeros
- * alone, or of a type DTLS 1.3 does not protect, is malformed.
+ * DTLS 1.3 and RFC 9146, after the tag: the content type is the last
+ * non-zero byte of the DTLSInnerPlaintext, the zeros after it padding.  A
+ * record of zeros alone, or of a type @version does not protect, is
+ * malformed.
  */
-static enum dtls_verdict dtls13_rec_inner(struct dtls_rec *rec)
+static enum dtls_verdict dtls_rec_inner(struct dtls_rec *rec, u16 version)
 {
 	unsigned int end = rec->body + rec->ptlen, n, i;
 	u8 buf[32];
@@ -323,8 +354,7 @@ static enum dtls_verdict dtls13_rec_inner(struct dtls_rec *rec)
 				continue;
 			rec->type = p[i - 1];
 			rec->ptlen = end - n + i - 1 - rec->body;
-			if (!dtls_content_type_valid(DTLS_1_3_VERSION,
-						     rec->type) ||
+			if (!dtls_content_type_valid(version, rec->type) ||
 			    rec->ptlen > DTLS_MAX_PLAINTEXT)
 				return DTLS_DROP_MALFORMED;
 			return DTLS_PASS;
@@ -428,12 +458,17 @@ enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
 	struct dtls_rx_epoch *e = rec->ep;
 	enum dtls_verdict v;
 
-	if (rx->version != DTLS_1_3_VERSION)
-		return dtls_rec_verdict(e, rec, err);
 	v = dtls_rec_verdict(e, rec, err);
-	if (v == DTLS_PASS)
-		v = dtls13_rec_inner(rec);
-	else if (v == DTLS_DROP_FORGED)
+	/* DTLS 1.3, and 1.2 with a connection ID: the real type is inside */
+	if (v == DTLS_PASS &&
+	    (rx->version == DTLS_1_3_VERSION || rx->cid.len))
+		v = dtls_rec_inner(rec, rx->version);
+	if (rx->version != DTLS_1_3_VERSION) {
+		if (v != DTLS_PASS)
+			rec->flags = 0;
+		return v;
+	}
+	if (v == DTLS_DROP_FORGED)
 		v = dtls13_rx_forged(rx, e);
 	if (v == DTLS_PASS)
 		dtls13_rx_epoch_seen(rx, e);
@@ -449,6 +484,7 @@ static const enum dtls_mib_field dtls_verdict_mib[] = {
 	[DTLS_DROP_MALFORMED]		= DTLS_MIB_RX_MALFORMED,
 	[DTLS_DROP_BAD_VERSION]		= DTLS_MIB_RX_BAD_VERSION,
 	[DTLS_DROP_UNKNOWN_EPOCH]	= DTLS_MIB_RX_UNKNOWN_EPOCH,
+	[DTLS_DROP_UNKNOWN_CID]		= DTLS_MIB_RX_UNKNOWN_CID,
 	[DTLS_DROP_REPLAY]		= DTLS_MIB_RX_REPLAY,
 	[DTLS_DROP_FORGED]		= DTLS_MIB_RX_DECRYPT_ERROR,
 	[DTLS_DROP_FORGED_DUE]		= DTLS_MIB_RX_DECRYPT_ERROR,

@@ -41,6 +41,7 @@ enum dtls_verdict {
 	DTLS_DROP_MALFORMED,
 	DTLS_DROP_BAD_VERSION,
 	DTLS_DROP_UNKNOWN_EPOCH,
+	DTLS_DROP_UNKNOWN_CID,	/* not the connection ID this end asked for */
 	DTLS_DROP_REPLAY,
 	DTLS_DROP_FORGED,
 	/* DTLS 1.3: forged, and half way to its epoch's limit; at it */
@@ -63,7 +64,8 @@ static inline bool dtls_verdict_passed(enum dtls_verdict v)
 #define DTLS_RX_SG		(MAX_SKB_FRAGS + 2)
 
 /* A record header and any explicit nonce, when copied out of the skb */
-#define DTLS_REC_HDR_MAX	(DTLS_HEADER_SIZE + DTLS_EXPLICIT_NONCE_SIZE)
+#define DTLS_REC_HDR_MAX	(DTLS_HEADER_SIZE + DTLS_CID_MAX_SIZE + \
+				 DTLS_EXPLICIT_NONCE_SIZE)
 
 /*
  * The request that opens one record at a time, in place, and the record
@@ -77,8 +79,8 @@ struct dtls_rx_req {
 	u32 req_flags;
 	u8 hdr[DTLS_REC_HDR_MAX];
 	u8 iv[DTLS_MAX_IV_SIZE];
-	u8 aad[DTLS_AAD_SIZE];
-	u8 aad_len;
+	u8 aad[DTLS_AAD_MAX];
+	u16 aad_len;
 	/* DTLS 1.3: the sample, and the record number mask made from it */
 	u8 sample[DTLS13_SN_SAMPLE];
 	u8 mask[DTLS13_SN_SAMPLE];

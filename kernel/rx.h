@@ -45,6 +45,7 @@ struct dtls_rx {
 	unsigned int reqsize;	/* of every epoch's AEAD requests */
 	u32 window;		/* replay window of each epoch */
 	u64 forged_limit;	/* DTLS 1.3: of each epoch (limits.c) */
+	struct dtls_cid cid;	/* this end's, in every protected record */
 	/*
 	 * The current epoch: DTLS 1.3 moves it on to the next when the first
 	 * authentic record of that arrives.
@@ -131,7 +132,7 @@ static inline struct dtls_rx_epoch *dtls_rx_cur_locked(const struct dtls_rx *rx)
 /* receive.c: RX state and UDP's hook */
 struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
 			       const union dtls_crypto_info_all *info,
-			       u32 window);
+			       u32 window, const struct dtls_cid *cid);
 int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
 		  const union dtls_crypto_info_all *info);
 void dtls_rx_epoch_put(struct dtls_rx_epoch *e);

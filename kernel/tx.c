@@ -43,44 +43,50 @@
 				 MSG_NOSIGNAL)
 
 /*
- * The additional data: DTLS 1.2's pseudo-header, or DTLS 1.3's record
- * header as sent, with the sequence number not yet encrypted.
+ * Everything in front of the ciphertext: header, with the peer's
+ * connection ID if it asked for one, and explicit nonce.
  */
-static unsigned int dtls_tx_aad_size(const struct dtls_crypto *c)
+static unsigned int dtls_tx_hdr_size(const struct dtls_tx *tx)
 {
-	return dtls_is_13(c) ? DTLS13_HDR_SIZE : DTLS_AAD_SIZE;
-}
-
-/* Everything in front of the ciphertext: header and explicit nonce */
-static unsigned int dtls_tx_hdr_size(const struct dtls_crypto *c)
-{
-	if (dtls_is_13(c))
-		return DTLS13_HDR_SIZE;
-	return DTLS_HEADER_SIZE + c->desc->explicit_size;
+	if (dtls_is_13(&tx->crypto))
+		return DTLS13_HDR_SIZE + tx->cid.len;
+	return DTLS_HEADER_SIZE + tx->cid.len + tx->crypto.desc->explicit_size;
 }
 
 /*
- * DTLS 1.3: what follows @size bytes of content inside the encryption, the
- * content type and as many zeros as it takes for the encrypted record to
- * be long enough to sample for record number encryption (only a short
- * record with CCM_8's 8-byte tag needs any).
+ * The additional data: DTLS 1.2's pseudo-header (RFC 9146's with a
+ * connection ID), or DTLS 1.3's record header as sent, with the sequence
+ * number not yet encrypted.
  */
-static unsigned int dtls13_tx_trailer(const struct dtls_crypto *c, size_t size)
+static unsigned int dtls_tx_aad_size(const struct dtls_tx *tx)
 {
-	size_t len = size + DTLS13_INNER_TYPE_SIZE + c->desc->tag_size;
+	if (dtls_is_13(&tx->crypto))
+		return dtls_tx_hdr_size(tx);
+	return tx->cid.len ? DTLS12_CID_AAD_SIZE + tx->cid.len : DTLS_AAD_SIZE;
+}
 
+/*
+ * What follows @size bytes of content inside the encryption: in DTLS 1.3,
+ * and in 1.2 with a connection ID, the content type; in 1.3 also as many
+ * zeros as it takes for the encrypted record to be long enough to sample
+ * for record number encryption (only a short record with CCM_8's 8-byte
+ * tag needs any).
+ */
+static unsigned int dtls_tx_trailer(const struct dtls_tx *tx, size_t size)
+{
+	size_t len = size + DTLS13_INNER_TYPE_SIZE + tx->crypto.desc->tag_size;
+
+	if (!dtls_is_13(&tx->crypto))
+		return tx->cid.len ? DTLS13_INNER_TYPE_SIZE : 0;
 	return DTLS13_INNER_TYPE_SIZE +
 	       (len < DTLS13_SN_SAMPLE ? DTLS13_SN_SAMPLE - len : 0);
 }
 
 /* The record that carries @size bytes of plaintext. */
-static size_t dtls_tx_rec_len(const struct dtls_crypto *c, size_t size)
+static size_t dtls_tx_rec_len(const struct dtls_tx *tx, size_t size)
 {
-	size_t len = dtls_tx_hdr_size(c) + size + c->desc->tag_size;
-
-	if (dtls_is_13(c))
-		len += dtls13_tx_trailer(c, size);
-	return len;
+	return dtls_tx_hdr_size(tx) + size + dtls_tx_trailer(tx, size) +
+	       tx->crypto.desc->tag_size;
 }
 
 /*
@@ -89,7 +95,8 @@ static size_t dtls_tx_rec_len(const struct dtls_crypto *c, size_t size)
  * in the task's page fragment and never do.
  */
 struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
-			       const union dtls_crypto_info_all *info)
+			       const union dtls_crypto_info_all *info,
+			       const struct dtls_cid *cid)
 {
 	struct dtls_tx *tx;
 	int err;
@@ -109,13 +116,14 @@ struct dtls_tx *dtls_tx_create(const struct dtls_cipher_desc *desc,
 	}
 
 	tx->seq = dtls_info_rec_num(desc, info) & DTLS_SEQ_MAX;
+	tx->cid = *cid;
 	dtls_tx_limit_init(tx);
 	crypto_init_wait(&tx->wait);
 	/* Set up once: the AAD leads both lists, the entries behind change. */
 	sg_init_table(tx->dst, ARRAY_SIZE(tx->dst));
-	sg_set_buf(&tx->dst[0], tx->aad, dtls_tx_aad_size(&tx->crypto));
+	sg_set_buf(&tx->dst[0], tx->aad, dtls_tx_aad_size(tx));
 	sg_init_table(tx->src, ARRAY_SIZE(tx->src));
-	sg_set_buf(&tx->src[0], tx->aad, dtls_tx_aad_size(&tx->crypto));
+	sg_set_buf(&tx->src[0], tx->aad, dtls_tx_aad_size(tx));
 	return tx;
 
 err_crypto:
@@ -236,12 +244,14 @@ static int dtls_tx_cmsg(struct msghdr *msg, struct dtls_tx_opts *o)
 	return 0;
 }
 
-static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, size_t len)
+/* A DTLSPlaintext or 1.2 DTLSCiphertext header, but for any CID's bytes */
+static void dtls_tx_header(u8 *rec, u8 type, u64 rec_num, u8 cid_len,
+			   size_t len)
 {
 	rec[DTLS_HDR_TYPE] = type;
 	put_unaligned_be16(DTLS_1_2_VERSION, rec + DTLS_HDR_VERSION);
 	put_unaligned_be64(rec_num, rec + DTLS_HDR_EPOCH);
-	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH);
+	put_unaligned_be16(len, rec + DTLS_HDR_LENGTH + cid_len);
 }
 
 static void dtls_tx_put_pages(struct dtls_tx *tx)
@@ -328,68 +338,96 @@ static void dtls_tx_src_set(struct dtls_tx *tx, size_t start, size_t len,
 }
 
 /*
- * DTLS 1.3's header (RFC 9147 4): the low two bits of the epoch, the low
- * 16 bits of the sequence number, the length; the form wolfSSL and the
- * RFC's examples use, which a receiver of any form accepts.
+ * DTLS 1.3's header (RFC 9147 4): the low two bits of the epoch, the
+ * peer's connection ID if it asked for one, the low 16 bits of the
+ * sequence number, the length; the form wolfSSL and the RFC's examples
+ * use, which a receiver of any form accepts.
  */
-static void dtls13_tx_header(u8 *rec, u64 epoch, u64 seq, size_t len)
+static void dtls13_tx_header(u8 *rec, const struct dtls_cid *cid, u64 epoch,
+			     u64 seq, size_t len)
 {
+	u8 *sn = rec + 1 + cid->len;
+
 	rec[0] = DTLS13_HDR_FIXED | DTLS13_HDR_S | DTLS13_HDR_L |
+		 (cid->len ? DTLS13_HDR_C : 0) |
 		 (epoch & DTLS13_HDR_EPOCH_MASK);
-	put_unaligned_be16(seq, rec + DTLS13_HDR_SEQ);
-	put_unaligned_be16(len, rec + DTLS13_HDR_SEQ + 2);
+	memcpy(rec + 1, cid->cid, cid->len);
+	put_unaligned_be16(seq, sn);
+	put_unaligned_be16(len, sn + 2);
 }
 
 /*
- * Set up the nonce and additional data of the record at @rec and its
- * content type: for DTLS 1.2 in the header and the AAD, for 1.3 in the
- * header and at the end of the plaintext (@body, or tx->trailer when the
- * plaintext is read from the caller's pages).  Returns how many bytes
- * follow the content inside the encryption.
+ * DTLS 1.2: the header, with the outer type tls12_cid and the peer's
+ * connection ID if it asked for one, the explicit nonce, the nonce and the
+ * additional data.
+ */
+static void dtls12_tx_frame(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
+			    size_t inner)
+{
+	const struct dtls_crypto *c = &tx->crypto;
+	const struct dtls_cipher_desc *desc = c->desc;
+	const struct dtls_cid *cid = &tx->cid;
+	u8 *rn = rec + DTLS_HDR_EPOCH;
+
+	dtls_tx_header(rec, cid->len ? DTLS_RECORD_TYPE_TLS12_CID : type,
+		       dtls_rec_num(c->epoch, seq), cid->len,
+		       desc->explicit_size + inner + desc->tag_size);
+	memcpy(rec + DTLS_HDR_LENGTH, cid->cid, cid->len);
+	/* Like GnuTLS, use the record number as the explicit nonce. */
+	memcpy(rec + DTLS_HEADER_SIZE + cid->len, rn, desc->explicit_size);
+	dtls_make_iv(c, rn, rn, tx->iv);
+	if (cid->len)
+		dtls12_make_cid_aad(tx->aad, rn, cid, inner);
+	else
+		dtls_make_aad(tx->aad, rn, type, inner);
+}
+
+/*
+ * Set up the record at @rec: its header, nonce and additional data, and
+ * where the content type goes inside the encryption (DTLS 1.3, or 1.2 with
+ * a connection ID), that trailer at the end of the plaintext (@body, or
+ * tx->trailer when the plaintext is read from the caller's pages).
+ * Returns how many bytes follow the content inside the encryption.
  */
 static unsigned int dtls_tx_frame(struct dtls_tx *tx, u8 *rec, u8 *body,
 				  u64 seq, u8 type, size_t size)
 {
 	const struct dtls_crypto *c = &tx->crypto;
-	const struct dtls_cipher_desc *desc = c->desc;
-	unsigned int trailer;
-	u8 *rn;
+	unsigned int trailer = dtls_tx_trailer(tx, size);
 
-	if (!dtls_is_13(c)) {
-		rn = rec + DTLS_HDR_EPOCH;
-		dtls_tx_header(rec, type, dtls_rec_num(c->epoch, seq),
-			       desc->explicit_size + size + desc->tag_size);
-		/* Like GnuTLS, use the record number as the explicit nonce. */
-		memcpy(rec + DTLS_HEADER_SIZE, rn, desc->explicit_size);
-		dtls_make_iv(c, rn, rn, tx->iv);
-		dtls_make_aad(tx->aad, rn, type, size);
-		return 0;
+	if (trailer) {
+		memset(tx->trailer, 0, trailer);
+		tx->trailer[0] = type;
+		if (!tx->npages)
+			memcpy(body + size, tx->trailer, trailer);
 	}
-
-	trailer = dtls13_tx_trailer(c, size);
-	memset(tx->trailer, 0, trailer);
-	tx->trailer[0] = type;
-	if (!tx->npages)
-		memcpy(body + size, tx->trailer, trailer);
-	dtls13_tx_header(rec, c->epoch, seq, size + trailer + desc->tag_size);
-	memcpy(tx->aad, rec, DTLS13_HDR_SIZE);
+	if (!dtls_is_13(c)) {
+		dtls12_tx_frame(tx, rec, seq, type, size + trailer);
+		return trailer;
+	}
+	dtls13_tx_header(rec, &tx->cid, c->epoch, seq,
+			 size + trailer + c->desc->tag_size);
+	memcpy(tx->aad, rec, dtls_tx_hdr_size(tx));
 	dtls13_make_iv(c, seq, tx->iv);
 	return trailer;
 }
 
 /*
- * DTLS 1.3: encrypt the sealed record's sequence number with the mask
- * its first 16 bytes of ciphertext give (RFC 9147 4.2.3).
+ * DTLS 1.3: encrypt the sealed record's sequence number, behind any
+ * connection ID, with the mask its first 16 bytes of ciphertext give (RFC
+ * 9147 4.2.3).
  */
 static int dtls13_tx_protect_seq(struct dtls_tx *tx, u8 *rec)
 {
+	u8 *sn = rec + 1 + tx->cid.len;
 	int err;
 
-	err = dtls13_sn_mask(&tx->crypto, rec + DTLS13_HDR_SIZE, tx->mask);
+	err = dtls13_sn_mask(&tx->crypto, rec + dtls_tx_hdr_size(tx),
+			     tx->mask);
 	if (err)
 		return err;
-	rec[DTLS13_HDR_SEQ] ^= tx->mask[0];
-	rec[DTLS13_HDR_SEQ + 1] ^= tx->mask[1];
+	sn[0] ^= tx->mask[0];
+	sn[1] ^= tx->mask[1];
 	return 0;
 }
 
@@ -402,7 +440,7 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 			struct iov_iter *from, size_t start, size_t size)
 {
 	const struct dtls_cipher_desc *desc = tx->crypto.desc;
-	u8 *body = rec + dtls_tx_hdr_size(&tx->crypto);
+	u8 *body = rec + dtls_tx_hdr_size(tx);
 	unsigned int trailer;
 	int err;
 
@@ -424,7 +462,7 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 	aead_request_set_callback(tx->req, CRYPTO_TFM_REQ_MAY_BACKLOG |
 				  CRYPTO_TFM_REQ_MAY_SLEEP, crypto_req_done,
 				  &tx->wait);
-	aead_request_set_ad(tx->req, dtls_tx_aad_size(&tx->crypto));
+	aead_request_set_ad(tx->req, dtls_tx_aad_size(tx));
 	aead_request_set_crypt(tx->req, tx->npages ? tx->src : tx->dst, tx->dst,
 			       size, tx->iv);
 	err = crypto_wait_req(crypto_aead_encrypt(tx->req), &tx->wait);
@@ -450,7 +488,7 @@ struct dtls_tx_out {
  */
 static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 {
-	size_t size = dtls_tx_rec_len(&tx->crypto, DTLS_MAX_PLAINTEXT);
+	size_t size = dtls_tx_rec_len(tx, DTLS_MAX_PLAINTEXT);
 	u8 *buf;
 
 	if (tx->buf_size >= len)
@@ -614,7 +652,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 			dtls_stat_inc(sk, DTLS_MIB_TX_KEY_EXPIRED);
 			return -EKEYEXPIRED;
 		}
-		len = dtls_tx_rec_len(&tx->crypto, size);
+		len = dtls_tx_rec_len(tx, size);
 	}
 	err = dtls_tx_out_get(sk, tx, len, &out);
 	if (err)
@@ -625,7 +663,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		if (!copy_from_iter_full(out.data + DTLS_HEADER_SIZE, size,
 					 &msg->msg_iter))
 			return -EFAULT;
-		dtls_tx_header(out.data, o->type, o->plaintext_seq, size);
+		dtls_tx_header(out.data, o->type, o->plaintext_seq, 0, size);
 		err = dtls_tx_send(sk, ctx, msg, o, &out, len, 0, 1);
 		return err ?: size;
 	}
@@ -656,7 +694,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 {
 	struct dtls_tx *tx = ctx->tx;
 	unsigned int nrec = DIV_ROUND_UP(size, o->gso_size);
-	size_t dgram = dtls_tx_rec_len(&tx->crypto, o->gso_size);
+	size_t dgram = dtls_tx_rec_len(tx, o->gso_size);
 	size_t left = size, off = 0, chunk, len;
 	struct dtls_tx_out out;
 	u64 seq = tx->seq;
@@ -666,7 +704,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 		return -EINVAL;
 	/* every record but the last carries gso_size bytes */
 	len = (nrec - 1) * dgram +
-	      dtls_tx_rec_len(&tx->crypto, size - (nrec - 1) * o->gso_size);
+	      dtls_tx_rec_len(tx, size - (nrec - 1) * o->gso_size);
 	if (len > DTLS_TX_GSO_MAX)
 		return -EMSGSIZE;
 	if (seq + nrec > tx->limit) {
@@ -689,7 +727,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 			dtls_tx_out_wipe(&out, len);
 			return err;
 		}
-		off += dtls_tx_rec_len(&tx->crypto, chunk);
+		off += dtls_tx_rec_len(tx, chunk);
 	}
 	dtls_tx_unpin(tx);
 	/* As for one record: the numbers are spent once sealed. */

@@ -68,7 +68,7 @@ static void fill_pattern(uint8_t *p, size_t len, unsigned int salt)
 static const char *const rx_drop_counters[] = {
 	"DtlsRxDecryptError", "DtlsRxReplay", "DtlsRxMalformed",
 	"DtlsRxBadVersion", "DtlsRxUnknownEpoch", "DtlsRxDropped",
-	"DtlsRxKeyExpired",
+	"DtlsRxKeyExpired", "DtlsRxUnknownCid",
 };
 #define N_DROP (sizeof(rx_drop_counters) / sizeof(rx_drop_counters[0]))
 
@@ -3797,7 +3797,7 @@ TEST(dtls_stat_file_complete)
 		"DtlsCurrTxSw", "DtlsCurrRxSw", "DtlsTxSw", "DtlsRxSw", "DtlsTxRecords",
 		"DtlsTxError", "DtlsRxRecords", "DtlsRxPlaintext", "DtlsRxDecryptError",
 		"DtlsRxReplay", "DtlsRxMalformed", "DtlsRxBadVersion", "DtlsRxUnknownEpoch",
-		"DtlsRxDropped", "DtlsTxKeyExpired", "DtlsRxKeyExpired",
+		"DtlsRxDropped", "DtlsTxKeyExpired", "DtlsRxKeyExpired", "DtlsRxUnknownCid",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -4015,23 +4015,29 @@ static void peer_send13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) 
 	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
 }
 
-/* fd must deliver @pt as one record of @type numbered @seq. */
-static void expect_recv13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
-			  uint8_t type, uint64_t seq, const void *pt, size_t len)
+/* @fd must deliver @pt as one protected record of @type numbered @rec_num. */
+static void expect_recv_protected(struct __test_metadata *_metadata, int fd, uint8_t type,
+				  uint64_t rec_num, const void *pt, size_t len)
 {
 	static uint8_t buf[MAXREC];
 	struct dtls_record_info info;
 	int got;
 	ssize_t n;
 
-	ASSERT_EQ(1, wait_readable(self->fd, 2000));
-	n = recv_info(self->fd, buf, sizeof(buf), MSG_DONTWAIT, &info, &got, NULL);
+	ASSERT_EQ(1, wait_readable(fd, 2000));
+	n = recv_info(fd, buf, sizeof(buf), MSG_DONTWAIT, &info, &got, NULL);
 	ASSERT_EQ((ssize_t)len, n) TH_LOG("recv: %s", n < 0 ? strerror(errno) : "length");
 	ASSERT_EQ(0, memcmp(buf, pt, len));
 	ASSERT_EQ(1, got);
 	ASSERT_EQ(type, info.content_type);
 	ASSERT_EQ(DTLS_RECORD_F_PROTECTED, info.flags);
-	ASSERT_EQ(REC_NUM(EPOCH13, seq), info.rec_num);
+	ASSERT_EQ(rec_num, info.rec_num);
+}
+
+static void expect_recv13(struct __test_metadata *_metadata, FIXTURE_DATA(dtls13) *self,
+			  uint8_t type, uint64_t seq, const void *pt, size_t len)
+{
+	expect_recv_protected(_metadata, self->fd, type, REC_NUM(EPOCH13, seq), pt, len);
 }
 
 /* Every header form, every size, with and without padding. */
@@ -4790,6 +4796,317 @@ TEST_F(dtls13, rx_previous_epoch_install)
 	peer13_epoch(_metadata, self, &e2, 7, 0);	/* two back: gone */
 	EXPECT_EQ(-1, dtls13_install(self->fd, DTLS_RX, &self->k_rx, 3, 0));
 	EXPECT_EQ(EBUSY, errno);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Connection IDs (RFC 9146, RFC 9147 9): both versions, both ways        */
+
+FIXTURE(cid) {
+	int fd, peer;
+	const struct cdesc *c;
+	struct dkey k, k_rx;		/* DTLS 1.2: fd -> peer, peer -> fd */
+	struct dkey13 k13, k13_rx;	/* DTLS 1.3 */
+	uint8_t tx_cid[DTLS_CID_MAX_SIZE];	/* the peer's: fd sends it */
+	uint8_t rx_cid[DTLS_CID_MAX_SIZE];	/* fd's: the peer sends it */
+	uint64_t seq, peer_seq;
+};
+
+/* Each suite gets other CID lengths per direction, 0 included. */
+FIXTURE_VARIANT(cid) {
+	uint16_t version;
+	uint16_t cipher;
+	uint8_t tx_len, rx_len;
+};
+
+#define CID_VARIANTS(v, ver)								\
+	FIXTURE_VARIANT_ADD(cid, v##_aes128gcm) {					\
+		.version = ver, .cipher = DTLS_CIPHER_AES_GCM_128, .tx_len = 8, .rx_len = 8 }; \
+	FIXTURE_VARIANT_ADD(cid, v##_aes256gcm) {					\
+		.version = ver, .cipher = DTLS_CIPHER_AES_GCM_256, .tx_len = 4, .rx_len = 0 }; \
+	FIXTURE_VARIANT_ADD(cid, v##_aes128ccm) {					\
+		.version = ver, .cipher = DTLS_CIPHER_AES_CCM_128, .tx_len = 0, .rx_len = 5 }; \
+	FIXTURE_VARIANT_ADD(cid, v##_aes128ccm8) {					\
+		.version = ver, .cipher = DTLS_CIPHER_AES_CCM_8_128, .tx_len = 255, .rx_len = 1 }; \
+	FIXTURE_VARIANT_ADD(cid, v##_chacha20poly1305) {				\
+		.version = ver, .cipher = DTLS_CIPHER_CHACHA20_POLY1305, .tx_len = 1, .rx_len = 255 }
+
+CID_VARIANTS(dtls12, DTLS_1_2_VERSION);
+CID_VARIANTS(dtls13, DTLS_1_3_VERSION);
+
+#define CID_EPOCH(v)	((v)->version == DTLS_1_3_VERSION ? EPOCH13 : 1)
+
+static int set_cid(int fd, int opt, const uint8_t *cid, size_t len)
+{
+	struct dtls_cid v = { .len = len };
+
+	memcpy(v.cid, cid, len);
+	return setsockopt(fd, SOL_DTLS, opt, &v, 1 + len);
+}
+
+FIXTURE_SETUP(cid)
+{
+	uint16_t epoch = CID_EPOCH(variant);
+	const struct cdesc13 *s;
+
+	self->fd = self->peer = -1;
+	self->c = cdesc_by_type(variant->cipher);
+	ASSERT_NE(NULL, self->c);
+	for (int i = 0; i < DTLS_CID_MAX_SIZE; i++) {
+		self->tx_cid[i] = 0xc0 ^ i;
+		self->rx_cid[i] = 0x5a + 3 * i;
+	}
+	ASSERT_EQ(0, udp_pair(SK_IPV4, SK_IPV4, &self->fd, &self->peer));
+	ASSERT_EQ(0, set_cid(self->fd, DTLS_TX_CID, self->tx_cid, variant->tx_len))
+		TH_LOG("DTLS_TX_CID: %s", strerror(errno));
+	ASSERT_EQ(0, set_cid(self->fd, DTLS_RX_CID, self->rx_cid, variant->rx_len))
+		TH_LOG("DTLS_RX_CID: %s", strerror(errno));
+	if (variant->version == DTLS_1_3_VERSION) {
+		s = cdesc13_by_type(variant->cipher);
+		ASSERT_EQ(0, dkey13_derive(&self->k13, s, "cid kernel-to-peer", epoch));
+		ASSERT_EQ(0, dkey13_derive(&self->k13_rx, s, "cid peer-to-kernel", epoch));
+		ASSERT_EQ(0, dtls13_install(self->fd, DTLS_TX, &self->k13, epoch, 0));
+		ASSERT_EQ(0, dtls13_install(self->fd, DTLS_RX, &self->k13_rx, epoch, 0));
+	} else {
+		dkey_derive(&self->k, self->c, "cid kernel-to-peer");
+		dkey_derive(&self->k_rx, self->c, "cid peer-to-kernel");
+		ASSERT_EQ(0, dtls_install(self->fd, DTLS_TX, &self->k, REC_NUM(epoch, 0)));
+		ASSERT_EQ(0, dtls_install(self->fd, DTLS_RX, &self->k_rx, REC_NUM(epoch, 0)));
+	}
+	self->seq = self->peer_seq = 0;
+}
+
+FIXTURE_TEARDOWN(cid)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->peer >= 0)
+		close(self->peer);
+}
+
+/*
+ * The record the peer sends fd: with @cid (@cid_len bytes; none if 0) in
+ * the version's format, random explicit nonce in 1.2, @pad zeros after
+ * the content type where the format has one.
+ */
+static size_t cid_peer_rec(const FIXTURE_VARIANT(cid) *variant, FIXTURE_DATA(cid) *self,
+			   const uint8_t *cid, size_t cid_len, uint64_t seq, uint8_t type,
+			   const void *pt, size_t len, size_t pad, uint8_t *out)
+{
+	uint8_t ex[8];
+
+	if (variant->version == DTLS_1_3_VERSION)
+		return ref13_seal_cid(&self->k13_rx, DTLS13_HDR_S | DTLS13_HDR_L, cid, cid_len,
+				      seq, type, pt, len,
+				      pad + ref13_min_pad(&self->k13_rx, len), out);
+	RAND_bytes(ex, sizeof(ex));
+	if (!cid_len)
+		return ref_seal(&self->k_rx, type, DTLS_1_2_VERSION, 1, seq, ex, pt, len, out);
+	return ref12_cid_seal(&self->k_rx, type, 1, seq, ex, cid, cid_len, pt, len, pad, out);
+}
+
+/*
+ * The peer gets exactly the reference's record for the next sequence
+ * number (record number as explicit nonce, the least padding), and the
+ * reference opens it: the peer's CID, the type, the content.
+ */
+static void cid_expect(struct __test_metadata *_metadata, const FIXTURE_VARIANT(cid) *variant,
+		       FIXTURE_DATA(cid) *self, uint8_t type, const void *pt, size_t len)
+{
+	static uint8_t want[MAXREC], got[MAXREC], out[MAXREC];
+	uint64_t seq = self->seq++;
+	size_t cl = variant->tx_len, wl, ptlen = 0;
+	const uint8_t *cid = NULL;
+	uint8_t rtype = 0;
+	struct rec_hdr h;
+	struct rec13 r;
+	ssize_t n;
+
+	if (variant->version == DTLS_1_3_VERSION)
+		wl = ref13_seal_cid(&self->k13, DTLS13_HDR_S | DTLS13_HDR_L, self->tx_cid, cl,
+				    seq, type, pt, len, ref13_min_pad(&self->k13, len), want);
+	else if (cl)
+		wl = ref12_cid_seal(&self->k, type, 1, seq, NULL, self->tx_cid, cl, pt, len, 0,
+				    want);
+	else
+		wl = ref_seal(&self->k, type, DTLS_1_2_VERSION, 1, seq, NULL, pt, len, want);
+	ASSERT_NE(0, wl);
+	n = recv_to(self->peer, got, sizeof(got), 2000);
+	ASSERT_EQ((ssize_t)wl, n) TH_LOG("len %zu: peer recv %zd", len, n);
+	ASSERT_EQ(0, memcmp(want, got, wl)) TH_LOG("len %zu: record differs from the reference", len);
+
+	if (variant->version == DTLS_1_3_VERSION) {
+		ASSERT_EQ(n, ref13_open_cid(&self->k13, got, n, cl, seq, &r, out));
+		ASSERT_EQ(seq, r.seq);
+		cid = r.cid;
+		rtype = r.type;
+		ptlen = r.ptlen;
+	} else if (cl) {
+		ASSERT_EQ(n, ref12_cid_open(&self->k, got, n, cl, &h, &cid, &rtype, out, &ptlen));
+		ASSERT_EQ(seq, h.seq);
+	} else {
+		ASSERT_EQ(n, ref_open(&self->k, got, n, &h, out, &ptlen));
+		ASSERT_EQ(seq, h.seq);
+		rtype = h.type;
+	}
+	if (cl)
+		ASSERT_EQ(0, memcmp(cid, self->tx_cid, cl));
+	ASSERT_EQ(type, rtype);
+	ASSERT_EQ(len, ptlen);
+	ASSERT_EQ(0, memcmp(out, pt, len));
+}
+
+/* fd delivers @pt as one protected record of @type numbered @seq. */
+static void cid_recv(struct __test_metadata *_metadata, const FIXTURE_VARIANT(cid) *variant,
+		     FIXTURE_DATA(cid) *self, uint8_t type, uint64_t seq, const void *pt,
+		     size_t len)
+{
+	expect_recv_protected(_metadata, self->fd, type, REC_NUM(CID_EPOCH(variant), seq), pt,
+			      len);
+}
+
+static const size_t cid_sizes[] = { 0, 1, 15, 16, 17, 100, 1200, 9000, DTLS_MAX_PLAINTEXT };
+
+/* Records sent carry the peer's CID in the version's format, byte for byte. */
+TEST_F(cid, tx_wire)
+{
+	static const uint8_t types[] = { 23, 22, 21 };
+	static uint8_t pt[DTLS_MAX_PLAINTEXT];
+
+	for (size_t i = 0; i < sizeof(cid_sizes) / sizeof(cid_sizes[0]); i++) {
+		size_t len = cid_sizes[i];
+		uint8_t type = types[i % sizeof(types)];
+
+		fill_pattern(pt, len, i);
+		ASSERT_EQ((ssize_t)len, send_rec_type(self->fd, type, pt, len))
+			TH_LOG("len %zu: %s", len, strerror(errno));
+		cid_expect(_metadata, variant, self, type, pt, len);
+	}
+	/* a UDP_SEGMENT batch: every record as the reference's */
+	fill_pattern(pt, 3000, 9);
+	ASSERT_EQ(3000, send_gso_cmsg(self->fd, pt, 3000, 1100));
+	for (size_t off = 0; off < 3000; off += 1100)
+		cid_expect(_metadata, variant, self, 23, pt + off, off + 1100 > 3000 ? 800 : 1100);
+}
+
+/* Records with fd's CID, padded or not, reach userspace with their type. */
+TEST_F(cid, rx_wire)
+{
+	static const uint8_t types[] = { 23, 22, 21 };
+	static uint8_t pt[DTLS_MAX_PLAINTEXT], rec[MAXREC];
+
+	for (size_t i = 0; i < sizeof(cid_sizes) / sizeof(cid_sizes[0]); i++) {
+		size_t len = cid_sizes[i], pad = i % 3 ? (i * 37) % 200 : 0, rl;
+		uint8_t type = types[i % sizeof(types)];
+
+		fill_pattern(pt, len, i);
+		rl = cid_peer_rec(variant, self, self->rx_cid, variant->rx_len, self->peer_seq,
+				  type, pt, len, pad, rec);
+		ASSERT_NE(0, rl);
+		ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+		cid_recv(_metadata, variant, self, type, self->peer_seq++, pt, len);
+	}
+}
+
+/* Send @rec and expect counter @name to grow by one and nothing to arrive. */
+static void cid_drop(struct __test_metadata *_metadata, FIXTURE_DATA(cid) *self,
+		     const uint8_t *rec, size_t rl, const char *name, const char *what)
+{
+	long long before = dstat(name);
+
+	ASSERT_NE(0, rl);
+	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+	EXPECT_EQ(before + 1, dstat_wait(name, before + 1, 2000)) TH_LOG("%s", what);
+	EXPECT_EQ(0, wait_readable(self->fd, 20)) TH_LOG("%s: delivered", what);
+}
+
+/*
+ * Dropped and counted: another CID (DtlsRxUnknownCid); a CID on a socket
+ * without one, none on a socket with one, and an authentic record of
+ * padding alone (DtlsRxMalformed).  A good record passes after them.
+ */
+TEST_F(cid, rx_drops)
+{
+	static uint8_t rec[MAXREC];
+	uint8_t other[DTLS_CID_MAX_SIZE], pt[64];
+	size_t cl = variant->rx_len, rl;
+
+	fill_pattern(pt, sizeof(pt), 1);
+	if (cl) {
+		memcpy(other, self->rx_cid, cl);
+		other[cl - 1] ^= 0x80;
+		cid_drop(_metadata, self,
+			 rec, cid_peer_rec(variant, self, other, cl, self->peer_seq++, 23, pt,
+					   sizeof(pt), 0, rec),
+			 "DtlsRxUnknownCid", "another CID");
+		cid_drop(_metadata, self,
+			 rec, cid_peer_rec(variant, self, NULL, 0, self->peer_seq++, 23, pt,
+					   sizeof(pt), 0, rec),
+			 "DtlsRxMalformed", "no CID");
+		cid_drop(_metadata, self,
+			 rec, cid_peer_rec(variant, self, self->rx_cid, cl, self->peer_seq++, 0,
+					   NULL, 0, 6, rec),
+			 "DtlsRxMalformed", "padding alone");
+	} else {
+		memset(other, 0x33, 4);
+		cid_drop(_metadata, self,
+			 rec, cid_peer_rec(variant, self, other, 4, self->peer_seq++, 23, pt,
+					   sizeof(pt), 0, rec),
+			 "DtlsRxMalformed", "a CID on a socket without one");
+	}
+	ASSERT_EQ(0, wait_readable(self->fd, 0));
+	rl = cid_peer_rec(variant, self, self->rx_cid, cl, self->peer_seq, 23, pt, sizeof(pt), 0,
+			  rec);
+	ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+	cid_recv(_metadata, variant, self, 23, self->peer_seq++, pt, sizeof(pt));
+}
+
+/*
+ * The options: what they return, their errors; fixed once a direction has
+ * keys.
+ */
+TEST_F(cid, sockopt)
+{
+	struct dtls_cid v;
+	socklen_t len = sizeof(v);
+	int fd;
+
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_DTLS, DTLS_TX_CID, &v, &len));
+	ASSERT_EQ(1 + variant->tx_len, len);
+	ASSERT_EQ(variant->tx_len, v.len);
+	ASSERT_EQ(0, memcmp(v.cid, self->tx_cid, v.len));
+	len = sizeof(v);
+	ASSERT_EQ(0, getsockopt(self->fd, SOL_DTLS, DTLS_RX_CID, &v, &len));
+	ASSERT_EQ(1 + variant->rx_len, len);
+	ASSERT_EQ(0, memcmp(v.cid, self->rx_cid, v.len));
+	EXPECT_EQ(-1, set_cid(self->fd, DTLS_TX_CID, self->tx_cid, 3));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-1, set_cid(self->fd, DTLS_RX_CID, self->rx_cid, 3));
+	EXPECT_EQ(EBUSY, errno);
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_GE(fd, 0);
+	memset(&v, 0, sizeof(v));
+	v.len = 3;
+	EXPECT_EQ(-1, setsockopt(fd, SOL_DTLS, DTLS_TX_CID, &v, 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, setsockopt(fd, SOL_DTLS, DTLS_TX_CID, &v, 3));	/* 1 + 3 needed */
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, setsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, sizeof(v) + 1));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, setsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, 4));
+	len = 3;
+	EXPECT_EQ(-1, getsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, &len));
+	EXPECT_EQ(EINVAL, errno);
+	len = sizeof(v);
+	ASSERT_EQ(0, getsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, &len));
+	EXPECT_EQ(4, len);
+	/* set again while no keys are in: the last one counts; 0 is none */
+	v.len = 0;
+	ASSERT_EQ(0, setsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, 1));
+	len = sizeof(v);
+	ASSERT_EQ(0, getsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, &len));
+	EXPECT_EQ(1, len);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -180,33 +180,43 @@ static __maybe_unused void ref13_nonce(const struct dkey13 *k, uint64_t seq,
 		nonce[4 + i] ^= be[i];
 }
 
+/* The header's length; a connection ID's is what the receiver asked for */
+static __maybe_unused size_t ref13_hdr_len_cid(uint8_t first, size_t cid_len)
+{
+	return 1 + (first & DTLS13_HDR_C ? cid_len : 0) +
+	       (first & DTLS13_HDR_S ? 2 : 1) + (first & DTLS13_HDR_L ? 2 : 0);
+}
+
 static __maybe_unused size_t ref13_hdr_len(uint8_t first)
 {
-	return 1 + (first & DTLS13_HDR_S ? 2 : 1) + (first & DTLS13_HDR_L ? 2 : 0);
+	return ref13_hdr_len_cid(first, 0);
 }
 
 /*
  * Build one DTLSCiphertext into @out: the header in the form @flags
- * (DTLS13_HDR_S, DTLS13_HDR_L) for k->epoch and @seq, then the AEAD over
- * @pt || @type || @pad zeros, then the record number encrypted.  Returns
- * the record's length; 0 if the record is too short to sample or
- * libcrypto failed.
+ * (DTLS13_HDR_S, DTLS13_HDR_L) for k->epoch, connection ID @cid (@cid_len
+ * bytes, none if 0) and @seq, then the AEAD over @pt || @type || @pad
+ * zeros, then the record number encrypted.  Returns the record's length;
+ * 0 if the record is too short to sample or libcrypto failed.
  */
-static __maybe_unused size_t ref13_seal(const struct dkey13 *k, uint8_t flags, uint64_t seq,
-					uint8_t type, const void *pt, size_t len, size_t pad,
-					uint8_t *out)
+static __maybe_unused size_t ref13_seal_cid(const struct dkey13 *k, uint8_t flags,
+					    const uint8_t *cid, size_t cid_len, uint64_t seq,
+					    uint8_t type, const void *pt, size_t len, size_t pad,
+					    uint8_t *out)
 {
 	const struct cdesc *c = k->k.c;
 	uint8_t first = DTLS13_HDR_FIXED | (flags & (DTLS13_HDR_S | DTLS13_HDR_L)) |
-			(k->epoch & DTLS13_HDR_EPOCH_MASK);
-	size_t hlen = ref13_hdr_len(first), inner = len + 1 + pad;
+			(cid_len ? DTLS13_HDR_C : 0) | (k->epoch & DTLS13_HDR_EPOCH_MASK);
+	size_t hlen = ref13_hdr_len_cid(first, cid_len), inner = len + 1 + pad;
 	size_t elen = inner + c->tag_len;
 	uint8_t nonce[DTLS13_IV_LEN], mask[2];
-	uint8_t *body = out + hlen, *p = out;
+	uint8_t *body = out + hlen, *p = out, *sn = out + 1 + cid_len;
 
 	if (elen < DTLS13_SN_SAMPLE || elen > 0xffff)
 		return 0;
 	*p++ = first;
+	memcpy(p, cid, cid_len);
+	p += cid_len;
 	if (first & DTLS13_HDR_S) {
 		put_be(p, seq & 0xffff, 2);
 		p += 2;
@@ -225,10 +235,17 @@ static __maybe_unused size_t ref13_seal(const struct dkey13 *k, uint8_t flags, u
 		return 0;
 	if (ref13_sn_mask(k, body, mask))
 		return 0;
-	out[1] ^= mask[0];
+	sn[0] ^= mask[0];
 	if (first & DTLS13_HDR_S)
-		out[2] ^= mask[1];
+		sn[1] ^= mask[1];
 	return hlen + elen;
+}
+
+static __maybe_unused size_t ref13_seal(const struct dkey13 *k, uint8_t flags, uint64_t seq,
+					uint8_t type, const void *pt, size_t len, size_t pad,
+					uint8_t *out)
+{
+	return ref13_seal_cid(k, flags, NULL, 0, seq, type, pt, len, pad, out);
 }
 
 /*
@@ -256,31 +273,35 @@ struct rec13 {
 	size_t ptlen;
 	size_t pad;
 	int authentic;		/* the tag checked (even if all padding) */
+	const uint8_t *cid;	/* in the record, if it has one */
 };
 
 /*
  * Open the DTLSCiphertext at @rec (the last record of the datagram if it
- * has no length): unmask, reconstruct the sequence number from
- * @expected, authenticate, strip the padding.  Returns the bytes the
+ * has no length) whose connection ID, if @cid_len, is @cid_len bytes long
+ * (r->cid then points at it): unmask, reconstruct the sequence number
+ * from @expected, authenticate, strip the padding.  Returns the bytes the
  * record occupies, or -1: malformed, another epoch, not authentic, or all
  * padding (then r->authentic is set).
  */
-static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *rec,
-					 size_t avail, uint64_t expected, struct rec13 *r,
-					 uint8_t *pt)
+static __maybe_unused ssize_t ref13_open_cid(const struct dkey13 *k, const uint8_t *rec,
+					     size_t avail, size_t cid_len, uint64_t expected,
+					     struct rec13 *r, uint8_t *pt)
 {
 	const struct cdesc *c = k->k.c;
-	uint8_t hdr[5], mask[2], nonce[DTLS13_IV_LEN];
+	uint8_t hdr[1 + 255 + 4], mask[2], nonce[DTLS13_IV_LEN];
+	uint8_t *sn = hdr + 1 + cid_len;
 	size_t elen, inner, i;
 	const uint8_t *body;
 	uint64_t low;
 
 	memset(r, 0, sizeof(*r));
 	if (avail < 1 || (rec[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED ||
-	    (rec[0] & DTLS13_HDR_C))
+	    !(rec[0] & DTLS13_HDR_C) != !cid_len || cid_len > 255)
 		return -1;
 	r->first = rec[0];
-	r->hdr_len = ref13_hdr_len(rec[0]);
+	r->cid = rec + 1;
+	r->hdr_len = ref13_hdr_len_cid(rec[0], cid_len);
 	if (avail < r->hdr_len)
 		return -1;
 	if ((rec[0] & DTLS13_HDR_EPOCH_MASK) != (k->epoch & DTLS13_HDR_EPOCH_MASK))
@@ -292,13 +313,13 @@ static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *
 	if (ref13_sn_mask(k, body, mask))
 		return -1;
 	memcpy(hdr, rec, r->hdr_len);
-	hdr[1] ^= mask[0];
+	sn[0] ^= mask[0];
 	if (rec[0] & DTLS13_HDR_S) {
-		hdr[2] ^= mask[1];
-		low = get_be(hdr + 1, 2);
+		sn[1] ^= mask[1];
+		low = get_be(sn, 2);
 		r->seq = ref13_reconstruct(expected, low, 16);
 	} else {
-		low = hdr[1];
+		low = sn[0];
 		r->seq = ref13_reconstruct(expected, low, 8);
 	}
 	inner = elen - c->tag_len;
@@ -316,6 +337,13 @@ static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *
 	r->ptlen = i - 1;
 	r->pad = inner - i;
 	return r->len;
+}
+
+static __maybe_unused ssize_t ref13_open(const struct dkey13 *k, const uint8_t *rec,
+					 size_t avail, uint64_t expected, struct rec13 *r,
+					 uint8_t *pt)
+{
+	return ref13_open_cid(k, rec, avail, 0, expected, r, pt);
 }
 
 static __maybe_unused const struct cdesc13 *cdesc13_by_type(uint16_t cipher_type)

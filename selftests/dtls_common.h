@@ -370,6 +370,99 @@ static __maybe_unused ssize_t ref_open(const struct dkey *k, const uint8_t *rec,
 	return DTLS_HDR_LEN + h->length;
 }
 
+/*
+ * RFC 9146: a protected DTLS 1.2 record with connection ID @cid (@cid_len
+ * bytes, at least one): outer type tls12_cid, the CID behind the sequence
+ * number, the AEAD over @pt || @type || @pad zeros with RFC 9146's
+ * additional data.  @explicit as for ref_seal().  Returns its length.
+ */
+#define TLS12_CID_TYPE	25
+
+static __maybe_unused size_t ref12_cid_aad(uint8_t *aad, uint16_t epoch, uint64_t seq,
+					   const uint8_t *cid, size_t cid_len, size_t inner)
+{
+	memset(aad, 0xff, 8);
+	aad[8] = TLS12_CID_TYPE;
+	aad[9] = cid_len;
+	aad[10] = TLS12_CID_TYPE;
+	put_be(aad + 11, DTLS_1_2_VERSION, 2);
+	put_be(aad + 13, REC_NUM(epoch, seq), 8);
+	memcpy(aad + 21, cid, cid_len);
+	put_be(aad + 21 + cid_len, inner, 2);
+	return 23 + cid_len;
+}
+
+static __maybe_unused size_t ref12_cid_seal(const struct dkey *k, uint8_t type, uint16_t epoch,
+					    uint64_t seq, const uint8_t *explicit,
+					    const uint8_t *cid, size_t cid_len, const void *pt,
+					    size_t len, size_t pad, uint8_t *out)
+{
+	const struct cdesc *c = k->c;
+	size_t hlen = DTLS_HDR_LEN + cid_len, inner = len + 1 + pad, alen;
+	uint8_t ex[8], nonce[12], aad[23 + 255];
+	uint8_t *body = out + hlen, *in = body + c->xnonce_len;
+
+	if (!explicit) {
+		put_be(ex, REC_NUM(epoch, seq), 8);
+		explicit = ex;
+	}
+	ref_nonce(k, epoch, seq, explicit, nonce);
+	alen = ref12_cid_aad(aad, epoch, seq, cid, cid_len, inner);
+	if (len)
+		memmove(in, pt, len);
+	in[len] = type;
+	memset(in + len + 1, 0, pad);
+	if (c->xnonce_len)
+		memcpy(body, explicit, 8);
+	if (ref_aead(k, 1, nonce, aad, alen, in, inner, in, in + inner))
+		return 0;
+	put_hdr(out, TLS12_CID_TYPE, DTLS_1_2_VERSION, epoch, seq, 0);
+	memcpy(out + 11, cid, cid_len);
+	put_be(out + 11 + cid_len, c->xnonce_len + inner + c->tag_len, 2);
+	return hlen + c->xnonce_len + inner + c->tag_len;
+}
+
+/*
+ * Open the RFC 9146 record at @rec, whose connection ID is @cid_len bytes
+ * long: h gets the header (h->type its outer type), @cid where the
+ * record's CID is, @type the real type, @ptlen the content's length.
+ * Returns the bytes the record occupies, or -1.
+ */
+static __maybe_unused ssize_t ref12_cid_open(const struct dkey *k, const uint8_t *rec,
+					     size_t avail, size_t cid_len, struct rec_hdr *h,
+					     const uint8_t **cid, uint8_t *type, uint8_t *pt,
+					     size_t *ptlen)
+{
+	const struct cdesc *c = k->c;
+	size_t hlen = DTLS_HDR_LEN + cid_len, inner, i, alen;
+	uint8_t nonce[12], aad[23 + 255];
+	const uint8_t *body = rec + hlen;
+
+	if (avail < hlen || rec[0] != TLS12_CID_TYPE)
+		return -1;
+	h->type = rec[0];
+	h->version = get_be(rec + 1, 2);
+	h->epoch = get_be(rec + 3, 2);
+	h->seq = get_be(rec + 5, 6);
+	h->length = get_be(rec + 11 + cid_len, 2);
+	*cid = rec + 11;
+	if (h->length > avail - hlen || h->length < c->xnonce_len + c->tag_len + 1)
+		return -1;
+	inner = h->length - c->xnonce_len - c->tag_len;
+	ref_nonce(k, h->epoch, h->seq, body, nonce);
+	alen = ref12_cid_aad(aad, h->epoch, h->seq, rec + 11, cid_len, inner);
+	if (ref_aead(k, 0, nonce, aad, alen, body + c->xnonce_len, inner, pt,
+		     (uint8_t *)body + c->xnonce_len + inner))
+		return -1;
+	for (i = inner; i > 0 && !pt[i - 1]; i--)
+		;
+	if (!i)
+		return -1;
+	*type = pt[i - 1];
+	*ptlen = i - 1;
+	return hlen + h->length;
+}
+
 /* An unprotected (epoch 0) record. */
 static __maybe_unused size_t plain_record(uint8_t *out, uint8_t type, uint16_t version,
 					  uint16_t epoch, uint64_t seq, const void *pt, size_t len)
