@@ -6,7 +6,8 @@ dropproxy.py LISTEN_PORT SERVER_PORT [SECONDS [dtls13]]
 
 Relays datagrams between one client and 127.0.0.1:SERVER_PORT and drops,
 from server to client, the first datagram carrying a change_cipher_spec
-record and the first carrying a protected (epoch >= 1) handshake record.
+record and the first carrying a protected (epoch >= 1) handshake record
+(or tls12_cid record: connection IDs, RFC 9146).
 The client then retransmits its final flight and the server, already
 offloaded, must answer through the kernel.  With "dtls13": DTLS 1.3, where
 the server's last word in the handshake is its ACK of the client's
@@ -60,7 +61,9 @@ def main():
                 kinds = list(records(d))
             if drop_ccs and any(t == 20 for t, _ in kinds):
                 drop_ccs, hit = False, True
-            if drop_fin and any(t == 22 and e >= 1 for t, e in kinds):
+            # 25: tls12_cid (RFC 9146), the protected Finished of a session
+            # with connection IDs; its type and epoch come before the CID
+            if drop_fin and any(t in (22, 25) and e >= 1 for t, e in kinds):
                 drop_fin, hit = False, True
             if hit:
                 dropped += 1

@@ -951,23 +951,23 @@ mb_cids() {
 # dtls-cat --lib mbedtls client -> ssl_server2.  vs_mb_server DESC SUITE
 # [OUR_CID THEIR_CID] (hex; "" for an empty one; no argument: no CIDs)
 vs_mb_server() {
-	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc="" cid_mb=""
+	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc=() cid_mb=()
 	skip_case "$desc" && return
 	mb_missing && { not_ok "$desc: $MB_ERR"; return; }
 	mb_suite "$suite"
 	if [ "$ours" != x ]; then
-		cid_dc="--cid $ours" cid_mb="cid=1 cid_val=$theirs"
+		cid_dc=(--cid "$ours") cid_mb=(cid=1 "cid_val=$theirs")
 	else
 		ours=""
 	fi
 	PORT=$((PORT + 1)); snap
 	timeout $MBTMO "$MB/ssl_server2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
-		$MB_KEY force_ciphersuite="$suite" $cid_mb > "$T/mb.out" 2>&1 &
+		$MB_KEY force_ciphersuite="$suite" "${cid_mb[@]}" > "$T/mb.out" 2>&1 &
 	local spid=$!
 	wait_port $PORT
 	# our message, then close_notify: ssl_server2 reads one record
 	printf 'kdtls hello %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -q 5 \
-		--lib mbedtls $MB_DC $cid_dc 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
+		--lib mbedtls $MB_DC "${cid_dc[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
 	local cst=$?
 	kill $spid 2>/dev/null; wait $spid 2>/dev/null
 	[ $cst = 0 ] || why "dtls-cat exit status $cst"
@@ -985,22 +985,22 @@ vs_mb_server() {
 # record waits for ssl_client2's read) and closes; ssl_client2 prints the
 # reply, sends close_notify and exits.
 vs_mb_client() {
-	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc="" cid_mb=""
+	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc=() cid_mb=()
 	skip_case "$desc" && return
 	mb_missing && { not_ok "$desc: $MB_ERR"; return; }
 	mb_suite "$suite"
 	if [ "$ours" != x ]; then
-		cid_dc="--cid $ours" cid_mb="cid=1 cid_val=$theirs"
+		cid_dc=(--cid "$ours") cid_mb=(cid=1 "cid_val=$theirs")
 	else
 		ours=""
 	fi
 	PORT=$((PORT + 1)); snap
 	printf 'kdtls reply %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -l -q 20 \
-		--lib mbedtls $MB_DC $cid_dc 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
+		--lib mbedtls $MB_DC "${cid_dc[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
 	local spid=$!
 	wait_port $PORT
 	timeout $MBTMO "$MB/ssl_client2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
-		auth_mode=none $MB_CKEY force_ciphersuite="$suite" $cid_mb \
+		auth_mode=none $MB_CKEY force_ciphersuite="$suite" "${cid_mb[@]}" \
 		> "$T/mb.out" 2>&1
 	local cst=$?
 	wait $spid; local sst=$?
@@ -1040,6 +1040,11 @@ cat_pair "$MBT dtls-cat mbedtls server -> gnutls client, aes128ccm8, psk" "<-" \
 	"--lib mbedtls $PSKOPT --cipher aes128ccm8" "--lib gnutls $PSKOPT --cipher aes128ccm8"
 lost_flight "$MBT lost final flight: dtls-cat mbedtls server <- openssl client, aes128gcm" \
 	"--lib mbedtls $CERT --cipher aes128gcm" "--lib openssl --cipher aes128gcm"
+# connection IDs under bulk data, and in the Finished resent through the kernel
+cat_pair "$MBT dtls-cat mbedtls server <- mbedtls client, aes256gcm, connection IDs" "->" \
+	"--lib mbedtls $CERT --cipher aes256gcm --cid 11223344" "--lib mbedtls --cipher aes256gcm --cid 55"
+lost_flight "$MBT lost final flight, connection IDs: dtls-cat mbedtls server <- mbedtls client, chacha20" \
+	"--lib mbedtls $CERT --cipher chacha20 --cid a0a1" "--lib mbedtls --cipher chacha20 --cid b0b1b2 --hs-timeout 200"
 
 echo "1..$N"
 echo "# interop.sh took $(( $(date +%s) - START )) s; $SKIPPED skipped"
