@@ -6,7 +6,8 @@
 # handshake library, openssl s_server/s_client, gnutls-serv/gnutls-cli, and
 # wolfSSL's example client/server (compiled here from the sources Debian's
 # libwolfssl-dev ships; for DTLS 1.3 and for dtls-cat --lib wolfssl, DTLS
-# 1.2, those of tools/setup's wolfSSL build).  Runs inside the test guest
+# 1.2, those of tools/setup's wolfSSL build), and mbed TLS's ssl_client2
+# and ssl_server2 (tools/setup's mbed TLS 3.6 build; with connection IDs).  Runs inside the test guest
 # with kernel/dtls.ko loaded, from the top of the repository:
 #
 #   tools/vm-run -- sh -c 'insmod kernel/dtls.ko && userspace/tests/interop.sh'

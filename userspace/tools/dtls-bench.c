@@ -7,7 +7,7 @@
  * one machine-readable "BENCH key=value ..." line.
  *
  *   dtls-bench [-l] [-6] [-v] [--psk HEX --psk-identity ID |
- *              --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls|wolfssl]
+ *              --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls|wolfssl|mbedtls]
  *              [--dtls13] [--no-offload | --plain] [--size N] [--time SECONDS]
  *              [--rate N] [--gso N | --batch N] [--hs-timeout MS] HOST PORT
  */
@@ -51,7 +51,7 @@ static struct {
 
 static const char usage_head[] =
 	"usage: dtls-bench [-l] [-6] [-v] [--psk HEX [--psk-identity ID] |\n"
-	"                  --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls|wolfssl]\n"
+	"                  --cert FILE --key FILE] [--cipher NAME] [--lib openssl|gnutls|wolfssl|mbedtls]\n"
 	"                  [--dtls13] [--no-offload | --plain] [--size N] [--time SECONDS] [--rate N]\n"
 	"                  [--gso N | --batch N] [--hs-timeout MS] HOST PORT\n"
 	"The client sends records for SECONDS, the server counts them and checks\n"

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dtls-cat: netcat for DTLS over UDP, with the record layer in the kernel
- * (kernel/dtls.ko) after an OpenSSL, GnuTLS or wolfSSL (DTLS 1.2) or a
- * wolfSSL (DTLS 1.3, --dtls13) handshake.
+ * (kernel/dtls.ko) after an OpenSSL, GnuTLS, wolfSSL or mbed TLS (DTLS 1.2)
+ * or a wolfSSL (DTLS 1.3, --dtls13) handshake.
  *
  *   dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX --psk-identity ID |
  *            --cert FILE --key FILE] [--cipher NAME]
- *            [--lib openssl|gnutls|wolfssl] [--dtls13]
+ *            [--lib openssl|gnutls|wolfssl|mbedtls] [--cid HEX] [--dtls13]
  *            [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]
  *            [--delay USEC] [--plain] [--handoff-delay MS] [--handoff-peek]
  *            [--hs-timeout MS] [--recv-bytes N] HOST PORT
@@ -48,7 +48,7 @@ static uint64_t rec_sent, rec_received;
 static const char usage_head[] =
 	"usage: dtls-cat [-l] [-6] [-d] [-q SECS] [-v] [--psk HEX [--psk-identity ID] |\n"
 	"                --cert FILE --key FILE] [--cipher NAME]\n"
-	"                [--lib openssl|gnutls|wolfssl] [--dtls13]\n"
+	"                [--lib openssl|gnutls|wolfssl|mbedtls] [--cid HEX] [--dtls13]\n"
 	"                [--no-offload] [--size N | --sizes MIN-MAX [--seed N]]\n"
 	"                [--delay USEC] [--plain] [--handoff-delay MS] [--handoff-peek]\n"
 	"                [--hs-timeout MS] [--recv-bytes N] [--key-update N] HOST PORT\n"
