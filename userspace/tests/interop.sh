@@ -920,10 +920,17 @@ MB_ERR="no mbed TLS programs in $MB or no dtls-cat --lib mbedtls (run tools/setu
 # ended sooner than by CASE_TIMEOUT
 MBTMO=$((TMO < 30 ? TMO : 30))
 
-# mb_suite SUITE: ssl_server2's credentials for SUITE (MB_KEY), ssl_client2's
-# (MB_CKEY: a PSK only) and dtls-cat's with its --cipher (MB_DC)
+# mb_suite SUITE [OUR_CID THEIR_CID]: ssl_server2's credentials for SUITE
+# (MB_KEY), ssl_client2's (MB_CKEY: a PSK only) and dtls-cat's with its
+# --cipher (MB_DC); connection IDs, hex ("" for an empty one), none without
+# the two arguments: dtls-cat's --cid (MB_DC_CID), the program's options
+# (MB_CID), both CIDs (MB_OURS, MB_THEIRS)
 mb_suite() {
 	local k
+	MB_DC_CID=() MB_CID=() MB_OURS=${2-} MB_THEIRS=${3-}
+	if [ $# -ge 3 ]; then
+		MB_DC_CID=(--cid "$2") MB_CID=(cid=1 "cid_val=$3")
+	fi
 	case $1 in
 	*AES-128-GCM*) k=aes128gcm ;; *AES-256-GCM*) k=aes256gcm ;;
 	*CHACHA20*) k=chacha20 ;; *CCM-8) k=aes128ccm8 ;; *CCM) k=aes128ccm ;;
@@ -949,36 +956,44 @@ mb_cids() {
 	fi
 }
 
+# mb_begin DESC SUITE [OUR_CID THEIR_CID]: false if the case is not run
+# (ONLY, or no mbed TLS: a failure); else its port and mb_suite's variables
+mb_begin() {
+	skip_case "$1" && return 1
+	mb_missing && { not_ok "$1: $MB_ERR"; return 1; }
+	mb_suite "${@:2}"
+	PORT=$((PORT + 1)); snap
+}
+
+# mb_end DESC DTLS-CAT PEER PEER_GOT DTLS_CAT_GOT: the verdict; the logs are
+# $T/DTLS-CAT.err and $T/PEER.err (the program's output, $T/mb.out, ends
+# there), what each received is matched against a pattern
+mb_end() {
+	grep -q -- "$4" "$T/mb.out" || why "the mbed TLS program did not print '$4'"
+	grep -q -- "$5" "$T/out" ||
+		why "dtls-cat got '$(head -c 200 "$T/out" | tr -c '[:print:]' '.')'"
+	need_cn "$T/$2.err"
+	mb_cids "$T/$2.err" "$T/mb.out" "$MB_OURS" "$MB_THEIRS"
+	tail -n 15 "$T/mb.out" > "$T/$3.err"
+	counters "$1" 1 1
+}
+
 # dtls-cat --lib mbedtls client -> ssl_server2.  vs_mb_server DESC SUITE
 # [OUR_CID THEIR_CID] (hex; "" for an empty one; no argument: no CIDs)
 vs_mb_server() {
-	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc=() cid_mb=()
-	skip_case "$desc" && return
-	mb_missing && { not_ok "$desc: $MB_ERR"; return; }
-	mb_suite "$suite"
-	if [ "$ours" != x ]; then
-		cid_dc=(--cid "$ours") cid_mb=(cid=1 "cid_val=$theirs")
-	else
-		ours=""
-	fi
-	PORT=$((PORT + 1)); snap
+	local desc=$1 suite=$2
+	mb_begin "$@" || return
 	timeout $MBTMO "$MB/ssl_server2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
-		$MB_KEY force_ciphersuite="$suite" "${cid_mb[@]}" > "$T/mb.out" 2>&1 &
+		$MB_KEY force_ciphersuite="$suite" "${MB_CID[@]}" > "$T/mb.out" 2>&1 &
 	local spid=$!
 	wait_port $PORT
 	# our message, then close_notify: ssl_server2 reads one record
 	printf 'kdtls hello %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -q 5 \
-		--lib mbedtls $MB_DC "${cid_dc[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
+		--lib mbedtls $MB_DC "${MB_DC_CID[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
 	local cst=$?
 	kill $spid 2>/dev/null; wait $spid 2>/dev/null
 	[ $cst = 0 ] || why "dtls-cat exit status $cst"
-	grep -q "kdtls hello $PORT" "$T/mb.out" || why "ssl_server2 did not print our message"
-	grep -q "Successful connection using: $suite" "$T/out" ||
-		why "dtls-cat got '$(head -c 200 "$T/out" | tr -c '[:print:]' '.')'"
-	need_cn "$T/cli.err"
-	mb_cids "$T/cli.err" "$T/mb.out" "$ours" "$theirs"
-	tail -n 15 "$T/mb.out" > "$T/srv.err"
-	counters "$desc" 1 1
+	mb_end "$desc" cli srv "kdtls hello $PORT" "Successful connection using: $suite"
 }
 
 # ssl_client2 -> dtls-cat --lib mbedtls server.  vs_mb_client DESC SUITE
@@ -986,34 +1001,20 @@ vs_mb_server() {
 # record waits for ssl_client2's read) and closes; ssl_client2 prints the
 # reply, sends close_notify and exits.
 vs_mb_client() {
-	local desc=$1 suite=$2 ours=${3-x} theirs=${4-} cid_dc=() cid_mb=()
-	skip_case "$desc" && return
-	mb_missing && { not_ok "$desc: $MB_ERR"; return; }
-	mb_suite "$suite"
-	if [ "$ours" != x ]; then
-		cid_dc=(--cid "$ours") cid_mb=(cid=1 "cid_val=$theirs")
-	else
-		ours=""
-	fi
-	PORT=$((PORT + 1)); snap
+	local desc=$1 suite=$2
+	mb_begin "$@" || return
 	printf 'kdtls reply %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -l -q 20 \
-		--lib mbedtls $MB_DC "${cid_dc[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
+		--lib mbedtls $MB_DC "${MB_DC_CID[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
 	local spid=$!
 	wait_port $PORT
 	timeout $MBTMO "$MB/ssl_client2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
-		auth_mode=none $MB_CKEY force_ciphersuite="$suite" "${cid_mb[@]}" \
+		auth_mode=none $MB_CKEY force_ciphersuite="$suite" "${MB_CID[@]}" \
 		> "$T/mb.out" 2>&1
 	local cst=$?
 	wait $spid; local sst=$?
 	[ $cst = 0 ] || why "ssl_client2 exit status $cst"
 	[ $sst = 0 ] || why "dtls-cat exit status $sst"
-	grep -q "kdtls reply $PORT" "$T/mb.out" || why "ssl_client2 did not print our reply"
-	grep -q "^GET / HTTP/1.0" "$T/out" ||
-		why "dtls-cat got '$(head -c 200 "$T/out" | tr -c '[:print:]' '.')'"
-	need_cn "$T/srv.err"
-	mb_cids "$T/srv.err" "$T/mb.out" "$ours" "$theirs"
-	tail -n 15 "$T/mb.out" > "$T/cli.err"
-	counters "$desc" 1 1
+	mb_end "$desc" srv cli "kdtls reply $PORT" "^GET / HTTP/1.0"
 }
 
 MBT="mbed TLS:"
