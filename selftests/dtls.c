@@ -5115,16 +5115,20 @@ TEST_F(cid, sockopt)
 
 #define PROC_FIELDS 16
 
-/* The fields of @fd's line in /proc/net/dtls (by inode); 0 if none. */
-static int proc_dtls_line(int fd, char f[PROC_FIELDS][520])
+static ino_t fd_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/* The fields of the line of the socket with inode @ino; 0 if none. */
+static int proc_dtls_line(ino_t ino, char f[PROC_FIELDS][520])
 {
 	char line[2048];
-	struct stat st;
 	int found = 0;
 	FILE *p;
 
-	if (fstat(fd, &st))
-		return -1;
 	p = fopen("/proc/net/dtls", "r");
 	if (!p)
 		return -1;
@@ -5137,7 +5141,7 @@ static int proc_dtls_line(int fd, char f[PROC_FIELDS][520])
 
 		for (char *t = strtok(line, " \n"); t && n < PROC_FIELDS; t = strtok(NULL, " \n"))
 			snprintf(f[n++], 520, "%s", t);
-		found = n == PROC_FIELDS && strtoull(f[PROC_FIELDS - 1], NULL, 10) == st.st_ino;
+		found = n == PROC_FIELDS && strtoull(f[PROC_FIELDS - 1], NULL, 10) == ino;
 	}
 	fclose(p);
 	return found;
@@ -5173,6 +5177,7 @@ TEST(proc_net_dtls_lines)
 	uint32_t window = 256;
 	int fd, peer;
 	size_t rl;
+	ino_t ino;
 	FILE *p;
 
 	p = fopen("/proc/net/dtls", "r");
@@ -5182,9 +5187,9 @@ TEST(proc_net_dtls_lines)
 	ASSERT_STREQ(head, line);
 
 	ASSERT_EQ(0, udp_pair(SK_IPV4, SK_IPV4, &fd, &peer));
-	ASSERT_EQ(0, proc_dtls_line(fd, f));		/* plain UDP: not listed */
+	ASSERT_EQ(0, proc_dtls_line(fd_ino(fd), f));		/* plain UDP: not listed */
 	ASSERT_EQ(0, setsockopt(fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &window, sizeof(window)));
-	ASSERT_EQ(1, proc_dtls_line(fd, f));
+	ASSERT_EQ(1, proc_dtls_line(fd_ino(fd), f));
 	for (int i = 2; i < 8; i++) {
 		EXPECT_STREQ("-", f[i]) TH_LOG("field %d", i);
 	}
@@ -5209,7 +5214,7 @@ TEST(proc_net_dtls_lines)
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ((ssize_t)sizeof(pt), recv_to(fd, rec, sizeof(rec), 2000));
 
-	ASSERT_EQ(1, proc_dtls_line(fd, f));
+	ASSERT_EQ(1, proc_dtls_line(fd_ino(fd), f));
 	sockaddr_str(fd, 0, want, sizeof(want));
 	EXPECT_STREQ(want, f[0]);
 	sockaddr_str(fd, 1, want, sizeof(want));
@@ -5227,8 +5232,10 @@ TEST(proc_net_dtls_lines)
 	EXPECT_STREQ("2", f[12]);
 	EXPECT_STREQ("0", f[13]);
 	EXPECT_STREQ("1", f[14]);
+	ino = fd_ino(fd);
 	close(fd);
 	close(peer);
+	EXPECT_EQ(0, proc_dtls_line(ino, f));
 }
 
 TEST_HARNESS_MAIN
