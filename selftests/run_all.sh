@@ -22,8 +22,8 @@
 #      each allocation of each entry point failed once, module load/unload
 #   9. async_crypto=1: every AEAD behind cryptd or pcrypt, so each record is
 #      sealed and opened asynchronously, in a worker on any CPU:
-#      selftests/dtls (pinned to CPU 0, see there), dtls_stress and its
-#      unload under traffic again.
+#      selftests/dtls (pinned to CPU 0, see there; not with
+#      DTLS_ASYNC_HARNESS=0), dtls_stress and its unload under traffic again.
 #      Last, because those instances stay registered.
 # The binaries must have been built on the host (make).
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
@@ -293,10 +293,17 @@ fi
 # CPU (cryptd's queue is per CPU), and a sender that sleeps in the AEAD can
 # wake up elsewhere: keep the harness on CPU 0.  dtls_stress, which does
 # not depend on order, runs on every CPU.
-taskset -c 0 "$ST/dtls" >"$TMP/async.tap" 2>&1
-echo "# selftests/dtls (async, CPU 0) exited with $?"
-grep -vE '^(# +(RUN|OK) |ok [0-9])' "$TMP/async.tap"
-count_tap "$TMP/async.tap"
+# DTLS_ASYNC_HARNESS=0 (make check-debug; make check-debug-full runs it)
+# leaves the harness out: the stress runs below still race every
+# asynchronous completion against close and unload.
+if [ "${DTLS_ASYNC_HARNESS:-1}" = 0 ]; then
+	echo "# selftests/dtls with async_crypto=1 not run here (DTLS_ASYNC_HARNESS=0)"
+else
+	taskset -c 0 "$ST/dtls" >"$TMP/async.tap" 2>&1
+	echo "# selftests/dtls (async, CPU 0) exited with $?"
+	grep -vE '^(# +(RUN|OK) |ok [0-9])' "$TMP/async.tap"
+	count_tap "$TMP/async.tap"
+fi
 own=0
 if grep -qE '^driver *: (cryptd|pcrypt)[(]' /proc/crypto; then
 	own_tap ok "records went through a cryptd or pcrypt instance"
