@@ -66,6 +66,7 @@ check: all checkpatch
 DEBUG_TREE = $(KDTLS_CACHE)/linux-6.12-debug
 DEBUG_KO = build/6.12/kernel/dtls.ko
 DEBUG_INTEROP ?= 0
+DEBUG_ASYNC_HARNESS ?= 0
 
 check-debug: all
 	tools/build-debug-kernel
@@ -76,6 +77,7 @@ check-debug: all
 		VM_CMDLINE="loglevel=7 $(VM_CMDLINE)" \
 		tools/vm-run --results build/check-debug --timeout 4000 -- \
 		env DTLS_KO=$(DEBUG_KO) DTLS_INTEROP=$(DEBUG_INTEROP) \
+		DTLS_ASYNC_HARNESS=$(DEBUG_ASYNC_HARNESS) \
 		selftests/run_all.sh
 	@cat build/check-debug/summary
 
@@ -151,9 +153,10 @@ deb:
 check-install: deb
 	@set -e; for s in $(INSTALL_SUITES); do tools/check-install $$s; done
 
-# Interop with real peers runs in make check; on the debug kernel only here.
+# Interop with real peers, and the harness with asynchronous AEADs, run in
+# make check; on the debug kernel only here.
 check-debug-full:
-	$(MAKE) check-debug DEBUG_INTEROP=1
+	$(MAKE) check-debug DEBUG_INTEROP=1 DEBUG_ASYNC_HARNESS=1
 
 demo: all
 	KVER=$(KVER) tools/vm-run --timeout 600 -- tools/demo.sh

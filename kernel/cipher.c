@@ -24,6 +24,7 @@ MODULE_PARM_DESC(async_crypto,
 static const struct dtls_cipher_desc dtls_ciphers[] = {
 	{
 		.cipher_type = DTLS_CIPHER_AES_GCM_128,
+		.name = "aes128gcm",
 		.key_size = DTLS_CIPHER_AES_GCM_128_KEY_SIZE,
 		.iv_size = DTLS_CIPHER_AES_GCM_128_SALT_SIZE,
 		.tag_size = DTLS_CIPHER_AES_GCM_128_TAG_SIZE,
@@ -35,6 +36,7 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.forged_max = DTLS13_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_AES_GCM_256,
+		.name = "aes256gcm",
 		.key_size = DTLS_CIPHER_AES_GCM_256_KEY_SIZE,
 		.iv_size = DTLS_CIPHER_AES_GCM_256_SALT_SIZE,
 		.tag_size = DTLS_CIPHER_AES_GCM_256_TAG_SIZE,
@@ -46,6 +48,7 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.forged_max = DTLS13_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_AES_CCM_128,
+		.name = "aes128ccm",
 		.key_size = DTLS_CIPHER_AES_CCM_128_KEY_SIZE,
 		.iv_size = DTLS_CIPHER_AES_CCM_128_SALT_SIZE,
 		.tag_size = DTLS_CIPHER_AES_CCM_128_TAG_SIZE,
@@ -58,6 +61,7 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.forged_max = DTLS13_AES_CCM_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_AES_CCM_8_128,
+		.name = "aes128ccm8",
 		.key_size = DTLS_CIPHER_AES_CCM_8_128_KEY_SIZE,
 		.iv_size = DTLS_CIPHER_AES_CCM_8_128_SALT_SIZE,
 		.tag_size = DTLS_CIPHER_AES_CCM_8_128_TAG_SIZE,
@@ -70,6 +74,7 @@ static const struct dtls_cipher_desc dtls_ciphers[] = {
 		.forged_max = DTLS13_AES_CCM_FORGED_LIMIT,
 	}, {
 		.cipher_type = DTLS_CIPHER_CHACHA20_POLY1305,
+		.name = "chacha20poly1305",
 		.key_size = DTLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
 		.iv_size = DTLS_CIPHER_CHACHA20_POLY1305_IV_SIZE,
 		.tag_size = DTLS_CIPHER_CHACHA20_POLY1305_TAG_SIZE,

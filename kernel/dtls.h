@@ -35,6 +35,7 @@
  */
 struct dtls_cipher_desc {
 	u16 cipher_type;
+	const char *name;	/* in /proc/net/dtls */
 	u8 key_size;
 	u8 iv_size;		/* salt (GCM, CCM) or IV (ChaCha20) */
 	u8 tag_size;
@@ -136,6 +137,15 @@ struct dtls_tx {
 
 struct dtls_rx;
 
+/* Per-socket totals, for /proc/net/dtls */
+enum dtls_sk_stat {
+	DTLS_SK_TX_RECORDS,
+	DTLS_SK_RX_RECORDS,
+	DTLS_SK_RX_PLAINTEXT,
+	DTLS_SK_RX_DROPPED,	/* records with any drop verdict */
+	DTLS_SK_STAT_MAX
+};
+
 struct dtls_context {
 	struct proto *sk_proto;		/* the UDP proto the socket had */
 	const struct proto_ops *sk_ops;	/* its proto_ops, once replaced */
@@ -146,6 +156,9 @@ struct dtls_context {
 	struct dtls_cid tx_cid;
 	struct dtls_cid rx_cid;
 	u16 gso_size;			/* UDP_SEGMENT: plaintext per record */
+	struct sock *sk;
+	struct list_head proc_node;	/* in its namespace's list (proc.c) */
+	atomic_long_t stats[DTLS_SK_STAT_MAX];
 	struct rcu_work free_work;
 };
 
@@ -242,17 +255,20 @@ enum dtls_mib_field {
 
 int dtls_proc_init(void);
 void dtls_proc_exit(void);
+void dtls_proc_link(struct sock *sk, struct dtls_context *ctx);
+void dtls_proc_unlink(struct sock *sk, struct dtls_context *ctx);
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v);
+void dtls_sk_stat_add(const struct sock *sk, enum dtls_mib_field f, long v);
 long dtls_stat_get(const struct net *net, enum dtls_mib_field f);
 
 static inline void dtls_stat_inc(const struct sock *sk, enum dtls_mib_field f)
 {
-	dtls_stat_add(sock_net(sk), f, 1);
+	dtls_sk_stat_add(sk, f, 1);
 }
 
 static inline void dtls_stat_dec(const struct sock *sk, enum dtls_mib_field f)
 {
-	dtls_stat_add(sock_net(sk), f, -1);
+	dtls_sk_stat_add(sk, f, -1);
 }
 
 #endif /* _DTLS_H */

@@ -64,12 +64,14 @@ static struct dtls_context *dtls_ctx_create(struct sock *sk)
 	ctx->replay_window = DTLS_REPLAY_WINDOW_DEFAULT;
 	rcu_assign_sk_user_data(sk, ctx);
 	dtls_update_proto(sk, ctx);
+	dtls_proc_link(sk, ctx);
 	return ctx;
 }
 
 /* Undo dtls_ctx_create() for a socket that ends up with nothing installed */
 static void dtls_ctx_destroy(struct sock *sk, struct dtls_context *ctx)
 {
+	dtls_proc_unlink(sk, ctx);
 	rcu_assign_sk_user_data(sk, NULL);
 	WRITE_ONCE(sk->sk_prot, ctx->sk_proto);
 	dtls_ctx_free(ctx);
@@ -511,6 +513,7 @@ void dtls_close(struct sock *sk, long timeout)
 
 	lock_sock(sk);
 	ctx = dtls_get_ctx(sk);
+	dtls_proc_unlink(sk, ctx);
 	base = ctx->sk_proto;
 	if (rcu_access_pointer(ctx->rx)) {
 		dtls_rx_uninstall(sk);

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-network-namespace counters in /proc/net/dtls_stat.
+ * What /proc shows: the per-network-namespace counters in
+ * /proc/net/dtls_stat and, in /proc/net/dtls, one line per DTLS socket.
  */
 
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
+#include <net/ipv6.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
 #include "dtls.h"
+#include "rx.h"
 
 struct dtls_net {
 	long __percpu *mib;	/* DTLS_MIB_MAX counters per CPU */
+	spinlock_t lock;	/* serialises the list with its readers */
+	struct list_head sockets;
 };
 
 static unsigned int dtls_net_id __read_mostly;
@@ -44,6 +49,46 @@ void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v)
 	this_cpu_add(dn->mib[f], v);
 }
 
+/* The socket's own total a namespace counter adds to, if any */
+static int dtls_sk_stat_of(enum dtls_mib_field f)
+{
+	switch (f) {
+	case DTLS_MIB_TX_RECORDS:
+		return DTLS_SK_TX_RECORDS;
+	case DTLS_MIB_RX_RECORDS:
+		return DTLS_SK_RX_RECORDS;
+	case DTLS_MIB_RX_PLAINTEXT:
+		return DTLS_SK_RX_PLAINTEXT;
+	case DTLS_MIB_RX_DECRYPT_ERROR:
+	case DTLS_MIB_RX_REPLAY:
+	case DTLS_MIB_RX_MALFORMED:
+	case DTLS_MIB_RX_BAD_VERSION:
+	case DTLS_MIB_RX_UNKNOWN_EPOCH:
+	case DTLS_MIB_RX_DROPPED:
+	case DTLS_MIB_RX_KEY_EXPIRED:
+	case DTLS_MIB_RX_UNKNOWN_CID:
+		return DTLS_SK_RX_DROPPED;
+	default:
+		return -1;
+	}
+}
+
+/* Count in @sk's namespace and, while it has its context, in @sk's totals */
+void dtls_sk_stat_add(const struct sock *sk, enum dtls_mib_field f, long v)
+{
+	int s = dtls_sk_stat_of(f);
+	struct dtls_context *ctx;
+
+	dtls_stat_add(sock_net(sk), f, v);
+	if (s < 0)
+		return;
+	rcu_read_lock();
+	ctx = dtls_get_ctx_rcu(sk);
+	if (ctx)
+		atomic_long_add(v, &ctx->stats[s]);
+	rcu_read_unlock();
+}
+
 long dtls_stat_get(const struct net *net, enum dtls_mib_field f)
 {
 	struct dtls_net *dn = net_generic(net, dtls_net_id);
@@ -66,27 +111,199 @@ static int dtls_stat_show(struct seq_file *seq, void *v)
 	return 0;
 }
 
+/*
+ * A socket is listed from its first SOL_DTLS option until close() begins.
+ * The list lock is taken inside the socket lock (dtls_ctx_create()), so a
+ * reader, which holds it across each line, takes no socket lock: what a
+ * line shows is read without stopping the data path.
+ */
+void dtls_proc_link(struct sock *sk, struct dtls_context *ctx)
+{
+	struct dtls_net *dn = net_generic(sock_net(sk), dtls_net_id);
+
+	ctx->sk = sk;
+	spin_lock(&dn->lock);
+	list_add_tail(&ctx->proc_node, &dn->sockets);
+	spin_unlock(&dn->lock);
+}
+
+void dtls_proc_unlink(struct sock *sk, struct dtls_context *ctx)
+{
+	struct dtls_net *dn = net_generic(sock_net(sk), dtls_net_id);
+
+	spin_lock(&dn->lock);
+	list_del(&ctx->proc_node);
+	spin_unlock(&dn->lock);
+}
+
+static void *dtls_seq_start(struct seq_file *seq, loff_t *pos)
+	__acquires(&dn->lock)
+{
+	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
+
+	spin_lock(&dn->lock);
+	return seq_list_start_head(&dn->sockets, *pos);
+}
+
+static void *dtls_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
+
+	return seq_list_next(v, &dn->sockets, pos);
+}
+
+static void dtls_seq_stop(struct seq_file *seq, void *v)
+	__releases(&dn->lock)
+{
+	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
+
+	spin_unlock(&dn->lock);
+}
+
+/* The socket's addresses, as UDP holds them */
+static void dtls_seq_addrs(const struct sock *sk, struct sockaddr_storage *src,
+			   struct sockaddr_storage *dst)
+{
+	const struct inet_sock *inet = inet_sk(sk);
+
+	memset(src, 0, sizeof(*src));
+	memset(dst, 0, sizeof(*dst));
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)src;
+		struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)dst;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = sk->sk_v6_rcv_saddr;
+		s6->sin6_port = inet->inet_sport;
+		d6->sin6_family = AF_INET6;
+		d6->sin6_addr = sk->sk_v6_daddr;
+		d6->sin6_port = inet->inet_dport;
+		return;
+	}
+#endif
+	((struct sockaddr_in *)src)->sin_family = AF_INET;
+	((struct sockaddr_in *)src)->sin_addr.s_addr = inet->inet_rcv_saddr;
+	((struct sockaddr_in *)src)->sin_port = inet->inet_sport;
+	((struct sockaddr_in *)dst)->sin_family = AF_INET;
+	((struct sockaddr_in *)dst)->sin_addr.s_addr = inet->inet_daddr;
+	((struct sockaddr_in *)dst)->sin_port = inet->inet_dport;
+}
+
+static void dtls_seq_cid(struct seq_file *seq, const struct dtls_cid *cid)
+{
+	unsigned int i;
+
+	if (!cid->len)
+		seq_puts(seq, " -");
+	else
+		seq_putc(seq, ' ');
+	for (i = 0; i < cid->len; i++)
+		seq_printf(seq, "%02x", cid->cid[i]);
+}
+
+static const char *dtls_seq_version(u16 version)
+{
+	return version == DTLS_1_3_VERSION ? "1.3" : "1.2";
+}
+
+/* version cipher tx_epoch tx_next, or dashes without TX keys */
+static void dtls_seq_tx(struct seq_file *seq, const struct dtls_tx *tx)
+{
+	if (!tx) {
+		seq_puts(seq, " - - - -");
+		return;
+	}
+	seq_printf(seq, " %s %s %u %llu",
+		   dtls_seq_version(tx->crypto.version), tx->crypto.desc->name,
+		   READ_ONCE(tx->crypto.epoch), READ_ONCE(tx->seq));
+}
+
+/*
+ * rx_epoch rx_next window: the current epoch's next expected number; the
+ * window of the coming DTLS_RX while there is none
+ */
+static void dtls_seq_rx(struct seq_file *seq, struct dtls_context *ctx)
+{
+	const struct dtls_rx_epoch *e = NULL;
+	const struct dtls_rx *rx;
+
+	rcu_read_lock();
+	rx = rcu_dereference(ctx->rx);
+	if (rx)
+		e = dtls_rx_epoch_rcu(rx, READ_ONCE(rx->epoch));
+	if (e)
+		seq_printf(seq, " %u %llu %u", e->crypto.epoch,
+			   dtls_replay_next(&e->replay), rx->window);
+	else
+		seq_printf(seq, " - - %u", READ_ONCE(ctx->replay_window));
+	rcu_read_unlock();
+}
+
+#define DTLS_PROC_HEADER \
+	"local remote version cipher tx_epoch tx_next rx_epoch rx_next window tx_cid rx_cid tx_records rx_records rx_plaintext rx_dropped inode\n"
+
+static int dtls_seq_show(struct seq_file *seq, void *v)
+{
+	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
+	struct sockaddr_storage src, dst;
+	struct dtls_context *ctx;
+	int i;
+
+	if (v == &dn->sockets) {
+		seq_puts(seq, DTLS_PROC_HEADER);
+		return 0;
+	}
+	ctx = list_entry(v, struct dtls_context, proc_node);
+	dtls_seq_addrs(ctx->sk, &src, &dst);
+	seq_printf(seq, "%pISpc %pISpc", &src, &dst);
+	dtls_seq_tx(seq, READ_ONCE(ctx->tx));
+	dtls_seq_rx(seq, ctx);
+	dtls_seq_cid(seq, &ctx->tx_cid);
+	dtls_seq_cid(seq, &ctx->rx_cid);
+	for (i = 0; i < DTLS_SK_STAT_MAX; i++)
+		seq_printf(seq, " %ld", atomic_long_read(&ctx->stats[i]));
+	seq_printf(seq, " %lu\n", sock_i_ino(ctx->sk));
+	return 0;
+}
+
+static const struct seq_operations dtls_seq_ops = {
+	.start = dtls_seq_start,
+	.next = dtls_seq_next,
+	.stop = dtls_seq_stop,
+	.show = dtls_seq_show,
+};
+
 static int __net_init dtls_net_init(struct net *net)
 {
 	struct dtls_net *dn = net_generic(net, dtls_net_id);
 
+	spin_lock_init(&dn->lock);
+	INIT_LIST_HEAD(&dn->sockets);
 	dn->mib = __alloc_percpu(sizeof(long) * DTLS_MIB_MAX,
 				 __alignof__(long));
 	if (!dn->mib)
 		return -ENOMEM;
 
 	if (!proc_create_net_single("dtls_stat", 0444, net->proc_net,
-				    dtls_stat_show, NULL)) {
-		free_percpu(dn->mib);
-		return -ENOMEM;
+				    dtls_stat_show, NULL))
+		goto err;
+	if (!proc_create_net("dtls", 0444, net->proc_net, &dtls_seq_ops,
+			     sizeof(struct seq_net_private))) {
+		remove_proc_entry("dtls_stat", net->proc_net);
+		goto err;
 	}
 	return 0;
+err:
+	free_percpu(dn->mib);
+	return -ENOMEM;
 }
 
 static void __net_exit dtls_net_exit(struct net *net)
 {
 	struct dtls_net *dn = net_generic(net, dtls_net_id);
 
+	remove_proc_entry("dtls", net->proc_net);
 	remove_proc_entry("dtls_stat", net->proc_net);
 	free_percpu(dn->mib);
 }

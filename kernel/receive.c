@@ -292,9 +292,9 @@ static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
 	if (!queued)
 		return;
 	if (queued > plain)
-		dtls_stat_add(sock_net(sk), DTLS_MIB_RX_RECORDS, queued - plain);
+		dtls_sk_stat_add(sk, DTLS_MIB_RX_RECORDS, queued - plain);
 	if (plain)
-		dtls_stat_add(sock_net(sk), DTLS_MIB_RX_PLAINTEXT, plain);
+		dtls_sk_stat_add(sk, DTLS_MIB_RX_PLAINTEXT, plain);
 	sk->sk_data_ready(sk);
 }
 

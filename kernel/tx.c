@@ -633,7 +633,7 @@ static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
 		dtls_stat_inc(sk, DTLS_MIB_TX_ERROR);
 		return err;
 	}
-	dtls_stat_add(sock_net(sk), DTLS_MIB_TX_RECORDS, nrec);
+	dtls_sk_stat_add(sk, DTLS_MIB_TX_RECORDS, nrec);
 	return 0;
 }
 

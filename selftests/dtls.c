@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -5107,6 +5108,134 @@ TEST_F(cid, sockopt)
 	ASSERT_EQ(0, getsockopt(fd, SOL_DTLS, DTLS_RX_CID, &v, &len));
 	EXPECT_EQ(1, len);
 	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* /proc/net/dtls: one line per socket                                    */
+
+#define PROC_FIELDS 16
+
+static ino_t fd_ino(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : st.st_ino;
+}
+
+/* The fields of the line of the socket with inode @ino; 0 if none. */
+static int proc_dtls_line(ino_t ino, char f[PROC_FIELDS][520])
+{
+	char line[2048];
+	int found = 0;
+	FILE *p;
+
+	p = fopen("/proc/net/dtls", "r");
+	if (!p)
+		return -1;
+	if (!fgets(line, sizeof(line), p)) {	/* the header */
+		fclose(p);
+		return -1;
+	}
+	while (!found && fgets(line, sizeof(line), p)) {
+		int n = 0;
+
+		for (char *t = strtok(line, " \n"); t && n < PROC_FIELDS; t = strtok(NULL, " \n"))
+			snprintf(f[n++], 520, "%s", t);
+		found = n == PROC_FIELDS && strtoull(f[PROC_FIELDS - 1], NULL, 10) == ino;
+	}
+	fclose(p);
+	return found;
+}
+
+static void sockaddr_str(int fd, int peer, char *out, size_t len)
+{
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	char a[INET_ADDRSTRLEN];
+
+	if (peer)
+		getpeername(fd, (struct sockaddr *)&sin, &sl);
+	else
+		getsockname(fd, (struct sockaddr *)&sin, &sl);
+	inet_ntop(AF_INET, &sin.sin_addr, a, sizeof(a));
+	snprintf(out, len, "%s:%u", a, ntohs(sin.sin_port));
+}
+
+/*
+ * A line for a socket from its first SOL_DTLS option on, dashes for what
+ * it does not have yet; addresses, version, cipher, epochs and next record
+ * numbers, window, CIDs and the socket's own totals; gone once it closes.
+ */
+TEST(proc_net_dtls_lines)
+{
+	static const char *const head = "local remote version cipher tx_epoch tx_next rx_epoch "
+		"rx_next window tx_cid rx_cid tx_records rx_records rx_plaintext rx_dropped inode\n";
+	const struct cdesc *c = cdesc_by_type(DTLS_CIPHER_AES_GCM_128);
+	char f[PROC_FIELDS][520], line[256], want[64];
+	uint8_t cid[3] = { 0xc0, 0x01, 0xfe }, pt[100], rec[300];
+	struct dkey k, k_rx;
+	uint32_t window = 256;
+	int fd, peer;
+	size_t rl;
+	ino_t ino;
+	FILE *p;
+
+	p = fopen("/proc/net/dtls", "r");
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), p));
+	fclose(p);
+	ASSERT_STREQ(head, line);
+
+	ASSERT_EQ(0, udp_pair(SK_IPV4, SK_IPV4, &fd, &peer));
+	ASSERT_EQ(0, proc_dtls_line(fd_ino(fd), f));		/* plain UDP: not listed */
+	ASSERT_EQ(0, setsockopt(fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &window, sizeof(window)));
+	ASSERT_EQ(1, proc_dtls_line(fd_ino(fd), f));
+	for (int i = 2; i < 8; i++) {
+		EXPECT_STREQ("-", f[i]) TH_LOG("field %d", i);
+	}
+	EXPECT_STREQ("256", f[8]);
+
+	ASSERT_EQ(0, set_cid(fd, DTLS_TX_CID, cid, sizeof(cid)));
+	dkey_derive(&k, c, "proc kernel-to-peer");
+	dkey_derive(&k_rx, c, "proc peer-to-kernel");
+	ASSERT_EQ(0, dtls_install(fd, DTLS_TX, &k, REC_NUM(1, 40)));
+	ASSERT_EQ(0, dtls_install(fd, DTLS_RX, &k_rx, REC_NUM(1, 7)));
+	fill_pattern(pt, sizeof(pt), 3);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ((ssize_t)sizeof(pt), send(fd, pt, sizeof(pt), 0));
+		ASSERT_LT(0, recv_to(peer, rec, sizeof(rec), 2000));
+	}
+	for (int i = 0; i < 3; i++) {
+		rl = ref_seal_rnd(&k_rx, 23, 1, 7 + i, pt, sizeof(pt), rec);
+		if (i == 1)
+			rec[rl - 1] ^= 1;	/* forged */
+		ASSERT_EQ((ssize_t)rl, send(peer, rec, rl, 0));
+	}
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ((ssize_t)sizeof(pt), recv_to(fd, rec, sizeof(rec), 2000));
+
+	ASSERT_EQ(1, proc_dtls_line(fd_ino(fd), f));
+	sockaddr_str(fd, 0, want, sizeof(want));
+	EXPECT_STREQ(want, f[0]);
+	sockaddr_str(fd, 1, want, sizeof(want));
+	EXPECT_STREQ(want, f[1]);
+	EXPECT_STREQ("1.2", f[2]);
+	EXPECT_STREQ("aes128gcm", f[3]);
+	EXPECT_STREQ("1", f[4]);
+	EXPECT_STREQ("43", f[5]);	/* tx_next: 40 + 3 */
+	EXPECT_STREQ("1", f[6]);
+	EXPECT_STREQ("10", f[7]);	/* rx_next: one past 9 */
+	EXPECT_STREQ("256", f[8]);
+	EXPECT_STREQ("c001fe", f[9]);
+	EXPECT_STREQ("-", f[10]);
+	EXPECT_STREQ("3", f[11]);
+	EXPECT_STREQ("2", f[12]);
+	EXPECT_STREQ("0", f[13]);
+	EXPECT_STREQ("1", f[14]);
+	ino = fd_ino(fd);
+	close(fd);
+	close(peer);
+	EXPECT_EQ(0, proc_dtls_line(ino, f));
 }
 
 TEST_HARNESS_MAIN
