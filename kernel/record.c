@@ -277,10 +277,11 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 				    avail - hlen;
 	if (len > avail - hlen)
 		return DTLS_DROP_MALFORMED;
+
+	/* framed: the next record starts there, whatever this one's verdict */
+	rec->end = off + hlen + len;
 	if (rx->cid.len && memcmp(p + 1, rx->cid.cid, rx->cid.len))
 		return DTLS_DROP_UNKNOWN_CID;
-
-	rec->end = off + hlen + len;
 	rec->body = off + hlen;
 	rec->ptlen = len;
 	/* the real one is inside; until it is opened it counts as data */

@@ -5022,13 +5022,15 @@ static void cid_drop(struct __test_metadata *_metadata, FIXTURE_DATA(cid) *self,
 /*
  * Dropped and counted: another CID (DtlsRxUnknownCid); a CID on a socket
  * without one, none on a socket with one, and an authentic record of
- * padding alone (DtlsRxMalformed).  A good record passes after them.
+ * padding alone (DtlsRxMalformed).  A good record passes after them, and
+ * after one with another CID in its datagram.
  */
 TEST_F(cid, rx_drops)
 {
 	static uint8_t rec[MAXREC];
 	uint8_t other[DTLS_CID_MAX_SIZE], pt[64];
 	size_t cl = variant->rx_len, rl;
+	long long before;
 
 	fill_pattern(pt, sizeof(pt), 1);
 	if (cl) {
@@ -5046,6 +5048,16 @@ TEST_F(cid, rx_drops)
 			 rec, cid_peer_rec(variant, self, self->rx_cid, cl, self->peer_seq++, 0,
 					   NULL, 0, 6, rec),
 			 "DtlsRxMalformed", "padding alone");
+		/* another CID, then a good record, in one datagram: that one passes */
+		rl = cid_peer_rec(variant, self, other, cl, self->peer_seq++, 23, pt, sizeof(pt),
+				  0, rec);
+		ASSERT_NE(0, rl);
+		rl += cid_peer_rec(variant, self, self->rx_cid, cl, self->peer_seq, 23, pt,
+				   sizeof(pt), 0, rec + rl);
+		before = dstat("DtlsRxUnknownCid");
+		ASSERT_EQ((ssize_t)rl, send(self->peer, rec, rl, 0));
+		cid_recv(_metadata, variant, self, 23, self->peer_seq++, pt, sizeof(pt));
+		EXPECT_EQ(before + 1, dstat_wait("DtlsRxUnknownCid", before + 1, 2000));
 	} else {
 		memset(other, 0x33, 4);
 		cid_drop(_metadata, self,
