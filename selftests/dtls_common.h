@@ -423,18 +423,18 @@ static __maybe_unused size_t ref12_cid_seal(const struct dkey *k, uint8_t type, 
 }
 
 /*
- * Open the RFC 9146 record at @rec, whose connection ID is @cid_len bytes
- * long: h gets the header (h->type its outer type), @cid where the
- * record's CID is, @type the real type, @ptlen the content's length.
- * Returns the bytes the record occupies, or -1.
+ * Authenticate and decrypt the RFC 9146 record at @rec, whose connection
+ * ID is @cid_len bytes long, into @pt: the whole DTLSInnerPlaintext,
+ * padding included.  h gets the header (h->type its outer type).  Returns
+ * the DTLSInnerPlaintext's length, or -1 if the record is malformed or
+ * not authentic.
  */
-static __maybe_unused ssize_t ref12_cid_open(const struct dkey *k, const uint8_t *rec,
-					     size_t avail, size_t cid_len, struct rec_hdr *h,
-					     const uint8_t **cid, uint8_t *type, uint8_t *pt,
-					     size_t *ptlen)
+static __maybe_unused ssize_t ref12_cid_unseal(const struct dkey *k, const uint8_t *rec,
+					       size_t avail, size_t cid_len, struct rec_hdr *h,
+					       uint8_t *pt)
 {
 	const struct cdesc *c = k->c;
-	size_t hlen = DTLS_HDR_LEN + cid_len, inner, i, alen;
+	size_t hlen = DTLS_HDR_LEN + cid_len, inner, alen;
 	uint8_t nonce[12], aad[23 + 255];
 	const uint8_t *body = rec + hlen;
 
@@ -445,7 +445,6 @@ static __maybe_unused ssize_t ref12_cid_open(const struct dkey *k, const uint8_t
 	h->epoch = get_be(rec + 3, 2);
 	h->seq = get_be(rec + 5, 6);
 	h->length = get_be(rec + 11 + cid_len, 2);
-	*cid = rec + 11;
 	if (h->length > avail - hlen || h->length < c->xnonce_len + c->tag_len + 1)
 		return -1;
 	inner = h->length - c->xnonce_len - c->tag_len;
@@ -454,13 +453,33 @@ static __maybe_unused ssize_t ref12_cid_open(const struct dkey *k, const uint8_t
 	if (ref_aead(k, 0, nonce, aad, alen, body + c->xnonce_len, inner, pt,
 		     (uint8_t *)body + c->xnonce_len + inner))
 		return -1;
+	return inner;
+}
+
+/*
+ * Open the RFC 9146 record at @rec, whose connection ID is @cid_len bytes
+ * long: h gets the header (h->type its outer type), @cid where the
+ * record's CID is, @type the real type, @ptlen the content's length.
+ * Returns the bytes the record occupies, or -1.
+ */
+static __maybe_unused ssize_t ref12_cid_open(const struct dkey *k, const uint8_t *rec,
+					     size_t avail, size_t cid_len, struct rec_hdr *h,
+					     const uint8_t **cid, uint8_t *type, uint8_t *pt,
+					     size_t *ptlen)
+{
+	ssize_t inner = ref12_cid_unseal(k, rec, avail, cid_len, h, pt);
+	size_t i;
+
+	if (inner < 0)
+		return -1;
+	*cid = rec + 11;
 	for (i = inner; i > 0 && !pt[i - 1]; i--)
 		;
 	if (!i)
 		return -1;
 	*type = pt[i - 1];
 	*ptlen = i - 1;
-	return hlen + h->length;
+	return DTLS_HDR_LEN + cid_len + h->length;
 }
 
 /* An unprotected (epoch 0) record. */

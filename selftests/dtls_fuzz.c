@@ -2,10 +2,12 @@
 /*
  * Bounded receive-path fuzzer for the kernel DTLS record layer.
  *
- *   dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13] [-v]
+ *   dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13]
+ *             [-C 0|1] [-v]
  *   (defaults: -n 1000000 -t 120)
  *
- * For every DTLS 1.2 cipher and DTLS 1.3 suite and for IPv4 and IPv6, an
+ * For every DTLS 1.2 cipher and DTLS 1.3 suite, for IPv4 and IPv6, and
+ * without and with connection IDs (-C 0 or 1: only one of the two), an
  * offloaded socket (DTLS_RX with a known key, random epoch, start sequence
  * number and replay window) is connected to a plain UDP peer socket.  The
  * peer sends batches of datagrams mixing real records (sealed with the
@@ -18,8 +20,18 @@
  * 16-bit sequence number, with or without a length), the epoch bits of an
  * epoch without keys, a connection ID, records too short to sample, and
  * authentic records with padding alone or a content type 1.3 does not
- * protect.  After each batch the offloaded socket is drained with recvmsg
- * and its DTLS_GET_RECORD_TYPE control message.
+ * protect.  A connection ID run gives the socket a DTLS_RX_CID of 1 to 255
+ * bytes, which the real records carry (DTLS 1.2: tls12_cid records, some
+ * padded), and adds: another connection ID (one byte flipped, sealed so or
+ * after sealing: dropped before the tag, as UnknownCid), one of another
+ * length, none, additional data made with another one, a header cut inside
+ * it, one in the clear, and (DTLS 1.2) authentic records whose
+ * DTLSInnerPlaintext is padding alone, of a type 1.2 does not have or
+ * holds more than 2^14 bytes, the numbers of which the window takes.  In a
+ * quarter of those runs the socket has no connection ID and the peer sends
+ * records with one among its others.  After each batch the offloaded
+ * socket is drained with recvmsg and its DTLS_GET_RECORD_TYPE control
+ * message.
  *
  * A model written from Documentation/networking/dtls.rst classifies every
  * record the peer sent.  For DTLS 1.3 it follows the records in order with
@@ -32,14 +44,17 @@
  *   - epoch-0 plaintext records are delivered unprotected, as predicted;
  *   - DtlsRxRecords and DtlsRxPlaintext grew by what was delivered;
  *   - the drop counters (DecryptError, Replay, Malformed, BadVersion,
- *     UnknownEpoch, Dropped) grew by exactly the number of rejected records,
- *     and each one lies within the range the model allows (a record with
- *     several faults may be counted under any of them);
+ *     UnknownEpoch, UnknownCid, Dropped) grew by exactly the number of
+ *     rejected records, and each one lies within the range the model
+ *     allows (a DTLS 1.2 record with several faults may be counted under
+ *     any of them, but a connection ID where the socket expects none, or
+ *     none where it expects one, is Malformed whatever else is wrong);
+ *   - a connection ID run: getsockopt(DTLS_RX_CID) reads the one set;
  *   - DTLS 1.3: the epoch's forgery count (DTLS_KEY_USAGE rx_forged) is the
  *     number of records that failed the tag.  CCM_8's integrity limit is
  *     raised with DTLS_KEY_LIMITS, as its 2^7 forgeries would end the epoch.
  *
- * The run is bounded by both DATAGRAMS (total, shared by the 20 runs) and
+ * The run is bounded by both DATAGRAMS (total, shared by the 40 runs) and
  * SECONDS.  The program enters a new network namespace when it can, so the
  * counters are its own.  Prints TAP, then "N passed, N failed".
  */
@@ -84,12 +99,12 @@ static void rnd_bytes(uint8_t *p, size_t n)
 
 enum {
 	S_RECORDS, S_PLAIN, S_DECRYPT, S_REPLAY, S_MALF, S_BADVER, S_EPOCH,
-	S_DROPPED, S_CURR_RX, S_N
+	S_UCID, S_DROPPED, S_CURR_RX, S_N
 };
 static const char *const snames[S_N] = {
 	"DtlsRxRecords", "DtlsRxPlaintext", "DtlsRxDecryptError",
 	"DtlsRxReplay", "DtlsRxMalformed", "DtlsRxBadVersion",
-	"DtlsRxUnknownEpoch", "DtlsRxDropped", "DtlsCurrRxSw",
+	"DtlsRxUnknownEpoch", "DtlsRxUnknownCid", "DtlsRxDropped", "DtlsCurrRxSw",
 };
 
 static int snap(long long *v)
@@ -124,11 +139,12 @@ static int snap(long long *v)
 #define V_MALF		0x10
 #define V_BADVER	0x20
 #define V_EPOCH		0x40
-#define V_BAD		(V_DECRYPT | V_REPLAY | V_MALF | V_BADVER | V_EPOCH)
+#define V_UCID		0x80	/* another connection ID than the socket's */
+#define V_BAD		(V_DECRYPT | V_REPLAY | V_MALF | V_BADVER | V_EPOCH | V_UCID)
 /* bad category i <-> bit V_DECRYPT << i <-> counter S_DECRYPT + i */
-#define N_BAD		5
+#define N_BAD		6
 static const char *const badname[N_BAD] = {
-	"decrypt", "replay", "malformed", "badversion", "unknownepoch",
+	"decrypt", "replay", "malformed", "badversion", "unknownepoch", "unknowncid",
 };
 
 #define MAX_DGRAM	65000
@@ -136,11 +152,17 @@ static const char *const badname[N_BAD] = {
 #define MAX_REAL_PT	DTLS_MAX_PLAINTEXT
 #define FORGED_ID	0x80000000u	/* ids of records that must never arrive */
 
+/*
+ * A record sealed with a fresh sequence number.  DTLS 1.2 with a
+ * connection ID: one whose DTLSInnerPlaintext the kernel refuses after the
+ * tag (@bad_inner) is one too, since the window takes its number.
+ */
 struct real {
 	uint64_t seq;
 	uint8_t type;
 	uint8_t delivered;
-	uint8_t expected;	/* the model says the kernel will deliver it */
+	uint8_t expected;	/* the model says the window will take it */
+	uint8_t bad_inner;	/* and then drop it: nothing to deliver */
 };
 
 #define N_CAPTURE	128
@@ -160,6 +182,13 @@ struct fz {
 	uint64_t m_next;	/* one more than the highest accepted */
 	uint64_t m_ring[M_RING / 64];
 	int lone;		/* generating the datagram's only record */
+	/*
+	 * A connection ID run: the socket's DTLS_RX_CID (@cid_len 0: none,
+	 * and the peer sends records with connection IDs among the others)
+	 */
+	int cid_run;
+	size_t cid_len;
+	uint8_t cid[DTLS_CID_MAX_SIZE];
 	int fd, peer;
 	uint16_t epoch;
 	uint32_t win;
@@ -259,52 +288,124 @@ static int verdict_unauthentic(const struct fz *z, uint64_t s)
 static uint8_t ptbuf[70000];
 
 /*
- * Classify one record (header at @rec, body length @len).  Pass 1 only
- * marks the real records that will be delivered; pass 2 returns the verdict.
+ * DTLS 1.2: a header's length.  Only the outer type tls12_cid says a
+ * connection ID follows the sequence number, of the length the socket
+ * asked for (none on a socket without one).
  */
-static int classify_record(struct fz *z, const uint8_t *rec, unsigned int len,
-			   int pass)
+static size_t hdr12_len(const struct fz *z, uint8_t type)
+{
+	return DTLS_HDR_LEN + (type == TLS12_CID_TYPE ? z->cid_len : 0);
+}
+
+/*
+ * Authenticate the DTLS 1.2 record at @rec (@rl bytes) into ptbuf: its
+ * plaintext's length (a DTLSInnerPlaintext's if it has a connection ID),
+ * or -1.
+ */
+static ssize_t open12(const struct fz *z, const uint8_t *rec, size_t rl)
+{
+	struct rec_hdr h;
+	size_t ptlen;
+
+	if (rec[0] == TLS12_CID_TYPE)
+		return ref12_cid_unseal(&z->k, rec, rl, z->cid_len, &h, ptbuf);
+	if (ref_open(&z->k, rec, rl, &h, ptbuf, &ptlen) < 0)
+		return -1;
+	return ptlen;
+}
+
+/*
+ * RFC 9146, after the tag: the content type is the last non-zero byte of
+ * the DTLSInnerPlaintext in ptbuf; padding alone, a type DTLS 1.2 does
+ * not have or more than 2^14 bytes of content are malformed.
+ */
+static int inner12_verdict(size_t inner)
+{
+	size_t i = inner;
+
+	while (i > 0 && !ptbuf[i - 1])
+		i--;
+	if (!i || ptbuf[i - 1] < 20 || ptbuf[i - 1] > 23 || i - 1 > DTLS_MAX_PLAINTEXT)
+		return V_MALF;
+	return V_DELIVER;
+}
+
+/*
+ * The checks a DTLS 1.2 record's header and length get before the tag: the
+ * faults found (any of them may be counted), or 0.  A connection ID where
+ * the socket expects none, or none where it expects one, is the first
+ * thing checked after the content type, so that verdict is exact.
+ */
+static int check12_header(const struct fz *z, const uint8_t *rec, size_t len)
 {
 	const struct cdesc *c = z->c;
-	unsigned int overhead = c->xnonce_len + c->tag_len;
+	int cid = rec[0] == TLS12_CID_TYPE;
+	size_t overhead = c->xnonce_len + c->tag_len + cid;
+	size_t max = cid ? DTLS_MAX_PLAINTEXT + 256 : DTLS_MAX_PLAINTEXT;
+	uint16_t version = get_be(rec + 1, 2);
+	int m = 0;
+
+	if (!cid && (rec[0] < 20 || rec[0] > 23))
+		return V_MALF;
+	if (cid != !!z->cid_len)
+		return V_MALF;
+	if (len < overhead || len - overhead > max)
+		m |= V_MALF;
+	if (version != DTLS_1_2_VERSION)
+		m |= V_BADVER;
+	if (cid && memcmp(rec + 11, z->cid, z->cid_len))
+		m |= V_UCID;
+	if (get_be(rec + 3, 2) != z->epoch)
+		m |= V_EPOCH;
+	return m;
+}
+
+/*
+ * Classify one record (header of @hlen bytes at @rec, body length @len).
+ * Pass 1 only marks the real records the window will take; pass 2
+ * returns the verdict.
+ */
+static int classify_record(struct fz *z, const uint8_t *rec, size_t hlen,
+			   unsigned int len, int pass)
+{
 	uint8_t type = rec[0];
 	uint16_t version = get_be(rec + 1, 2);
 	uint16_t epoch = get_be(rec + 3, 2);
 	uint64_t seq = get_be(rec + 5, 6);
 	int type_ok = type >= 20 && type <= 23;
 	int m = 0;
-	struct rec_hdr h;
-	size_t ptlen;
+	ssize_t ptlen;
 	long id;
 
 	if (!epoch) {
+		if (type == TLS12_CID_TYPE)
+			return V_MALF;	/* no connection ID in the clear */
 		if (!type_ok || type == 23 || len > DTLS_MAX_PLAINTEXT)
 			m |= V_MALF;
 		if (version != DTLS_1_2_VERSION && version != 0xfeff)
 			m |= V_BADVER;
 		return m ? m : V_PLAIN;
 	}
-	if (!type_ok || len < overhead || len - overhead > DTLS_MAX_PLAINTEXT)
-		m |= V_MALF;
-	if (version != DTLS_1_2_VERSION)
-		m |= V_BADVER;
-	if (epoch != z->epoch)
-		m |= V_EPOCH;
+	m = check12_header(z, rec, len);
 	if (m)
 		return m;
 
-	if (ref_open(&z->k, rec, DTLS_HDR_LEN + len, &h, ptbuf, &ptlen) < 0)
+	ptlen = open12(z, rec, hlen + len);
+	if (ptlen < 0)
 		return pass == 1 ? V_DECRYPT : verdict_unauthentic(z, seq);
 
 	/* authentic */
 	id = real_by_seq(z, seq);
 	if (id >= 0 && (size_t)id >= z->batch_first) {
+		m = type == TLS12_CID_TYPE ? inner12_verdict(ptlen) : V_DELIVER;
+		if ((m != V_DELIVER) != z->reals[id].bad_inner)
+			fz_err(z, "generator bug: real id %ld verdict %#x", id, m);
 		if (pass == 1) {
 			if (z->reals[id].expected)
 				fz_err(z, "generator bug: real id %ld twice in a batch", id);
 			z->reals[id].expected = 1;
 		}
-		return V_DELIVER;
+		return m;
 	}
 	if (seq_definitely_replay(z, seq))
 		return V_REPLAY;
@@ -342,18 +443,18 @@ static void classify_dgram(struct fz *z, const uint8_t *b, size_t n, int pass)
 	size_t off = 0;
 
 	while (off < n) {
-		size_t avail = n - off;
+		size_t avail = n - off, hlen;
 		unsigned int len;
 		int m, lost = 0;
 
-		if (avail < DTLS_HDR_LEN ||
-		    get_be(b + off + 11, 2) > avail - DTLS_HDR_LEN) {
+		hlen = avail < DTLS_HDR_LEN ? DTLS_HDR_LEN : hdr12_len(z, b[off]);
+		if (avail < hlen || get_be(b + off + hlen - 2, 2) > avail - hlen) {
 			m = V_MALF;	/* framing lost: one count, stop */
 			lost = 1;
 		} else {
-			len = get_be(b + off + 11, 2);
-			m = classify_record(z, b + off, len, pass);
-			off += DTLS_HDR_LEN + len;
+			len = get_be(b + off + hlen - 2, 2);
+			m = classify_record(z, b + off, hlen, len, pass);
+			off += hlen + len;
 		}
 		if (pass == 2)
 			count_verdict(z, m);
@@ -464,19 +565,24 @@ static int classify13_record(struct fz *z, const uint8_t *rec, size_t avail, siz
 	*used = avail;
 	if ((rec[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED)
 		return classify13_plain(rec, avail, used);
-	hlen = ref13_hdr_len(rec[0]);
-	if ((rec[0] & DTLS13_HDR_C) || avail < hlen)
+	/* a connection ID where none is expected, or none where one is */
+	if (!(rec[0] & DTLS13_HDR_C) != !z->cid_len)
+		return V_MALF;
+	hlen = ref13_hdr_len_cid(rec[0], z->cid_len);
+	if (avail < hlen)
 		return V_MALF;
 	len = rec[0] & DTLS13_HDR_L ? get_be(rec + hlen - 2, 2) : avail - hlen;
 	if (len > avail - hlen)
 		return V_MALF;
 	*used = hlen + len;
+	if (z->cid_len && memcmp(rec + 1, z->cid, z->cid_len))
+		return V_UCID;
 	if ((rec[0] & DTLS13_HDR_EPOCH_MASK) != (z->epoch & DTLS13_HDR_EPOCH_MASK))
 		return V_EPOCH;
 	if (len < DTLS13_SN_SAMPLE || len < c->tag_len + 1U ||
 	    len > DTLS_MAX_PLAINTEXT + 256)
 		return V_MALF;
-	ref13_open(&z->k13, rec, hlen + len, z->m_next, &r, ptbuf);
+	ref13_open_cid(&z->k13, rec, hlen + len, z->cid_len, z->m_next, &r, ptbuf);
 	if (r.seq > SEQ_MASK)
 		return V_MALF;
 	if (!m_fresh(z, r.seq))
@@ -510,19 +616,80 @@ static uint64_t alloc_seq(struct fz *z)
 	return s;
 }
 
-static size_t seal(struct fz *z, uint8_t type, uint16_t version, uint16_t epoch,
-		   uint64_t seq, const uint8_t *pt, size_t len, uint8_t *out)
+static void seal_failed(void)
+{
+	fprintf(stderr, "dtls_fuzz: libcrypto seal failed\n");
+	exit(2);
+}
+
+/*
+ * DTLS 1.2, RFC 9146: a record with connection ID @cid (@cid_len bytes)
+ * whose DTLSInnerPlaintext is @pt, @type and @pad zeros.
+ */
+static size_t seal_cid(struct fz *z, uint8_t type, uint16_t epoch, uint64_t seq,
+		       const uint8_t *cid, size_t cid_len, const uint8_t *pt, size_t len,
+		       size_t pad, uint8_t *out)
 {
 	uint8_t ex[8];
 	size_t n;
 
 	rnd_bytes(ex, sizeof(ex));
-	n = ref_seal(&z->k, type, version, epoch, seq, ex, pt, len, out);
-	if (!n) {
-		fprintf(stderr, "dtls_fuzz: libcrypto seal failed\n");
-		exit(2);
-	}
+	n = ref12_cid_seal(&z->k, type, epoch, seq, ex, cid, cid_len, pt, len, pad, out);
+	if (!n)
+		seal_failed();
 	return n;
+}
+
+/*
+ * A DTLS 1.2 record as the run's peer sends it: with the socket's
+ * connection ID and @pad bytes of padding if it has one.
+ */
+static size_t seal_pad(struct fz *z, uint8_t type, uint16_t version, uint16_t epoch,
+		       uint64_t seq, const uint8_t *pt, size_t len, size_t pad, uint8_t *out)
+{
+	uint8_t ex[8];
+	size_t n;
+
+	if (z->cid_len) {
+		n = seal_cid(z, type, epoch, seq, z->cid, z->cid_len, pt, len, pad, out);
+		put_be(out + 1, version, 2);	/* checked before the tag */
+		return n;
+	}
+	rnd_bytes(ex, sizeof(ex));
+	n = ref_seal(&z->k, type, version, epoch, seq, ex, pt, len, out);
+	if (!n)
+		seal_failed();
+	return n;
+}
+
+static size_t seal(struct fz *z, uint8_t type, uint16_t version, uint16_t epoch,
+		   uint64_t seq, const uint8_t *pt, size_t len, uint8_t *out)
+{
+	return seal_pad(z, type, version, epoch, seq, pt, len, 0, out);
+}
+
+/* A DTLS 1.2 record's overhead on this run's socket, padding aside */
+static size_t overhead12(const struct fz *z)
+{
+	return rec_overhead(z->c) + (z->cid_len ? z->cid_len + 1 : 0);
+}
+
+/* The padding of a real DTLS 1.2 record with a connection ID */
+static size_t rnd_pad12(const struct fz *z)
+{
+	if (!z->cid_len || chance(75))
+		return 0;
+	return chance(80) ? rnd(32) : rnd(256);
+}
+
+/* A DTLS 1.2 header with connection ID @cid: its length. */
+static size_t put_cid_hdr(uint8_t *out, uint16_t epoch, uint64_t seq, const uint8_t *cid,
+			  size_t cid_len, uint16_t length)
+{
+	put_hdr(out, TLS12_CID_TYPE, DTLS_1_2_VERSION, epoch, seq, 0);
+	memcpy(out + 11, cid, cid_len);
+	put_be(out + 11 + cid_len, length, 2);
+	return DTLS_HDR_LEN + cid_len;
 }
 
 static size_t rnd_ptlen(size_t max)
@@ -538,8 +705,8 @@ static size_t rnd_ptlen(size_t max)
 	return l > max ? max : l;
 }
 
-/* A new real record of @type, @ptlen bytes of payload in @pt: its seq. */
-static uint64_t real_new(struct fz *z, uint8_t type, uint8_t *pt, size_t ptlen)
+/* A new entry in reals[] with a fresh sequence number: its id. */
+static size_t real_add(struct fz *z, uint8_t type, int bad_inner)
 {
 	struct real *r;
 
@@ -555,10 +722,29 @@ static uint64_t real_new(struct fz *z, uint8_t type, uint8_t *pt, size_t ptlen)
 	memset(r, 0, sizeof(*r));
 	r->seq = alloc_seq(z);
 	r->type = type;
+	r->bad_inner = bad_inner;
 	z->max_real = r->seq;
-	payload_make(pt, z->nreal, ptlen);
-	z->nreal++;
-	return r->seq;
+	return z->nreal++;
+}
+
+/* A new real record of @type, @ptlen bytes of payload in @pt: its seq. */
+static uint64_t real_new(struct fz *z, uint8_t type, uint8_t *pt, size_t ptlen)
+{
+	size_t id = real_add(z, type, 0);
+
+	payload_make(pt, id, ptlen);
+	return z->reals[id].seq;
+}
+
+/*
+ * DTLS 1.2 with a connection ID: the number of an authentic record whose
+ * DTLSInnerPlaintext the kernel will refuse after its window took it.
+ */
+static uint64_t bad_inner_seq(struct fz *z)
+{
+	size_t id = real_add(z, 0, 1);	/* before z->reals: it may move */
+
+	return z->reals[id].seq;
 }
 
 static size_t gen13_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt);
@@ -569,16 +755,17 @@ static size_t gen_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
 	static uint8_t pt[MAX_REAL_PT];
 	size_t ptlen = rnd_ptlen(maxpt);
 	uint8_t type = chance(90) ? 23 : 20 + rnd(3);
+	size_t pad = rnd_pad12(z);
 	uint64_t seq;
 
 	if (z->s13)
 		return gen13_real(z, out, room, maxpt);
 	if (ptlen < PAYLOAD_HDR)
 		ptlen = PAYLOAD_HDR;
-	if (room < rec_overhead(z->c) + ptlen)
+	if (room < overhead12(z) + ptlen + pad)
 		return 0;
 	seq = real_new(z, type, pt, ptlen);
-	return seal(z, type, DTLS_1_2_VERSION, z->epoch, seq, pt, ptlen, out);
+	return seal_pad(z, type, DTLS_1_2_VERSION, z->epoch, seq, pt, ptlen, pad, out);
 }
 
 /* A forgery-marked payload: any delivery of it is a failure. */
@@ -616,15 +803,20 @@ static size_t seal_wrong_version(struct fz *z, const uint8_t *pt, size_t ptlen, 
 	return seal(z, 23, v, z->epoch, alloc_seq(z), pt, ptlen, out);
 }
 
-/* A sealed record of a content type DTLS 1.2 does not have. */
+/*
+ * A sealed record of a content type DTLS 1.2 does not have.  With a
+ * connection ID that type is inside (not 0, which would make the
+ * content's last byte the type): the window takes the record's number.
+ */
 static size_t seal_unknown_type(struct fz *z, const uint8_t *pt, size_t ptlen, uint8_t *out)
 {
 	uint8_t t;
 
 	do
 		t = rnd(256);
-	while (t >= 20 && t <= 23);
-	return seal(z, t, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+	while ((t >= 20 && t <= 23) || (z->cid_len && !t));
+	return seal(z, t, DTLS_1_2_VERSION, z->epoch,
+		    z->cid_len ? bad_inner_seq(z) : alloc_seq(z), pt, ptlen, out);
 }
 
 enum flip_part { FLIP_TAG, FLIP_CIPHERTEXT, FLIP_NONCE, FLIP_HEADER };
@@ -635,32 +827,45 @@ static size_t seal_flipped(struct fz *z, enum flip_part part, const uint8_t *pt,
 {
 	const struct cdesc *c = z->c;
 	size_t n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+	size_t hl = hdr12_len(z, out[0]);
 
 	switch (part) {
 	case FLIP_TAG:
 		out[n - 1 - rnd(c->tag_len)] ^= 1 << rnd(8);
 		break;
 	case FLIP_CIPHERTEXT:
-		out[DTLS_HDR_LEN + c->xnonce_len + rnd(ptlen)] ^= 1 << rnd(8);
+		out[hl + c->xnonce_len + rnd(ptlen)] ^= 1 << rnd(8);
 		break;
 	case FLIP_NONCE:	/* ChaCha20 has none: then in the body */
-		out[DTLS_HDR_LEN + rnd(c->xnonce_len ? c->xnonce_len : ptlen)] ^= 1 << rnd(8);
+		out[hl + rnd(c->xnonce_len ? c->xnonce_len : ptlen)] ^= 1 << rnd(8);
 		break;
-	case FLIP_HEADER:	/* type, version, epoch, seq or length */
-		out[rnd(DTLS_HDR_LEN)] ^= 1 << rnd(8);
+	case FLIP_HEADER:	/* type, version, epoch, seq, connection ID or length */
+		out[rnd(hl)] ^= 1 << rnd(8);
 		break;
 	}
 	return n;
 }
 
-/* A record whose length is shorter than explicit nonce + tag. */
+/*
+ * A header of the run's form (with the socket's connection ID if it has
+ * one) over @n random bytes.
+ */
+static size_t rnd_record12(struct fz *z, uint8_t type, uint64_t seq, size_t n, uint8_t *out)
+{
+	size_t hl = DTLS_HDR_LEN;
+
+	if (z->cid_len)
+		hl = put_cid_hdr(out, z->epoch, seq, z->cid, z->cid_len, n);
+	else
+		put_hdr(out, type, DTLS_1_2_VERSION, z->epoch, seq, n);
+	rnd_bytes(out + hl, n);
+	return hl + n;
+}
+
+/* A record whose length is shorter than explicit nonce + tag (+ content type). */
 static size_t short_record(struct fz *z, uint8_t *out)
 {
-	size_t n = rnd(rec_overhead(z->c) - DTLS_HDR_LEN);
-
-	put_hdr(out, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), n);
-	rnd_bytes(out + DTLS_HDR_LEN, n);
-	return DTLS_HDR_LEN + n;
+	return rnd_record12(z, 23, alloc_seq(z), rnd(overhead12(z) - hdr12_len(z, 25)), out);
 }
 
 /* A sequence number anywhere near the window, the generator or the start. */
@@ -687,12 +892,9 @@ static uint64_t seq_near(struct fz *z)
 /* A plausible header over a random body, with a sequence number near. */
 static size_t noise_record(struct fz *z, uint8_t *out, size_t maxpt)
 {
-	size_t n = rnd(maxpt + rec_overhead(z->c) - DTLS_HDR_LEN);
-	uint64_t s = seq_near(z);
+	size_t n = rnd(maxpt + overhead12(z) - hdr12_len(z, 25));
 
-	put_hdr(out, 20 + rnd(4), DTLS_1_2_VERSION, z->epoch, s, n);
-	rnd_bytes(out + DTLS_HDR_LEN, n);
-	return DTLS_HDR_LEN + n;
+	return rnd_record12(z, 20 + rnd(4), seq_near(z), n, out);
 }
 
 /*
@@ -703,24 +905,38 @@ static size_t noise_record(struct fz *z, uint8_t *out, size_t maxpt)
  * add: other epoch bits, a connection ID, too short to sample, padding
  * alone, a content type 1.3 does not protect.
  */
-static size_t seal13(struct fz *z, uint8_t flags, uint64_t seq, uint8_t type,
-		     const uint8_t *pt, size_t len, size_t pad, uint8_t *out)
+/* With connection ID @cid (@cid_len bytes, none if 0) */
+static size_t seal13_cid(struct fz *z, uint8_t flags, const uint8_t *cid, size_t cid_len,
+			 uint64_t seq, uint8_t type, const uint8_t *pt, size_t len, size_t pad,
+			 uint8_t *out)
 {
 	size_t n;
 
 	pad += ref13_min_pad(&z->k13, len);
-	n = ref13_seal(&z->k13, flags, seq, type, pt, len, pad, out);
-	if (!n) {
-		fprintf(stderr, "dtls_fuzz: libcrypto seal failed\n");
-		exit(2);
-	}
+	n = ref13_seal_cid(&z->k13, flags, cid, cid_len, seq, type, pt, len, pad, out);
+	if (!n)
+		seal_failed();
 	return n;
+}
+
+/* As the run's peer sends: with the socket's connection ID, if it has one */
+static size_t seal13(struct fz *z, uint8_t flags, uint64_t seq, uint8_t type,
+		     const uint8_t *pt, size_t len, size_t pad, uint8_t *out)
+{
+	return seal13_cid(z, flags, z->cid, z->cid_len, seq, type, pt, len, pad, out);
 }
 
 /* The most a record of @len bytes and @pad of padding can take. */
 static size_t room13(const struct fz *z, size_t len, size_t pad)
 {
-	return 5 + len + 1 + pad + DTLS13_SN_SAMPLE + z->c->tag_len;
+	return 5 + z->cid_len + len + 1 + pad + DTLS13_SN_SAMPLE + z->c->tag_len;
+}
+
+/* The run's first header byte for flags @f: C if the socket has a CID */
+static uint8_t first13(const struct fz *z, uint8_t f)
+{
+	return DTLS13_HDR_FIXED | f | (z->cid_len ? DTLS13_HDR_C : 0) |
+	       (z->epoch & DTLS13_HDR_EPOCH_MASK);
 }
 
 static uint8_t form13(struct fz *z, uint64_t seq)
@@ -748,19 +964,30 @@ static size_t gen13_real(struct fz *z, uint8_t *out, size_t room, size_t maxpt)
 	return seal13(z, form13(z, seq), seq, type, pt, ptlen, pad, out);
 }
 
+/*
+ * The run's header (16-bit sequence number, length, the socket's
+ * connection ID) over @n random bytes; 0 if @room is too small.
+ */
+static size_t rnd_record13(struct fz *z, size_t n, uint8_t *out, size_t room)
+{
+	size_t hl = 5 + z->cid_len;
+
+	if (room < hl + n)
+		return 0;
+	out[0] = first13(z, DTLS13_HDR_S | DTLS13_HDR_L);
+	memcpy(out + 1, z->cid, z->cid_len);
+	rnd_bytes(out + 1 + z->cid_len, 2);
+	put_be(out + hl - 2, n, 2);
+	rnd_bytes(out + hl, n);
+	return hl + n;
+}
+
 /* Shorter than the sample, or than a tag and a content type. */
 static size_t short13(struct fz *z, uint8_t *out, size_t room)
 {
 	size_t min = z->c->tag_len + 1 > DTLS13_SN_SAMPLE ? z->c->tag_len + 1 : DTLS13_SN_SAMPLE;
-	size_t n = rnd(min);
 
-	if (room < 5 + n)
-		return 0;
-	out[0] = DTLS13_HDR_FIXED | DTLS13_HDR_S | DTLS13_HDR_L | (z->epoch & DTLS13_HDR_EPOCH_MASK);
-	rnd_bytes(out + 1, 2);
-	put_be(out + 3, n, 2);
-	rnd_bytes(out + 5, n);
-	return 5 + n;
+	return rnd_record13(z, rnd(min), out, room);
 }
 
 /* A unified header of any form over random bytes. */
@@ -770,8 +997,12 @@ static size_t noise13(struct fz *z, uint8_t *out, size_t maxpt)
 
 	out[0] = DTLS13_HDR_FIXED | (rnd(8) << 2) |
 		 (chance(80) ? z->epoch & DTLS13_HDR_EPOCH_MASK : rnd(4));
-	hlen = ref13_hdr_len(out[0]);
+	if (z->cid_run && chance(80))	/* the C bit the socket expects */
+		out[0] = (out[0] & ~DTLS13_HDR_C) | (z->cid_len ? DTLS13_HDR_C : 0);
+	hlen = ref13_hdr_len_cid(out[0], z->cid_len);
 	rnd_bytes(out + 1, hlen - 1 + n);
+	if ((out[0] & DTLS13_HDR_C) && chance(80))
+		memcpy(out + 1, z->cid, z->cid_len);
 	if (out[0] & DTLS13_HDR_L)
 		put_be(out + hlen - 2, n, 2);
 	return hlen + n;
@@ -791,10 +1022,57 @@ static size_t bad_inner13(struct fz *z, uint8_t *pt, size_t ptlen, uint8_t *out)
 	return seal13(z, form13(z, s), s, t, pt, ptlen, 0, out);
 }
 
+/*
+ * DTLS 1.3, a connection ID run: a record with a connection ID where the
+ * socket has none; on a socket with one, another connection ID (one byte
+ * other, sealed so or flipped after sealing: dropped before the tag), one
+ * of another length, none at all, or additional data made with another
+ * connection ID.  @pt has room for 256 more bytes than @ptlen.
+ */
+static size_t gen13_cid_bad(struct fz *z, const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint8_t cid[DTLS_CID_MAX_SIZE];
+	size_t cl = z->cid_len, n;
+	uint64_t s = alloc_seq(z);
+	uint8_t f = form13(z, s);
+
+	if (!cl) {
+		cl = chance(50) ? 1 + rnd(8) : 1 + rnd(DTLS_CID_MAX_SIZE);
+		rnd_bytes(cid, cl);
+		return seal13_cid(z, f, cid, cl, s, 23, pt, ptlen, 0, out);
+	}
+	memcpy(cid, z->cid, cl);
+	switch (rnd(5)) {
+	case 0:
+		cid[rnd(cl)] ^= 1 << rnd(8);
+		return seal13_cid(z, f, cid, cl, s, 23, pt, ptlen, 0, out);
+	case 1:
+		n = seal13(z, f, s, 23, pt, ptlen, 0, out);
+		out[1 + rnd(cl)] ^= 1 << rnd(8);
+		return n;
+	case 2:		/* the socket's as its start, or cut short */
+		do
+			n = 1 + rnd(DTLS_CID_MAX_SIZE);
+		while (n == cl);
+		if (n > cl)
+			rnd_bytes(cid + cl, n - cl);
+		return seal13_cid(z, f, cid, n, s, 23, pt, ptlen, 0, out);
+	case 3:
+		return seal13_cid(z, f, NULL, 0, s, 23, pt, ptlen, 0, out);
+	default:	/* the header's connection ID is the socket's */
+		cid[rnd(cl)] ^= 1 << rnd(8);
+		n = seal13_cid(z, f, cid, cl, s, 23, pt, ptlen, 0, out);
+		memcpy(out + 1, z->cid, cl);
+		return n;
+	}
+}
+
 static size_t gen13_bad(struct fz *z, uint8_t *out, size_t room)
 {
 	static uint8_t pt[1400];
-	size_t maxpt = room > 100 ? room - 100 : 0, ptlen, n, hlen;
+	/* room for any connection ID in a connection ID run */
+	size_t over = 100 + (z->cid_run ? DTLS_CID_MAX_SIZE + 1 : 0);
+	size_t maxpt = room > over ? room - over : 0, ptlen, n, hlen;
 	int kind = rnd(9);
 	uint64_t s;
 
@@ -803,21 +1081,23 @@ static size_t gen13_bad(struct fz *z, uint8_t *out, size_t room)
 	if (maxpt < PAYLOAD_HDR)
 		return short13(z, out, room);
 	ptlen = forged_pt(pt, maxpt);
+	if (z->cid_run && chance(35))
+		return gen13_cid_bad(z, pt, ptlen, out);
 	switch (kind) {
 	case 0 ... 4:
 		s = alloc_seq(z);
 		n = seal13(z, form13(z, s), s, 23, pt, ptlen, 0, out);
-		hlen = ref13_hdr_len(out[0]);
+		hlen = ref13_hdr_len_cid(out[0], z->cid_len);
 		if (kind == 0)		/* the bits of an epoch it has no keys for */
 			out[0] = (out[0] & ~DTLS13_HDR_EPOCH_MASK) |
 				 ((z->epoch + 1 + rnd(3)) & DTLS13_HDR_EPOCH_MASK);
-		else if (kind == 1)	/* a connection ID none was agreed for */
-			out[0] |= DTLS13_HDR_C;
+		else if (kind == 1)	/* a connection ID none was agreed for, or none */
+			out[0] ^= DTLS13_HDR_C;
 		else if (kind == 2)
 			out[n - 1 - rnd(z->c->tag_len)] ^= 1 << rnd(8);
 		else if (kind == 3)	/* the body, the sample included */
 			out[hlen + rnd(n - hlen)] ^= 1 << rnd(8);
-		else			/* form, epoch bits, sequence number, length */
+		else	/* form, epoch bits, connection ID, sequence number, length */
 			out[rnd(hlen)] ^= 1 << rnd(8);
 		return n;
 	case 5:
@@ -870,11 +1150,9 @@ static size_t gen13_truncated_hdr(struct fz *z, uint8_t *b)
 {
 	size_t n = maybe_real(z, b), r;
 
-	if (chance(50)) {
-		b[n] = DTLS13_HDR_FIXED | DTLS13_HDR_S | DTLS13_HDR_L |
-		       (z->epoch & DTLS13_HDR_EPOCH_MASK);
-		r = 1 + rnd(4);
-		rnd_bytes(b + n + 1, r - 1);
+	if (chance(50)) {	/* maybe inside the connection ID */
+		r = rnd_record13(z, 0, b + n, MAX_DGRAM - n);
+		r = 1 + rnd(r - 1);
 	} else {
 		put_hdr(b + n, 22, DTLS_1_2_VERSION, 0, rnd64() & SEQ_MASK, 0);
 		r = 1 + rnd(DTLS_HDR_LEN - 1);
@@ -887,7 +1165,7 @@ static size_t gen13_overlong(struct fz *z, uint8_t *b)
 {
 	size_t n = maybe_real(z, b), r = gen13_bad(z, b + n, 1500 - n), hlen, have;
 
-	hlen = ref13_hdr_len(b[n]);
+	hlen = ref13_hdr_len_cid(b[n], z->cid_len);
 	if ((b[n] & DTLS13_HDR_FIXED_MASK) == DTLS13_HDR_FIXED &&
 	    (b[n] & DTLS13_HDR_L) && r >= hlen) {
 		have = r - hlen;
@@ -907,7 +1185,7 @@ static size_t gen13_oversized(struct fz *z, uint8_t *out, size_t room)
 	static uint8_t pt[DTLS_MAX_PLAINTEXT + 2000];
 	size_t l;
 
-	if (room < DTLS_MAX_PLAINTEXT + 1300)
+	if (room < DTLS_MAX_PLAINTEXT + 1300 + z->cid_len)
 		return 0;
 	forged_pt(pt, 0);
 	switch (rnd(3)) {
@@ -923,12 +1201,71 @@ static size_t gen13_oversized(struct fz *z, uint8_t *out, size_t room)
 	}
 }
 
+/*
+ * DTLS 1.2, a connection ID run: a record with a connection ID where the
+ * socket has none; on a socket with one, another connection ID (one byte
+ * other, sealed so or flipped after sealing: dropped before the tag), one
+ * of another length, none at all, additional data made with another
+ * connection ID, or authentic with padding alone or a content type 1.2
+ * does not have inside.  @pt has room for 256 more bytes than @ptlen.
+ */
+static size_t gen_cid12_bad(struct fz *z, const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	uint8_t cid[DTLS_CID_MAX_SIZE], t;
+	size_t cl = z->cid_len, n, pad = rnd(40);
+	uint64_t s;
+
+	if (!cl) {
+		cl = chance(50) ? 1 + rnd(8) : 1 + rnd(DTLS_CID_MAX_SIZE);
+		rnd_bytes(cid, cl);
+		return seal_cid(z, 23, z->epoch, alloc_seq(z), cid, cl, pt, ptlen, 0, out);
+	}
+	memcpy(cid, z->cid, cl);
+	switch (rnd(7)) {
+	case 0:
+		cid[rnd(cl)] ^= 1 << rnd(8);
+		return seal_cid(z, 23, z->epoch, alloc_seq(z), cid, cl, pt, ptlen, 0, out);
+	case 1:
+		n = seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, ptlen, out);
+		out[11 + rnd(cl)] ^= 1 << rnd(8);
+		return n;
+	case 2:		/* the socket's as its start, or cut short */
+		do
+			n = rnd(DTLS_CID_MAX_SIZE + 1);
+		while (n == cl);
+		if (n > cl)
+			rnd_bytes(cid + cl, n - cl);
+		return seal_cid(z, 23, z->epoch, alloc_seq(z), cid, n, pt, ptlen, 0, out);
+	case 3:
+		n = ref_seal(&z->k, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), NULL, pt,
+			     ptlen, out);
+		if (!n)
+			seal_failed();
+		return n;
+	case 4:		/* the header's connection ID is the socket's */
+		cid[rnd(cl)] ^= 1 << rnd(8);
+		n = seal_cid(z, 23, z->epoch, alloc_seq(z), cid, cl, pt, ptlen, 0, out);
+		memcpy(out + 11, z->cid, cl);
+		return n;
+	case 5:
+		s = bad_inner_seq(z);
+		return seal_cid(z, 0, z->epoch, s, z->cid, cl, pt, 0, pad, out);
+	default:	/* tls12_cid and ack more often */
+		do
+			t = chance(30) ? 24 + rnd(3) : rnd(256);
+		while (!t || (t >= 20 && t <= 23));
+		s = bad_inner_seq(z);
+		return seal_cid(z, t, z->epoch, s, z->cid, cl, pt, ptlen, pad % 8, out);
+	}
+}
+
 /* One bad record of a random kind; returns its length (<= room). */
 static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
 {
 	static uint8_t pt[MAX_REAL_PT + 1024];
-	const struct cdesc *c = z->c;
-	size_t maxpt = room > rec_overhead(c) + 16 ? room - rec_overhead(c) : 0;
+	/* room for any connection ID in a connection ID run */
+	size_t over = overhead12(z) + (z->cid_run ? DTLS_CID_MAX_SIZE + 1 : 0);
+	size_t maxpt = room > over + 16 ? room - over : 0;
 	size_t ptlen;
 
 	if (z->s13)
@@ -944,6 +1281,8 @@ static size_t gen_bad(struct fz *z, uint8_t *out, size_t room)
 		return DTLS_HDR_LEN;
 	}
 	ptlen = forged_pt(pt, maxpt);
+	if (z->cid_run && chance(35))
+		return gen_cid12_bad(z, pt, ptlen, out);
 	switch (rnd(9)) {
 	case 0:
 		return seal_wrong_epoch(z, pt, ptlen, out);
@@ -973,9 +1312,16 @@ static size_t gen_plain(struct fz *z, uint8_t *out, size_t room)
 	size_t len = rnd(room - DTLS_HDR_LEN < 1400 ? room - DTLS_HDR_LEN + 1 : 1400);
 	uint16_t v = chance(60) ? DTLS_1_2_VERSION : chance(70) ? 0xfeff : rnd64();
 	uint8_t t = chance(85) ? 20 + rnd(4) : rnd(256);
+	size_t hl;
 
 	if (z->s13)
 		return gen13_plain(z, out, room);
+	if (z->cid_len && chance(15) && room >= overhead12(z) + len) {
+		/* a connection ID in the clear */
+		hl = put_cid_hdr(out, 0, rnd64() & SEQ_MASK, z->cid, z->cid_len, len);
+		rnd_bytes(out + hl, len);
+		return hl + len;
+	}
 	rnd_bytes(pt, len);
 	return plain_record(out, t, v, 0, rnd64() & SEQ_MASK, pt, len);
 }
@@ -1003,7 +1349,7 @@ static size_t gen_old(struct fz *z, uint8_t *out, size_t room)
 
 	if (z->s13)
 		return gen13_old(z, out, room);
-	if (room < rec_overhead(z->c) + ptlen)
+	if (room < overhead12(z) + ptlen)
 		return 0;
 	if (chance(50) && z->next_start > (uint64_t)z->win + 1) {
 		uint64_t top = z->next_start - z->win - 1;
@@ -1041,14 +1387,17 @@ static size_t gen_mixed(struct fz *z, uint8_t *b)
 	return n;
 }
 
-/* Random bytes, half of the time with a content type to get past its check. */
-static size_t gen_noise(uint8_t *b)
+/*
+ * Random bytes, half of the time with a content type to get past its check
+ * (in a connection ID run, tls12_cid too).
+ */
+static size_t gen_noise(const struct fz *z, uint8_t *b)
 {
 	size_t n = chance(95) ? rnd(1501) : rnd(MAX_DGRAM + 1);
 
 	rnd_bytes(b, n);
 	if (n && chance(50))
-		b[0] = 20 + rnd(4);
+		b[0] = z->cid_run && chance(30) ? TLS12_CID_TYPE : 20 + rnd(4);
 	return n;
 }
 
@@ -1066,24 +1415,25 @@ static size_t gen_truncated_hdr(struct fz *z, uint8_t *b)
 	if (z->s13)
 		return gen13_truncated_hdr(z, b);
 	n = maybe_real(z, b);
-	r = 1 + rnd(DTLS_HDR_LEN - 1);
-	put_hdr(b + n, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), 0);
-	return n + r;
+	/* on a socket with a connection ID, maybe cut inside it */
+	r = rnd_record12(z, 23, alloc_seq(z), 0, b + n);
+	return n + 1 + rnd(r - 1);
 }
 
 /* A record whose length runs past the end of the datagram. */
 static size_t gen_overlong(struct fz *z, uint8_t *b)
 {
-	size_t n, r;
+	size_t n, r, hl;
 
 	if (z->s13)
 		return gen13_overlong(z, b);
 	n = maybe_real(z, b);
 	r = gen_bad(z, b + n, 1500 - n);
-	if (r >= DTLS_HDR_LEN) {
-		size_t have = r - DTLS_HDR_LEN;
+	hl = r ? hdr12_len(z, b[n]) : DTLS_HDR_LEN;
+	if (r >= hl) {
+		size_t have = r - hl;
 
-		put_be(b + n + 11, have + 1 + rnd(65535 - have), 2);
+		put_be(b + n + hl - 2, have + 1 + rnd(65535 - have), 2);
 		if (have && chance(50))
 			r -= 1 + rnd(have);	/* and cut the body */
 	}
@@ -1101,6 +1451,34 @@ static size_t gen_replays(struct fz *z, uint8_t *b)
 }
 
 /*
+ * DTLS 1.2 with a connection ID: content and padding over 2^14 + 256 bytes
+ * (padding alone may take them there), or up to that with more than 2^14
+ * bytes of content, authentic: the window takes its number, then the
+ * kernel drops it.
+ */
+static size_t oversized_cid12(struct fz *z, const uint8_t *pt, uint8_t *out)
+{
+	size_t l, pad, max = DTLS_MAX_PLAINTEXT + 256;
+	uint64_t s;
+
+	switch (rnd(3)) {
+	case 0:
+		l = DTLS_MAX_PLAINTEXT + 1 + rnd(255);
+		pad = rnd(max - l + 1);
+		s = bad_inner_seq(z);
+		return seal_cid(z, 23, z->epoch, s, z->cid, z->cid_len, pt, l, pad, out);
+	case 1:
+		l = DTLS_MAX_PLAINTEXT - rnd(200);
+		pad = max - l + 1 + rnd(300);
+		break;
+	default:
+		l = max + 1 + rnd(300);
+		pad = 0;
+	}
+	return seal_cid(z, 23, z->epoch, alloc_seq(z), z->cid, z->cid_len, pt, l, pad, out);
+}
+
+/*
  * A record with more than 2^14 bytes of plaintext, protected or epoch 0, at
  * @out; 0 if it does not fit in @room.
  */
@@ -1111,12 +1489,14 @@ static size_t gen_oversized(struct fz *z, uint8_t *out, size_t room)
 
 	if (z->s13)
 		return gen13_oversized(z, out, room);
-	if (room < l + 64)
+	if (room < DTLS_MAX_PLAINTEXT + 1600)
 		return 0;
 	forged_pt(pt, 0);
-	return chance(50) ?
-		seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, l, out) :
-		plain_record(out, 22, DTLS_1_2_VERSION, 0, rnd64() & SEQ_MASK, pt, l);
+	if (chance(50))
+		return plain_record(out, 22, DTLS_1_2_VERSION, 0, rnd64() & SEQ_MASK, pt, l);
+	if (z->cid_len)
+		return oversized_cid12(z, pt, out);
+	return seal(z, 23, DTLS_1_2_VERSION, z->epoch, alloc_seq(z), pt, l, out);
 }
 
 /* A big datagram: up to 64 KB of records, maybe one over 2^14. */
@@ -1155,7 +1535,7 @@ static size_t gen_dgram(struct fz *z, uint8_t *b)
 	case 42 ... 56:	/* one bad record */
 		return gen_bad(z, b, 1500);
 	case 57 ... 66:
-		return gen_noise(b);
+		return gen_noise(z, b);
 	case 67 ... 71:
 		return gen_truncated_hdr(z, b);
 	case 72 ... 76:
@@ -1373,9 +1753,50 @@ static int fz_install13(struct fz *z)
 }
 
 /*
+ * A connection ID run: the socket's DTLS_RX_CID, 1 to 255 bytes (1 and
+ * 255 more often than the others); a quarter of the runs none, set as
+ * length 0 or not at all, and then the peer sends records with connection
+ * IDs among its others.
+ */
+static int fz_set_cid(struct fz *z)
+{
+	struct dtls_cid cid = { 0 };
+
+	if (chance(25))
+		z->cid_len = 0;
+	else if (chance(25))
+		z->cid_len = chance(50) ? 1 : DTLS_CID_MAX_SIZE;
+	else
+		z->cid_len = 1 + rnd(DTLS_CID_MAX_SIZE);
+	rnd_bytes(z->cid, z->cid_len);
+	if (!z->cid_len && chance(50))
+		return 0;
+	cid.len = z->cid_len;
+	memcpy(cid.cid, z->cid, z->cid_len);
+	return setsockopt(z->fd, SOL_DTLS, DTLS_RX_CID, &cid, 1 + cid.len);
+}
+
+/* After DTLS_RX: getsockopt(DTLS_RX_CID) gives the one in force. */
+static int fz_check_cid(struct fz *z)
+{
+	struct dtls_cid cid;
+	socklen_t len = sizeof(cid);
+
+	if (getsockopt(z->fd, SOL_DTLS, DTLS_RX_CID, &cid, &len))
+		return -1;
+	if (len != 1 + z->cid_len || cid.len != z->cid_len ||
+	    memcmp(cid.cid, z->cid, z->cid_len)) {
+		errno = EPROTO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The offloaded socket and its peer, with 8 MB buffers, the replay window
- * (the default, 1024, set explicitly half of the time) and DTLS_RX; the
- * counters' values before.  -1 with the reason in @summary.
+ * (the default, 1024, set explicitly half of the time), any connection ID
+ * and DTLS_RX; the counters' values before.  -1 with the reason in
+ * @summary.
  */
 static int fz_setup(struct fz *z, int kind, char *summary, size_t slen)
 {
@@ -1395,15 +1816,24 @@ static int fz_setup(struct fz *z, int kind, char *summary, size_t slen)
 			return -1;
 		}
 	}
+	if (z->cid_run && fz_set_cid(z)) {
+		snprintf(summary, slen, "DTLS_RX_CID: %s", strerror(errno));
+		return -1;
+	}
 	snap(z->before);
 	cinfo_build(&ci, &z->k, REC_NUM(z->epoch, z->s0));
 	if (z->s13 ? fz_install13(z) : setsockopt(z->fd, SOL_DTLS, DTLS_RX, ci.b, ci.len)) {
 		snprintf(summary, slen, "DTLS_RX: %s", strerror(errno));
 		return -1;
 	}
+	if (fz_check_cid(z)) {
+		snprintf(summary, slen, "getsockopt DTLS_RX_CID: %s", strerror(errno));
+		return -1;
+	}
 	if (verbose)
-		printf("# %s/%s epoch %u s0 %llu window %u\n", z->c->name,
-		       family_name(kind), z->epoch, (unsigned long long)z->s0, z->win);
+		printf("# %s/%s epoch %u s0 %llu window %u cid %zu\n", z->c->name,
+		       family_name(kind), z->epoch, (unsigned long long)z->s0, z->win,
+		       z->cid_len);
 	return 0;
 }
 
@@ -1432,7 +1862,7 @@ static void model_batch(struct fz *z, const struct dgram *batch, int nb)
 	for (int i = 0; i < nb && !z->s13; i++)
 		classify_dgram(z, batch[i].b, batch[i].len, 2);
 	for (size_t id = z->batch_first; id < z->nreal; id++)
-		want_real += z->reals[id].expected;
+		want_real += z->reals[id].expected && !z->reals[id].bad_inner;
 	z->exp_real += want_real;
 }
 
@@ -1485,13 +1915,12 @@ static void advance_window(struct fz *z)
 	}
 }
 
-/* Keep an intact copy of the delivered record @rec, real record @id. */
+/* Keep an intact copy of the record @rec the window took, real record @id. */
 static void capture_record(struct fz *z, const uint8_t *rec, size_t rl, long id)
 {
 	size_t slot = z->ncap++ % N_CAPTURE;
-	struct rec_hdr h;
 
-	if (ref_open(&z->k, rec, rl, &h, ptbuf, &(size_t){0}) != (ssize_t)rl) {
+	if (open12(z, rec, rl) < 0) {
 		z->ncap--;
 		return;
 	}
@@ -1500,20 +1929,24 @@ static void capture_record(struct fz *z, const uint8_t *rec, size_t rl, long id)
 	z->capid[slot] = id;
 }
 
-/* Capture some of the batch's delivered records, for later replays. */
+/* Capture some of the batch's records the window took, for later replays. */
 static void capture_batch(struct fz *z, const struct dgram *batch, int nb)
 {
 	for (int i = 0; i < nb && !z->s13; i++) {
-		struct rec_hdr h;
-		size_t off = 0;
+		const uint8_t *b = batch[i].b;
+		size_t off = 0, n = batch[i].len, hl, rl;
 
-		while (!parse_hdr(batch[i].b + off, batch[i].len - off, &h)) {
-			size_t rl = DTLS_HDR_LEN + h.length;
-			long id = h.epoch == z->epoch ? real_by_seq(z, h.seq) : -1;
+		while (n - off >= DTLS_HDR_LEN && n - off >= (hl = hdr12_len(z, b[off]))) {
+			long id = -1;
 
+			rl = hl + get_be(b + off + hl - 2, 2);
+			if (rl > n - off)
+				break;
+			if (get_be(b + off + 3, 2) == z->epoch)
+				id = real_by_seq(z, get_be(b + off + 5, 6));
 			if (id >= 0 && (size_t)id >= z->batch_first &&
 			    z->reals[id].expected && rl <= CAPTURE_MAX && chance(30))
-				capture_record(z, batch[i].b + off, rl, id);
+				capture_record(z, b + off, rl, id);
 			off += rl;
 		}
 	}
@@ -1631,27 +2064,34 @@ static void summarize(const struct fz *z, char *summary, size_t slen)
 		def += z->def[i];
 		may += z->may[i];
 	}
+	char cid[48] = "";
+
+	if (z->cid_run && z->cid_len)
+		snprintf(cid, sizeof(cid), ", connection ID of %zu", z->cid_len);
+	else if (z->cid_run)
+		snprintf(cid, sizeof(cid), ", no connection ID (peer sends some)");
 	snprintf(summary, slen,
 		 "%ld datagrams, %lld records in %d batches, %.1fs: real %lld/%lld, plaintext %lld, "
-		 "bad %lld (decrypt %lld replay %lld malformed %lld badversion %lld unknownepoch %lld; "
-		 "ambiguous %lld), window %u",
+		 "bad %lld (decrypt %lld replay %lld malformed %lld badversion %lld unknownepoch %lld "
+		 "unknowncid %lld; ambiguous %lld), window %u%s",
 		 (long)z->datagrams, z->records, z->batches,
 		 (now_ms() - z->t0) / 1000.0, z->got_real, z->exp_real, z->got_plain,
 		 bad_counted(z), d[S_DECRYPT], d[S_REPLAY], d[S_MALF], d[S_BADVER], d[S_EPOCH],
-		 may ? z->bad_total - def : 0, z->win);
+		 d[S_UCID], may ? z->bad_total - def : 0, z->win, cid);
 }
 
 /*
- * One (cipher, family) run.  Returns 0 on pass.  @budget datagrams, until
+ * One (cipher, family, with or without connection IDs) run.  Returns 0 on pass.  @budget datagrams, until
  * @deadline_ms.
  */
-static int fuzz_one(const struct cdesc *c, const struct cdesc13 *s13, int kind, long budget,
-		    uint64_t deadline_ms, char *summary, size_t slen)
+static int fuzz_one(const struct cdesc *c, const struct cdesc13 *s13, int kind, int cid_run,
+		    long budget, uint64_t deadline_ms, char *summary, size_t slen)
 {
 	struct fz *z = fz_new(c, s13);
 	struct dgram batch[BATCH_MAX];
 	int ok;
 
+	z->cid_run = cid_run;
 	if (fz_setup(z, kind, summary, slen)) {
 		fz_free(z);
 		return -1;
@@ -1681,13 +2121,16 @@ struct opts {
 	const char *only_c;	/* one cipher, or NULL */
 	int only_f;		/* 4 or 6, or 0 for both */
 	int only_v;		/* 12 or 13, or 0 for both */
+	int only_cid;		/* 0: runs without connection IDs, 1: with, -1: both */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13] [-v]\n"
-		"  DATAGRAMS and SECONDS bound the whole run (all versions, ciphers and families)\n");
+		"usage: dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13]\n"
+		"                 [-C 0|1] [-v]\n"
+		"  DATAGRAMS and SECONDS bound the whole run (all versions, ciphers, families,\n"
+		"  with and without connection IDs; -C 0 or 1: only without, only with)\n");
 	exit(2);
 }
 
@@ -1695,8 +2138,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int opt, have_seed = 0;
 
-	*o = (struct opts){ .total = 1000000, .seconds = 120 };
-	while ((opt = getopt(argc, argv, "n:t:s:c:f:V:vh")) != -1) {
+	*o = (struct opts){ .total = 1000000, .seconds = 120, .only_cid = -1 };
+	while ((opt = getopt(argc, argv, "n:t:s:c:f:V:C:vh")) != -1) {
 		switch (opt) {
 		case 'n':
 			o->total = atol(optarg);
@@ -1721,6 +2164,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'V':
 			o->only_v = atoi(optarg);
 			if (o->only_v != 12 && o->only_v != 13)
+				usage();
+			break;
+		case 'C':
+			o->only_cid = atoi(optarg);
+			if (o->only_cid != 0 && o->only_cid != 1)
 				usage();
 			break;
 		case 'v':
@@ -1748,7 +2196,13 @@ static int suite_selected(const struct opts *o, size_t i, const struct cdesc **c
 	       (!o->only_v || o->only_v == (v13 ? 13 : 12));
 }
 
-/* Every (version, cipher, family) the options select, in TAP; returns the failures. */
+/* The runs of one suite the options select: 0 to 4 */
+static int suite_runs(const struct opts *o)
+{
+	return (o->only_f ? 1 : 2) * (o->only_cid < 0 ? 2 : 1);
+}
+
+/* Every (version, cipher, family, connection IDs) the options select, in TAP; returns the failures. */
 static int run_all(const struct opts *o, int runs)
 {
 	static const int kinds[2] = { SK_IPV4, SK_IPV6 };
@@ -1763,24 +2217,26 @@ static int run_all(const struct opts *o, int runs)
 		if (!suite_selected(o, si, &c, &s13))
 			continue;
 		ver = s13 ? "dtls13 " : "";
-		for (int fi = 0; fi < 2; fi++) {
-			int kind = kinds[fi], r;
-			char summary[512];
+		for (int ri = 0; ri < 4; ri++) {
+			int kind = kinds[ri / 2], cid = ri % 2, r;
+			const char *cn = cid ? " cid" : "";
+			char summary[640];
 			uint64_t now = now_ms(), deadline;
 
 			if ((o->only_f == 4 && kind != SK_IPV4) ||
-			    (o->only_f == 6 && kind != SK_IPV6))
+			    (o->only_f == 6 && kind != SK_IPV6) ||
+			    (o->only_cid >= 0 && cid != o->only_cid))
 				continue;
 			/* the time left, shared by the runs left */
 			deadline = now + (end > now ? (end - now) / (runs - n) : 0);
 			n++;
-			r = fuzz_one(c, s13, kind, o->total / runs, deadline, summary,
+			r = fuzz_one(c, s13, kind, cid, o->total / runs, deadline, summary,
 				     sizeof(summary));
-			printf("# %s%s %s: %s\n", ver, c->name, family_name(kind), summary);
+			printf("# %s%s %s%s: %s\n", ver, c->name, family_name(kind), cn, summary);
 			if (r)
 				nfail++;
-			printf("%sok %d fuzz %s%s %s\n", r ? "not " : "", n, ver, c->name,
-			       family_name(kind));
+			printf("%sok %d fuzz %s%s %s%s\n", r ? "not " : "", n, ver, c->name,
+			       family_name(kind), cn);
 		}
 	}
 	printf("# total %.1fs, seed %llu\n", (now_ms() - start) / 1000.0,
@@ -1806,7 +2262,7 @@ int main(int argc, char **argv)
 		const struct cdesc13 *s13;
 		const struct cdesc *c;
 
-		runs += suite_selected(&o, si, &c, &s13) ? (o.only_f ? 1 : 2) : 0;
+		runs += suite_selected(&o, si, &c, &s13) ? suite_runs(&o) : 0;
 	}
 	printf("TAP version 13\n1..%d\n", runs);
 	printf("# seed %llu (rerun: dtls_fuzz -s %llu -n %ld -t %g)\n",
