@@ -11,7 +11,11 @@
  * module load and unload; then the same on DTLS 1.3 sockets, named
  * "DTLS 1.3: ...", with DTLS 1.3's own: the key updates, that is DTLS_TX
  * and DTLS_RX of the next epoch, DTLS_KEY_LIMITS, DTLS_KEY_USAGE, ack
- * records, close after key updates) the preconditions are set up without
+ * records, close after key updates; then, named "CID: ..." and "DTLS 1.3
+ * CID: ...", with connection IDs of 1 and 255 bytes: DTLS_TX_CID and
+ * DTLS_RX_CID set as the first option and read back, keys installed after
+ * them, records with connection IDs sent, received and queued before
+ * DTLS_RX, DTLS 1.3's key updates) the preconditions are set up without
  * injection, then n is written to /proc/thread-self/fail-nth right before
  * the one call and read back right after: "0" means that the call's n-th
  * allocation was failed.  n runs 1, 2, 3, ... until the call gets through
@@ -397,6 +401,8 @@ struct fx {
 	/* DTLS 1.3: the same, of epochs 3 and 4 (the first key update) */
 	struct dkey13 ab13[2], ba13[2];
 	int tx_ep, rx_ep;	/* which of the two a sends in, the peer seals in */
+	/* a's connection IDs (length 0: none): the peer's, a's own */
+	struct dtls_cid tx_cid, rx_cid;
 	uint8_t data[40000];	/* what a sends */
 	size_t dlen;
 	/* records the peer queued for a: ids (= sequence numbers) 1..nrec */
@@ -435,6 +441,8 @@ static long long sk_drops(int fd)
 	return mi[MEMINFO_DROPS];
 }
 
+static int cids_set(struct fx *f);
+
 static int fx_init(struct fx *f, int kind, int v13)
 {
 	int big = 4 << 20;
@@ -465,7 +473,7 @@ static int fx_init(struct fx *f, int kind, int v13)
 	setsockopt(f->b, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
 	f->drops0 = dstat("DtlsRxDropped");
 	f->skdrops0 = sk_drops(f->a);
-	return 0;
+	return cids_set(f);
 }
 
 static void fx_close(struct fx *f)
@@ -572,18 +580,21 @@ static size_t peer_seal(struct fx *f, int id, uint8_t type, uint8_t *out)
 		f->nrec = id;
 	if (!f->v13) {
 		f->rnum[id] = REC_NUM(EPOCH, id);
+		if (f->rx_cid.len)
+			return ref12_cid_seal(&f->ba, type, EPOCH, id, NULL, f->rx_cid.cid,
+					      f->rx_cid.len, pt, RLEN, 0, out);
 		return ref_seal(&f->ba, type, DTLS_1_2_VERSION, EPOCH, id, NULL, pt, RLEN,
 				out);
 	}
 	f->rnum[id] = REC_NUM(k->epoch, id);
-	return ref13_seal(k, DTLS13_HDR_S | DTLS13_HDR_L, id, type, pt, RLEN,
-			  ref13_min_pad(k, RLEN), out);
+	return ref13_seal_cid(k, DTLS13_HDR_S | DTLS13_HDR_L, f->rx_cid.cid, f->rx_cid.len, id,
+			      type, pt, RLEN, ref13_min_pad(k, RLEN), out);
 }
 
 /* Records @first..@last, one datagram each (or all in one if @one) */
 static int peer_send(struct fx *f, int first, int last, uint8_t type, int one)
 {
-	static uint8_t buf[NREC_MAX * (RLEN + 64)];
+	static uint8_t buf[NREC_MAX * (RLEN + 64 + DTLS_CID_MAX_SIZE)];
 	size_t off = 0, l;
 
 	if (one)
@@ -614,7 +625,7 @@ static int peer_send(struct fx *f, int first, int last, uint8_t type, int one)
 /* Records @first..@last as one UDP_SEGMENT batch, one record per datagram */
 static int peer_send_gso(struct fx *f, int first, int last)
 {
-	static uint8_t buf[NREC_MAX * (RLEN + 64)];
+	static uint8_t buf[NREC_MAX * (RLEN + 64 + DTLS_CID_MAX_SIZE)];
 	size_t off = 0, l = 0;
 
 	for (int id = first; id <= last; id++) {
@@ -774,7 +785,8 @@ static ssize_t peer_open13(struct fx *f, const uint8_t *rec, ssize_t n, struct r
 	for (int i = 0; i < 2; i++)
 		if (((rec[0] ^ f->ab13[i].epoch) & DTLS13_HDR_EPOCH_MASK) == 0)
 			k = &f->ab13[i];
-	if (!k || ref13_open(k, rec, n, 0, &r, pt) != n)
+	if (!k || ref13_open_cid(k, rec, n, f->tx_cid.len, 0, &r, pt) != n ||
+	    (f->tx_cid.len && memcmp(r.cid, f->tx_cid.cid, f->tx_cid.len)))
 		return -2;
 	memset(h, 0, sizeof(*h));
 	h->type = r.type;
@@ -783,6 +795,21 @@ static ssize_t peer_open13(struct fx *f, const uint8_t *rec, ssize_t n, struct r
 	h->seq = r.seq;
 	h->length = r.ptlen;
 	return r.ptlen;
+}
+
+/* A DTLS 1.2 record from a with a connection ID: h->type is the real type */
+static ssize_t peer_open12_cid(struct fx *f, const uint8_t *rec, ssize_t n, struct rec_hdr *h,
+			       uint8_t *pt)
+{
+	const uint8_t *cid;
+	size_t ptlen;
+	uint8_t type;
+
+	if (ref12_cid_open(&f->ab, rec, n, f->tx_cid.len, h, &cid, &type, pt, &ptlen) != n ||
+	    memcmp(cid, f->tx_cid.cid, f->tx_cid.len))
+		return -2;
+	h->type = type;
+	return ptlen;
 }
 
 /* The next datagram at the peer, opened: returns plaintext length or -1 */
@@ -807,6 +834,8 @@ static ssize_t peer_recv(struct fx *f, uint8_t *pt, struct rec_hdr *h, int ms)
 	}
 	if (f->v13)
 		return peer_open13(f, rec, n, h, pt);
+	if (f->tx_cid.len)
+		return peer_open12_cid(f, rec, n, h, pt);
 	if (ref_open(&f->ab, rec, n, h, pt, &ptlen) != n)
 		return -2;
 	return ptlen;
@@ -909,9 +938,126 @@ struct ep {
 	int errno_ok;		/* another errno documented for this call */
 	int pages;		/* page allocations are injection points too */
 	int v13;		/* a DTLS 1.3 socket (EP13) */
+	int cid;		/* connection IDs both ways: CID_* (EPC, EPC13) */
 };
 
+/* Connection IDs set before anything else; or chosen, set by the call */
+enum { CID_SET = 1, CID_CALL };
+
 static const struct ep *cur;
+
+/* ---- connection IDs: DTLS_TX_CID, DTLS_RX_CID ---- */
+
+static int cid_opt(struct fx *f, int opt)
+{
+	const struct dtls_cid *c = opt == DTLS_TX_CID ? &f->tx_cid : &f->rx_cid;
+
+	return setsockopt(f->a, SOL_DTLS, opt, c, 1 + c->len);
+}
+
+/*
+ * An entry point with connection IDs: of 1 and 255 bytes (the peer's 255
+ * on a DTLS 1.3 socket, 1 on a 1.2 one), set before the keys unless the
+ * call sets one of them.
+ */
+static int cids_set(struct fx *f)
+{
+	size_t tx = f->v13 ? DTLS_CID_MAX_SIZE : 1;
+
+	if (!cur || !cur->cid)
+		return 0;
+	f->tx_cid.len = tx;
+	f->rx_cid.len = DTLS_CID_MAX_SIZE + 1 - tx;
+	for (int i = 0; i < DTLS_CID_MAX_SIZE; i++) {
+		f->tx_cid.cid[i] = 0xc3 ^ i;
+		f->rx_cid.cid[i] = 0x3c + 7 * i;
+	}
+	if (cur->cid == CID_CALL)
+		return 0;
+	if (cid_opt(f, DTLS_TX_CID) || cid_opt(f, DTLS_RX_CID)) {
+		fail(f, "connection IDs without injection: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int setup_send(struct fx *f);
+static void check_tx(struct fx *f, uint64_t seq);
+static void check_rx(struct fx *f);
+static void check_plain(struct fx *f);
+
+static int call_cid_set(struct fx *f)
+{
+	return cid_opt(f, cur->arg);
+}
+
+/*
+ * The option as the socket's first: failed, a stays plain UDP and the
+ * retry succeeds.  Then it reads back, the other one and the keys go in,
+ * and records go both ways with connection IDs.
+ */
+static void after_cid_set(struct fx *f, int ret, int err)
+{
+	struct dtls_cid c;
+	socklen_t l = sizeof(c);
+	int other = cur->arg == DTLS_TX_CID ? DTLS_RX_CID : DTLS_TX_CID;
+	const struct dtls_cid *want = cur->arg == DTLS_TX_CID ? &f->tx_cid : &f->rx_cid;
+
+	(void)err;
+	if (ret) {
+		check_plain(f);
+		if (!f->why[0] && call_cid_set(f))
+			fail(f, "the option retried: %s", strerror(errno));
+	}
+	if (f->why[0])
+		return;
+	if (getsockopt(f->a, SOL_DTLS, cur->arg, &c, &l) || l != 1u + want->len ||
+	    memcmp(&c, want, l)) {
+		fail(f, "the option reads back %u bytes (%s)", l, strerror(errno));
+		return;
+	}
+	if (cid_opt(f, other) || install(f, DTLS_TX) || install(f, DTLS_RX)) {
+		fail(f, "the other option or the keys: %s", strerror(errno));
+		return;
+	}
+	check_tx(f, 1);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+static struct dtls_cid cid_got;
+static socklen_t cid_got_len;
+
+static int call_cid_get(struct fx *f)
+{
+	cid_got_len = sizeof(cid_got);
+	return getsockopt(f->a, SOL_DTLS, cur->arg, &cid_got, &cid_got_len);
+}
+
+static int setup_cid_get(struct fx *f)
+{
+	memset(&cid_got, 0, sizeof(cid_got));	/* no page fault in the call */
+	return setup_send(f);
+}
+
+/* What it read is the one set, and both directions still work */
+static void after_cid_get(struct fx *f, int ret, int err)
+{
+	const struct dtls_cid *want = cur->arg == DTLS_TX_CID ? &f->tx_cid : &f->rx_cid;
+
+	(void)err;
+	if (ret && call_cid_get(f)) {
+		fail(f, "getsockopt retried: %s", strerror(errno));
+		return;
+	}
+	if (cid_got_len != 1u + want->len || memcmp(&cid_got, want, cid_got_len)) {
+		fail(f, "getsockopt read %u bytes, not the connection ID set", cid_got_len);
+		return;
+	}
+	check_tx(f, 1);
+	if (!f->why[0])
+		check_rx(f);
+}
 
 /* ---- SOL_DTLS options ---- */
 
@@ -1023,8 +1169,6 @@ static void after_queued(struct fx *f, int ret, int err)
 }
 
 /* ---- DTLS 1.3 key update: DTLS_TX or DTLS_RX with the next epoch ---- */
-
-static int setup_send(struct fx *f);
 
 static int call_tx_next(struct fx *f)
 {
@@ -1698,6 +1842,14 @@ static void after_close(struct fx *f, int ret, int err)
 	{ .name = "DTLS 1.3: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
 	  .normal_errno = ne, .errno_ok = eo, .pages = pg, .v13 = 1 }
 
+/* with connection IDs both ways (CID_SET, or CID_CALL for the CID options) */
+#define EPC(n, s, c, a, k, g, ne, eo, pg, ci) \
+	{ .name = "CID: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
+	  .normal_errno = ne, .errno_ok = eo, .pages = pg, .cid = ci }
+#define EPC13(n, s, c, a, k, g, ne, eo, pg, ci) \
+	{ .name = "DTLS 1.3 CID: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
+	  .normal_errno = ne, .errno_ok = eo, .pages = pg, .v13 = 1, .cid = ci }
+
 /*
  * page_alloc_silent: 1 where the kernel fails an injected page allocation
  * without a warning.
@@ -1765,6 +1917,25 @@ static const struct ep eps[] = {
 	EP13("poll, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL, 0, 0, 1),
 	EP13("FIONREAD, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV6, R_GRO | R_FIONREAD, 0, 0, 1),
 	EP13("close, after key updates both ways", setup_close, call_close, after_close, SK_IPV4, C_UPDATE, 0, 0, 1),
+	EPC("DTLS_TX_CID, first option", setup_pair, call_cid_set, after_cid_set, SK_IPV4, DTLS_TX_CID, 0, 0, 1, CID_CALL),
+	EPC("DTLS_RX_CID, first option", setup_pair, call_cid_set, after_cid_set, SK_IPV6, DTLS_RX_CID, 0, 0, 1, CID_CALL),
+	EPC("DTLS_TX_CID, getsockopt", setup_cid_get, call_cid_get, after_cid_get, SK_IPV4, DTLS_TX_CID, 0, 0, 1, CID_SET),
+	EPC("DTLS_RX_CID, getsockopt", setup_cid_get, call_cid_get, after_cid_get, SK_IPV4, DTLS_RX_CID, 0, 0, 1, CID_SET),
+	EPC("DTLS_TX after DTLS_RX", setup_after_rx, call_tx, after_tx, SK_IPV4, 0, 0, 0, 1, CID_SET),
+	EPC("DTLS_RX after DTLS_TX", setup_after_tx, call_rx, after_rx, SK_IPV6, 0, 0, 0, 1, CID_SET),
+	EPC("DTLS_RX with datagrams queued", setup_queued, call_rx, after_queued, SK_IPV4, 0, 0, 0, 1, CID_SET),
+	EPC("send", setup_send, call_send, after_send, SK_IPV4, S_PLAIN, 0, 0, 1, CID_SET),
+	EPC("send, UDP_SEGMENT, 40000 bytes", setup_send_gso, call_send, after_send, SK_IPV4, S_GSO_BIG, 0, 0, 1, CID_SET),
+	EPC("recv", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM, 0, 0, 1, CID_SET),
+	EPC("recv, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV6, R_ROOM | R_GRO, 0, 0, 1, CID_SET),
+	EPC13("DTLS_RX_CID, first option", setup_pair, call_cid_set, after_cid_set, SK_IPV4, DTLS_RX_CID, 0, 0, 1, CID_CALL),
+	EPC13("DTLS_TX after DTLS_RX", setup_after_rx, call_tx, after_tx, SK_IPV6, 0, 0, 0, 1, CID_SET),
+	EPC13("DTLS_RX after DTLS_TX", setup_after_tx, call_rx, after_rx, SK_IPV4, 0, 0, 0, 1, CID_SET),
+	EPC13("DTLS_RX with datagrams queued", setup_queued, call_rx, after_queued, SK_IPV4, 0, 0, 0, 1, CID_SET),
+	EPC13("DTLS_TX, next epoch (key update)", setup_update, call_tx_next, after_tx_next, SK_IPV4, 0, 0, 0, 1, CID_SET),
+	EPC13("DTLS_RX, next epoch (key update), records queued", setup_update, call_rx_next, after_rx_next, SK_IPV4, 0, 0, 0, 1, CID_SET),
+	EPC13("send", setup_send, call_send, after_send, SK_IPV6, S_PLAIN, 0, 0, 1, CID_SET),
+	EPC13("recv, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO, 0, 0, 1, CID_SET),
 	/* last: these took 6.1 down (a batch queued under UDP_GRO, cloned by the tap) */
 	EP("recv, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO | R_TAP, 0, 0, 1),
 	EP("poll, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL | R_TAP, 0, 0, 1),
