@@ -80,6 +80,12 @@ static inline unsigned int dtls12_hdr_size(u8 type, u8 cid_len)
  */
 #define DTLS13_HDR_SIZE			5
 
+/* A C bit exactly when this end expects a connection ID */
+static inline bool dtls13_hdr_cid_ok(u8 first, u8 cid_len)
+{
+	return !(first & DTLS13_HDR_C) == !cid_len;
+}
+
 /*
  * A DTLSCiphertext header's size, from its first byte; a connection ID
  * carries no length: the receiver knows the one it asked for.

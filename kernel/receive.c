@@ -433,7 +433,7 @@ static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
 	}
 	/* DTLS 1.3: a DTLSCiphertext without a length is the whole datagram */
 	if ((first & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED ||
-	    !(first & DTLS13_HDR_C) != !rx->cid.len)
+	    !dtls13_hdr_cid_ok(first, rx->cid.len))
 		return false;
 	hlen = dtls13_hdr_size(first, rx->cid.len);
 	if (!pskb_may_pull(skb, hlen))

@@ -265,7 +265,7 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 		return DTLS_DROP_MALFORMED;
 	if ((p[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED)
 		return dtls13_rec_plaintext(rq, skb, off, end);
-	if (!(p[0] & DTLS13_HDR_C) != !rx->cid.len)
+	if (!dtls13_hdr_cid_ok(p[0], rx->cid.len))
 		return DTLS_DROP_MALFORMED;
 	hlen = dtls13_hdr_size(p[0], rx->cid.len);
 	if (avail < hlen)
