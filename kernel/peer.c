@@ -344,22 +344,25 @@ out:
 	return moved;
 }
 
-/* The verdict on a record of @peer: its counts, and whether it moves. */
+/*
+ * The verdict on a record of @peer: its counts, and whether it moves.  An
+ * epoch-0 record after a protected one in a datagram counts for neither.
+ */
 void dtls_peer_verdict(struct dtls_peers *peers, struct dtls_peer_ctx *peer,
-		       struct dtls_rec *rec, bool passed, bool by_cid)
+		       struct dtls_rec *rec, enum dtls_verdict v, bool by_cid)
 {
 	struct dtls_addr a;
 
-	if (!passed) {
+	if (!dtls_verdict_passed(v))
 		atomic_long_inc(&peer->rx_dropped);
+	if (v != DTLS_PASS)
 		return;
-	}
 	atomic_long_inc(&peer->rx_records);
 	if (!by_cid || !rec->newest)
 		return;
 	dtls_addr_from_skb(&a, rec->skb);
-	/* lockless first look: a peer that does not move takes no lock */
-	if (!memcmp(&a, &peer->addr, sizeof(a)))
+	/* A first look without the lock: a peer that stays takes none */
+	if (!data_race(memcmp(&a, &peer->addr, sizeof(a))))
 		return;
 	if (dtls_peer_move(peers, peer, &a))
 		rec->flags |= DTLS_RECORD_F_MOVED;

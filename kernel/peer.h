@@ -10,8 +10,8 @@
 #include <linux/rhashtable-types.h>
 
 #include "dtls.h"
+#include "record.h"
 
-struct dtls_rec;
 struct dtls_rx_keys;
 
 /* An address and port, IPv4 as v4-mapped: the key of the address table */
@@ -68,7 +68,7 @@ struct dtls_peer_ctx *dtls_peer_rx_find(struct dtls_peers *peers,
 					struct sk_buff *skb, bool *by_cid,
 					bool *clear);
 void dtls_peer_verdict(struct dtls_peers *peers, struct dtls_peer_ctx *peer,
-		       struct dtls_rec *rec, bool passed, bool by_cid);
+		       struct dtls_rec *rec, enum dtls_verdict v, bool by_cid);
 struct dtls_peer_ctx *dtls_peer_tx_find(struct dtls_peers *peers, u32 id,
 					const struct sockaddr *addr, int addr_len);
 void dtls_peer_sockaddr(struct dtls_peers *peers, int family,

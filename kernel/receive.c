@@ -383,8 +383,8 @@ static void dtls_rx_verdict(struct dtls_rx_op *op, enum dtls_verdict v)
 	op->off = rec->end;
 	if (op->peer) {
 		rec->peer_id = op->peer->id;
-		dtls_peer_verdict(op->rx->peers, op->peer, rec,
-				  dtls_verdict_passed(v), op->by_cid);
+		dtls_peer_verdict(op->rx->peers, op->peer, rec, v,
+				  op->by_cid);
 	}
 	if (dtls_verdict_passed(v))
 		dtls_rx_pass(op, rec);
