@@ -109,6 +109,23 @@ static void replay_near_seq_max(struct kunit *test)
 }
 
 /* Compare with a plain model: a set of accepted numbers and the highest. */
+/* "newest": the record moved the window's top, what lets a peer move */
+static void replay_newest(struct kunit *test)
+{
+	struct dtls_replay *r = replay_new(test, 64, 10);
+	bool newest;
+
+	KUNIT_EXPECT_TRUE(test, dtls_replay_update(r, 12, &newest));
+	KUNIT_EXPECT_TRUE(test, newest);
+	KUNIT_EXPECT_TRUE(test, dtls_replay_update(r, 11, &newest));
+	KUNIT_EXPECT_FALSE(test, newest);
+	KUNIT_EXPECT_FALSE(test, dtls_replay_update(r, 12, &newest));
+	KUNIT_EXPECT_FALSE(test, newest);
+	KUNIT_EXPECT_TRUE(test, dtls_replay_update(r, 13, &newest));
+	KUNIT_EXPECT_TRUE(test, newest);
+	dtls_replay_free(r);
+}
+
 static void replay_matches_model(struct kunit *test)
 {
 	const u32 size = 256;
@@ -748,6 +765,7 @@ static struct kunit_case dtls_replay_cases[] = {
 	KUNIT_CASE(replay_exactly_one_window_behind),
 	KUNIT_CASE(replay_jump_past_window),
 	KUNIT_CASE(replay_near_seq_max),
+	KUNIT_CASE(replay_newest),
 	KUNIT_CASE(replay_matches_model),
 	{}
 };
