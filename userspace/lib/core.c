@@ -332,15 +332,20 @@ static int do_set_cid(int fd, int optname, const struct dtls_cid *cid)
 	return 0;
 }
 
+int do_set_cids(const struct dtls_offload *h, int fd)
+{
+	return do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
+	       do_set_cid(fd, DTLS_RX_CID, &h->rx_cid);
+}
+
 int do_install(struct dtls_offload *h, int fd, int cipher,
 	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
 	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq)
 {
 	int ret;
 
-	ret = do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
+	ret = do_set_cids(h, fd) ?:
 	      do_setsockopt_dir(fd, DTLS_TX, cipher, tx_key, tx_iv, tx_seq) ?:
-	      do_set_cid(fd, DTLS_RX_CID, &h->rx_cid) ?:
 	      do_setsockopt_dir(fd, DTLS_RX, cipher, rx_key, rx_iv, rx_seq);
 	if (ret)
 		return ret;
