@@ -99,6 +99,16 @@ struct dtls_replay {
 #define DTLS_TX_REC_PAGES	(DIV_ROUND_UP(DTLS_MAX_PLAINTEXT, PAGE_SIZE) + 1)
 
 /*
+ * Where records are sealed when they cannot be in a page fragment
+ * (dtls_tx_out_get()): a connected socket's own, or the one all the peers
+ * of a socket share under its send lock.
+ */
+struct dtls_tx_buf {
+	u8 *data;
+	size_t size;
+};
+
+/*
  * Everything after @lock is used under it, so one of each serves.  The
  * socket lock is not taken to send: UDP's own sendmsg() needs it only to
  * cork, which a DTLS socket refuses, and taking it would cost each record
@@ -120,8 +130,7 @@ struct dtls_tx {
 	bool due;
 	struct aead_request *req;
 	struct crypto_wait wait;
-	u8 *buf;			/* one record, or a GSO batch */
-	size_t buf_size;
+	struct dtls_tx_buf buf;		/* one record, or a GSO batch */
 	u8 iv[DTLS_MAX_IV_SIZE];
 	u8 aad[DTLS_AAD_MAX];
 	/* DTLS 1.3 or a CID: content type and padding; 1.3: number mask */

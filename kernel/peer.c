@@ -98,6 +98,7 @@ struct dtls_peers *dtls_peers_create(void)
 	if (rhashtable_init(&peers->by_cid, &dtls_cid_params))
 		goto err_addr;
 	spin_lock_init(&peers->lock);
+	mutex_init(&peers->send_lock);
 	INIT_LIST_HEAD(&peers->list);
 	return peers;
 
@@ -149,6 +150,8 @@ void dtls_peers_destroy(struct dtls_peers *peers)
 	rhashtable_destroy(&peers->by_cid);
 	rhashtable_destroy(&peers->by_addr);
 	rhashtable_destroy(&peers->by_id);
+	kfree_sensitive(peers->buf.data);	/* the last plaintext */
+	mutex_destroy(&peers->send_lock);
 	kfree(peers);
 }
 

@@ -47,6 +47,12 @@ struct dtls_peers {
 	struct rhashtable by_addr;
 	struct rhashtable by_cid;
 	spinlock_t lock;		/* moves, deletes and the list */
+	/*
+	 * Sends to the peers take turns: they share @buf and, on a kernel
+	 * socket, the socket's page fragment.
+	 */
+	struct mutex send_lock;
+	struct dtls_tx_buf buf;
 	struct list_head list;
 	/* Under the socket lock */
 	unsigned int count;

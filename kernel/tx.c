@@ -181,13 +181,14 @@ void dtls_tx_destroy(struct dtls_tx *tx)
 {
 	dtls_crypto_free(&tx->crypto);
 	kfree_sensitive(tx->req);
-	kfree_sensitive(tx->buf);	/* the last plaintext */
+	kfree_sensitive(tx->buf.data);	/* the last plaintext */
 	mutex_destroy(&tx->lock);
 	kfree(tx);
 }
 
 struct dtls_tx_opts {
 	struct dtls_tx *tx;	/* the keys: the connected peer's or a peer's */
+	struct dtls_tx_buf *buf;	/* tx's, or the one the peers share */
 	/* where to: NULL on a connected socket */
 	struct sockaddr *name;
 	int namelen;
@@ -486,7 +487,7 @@ static int dtls_tx_seal(struct dtls_tx *tx, u8 *rec, u64 seq, u8 type,
 /* Where the records of one send are written, sealed and sent from. */
 struct dtls_tx_out {
 	u8 *data;
-	struct page *page;	/* NULL: in tx->buf */
+	struct page *page;	/* NULL: in the dtls_tx_buf */
 	unsigned int off;	/* of data in page */
 };
 
@@ -494,16 +495,17 @@ struct dtls_tx_out {
 #define DTLS_TX_GSO_MAX		(0xffff - sizeof(struct udphdr))
 
 /*
- * Make tx->buf hold @len bytes: room for one record of the cipher's
- * largest, or for the largest GSO batch once a batch needs more.  Kept
- * once allocated, for the socket's life.
+ * Make @b hold @len bytes: room for one record of @tx's cipher's largest,
+ * or for the largest GSO batch once a batch needs more.  Kept once
+ * allocated, for the socket's life.
  */
-static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
+static int dtls_tx_grow(struct dtls_tx_buf *b, const struct dtls_tx *tx,
+			size_t len)
 {
 	size_t size = dtls_tx_rec_len(tx, DTLS_MAX_PLAINTEXT);
 	u8 *buf;
 
-	if (tx->buf_size >= len)
+	if (b->size >= len)
 		return 0;
 	if (len > size)
 		size = DTLS_TX_GSO_MAX;
@@ -511,9 +513,9 @@ static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
 	buf = kmalloc(size, DTLS_GFP_SOCK);
 	if (!buf)
 		return -ENOMEM;
-	kfree_sensitive(tx->buf);
-	tx->buf = buf;
-	tx->buf_size = size;
+	kfree_sensitive(b->data);
+	b->data = buf;
+	b->size = size;
 	return 0;
 }
 
@@ -521,11 +523,12 @@ static int dtls_tx_grow(struct dtls_tx *tx, size_t len)
  * Room for @len bytes of records, in sk_page_frag(): the calling task's
  * page fragment, or the socket's for a kernel socket (whose senders UDP
  * leaves to the caller to serialise, as it uses that fragment unlocked
- * itself; tx->lock does here).  Nothing else takes from it before UDP
- * holds its reference.
+ * itself; tx->lock does here, and the send lock of a socket with peers).
+ * Nothing else takes from it before UDP holds its reference.  Else in
+ * o->buf.
  */
-static int dtls_tx_out_get(struct sock *sk, struct dtls_tx *tx, size_t len,
-			   struct dtls_tx_out *out)
+static int dtls_tx_out_get(struct sock *sk, const struct dtls_tx_opts *o,
+			   size_t len, struct dtls_tx_out *out)
 {
 	int err;
 
@@ -542,8 +545,8 @@ static int dtls_tx_out_get(struct sock *sk, struct dtls_tx *tx, size_t len,
 		}
 	}
 	out->page = NULL;
-	err = dtls_tx_grow(tx, len);
-	out->data = tx->buf;	/* after the buffer may have moved */
+	err = dtls_tx_grow(o->buf, o->tx, len);
+	out->data = o->buf->data;	/* after the buffer may have moved */
 	return err;
 }
 
@@ -669,7 +672,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 		}
 		len = dtls_tx_rec_len(tx, size);
 	}
-	err = dtls_tx_out_get(sk, tx, len, &out);
+	err = dtls_tx_out_get(sk, o, len, &out);
 	if (err)
 		return err;
 
@@ -726,7 +729,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 		dtls_stat_inc(sk, DTLS_MIB_TX_KEY_EXPIRED);
 		return -EKEYEXPIRED;
 	}
-	err = dtls_tx_out_get(sk, tx, len, &out);
+	err = dtls_tx_out_get(sk, o, len, &out);
 	if (err)
 		return err;
 
@@ -868,6 +871,7 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		if (o.peer_id)
 			return -EINVAL;
 		o.tx = ctx->tx;
+		o.buf = &ctx->tx->buf;
 		return dtls_tx_protected(sk, msg, size, &o);
 	}
 
@@ -881,7 +885,10 @@ int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		return INDIRECT_CALL_1(ctx->sk_proto->sendmsg, udp_sendmsg,
 				       sk, msg, size);
 	}
+	o.buf = &ctx->peers->buf;
+	mutex_lock(&ctx->peers->send_lock);
 	err = dtls_tx_protected(sk, msg, size, &o);
+	mutex_unlock(&ctx->peers->send_lock);
 	dtls_peer_put(peer);
 	return err;
 }
