@@ -25,7 +25,8 @@
  * port 7000 of every active peer's address, executes the marker, sends
  * it, and counts the records that tx-server sends to the K peers, with
  * sendto() or (-i) DTLS_SET_PEER, until an empty datagram.  mem: the
- * memory the N peers take, with TX and RX keys (from /proc/meminfo).
+ * memory the N peers take, with TX and RX keys (from /proc/meminfo), and
+ * what K of them take more once sent one record each.
  * Every role ends with one line "BENCH role=... key=value ...".
  */
 #define _GNU_SOURCE
@@ -535,11 +536,34 @@ static long long meminfo(const char *key)
 	return v;
 }
 
+/* MemFree and Slab, in kB */
+static void mem_read(long long *free_kb, long long *slab_kb)
+{
+	*free_kb = meminfo("MemFree");
+	*slab_kb = meminfo("Slab");
+}
+
+/*
+ * One record to each of the first @n peers: before Linux 6.5 a peer's
+ * first send allocates its record buffer, which it keeps.  Unrouted: the
+ * send may fail after the record is sealed.
+ */
+static void mem_sends(int fd, unsigned int n)
+{
+	struct sockaddr_in a;
+	unsigned int i;
+
+	for (i = 1; i <= n; i++) {
+		a = peer_addr(i);
+		sendto(fd, pat, o.size, MSG_DONTWAIT, (struct sockaddr *)&a, sizeof(a));
+	}
+}
+
 static int role_mem(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(PEER_PORT) };
-	long long free0, slab0, free1, slab1;
-	unsigned int i;
+	long long free0, slab0, free1, slab1, free2, slab2;
+	unsigned int i, sends = o.k < o.n ? o.k : o.n;
 	double t0, t;
 	int fd;
 
@@ -548,19 +572,21 @@ static int role_mem(void)
 	/* the first peer makes the socket one with peers: not counted */
 	peer_install(fd, 0, 0, 1);
 	sleep(1);
-	free0 = meminfo("MemFree");
-	slab0 = meminfo("Slab");
+	mem_read(&free0, &slab0);
 	t0 = now();
 	for (i = 1; i <= o.n; i++)
 		peer_install(fd, i, 0, 1);
 	t = now() - t0;
 	/* the tables' resizes run in a worker, their old buckets go after RCU */
 	sleep(2);
-	free1 = meminfo("MemFree");
-	slab1 = meminfo("Slab");
-	printf("BENCH role=mem peers=%u version=%s cid=%u bytes_per_peer=%.0f slab_per_peer=%.0f setup=%.3f\n",
+	mem_read(&free1, &slab1);
+	mem_sends(fd, sends);
+	sleep(1);
+	mem_read(&free2, &slab2);
+	printf("BENCH role=mem peers=%u version=%s cid=%u bytes_per_peer=%.0f slab_per_peer=%.0f setup=%.3f sent_to=%u bytes_per_sent=%.0f\n",
 	       o.n, o.dtls13 ? "1.3" : "1.2", o.cid_len,
-	       (free0 - free1) * 1024.0 / o.n, (slab1 - slab0) * 1024.0 / o.n, t);
+	       (free0 - free1) * 1024.0 / o.n, (slab1 - slab0) * 1024.0 / o.n, t,
+	       sends, (free1 - free2) * 1024.0 / sends);
 	close(fd);
 	return 0;
 }

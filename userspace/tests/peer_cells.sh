@@ -26,7 +26,9 @@
 # connected kdtls cell's, which this script runs first in the same guest
 # (BENCH_PEER_REF=0 skips it).  Then the memory cells: N =
 # BENCH_PEER_MEM (100000) peers with TX and RX keys, DTLS 1.2 and 1.3,
-# with and without CIDs, the growth of /proc/meminfo's MemFree and Slab.
+# with and without CIDs, the growth of /proc/meminfo's MemFree and Slab;
+# then one record sent to each of BENCH_PEER_MEM_SENDS (1000) of them, and
+# the growth again (before Linux 6.5 a peer keeps a record buffer).
 #
 # Output in DIR (default build/bench-peers): peers.tsv (one line per cell),
 # table.txt (printed by peer_report.py), logs/, connected/ (bench.sh's).
@@ -52,6 +54,7 @@ PEERS=${BENCH_PEERS:-1 1000 100000}
 CIDS=${BENCH_PEER_CIDS:-0 4}
 ACTIVE=${BENCH_PEER_ACTIVE:-64}
 MEM_N=${BENCH_PEER_MEM:-100000}
+MEM_SENDS=${BENCH_PEER_MEM_SENDS:-1000}
 TX_CPU=${TX_CPU:-0}
 RX_CPU=${RX_CPU:-1}
 PB=${PEER_BENCH:-userspace/tests/peer-bench}
@@ -71,7 +74,7 @@ die() { echo "peer_cells.sh: error: $*" >&2; exit 1; }
 	die "BENCH_INSNS=$INSNS: no such file (is tools/qemu-insns loaded?)"
 mkdir -p "$OUT/logs" || die "cannot create $OUT"
 RES=$OUT/peers.tsv
-printf 'cell\tpeers\tcid\tversion\tsent\trecv\tsnd_insns_per_rec\trcv_insns_per_rec\tinsns_mark\tsetup_s\tbytes_per_peer\tslab_per_peer\tstatus\n' > "$RES"
+printf 'cell\tpeers\tcid\tversion\tsent\trecv\tsnd_insns_per_rec\trcv_insns_per_rec\tinsns_mark\tsetup_s\tbytes_per_peer\tslab_per_peer\tbytes_per_sent\tstatus\n' > "$RES"
 ERRORS=0
 
 # the connected kdtls cell, in this guest, to compare with
@@ -178,7 +181,7 @@ cell() {
 	    -v r="$(field records "$r")" -v is="$i_s" -v ir="$i_r" -v m="$mark" \
 	    -v su="${setup:--}" -v st="$st" '
 	function per(i, x) { return i == "-" || x + 0 == 0 ? "-" : sprintf("%.0f", i / x) }
-	BEGIN { print k, n, c, "1.2", s, r, per(is, s), per(ir, r), m, su, "-", "-", st }' >> "$RES"
+	BEGIN { print k, n, c, "1.2", s, r, per(is, s), per(ir, r), m, su, "-", "-", "-", st }' >> "$RES"
 	printf '%-5s peers %6s cid %s: sent %s recv %s, instructions %s (%s)\n' \
 		"$kind" "$n" "$cid" "$(field records "$s")" "$(field records "$r")" "${w:--}" "$st"
 }
@@ -187,13 +190,14 @@ cell() {
 mem_cell() {
 	local v=$1 cid=$2 log=$OUT/logs/mem-$1-cid$2 m st=ok opt=()
 	[ "$v" = 1.3 ] && opt=(-3)
-	"$PB" mem -n "$MEM_N" -c "$cid" "${opt[@]}" > "$log" 2>&1 || st=error
+	"$PB" mem -n "$MEM_N" -k "$MEM_SENDS" -c "$cid" "${opt[@]}" > "$log" 2>&1 || st=error
 	m=$(grep '^BENCH role=mem' "$log")
 	[ -n "$m" ] || st=error
 	[ $st = ok ] || ERRORS=$((ERRORS + 1))
-	printf 'mem\t%s\t%s\t%s\t-\t-\t-\t-\t-\t%s\t%s\t%s\t%s\n' "$MEM_N" "$cid" "$v" \
-		"$(field setup "$m")" "$(field bytes_per_peer "$m")" \
-		"$(field slab_per_peer "$m")" "$st" >> "$RES"
+	printf 'mem\t%s\t%s\t%s\t%s\t-\t-\t-\t-\t%s\t%s\t%s\t%s\t%s\n' "$MEM_N" "$cid" \
+		"$v" "$(field sent_to "$m")" "$(field setup "$m")" \
+		"$(field bytes_per_peer "$m")" "$(field slab_per_peer "$m")" \
+		"$(field bytes_per_sent "$m")" "$st" >> "$RES"
 	echo "mem $v cid $cid: ${m:-error, see $log}"
 }
 

@@ -27,7 +27,7 @@ def connected(d):
 def lost(r):
     try:
         return "%.1f%%" % (100.0 * (int(r["sent"]) - int(r["recv"])) / int(r["sent"]))
-    except (ValueError, ZeroDivisionError):
+    except (KeyError, ValueError, ZeroDivisionError):
         return "-"
 
 
@@ -62,16 +62,18 @@ def mem_table(rows):
     mem = [r for r in rows if r["cell"] == "mem"]
     if not mem:
         return []
-    out = ["", "Memory per peer, %s peers with TX and RX keys on one socket:" % mem[0]["peers"],
-           "%8s %4s %18s %16s %16s" % ("version", "cid", "MemFree bytes/peer",
-                                       "Slab bytes/peer", "install us/peer")]
+    out = ["", "Memory per peer, %s peers with TX and RX keys on one socket; sent to:" % mem[0]["peers"],
+           "what each of %s of them took more once sent one record (MemFree)" % mem[0]["sent"],
+           "%8s %4s %18s %16s %16s %14s" % ("version", "cid", "MemFree bytes/peer",
+                                            "Slab bytes/peer", "install us/peer", "sent to +bytes")]
     for r in mem:
         try:
             us = "%.0f" % (float(r["setup_s"]) * 1e6 / int(r["peers"]))
         except ValueError:
             us = "-"
-        out.append("%8s %4s %18s %16s %16s" % (r["version"], r["cid"], r["bytes_per_peer"],
-                                               r["slab_per_peer"], us))
+        out.append("%8s %4s %18s %16s %16s %14s" % (
+            r["version"], r["cid"], r["bytes_per_peer"], r["slab_per_peer"], us,
+            r["bytes_per_sent"]))
     return out
 
 
