@@ -203,10 +203,14 @@ bench-targets: bench-tools
 # The many-peers cells: one unconnected socket with 1, 1000 and 100000
 # peers, instructions per record (BENCH_INSNS=1) and memory per peer
 # (userspace/tests/peer_cells.sh).  Results in build/bench-peers.
+# peer_cells.sh's knobs (BENCH_PEERS, BENCH_PEER_CELLS, ...) go into the guest
+BENCH_PEER_VARS = BENCH_PEERS BENCH_PEER_CIDS BENCH_PEER_CELLS BENCH_PEER_ACTIVE \
+	BENCH_PEER_MEM BENCH_PEER_MEM_SENDS BENCH_PEER_REF
 bench-peers: bench-tools
 	rm -rf build/bench-peers && mkdir -p build/bench-peers
 	KVER=$(KVER) $(call BENCH_VM,build/bench-peers) \
-		tools/vm-run --results build/bench-peers --timeout 2400 -- $(BENCH_ENV) \
+		tools/vm-run --results build/bench-peers --timeout 2400 -- \
+		env $(foreach v,$(BENCH_PEER_VARS),$(if $($(v)),$(v)='$($(v))')) $(BENCH_ENV) \
 		userspace/tests/peer_cells.sh --no-report /results $(BENCH_SECS); \
 	rc=$$?; python3 userspace/tests/peer_report.py build/bench-peers || rc=1; \
 	exit $$rc

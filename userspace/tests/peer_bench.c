@@ -53,6 +53,7 @@
 #define ACTIVE_MAX	1024
 #define IDLE_MS		2000		/* receivers: the data ended */
 #define REC_MAX		16384
+#define SETTLE_S	2		/* for the tables' resizes */
 
 static struct {
 	unsigned int n, k;	/* peers, active peers */
@@ -226,6 +227,11 @@ static int peer_server(const struct sockaddr_in *a, int tx, double *secs)
 	for (i = 0; i < o.n; i++)
 		peer_install(fd, i, tx, 0);
 	*secs = now() - t0;
+	/*
+	 * The tables grow in a worker on this CPU, rehashing every peer, and
+	 * a lookup during a rehash searches both tables: not in the window.
+	 */
+	sleep(SETTLE_S);
 	return fd;
 }
 
@@ -578,7 +584,7 @@ static int role_mem(void)
 		peer_install(fd, i, 0, 1);
 	t = now() - t0;
 	/* the tables' resizes run in a worker, their old buckets go after RCU */
-	sleep(2);
+	sleep(SETTLE_S);
 	mem_read(&free1, &slab1);
 	mem_sends(fd, sends);
 	sleep(1);

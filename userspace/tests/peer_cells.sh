@@ -51,6 +51,7 @@ esac
 OUT=${1:-${BENCH_OUT:-build/bench-peers}}
 SECS=${2:-${BENCH_SECS:-3}}
 PEERS=${BENCH_PEERS:-1 1000 100000}
+KINDS=${BENCH_PEER_CELLS:-rx tx txid}
 CIDS=${BENCH_PEER_CIDS:-0 4}
 ACTIVE=${BENCH_PEER_ACTIVE:-64}
 MEM_N=${BENCH_PEER_MEM:-100000}
@@ -203,7 +204,7 @@ mem_cell() {
 
 for n in $PEERS; do
 	for cid in $CIDS; do
-		for kind in rx tx txid; do
+		for kind in $KINDS; do
 			cell "$kind" "$n" "$cid"
 		done
 	done
