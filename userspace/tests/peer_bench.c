@@ -14,7 +14,7 @@
  *   peer-bench rx-server -n N [-c L] [-3] [-s SIZE] ADDR PORT CLIENTS
  *   peer-bench tx-server -n N [-k K] [-c L] [-3] [-s SIZE] [-t SECS] [-i] ADDR PORT
  *   peer-bench tx-sink [-s SIZE] SERVER PORT
- *   peer-bench mem -n N [-c L] [-3]
+ *   peer-bench mem -n N [-k K] [-c L] [-3]
  *
  * rx cell: rx-clients (K connected sockets with the peers' TX keys, each
  * bound to its peer's address) waits for a datagram on PORT; rx-server
