@@ -17,6 +17,7 @@
 # make demo         the two-namespace demo (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
 #                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
+# make bench-peers  the many-peers cells (one socket, 1 to 100000 peers); build/bench-peers
 # make checkpatch   checkpatch.pl --strict over the module and UAPI sources
 # make sparse       build the module with sparse (C=2) and W=1
 #
@@ -199,6 +200,21 @@ bench-targets: bench-tools
 	rc=$$?; python3 userspace/tests/bench_targets.py build/bench-targets || rc=1; \
 	exit $$rc
 
+# The many-peers cells: one unconnected socket with 1, 1000 and 100000
+# peers, instructions per record (BENCH_INSNS=1) and memory per peer
+# (userspace/tests/peer_cells.sh).  Results in build/bench-peers.
+# peer_cells.sh's knobs (BENCH_PEERS, BENCH_PEER_CELLS, ...) go into the guest
+BENCH_PEER_VARS = BENCH_PEERS BENCH_PEER_CIDS BENCH_PEER_CELLS BENCH_PEER_ACTIVE \
+	BENCH_PEER_MEM BENCH_PEER_MEM_SENDS BENCH_PEER_REF
+bench-peers: bench-tools
+	rm -rf build/bench-peers && mkdir -p build/bench-peers
+	KVER=$(KVER) $(call BENCH_VM,build/bench-peers) \
+		tools/vm-run --results build/bench-peers --timeout 2400 -- \
+		env $(foreach v,$(BENCH_PEER_VARS),$(if $($(v)),$(v)='$($(v))')) $(BENCH_ENV) \
+		userspace/tests/peer_cells.sh --no-report /results $(BENCH_SECS); \
+	rc=$$?; python3 userspace/tests/peer_report.py build/bench-peers || rc=1; \
+	exit $$rc
+
 checkpatch:
 	@test -f $(CHECKPATCH) || { echo "$(CHECKPATCH) missing: run 'tools/setup'" >&2; exit 1; }
 	@test -n "$(CHECKPATCH_FILES)" || { echo "checkpatch: no sources found" >&2; exit 1; }
@@ -213,5 +229,5 @@ sparse:
 	check-build dkms-src dkms-install dkms-remove check-dkms \
 	check-kernels deb check-install \
 	demo checkpatch \
-	bench-targets bench-tools \
+	bench-targets bench-tools bench-peers \
 	sparse bench
