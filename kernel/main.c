@@ -361,6 +361,11 @@ static int dtls_peers_start(struct sock *sk, struct dtls_context *ctx)
 		return PTR_ERR(rx);
 	}
 	ctx->peers = peers;
+	/* counted as a socket with both directions, whatever its peers hold */
+	dtls_stat_inc(sk, DTLS_MIB_TX_SW);
+	dtls_stat_inc(sk, DTLS_MIB_CURR_TX_SW);
+	dtls_stat_inc(sk, DTLS_MIB_RX_SW);
+	dtls_stat_inc(sk, DTLS_MIB_CURR_RX_SW);
 	dtls_rx_install(sk, ctx, rx, ops);
 	return 0;
 }
@@ -648,7 +653,7 @@ void dtls_close(struct sock *sk, long timeout)
 		dtls_rx_uninstall(sk);
 		dtls_stat_dec(sk, DTLS_MIB_CURR_RX_SW);
 	}
-	if (ctx->tx)
+	if (ctx->tx || ctx->peers)
 		dtls_stat_dec(sk, DTLS_MIB_CURR_TX_SW);
 	rx = rcu_dereference_protected(ctx->rx, lockdep_sock_is_held(sk));
 	rcu_assign_sk_user_data(sk, NULL);
