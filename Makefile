@@ -15,6 +15,7 @@
 #                   guest, DKMS builds the module there, the demo runs
 # make dkms-install DKMS: sources in /usr/src/kdtls-VERSION, built and installed for KVER
 # make demo         the two-namespace demo (see README)
+# make demo-peers    1000 clients on one server socket (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
 #                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
 # make checkpatch   checkpatch.pl --strict over the module and UAPI sources
@@ -161,6 +162,10 @@ check-debug-full:
 demo: all
 	KVER=$(KVER) tools/vm-run --timeout 600 -- tools/demo.sh
 
+# many clients on one server socket (peers); needs tools/setup's mbed TLS
+demo-peers: all
+	KVER=$(KVER) tools/vm-run --timeout 900 -- tools/demo-peers.sh
+
 # userspace/tests/bench.sh runs the whole matrix in one guest (BENCH_SECS per
 # network cell); the table, chart and target check are made on the host.
 # Fails only if a cell failed unexpectedly, not when a target is missed.
@@ -212,6 +217,6 @@ sparse:
 .PHONY: all module selftests userspace clean check check-debug check-debug-full \
 	check-build dkms-src dkms-install dkms-remove check-dkms \
 	check-kernels deb check-install \
-	demo checkpatch \
+	demo demo-peers checkpatch \
 	bench-targets bench-tools \
 	sparse bench
