@@ -174,6 +174,15 @@ int dtls_offload_set_peer(struct dtls_offload *h, uint32_t id,
 int dtls_offload_input(struct dtls_offload *h, const void *buf, size_t len);
 
 /*
+ * The struct dtls_record_info (linux/dtls.h) that came with a record or
+ * datagram read with recvmsg() into @msg: 0, or -ENOENT if there is none.
+ */
+struct msghdr;
+struct dtls_record_info;
+int dtls_offload_record_info(const struct msghdr *msg,
+			     struct dtls_record_info *ri);
+
+/*
  * The connection ID in use after handoff: the peer's, which our records
  * carry (@tx non-zero), or ours, which the peer's carry.  Copies it to
  * @buf (@len bytes at most, 255 always suffice) and returns its length,

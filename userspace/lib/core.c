@@ -244,6 +244,9 @@ int dtls_offload_set_peer(struct dtls_offload *h, uint32_t id,
 	h->peer_id = id;
 	memcpy(&h->peer_addr, addr, addrlen);
 	h->peer_addrlen = addrlen;
+	/* a peer's handle never reads the socket: a server keeps many */
+	free(h->rbuf);
+	h->rbuf = NULL;
 	return 0;
 }
 
@@ -654,6 +657,23 @@ static ssize_t do_control(struct dtls_offload *h,
 	return -EAGAIN;
 }
 
+int dtls_offload_record_info(const struct msghdr *msg,
+			     struct dtls_record_info *ri)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level == SOL_DTLS &&
+		    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*ri))) {
+			memcpy(ri, CMSG_DATA(c), sizeof(*ri));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /*
  * The next application data record from the kernel, handling every other
  * record on the way.  With h->ku_wait, return -EALREADY as soon as our
@@ -680,8 +700,6 @@ static ssize_t do_recv_socket(struct dtls_offload *h, void *buf, size_t len,
 			.msg_controllen = sizeof(cb.buf),
 		};
 		int rflags = flags;
-		struct cmsghdr *c;
-		bool found = false;
 		ssize_t n, r;
 
 		if (h->ku_wait && !h->ku.active)
@@ -699,15 +717,7 @@ static ssize_t do_recv_socket(struct dtls_offload *h, void *buf, size_t len,
 				continue;	/* woken for nothing */
 			return -errno;
 		}
-		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_DTLS &&
-			    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
-				memcpy(&ri, CMSG_DATA(c), sizeof(ri));
-				found = true;
-			}
-		}
-		if (!found)
+		if (dtls_offload_record_info(&msg, &ri))
 			return -EPROTO;	/* DTLS_RX not installed? */
 
 		if (ri.content_type == DTLS_RECORD_TYPE_APPLICATION_DATA) {

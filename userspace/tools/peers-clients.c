@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -276,7 +277,7 @@ static void data_read(struct client *c)
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = cb.b, .msg_controllen = sizeof(cb.b),
 		};
-		struct cmsghdr *c0;
+		struct dtls_record_info ri;
 		ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
 
 		if (n < 0) {
@@ -284,13 +285,9 @@ static void data_read(struct client *c)
 				fail(c, "receive: %s", strerror(errno));
 			return;
 		}
-		c0 = CMSG_FIRSTHDR(&msg);
-		if (c0 && c0->cmsg_level == SOL_DTLS &&
-		    c0->cmsg_type == DTLS_GET_RECORD_TYPE &&
-		    ((struct dtls_record_info *)CMSG_DATA(c0))->content_type !=
-		    DTLS_RECORD_TYPE_APPLICATION_DATA) {
-			fail(c, "a record of type %u from the server",
-			     ((struct dtls_record_info *)CMSG_DATA(c0))->content_type);
+		if (dtls_offload_record_info(&msg, &ri) ||
+		    ri.content_type != DTLS_RECORD_TYPE_APPLICATION_DATA) {
+			fail(c, "a record from the server that is not application data");
 			return;
 		}
 		on_echo(c, cls.rbuf, n);

@@ -40,7 +40,7 @@ struct hs {
 	struct dtls_offload *h;
 };
 
-/* a peer of the socket; h until its first record shows it has our Finished */
+/* a peer of the socket: its handle sends to it and resends our Finished */
 struct peer {
 	struct sockaddr_storage addr;
 	struct dtls_offload *h;
@@ -300,7 +300,7 @@ static void on_datagram(const struct sockaddr_storage *a, socklen_t alen,
 			srv.ignored++;
 	} else if (is_client_hello(buf, n) && !stop) {
 		hs_start(a, alen, peer_id, buf, n);
-	} else if (p && p->h) {
+	} else if (p) {
 		dtls_offload_input(p->h, buf, n);	/* resends our Finished */
 		srv.resent++;
 	} else {
@@ -308,29 +308,15 @@ static void on_datagram(const struct sockaddr_storage *a, socklen_t alen,
 	}
 }
 
-/* Send @buf back to peer @id as one application data record */
-static void echo(uint32_t id, const void *buf, size_t len)
+/* Send @buf back to peer @p as one application data record */
+static void echo(uint32_t id, struct peer *p, const void *buf, size_t len)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(uint32_t))];
-		struct cmsghdr align;
-	} cb;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cb.b, .msg_controllen = sizeof(cb.b),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	ssize_t n = dtls_offload_send(p->h, buf, len, 0);
 
-	memset(&cb, 0, sizeof(cb));
-	c->cmsg_level = SOL_DTLS;
-	c->cmsg_type = DTLS_SET_PEER;
-	c->cmsg_len = CMSG_LEN(sizeof(id));
-	memcpy(CMSG_DATA(c), &id, sizeof(id));
-	if (sendmsg(srv.fd, &msg, MSG_NOSIGNAL) < 0) {
+	if (n < 0) {
 		if (!srv.send_err++)
 			fprintf(stderr, "dtls-peers: echo to peer %u: %s\n",
-				id, strerror(errno));
+				id, dtls_offload_strerror(n));
 		return;
 	}
 	srv.echoed++;
@@ -348,9 +334,6 @@ static void on_record(const struct dtls_record_info *ri,
 		srv.ignored++;
 		return;
 	}
-	/* it has our final flight: nothing to resend any more */
-	dtls_offload_free(p->h);
-	p->h = NULL;
 	if (ri->flags & DTLS_RECORD_F_MOVED) {
 		printf("peer %u moved from %s to %s (record %llu)\n",
 		       ri->peer_id, addr_str(&p->addr), addr_str(a),
@@ -360,7 +343,7 @@ static void on_record(const struct dtls_record_info *ri,
 	}
 	if (ri->content_type == DTLS_RECORD_TYPE_APPLICATION_DATA) {
 		p->records++;
-		echo(ri->peer_id, buf, n);
+		echo(ri->peer_id, p, buf, n);
 	} else if (ri->content_type == DTLS_RECORD_TYPE_ALERT && n >= 2 &&
 		   buf[1] == 0) {
 		srv.closed++;	/* close_notify */
@@ -385,8 +368,7 @@ static bool recv_one(uint8_t *buf)
 		.msg_control = cb.b, .msg_controllen = sizeof(cb.b),
 	};
 	struct dtls_record_info ri;
-	struct cmsghdr *c;
-	bool found = false;
+	bool found;
 	ssize_t n;
 
 	n = recvmsg(srv.fd, &msg, MSG_DONTWAIT);
@@ -395,14 +377,7 @@ static bool recv_one(uint8_t *buf)
 			return false;
 		die("recvmsg: %s", strerror(errno));
 	}
-	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_DTLS &&
-		    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
-			memcpy(&ri, CMSG_DATA(c), sizeof(ri));
-			found = true;
-		}
-	}
+	found = !dtls_offload_record_info(&msg, &ri);
 	/* before the first peer the socket is plain UDP: all datagrams */
 	if (!found || (ri.flags & DTLS_RECORD_F_DATAGRAM))
 		on_datagram(&a, msg.msg_namelen, found ? ri.peer_id : 0, buf,
