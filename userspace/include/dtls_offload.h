@@ -183,6 +183,19 @@ int dtls_offload_record_info(const struct msghdr *msg,
 			     struct dtls_record_info *ri);
 
 /*
+ * Move the session to @fd, another connected UDP socket to the same peer
+ * (a new source port or address, as after a NAT rebinding): the same
+ * connection IDs, then the keys and record numbers read from the old
+ * socket (getsockopt DTLS_TX, DTLS_RX) go onto @fd, and the handle uses
+ * @fd from then on.  The caller closes the old socket (records still
+ * queued there are lost).  Needs a connection ID in the records we send,
+ * by which the peer finds the session at its new address
+ * (-DTLS_OFFLOAD_E_CID without); DTLS 1.2, or DTLS 1.3 without a key
+ * update under way.
+ */
+int dtls_offload_move(struct dtls_offload *h, int fd);
+
+/*
  * The connection ID in use after handoff: the peer's, which our records
  * carry (@tx non-zero), or ours, which the peer's carry.  Copies it to
  * @buf (@len bytes at most, 255 always suffice) and returns its length,

@@ -432,6 +432,44 @@ int do_install(struct dtls_offload *h, int fd, int cipher,
 	return 0;
 }
 
+/* One direction's keys and record numbers from socket @from onto @to */
+static int do_copy_dir(int from, int to, int optname)
+{
+	union {
+		struct dtls12_crypto_info_chacha20_poly1305 v12;
+		struct dtls13_crypto_info_chacha20_poly1305 v13;
+	} u;	/* the largest of each version */
+	socklen_t len = sizeof(u);
+	int ret = 0;
+
+	if (getsockopt(from, SOL_DTLS, optname, &u, &len) ||
+	    setsockopt(to, SOL_DTLS, optname, &u, len))
+		ret = -errno;
+	do_wipe(&u, sizeof(u));
+	return ret;
+}
+
+int dtls_offload_move(struct dtls_offload *h, int fd)
+{
+	int ret;
+
+	if (!h || fd < 0)
+		return -EINVAL;
+	if (h->state != DO_OFFLOADED || h->peer_id)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (!h->tx_cid.len)
+		return -DTLS_OFFLOAD_E_CID;	/* the peer could not find us */
+	ret = do_probe(fd) ?:
+	      do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
+	      do_set_cid(fd, DTLS_RX_CID, &h->rx_cid) ?:
+	      do_copy_dir(h->fd, fd, DTLS_TX) ?:
+	      do_copy_dir(h->fd, fd, DTLS_RX);
+	if (ret)
+		return ret;
+	h->fd = fd;
+	return 0;
+}
+
 /* One SOL_DTLS control message of @len bytes after @c (NULL: the first) */
 static struct cmsghdr *do_cmsg_add(struct msghdr *msg, struct cmsghdr *c,
 				   int type, const void *data, size_t len)

@@ -6,10 +6,10 @@
  * session to the kernel with dtls_offload_mbedtls() as dtls-cat does, then
  * sends its records one at a time and checks that each comes back byte
  * for byte.  --move: the first client, half way, moves its session to a
- * new socket on another port: the keys and record numbers read from the
- * old socket (getsockopt DTLS_TX, DTLS_RX) go onto the new one with the
- * same connection IDs, and the server, finding it by its CID, sees it
- * arrive from the new address.  --stuck: one more client stops after its
+ * new socket on another port (dtls_offload_move(): the keys and record
+ * numbers read from the old socket with getsockopt DTLS_TX and DTLS_RX go
+ * onto the new one with the same connection IDs), and the server, finding
+ * it by its CID, sees it arrive from the new address.  --stuck: one more client stops after its
  * second ClientHello, so that the server has a handshake that never ends.
  */
 #define _GNU_SOURCE
@@ -112,10 +112,13 @@ static unsigned short local_port(int fd)
 static void send_rec(struct client *c)
 {
 	size_t len = peers_rec_size(c->idx, c->rec);
+	ssize_t n;
 
 	peers_rec_fill(cls.sbuf, len, c->idx, c->rec);
-	if (send(c->fd, cls.sbuf, len, 0) < 0 && errno != EAGAIN)
-		fail(c, "send record %u: %s", c->rec, strerror(errno));
+	n = dtls_offload_send(c->h, cls.sbuf, len, 0);
+
+	if (n < 0 && n != -EAGAIN)
+		fail(c, "send record %u: %s", c->rec, dtls_offload_strerror(n));
 	c->sent_at = now();
 }
 
@@ -179,52 +182,19 @@ static void hs_step(struct client *c)
 		offload(c);
 }
 
-/* A connection ID of the session, as struct dtls_cid for setsockopt */
-static socklen_t get_cid(struct client *c, int tx, struct dtls_cid *cid)
-{
-	int n = dtls_offload_get_cid(c->h, tx, cid->cid, sizeof(cid->cid));
-
-	if (n < 0)
-		die("dtls_offload_get_cid: %s", dtls_offload_strerror(n));
-	cid->len = n;
-	return n ? offsetof(struct dtls_cid, cid) + n : 0;
-}
-
-/* Keys and record numbers of one direction from @from onto @to */
-static int copy_dir(int from, int to, int optname, int cidopt,
-		    struct dtls_cid *cid, socklen_t cidlen)
-{
-	struct dtls12_crypto_info_chacha20_poly1305 info;	/* the largest */
-	socklen_t len = sizeof(info);
-	int r;
-
-	if (getsockopt(from, SOL_DTLS, optname, &info, &len))
-		return -errno;
-	r = (cidlen && setsockopt(to, SOL_DTLS, cidopt, cid, cidlen)) ||
-	    setsockopt(to, SOL_DTLS, optname, &info, len) ? -errno : 0;
-	explicit_bzero(&info, sizeof(info));
-	return r;
-}
-
 /*
  * The session goes to a new socket with another source port, as if a NAT
  * had given the client a new address; the old socket is closed.
  */
 static void move(struct client *c)
 {
-	struct dtls_cid tx, rx;
-	socklen_t txl = get_cid(c, 1, &tx), rxl = get_cid(c, 0, &rx);
 	int fd = client_socket(), r;
 	unsigned short from = local_port(c->fd);
 
 	fcntl(fd, F_SETFL, O_NONBLOCK);
-	if (!txl)
-		die("--move: the session has no connection ID for the server");
-	r = copy_dir(c->fd, fd, DTLS_TX, DTLS_TX_CID, &tx, txl) ?:
-	    copy_dir(c->fd, fd, DTLS_RX, DTLS_RX_CID, &rx, rxl);
+	r = dtls_offload_move(c->h, fd);
 	if (r)
-		die("--move: keys from the old socket to the new: %s",
-		    strerror(-r));
+		die("--move: dtls_offload_move: %s", dtls_offload_strerror(r));
 	close(c->fd);
 	c->fd = fd;
 	c->mover = false;
@@ -263,31 +233,18 @@ static void on_echo(struct client *c, const uint8_t *buf, size_t n)
 	send_rec(c);
 }
 
-/* Records from the kernel; non-data ones are not expected here */
+/* Records from the kernel (the library handles any other kind) */
 static void data_read(struct client *c)
 {
-	union {
-		char b[CMSG_SPACE(sizeof(struct dtls_record_info))];
-		struct cmsghdr align;
-	} cb;
-
 	while (c->st == CL_DATA) {
-		struct iovec iov = { .iov_base = cls.rbuf, .iov_len = MAX_REC };
-		struct msghdr msg = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cb.b, .msg_controllen = sizeof(cb.b),
-		};
-		struct dtls_record_info ri;
-		ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT);
+		ssize_t n = dtls_offload_recv(c->h, cls.rbuf, MAX_REC,
+					      MSG_DONTWAIT);
 
-		if (n < 0) {
-			if (errno != EAGAIN)
-				fail(c, "receive: %s", strerror(errno));
+		if (n == -EAGAIN)
 			return;
-		}
-		if (dtls_offload_record_info(&msg, &ri) ||
-		    ri.content_type != DTLS_RECORD_TYPE_APPLICATION_DATA) {
-			fail(c, "a record from the server that is not application data");
+		if (n <= 0) {
+			fail(c, "receive: %s", n ? dtls_offload_strerror(n) :
+			     "the server sent close_notify");
 			return;
 		}
 		on_echo(c, cls.rbuf, n);
