@@ -11,8 +11,9 @@
  *
  * The server runs until SIGTERM or SIGINT (or --timeout), lets the
  * handshakes in progress end or expire, then prints what it did and,
- * with --proc-out, copies /proc/net/dtls there before closing its socket.  The clients exit 0 only if every client (but
- * --stuck's) got each of its records back byte for byte.
+ * with --proc-out, copies /proc/net/dtls there before closing its socket.
+ * The clients exit 0 only if every client (but --stuck's) got each of its
+ * records back byte for byte, --move's moved and --stuck's stopped.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -9,8 +9,9 @@
  * new socket on another port (dtls_offload_move(): the keys and record
  * numbers read from the old socket with getsockopt DTLS_TX and DTLS_RX go
  * onto the new one with the same connection IDs), and the server, finding
- * it by its CID, sees it arrive from the new address.  --stuck: one more client stops after its
- * second ClientHello, so that the server has a handshake that never ends.
+ * it by its CID, sees it arrive from the new address.  --stuck: one more
+ * client stops after its second ClientHello, so that the server has a
+ * handshake that never ends.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,7 +37,7 @@ struct client {
 	int fd;
 	enum cl_state st;
 	bool mover, stuck;
-	unsigned int hs_calls;
+	unsigned int sent;		/* --stuck: datagrams of the handshake */
 	struct peers_tls *tls;
 	struct dtls_offload *h;
 	uint32_t rec;			/* the record waiting for its echo */
@@ -122,6 +123,34 @@ static void send_rec(struct client *c)
 	c->sent_at = now();
 }
 
+/*
+ * --stuck: its own socket I/O, no handoff.  Two ClientHellos (the second
+ * with the cookie) go out, and then nothing is read or sent any more,
+ * however quickly the server answers.
+ */
+static int stuck_send(void *arg, const unsigned char *buf, size_t len)
+{
+	struct client *c = arg;
+	ssize_t n = send(c->fd, buf, len, 0);
+
+	if (n < 0)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	c->sent++;
+	return (int)n;
+}
+
+static int stuck_recv(void *arg, unsigned char *buf, size_t len, uint32_t ms)
+{
+	struct client *c = arg;
+	ssize_t n;
+
+	(void)ms;
+	if (c->sent >= 2)
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	n = recv(c->fd, buf, len, MSG_DONTWAIT);
+	return n < 0 ? MBEDTLS_ERR_SSL_WANT_READ : (int)n;
+}
+
 static void start(struct client *c)
 {
 	uint8_t cid[PEERS_CID_LEN];
@@ -130,12 +159,18 @@ static void start(struct client *c)
 	c->fd = client_socket();
 	fcntl(c->fd, F_SETFL, O_NONBLOCK);
 	c->tls = calloc(1, sizeof(*c->tls));
-	c->h = dtls_offload_new();
-	if (!c->tls || !c->h)
+	c->h = c->stuck ? NULL : dtls_offload_new();
+	if (!c->tls || (!c->h && !c->stuck))
 		die("out of memory");
 	mbedtls_ctr_drbg_random(&cls.pm.drbg, cid, sizeof(cid));
 	peers_tls_init(c->tls, &cls.pm, cid);
-	r = dtls_offload_mbedtls_prepare(c->h, &c->tls->ssl, c->fd);
+	if (c->stuck) {
+		mbedtls_ssl_set_bio(&c->tls->ssl, c, stuck_send, NULL,
+				    stuck_recv);
+		r = 0;
+	} else {
+		r = dtls_offload_mbedtls_prepare(c->h, &c->tls->ssl, c->fd);
+	}
 	if (r)
 		die("dtls_offload_mbedtls_prepare: %s", dtls_offload_strerror(r));
 	c->st = CL_HS;
@@ -165,10 +200,9 @@ static void hs_step(struct client *c)
 {
 	int r = mbedtls_ssl_handshake(&c->tls->ssl);
 
-	c->hs_calls++;
 	if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
 		/* ClientHello, then again with the cookie: no further */
-		if (c->stuck && c->hs_calls == 2) {
+		if (c->stuck && c->sent >= 2) {
 			verbose("client %u (stuck): stops after its second ClientHello, port %u",
 				c->idx, local_port(c->fd));
 			c->st = CL_STUCK;
@@ -349,5 +383,6 @@ int peers_clients(void)
 	for (i = 0; i < cls.n; i++)
 		if (cls.cl[i].fd >= 0)
 			close(cls.cl[i].fd);
-	return cls.done == popt.clients && cls.moved == popt.move ? 0 : 1;
+	return cls.done == popt.clients && cls.moved == popt.move &&
+	       stuck == popt.stuck ? 0 : 1;
 }
