@@ -44,6 +44,7 @@ if ! lsmod | grep -q '^dtls '; then
 	insmod "$DTLS_KO"
 fi
 modprobe veth 2>/dev/null || true
+ulimit -n $((PER + 256))	# a socket per client, all open to the end
 
 step "server namespace dtls-psrv, $NS client namespaces, one veth pair each"
 ip netns add dtls-psrv
@@ -93,6 +94,11 @@ echo "  ..."
 tail -n 3 "$T/proc"
 peer_lines=$(grep -c '^peer:' "$T/proc" || true)
 echo "($peer_lines peer lines)"
+# the client that moved: its line has the address it moved to
+read -r mid mto < <(sed -n 's/^peer \([0-9]*\) moved from .* to \([^ ]*\) .*/\1 \2/p' "$T/srv.log") || true
+echo "the peer that moved:"
+grep "^peer:${mid:-none} " "$T/proc" || true
+mline=$(awk -v id="peer:${mid:-none}" '$1 == id { print $2 }' "$T/proc")
 
 step "/proc/net/dtls_stat in dtls-psrv (the server's socket closed)"
 ip netns exec dtls-psrv cat /proc/net/dtls_stat
@@ -112,6 +118,7 @@ printf 'clients %d, peers installed %s, records echoed %s, moved %s, expired %s;
 [ "$installed" = "$want" ] || bad "$installed peers installed, not $want"
 [ "$echoed" -ge $((want * RECORDS)) ] || bad "$echoed records echoed, not $((want * RECORDS))"
 [ "$moved" = 1 ] || bad "the server saw $moved clients move, not 1"
+[ -n "$mline" ] && [ "$mline" = "$mto" ] || bad "the peer that moved is at ${mline:-nowhere} in /proc/net/dtls, not $mto"
 [ "$expired" = 1 ] || bad "$expired handshakes expired, not 1"
 [ "$peer_lines" = "$want" ] || bad "/proc/net/dtls has $peer_lines peer lines, not $want"
 echo "demo-peers: PASS: $want clients on one server socket, every echo checked; one moved, one expired"
