@@ -44,7 +44,8 @@ if ! lsmod | grep -q '^dtls '; then
 	insmod "$DTLS_KO"
 fi
 modprobe veth 2>/dev/null || true
-ulimit -n $((PER + 256))	# a socket per client, all open to the end
+# a socket per client, all open to the end
+[ "$(ulimit -n)" -ge $((PER + 256)) ] || ulimit -n $((PER + 256))
 
 step "server namespace dtls-psrv, $NS client namespaces, one veth pair each"
 ip netns add dtls-psrv
