@@ -111,6 +111,8 @@ int dtls_offload_gnutls(struct dtls_offload *h, int fd,
  * getters, record numbers and our last flight from the handshake's
  * datagrams, as for GnuTLS; -DTLS_OFFLOAD_E_CIPHER for a suite the kernel
  * lacks (ChaCha20-Poly1305's pre-RFC 7905 "-OLD" suites included).
+ * Connection IDs (wolfSSL_dtls_cid_use(), needs --enable-dtlscid): those
+ * the handshake negotiated are set as for mbed TLS below.
  */
 struct WOLFSSL;
 int dtls_offload_wolfssl_prepare(struct dtls_offload *h, struct WOLFSSL *ssl,

@@ -384,6 +384,12 @@ static int do_set_cid(int fd, int optname, const struct dtls_cid *cid)
 	return 0;
 }
 
+int do_set_cids(const struct dtls_offload *h, int fd)
+{
+	return do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
+	       do_set_cid(fd, DTLS_RX_CID, &h->rx_cid);
+}
+
 /* DTLS_PEER_NEW: the peer at its address, with the CIDs negotiated */
 static int do_peer_new(const struct dtls_offload *h, int fd)
 {
@@ -411,11 +417,7 @@ int do_install(struct dtls_offload *h, int fd, int cipher,
 	uint32_t id = h->peer_id;
 	int ret;
 
-	if (id)
-		ret = do_peer_new(h, fd);
-	else
-		ret = do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
-		      do_set_cid(fd, DTLS_RX_CID, &h->rx_cid);
+	ret = id ? do_peer_new(h, fd) : do_set_cids(h, fd);
 	if (ret)
 		return ret;
 	ret = do_setsockopt_dir(fd, id, DTLS_TX, cipher, tx_key, tx_iv,
@@ -460,8 +462,7 @@ int dtls_offload_move(struct dtls_offload *h, int fd)
 	if (!h->tx_cid.len)
 		return -DTLS_OFFLOAD_E_CID;	/* the peer could not find us */
 	ret = do_probe(fd) ?:
-	      do_set_cid(fd, DTLS_TX_CID, &h->tx_cid) ?:
-	      do_set_cid(fd, DTLS_RX_CID, &h->rx_cid) ?:
+	      do_set_cids(h, fd) ?:
 	      do_copy_dir(h->fd, fd, DTLS_TX) ?:
 	      do_copy_dir(h->fd, fd, DTLS_RX);
 	if (ret)

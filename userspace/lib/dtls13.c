@@ -241,14 +241,16 @@ static uint64_t reconstruct(uint64_t expected, uint64_t low, int bits)
  * r->len is how far it runs (0: nothing can be framed any more).  A
  * DTLSPlaintext is taken as it is; a DTLSCiphertext is opened into @pt
  * with @e if that is the epoch of its two bits (r->opened), its sequence
- * number reconstructed from @expected.
+ * number reconstructed from @expected.  A DTLSCiphertext with the C bit
+ * carries a connection ID of @cid_len bytes, which the handshake
+ * negotiated for this direction (none: cannot be framed).
  */
-void do13_parse(const struct do13_epoch *e, const uint8_t *rec,
-		size_t avail, uint64_t expected, struct do13_rec *r,
-		uint8_t *pt)
+void do13_parse(const struct do13_epoch *e, size_t cid_len,
+		const uint8_t *rec, size_t avail, uint64_t expected,
+		struct do13_rec *r, uint8_t *pt)
 {
-	size_t hlen, elen, inner, i;
-	uint8_t hdr[5], mask[2];
+	size_t hlen, elen, inner, i, sn;
+	uint8_t hdr[5 + DTLS_CID_MAX_SIZE], mask[2];
 
 	memset(r, 0, sizeof(*r));
 	if (!avail)
@@ -269,9 +271,14 @@ void do13_parse(const struct do13_epoch *e, const uint8_t *rec,
 		r->body_len = elen;
 		return;
 	}
-	if (rec[0] & HDR_C)
-		return;		/* no connection IDs are negotiated */
-	hlen = 1 + (rec[0] & HDR_S ? 2 : 1) + (rec[0] & HDR_L ? 2 : 0);
+	if (rec[0] & HDR_C) {
+		if (!cid_len || cid_len > DTLS_CID_MAX_SIZE)
+			return;	/* none negotiated for this direction */
+	} else {
+		cid_len = 0;
+	}
+	sn = 1 + cid_len;	/* the sequence number's bytes */
+	hlen = sn + (rec[0] & HDR_S ? 2 : 1) + (rec[0] & HDR_L ? 2 : 0);
 	if (avail < hlen)
 		return;
 	elen = rec[0] & HDR_L ? (size_t)(rec[hlen - 2] << 8 | rec[hlen - 1]) :
@@ -286,12 +293,12 @@ void do13_parse(const struct do13_epoch *e, const uint8_t *rec,
 	if (sn_mask(e, rec + hlen, mask))
 		return;
 	memcpy(hdr, rec, hlen);
-	hdr[1] ^= mask[0];
+	hdr[sn] ^= mask[0];
 	if (rec[0] & HDR_S) {
-		hdr[2] ^= mask[1];
-		r->seq = reconstruct(expected, hdr[1] << 8 | hdr[2], 16);
+		hdr[sn + 1] ^= mask[1];
+		r->seq = reconstruct(expected, hdr[sn] << 8 | hdr[sn + 1], 16);
 	} else {
-		r->seq = reconstruct(expected, hdr[1], 8);
+		r->seq = reconstruct(expected, hdr[sn], 8);
 	}
 	inner = elen - do_tag_len(e->cipher);
 	if (aead_open(e, r->seq, hdr, hlen, rec + hlen, inner, pt))

@@ -202,6 +202,8 @@ int do_probe_peer(int fd);
 ssize_t do_inbox_take(struct dtls_offload *h, void *buf, size_t len);
 void do_offloaded(struct dtls_offload *h, int fd, int cipher,
 		  uint64_t tx_rec_seq, uint64_t rx_rec_seq);
+/* both connection IDs (h->tx_cid, h->rx_cid), before any key is installed */
+int do_set_cids(const struct dtls_offload *h, int fd);
 int do_install(struct dtls_offload *h, int fd, int cipher,
 	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
 	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq);
@@ -243,8 +245,9 @@ int do13_epoch_init(struct do13_epoch *e, int cipher, bool sha384,
 int do13_epoch_next(struct do13_epoch *e);
 int do13_install(int fd, int optname, const struct do13_epoch *e,
 		 uint64_t seq);
-void do13_parse(const struct do13_epoch *e, const uint8_t *rec, size_t avail,
-		uint64_t expected, struct do13_rec *r, uint8_t *pt);
+void do13_parse(const struct do13_epoch *e, size_t cid_len,
+		const uint8_t *rec, size_t avail, uint64_t expected,
+		struct do13_rec *r, uint8_t *pt);
 void do13_each_msg(const uint8_t *body, size_t len,
 		   void (*fn)(void *arg, uint8_t type, uint16_t msg_seq),
 		   void *arg);

@@ -29,6 +29,11 @@
  * wolfSSL_GetSequenceNumber(), which is the TLS counter (DTLS keeps its
  * own).  If the peer retransmits its final flight after handoff, core.c
  * resends ours through the kernel.
+ *
+ * Connection IDs (wolfSSL_dtls_cid_use(); DTLS 1.3, and DTLS 1.2 too in a
+ * wolfSSL that has them there, as 5.9 does, not 5.7): read from wolfSSL at handoff,
+ * before the datagrams are, since they frame the protected records, and
+ * set on the socket before the keys.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,6 +53,9 @@
 
 #if !defined(WOLFSSL_DTLS13) || !defined(HAVE_SECRET_CALLBACK)
 #error "wolfSSL must be built with --enable-dtls13 and HAVE_SECRET_CALLBACK"
+#endif
+#ifndef WOLFSSL_DTLS_CID
+#error "wolfSSL must be built with --enable-dtlscid (connection IDs): run tools/setup"
 #endif
 #ifndef ATOMIC_USER
 #error "wolfSSL must be built with --enable-atomicuser (DTLS 1.2 keys): run tools/setup"
@@ -213,6 +221,31 @@ static int wolf_cipher(WOLFSSL *ssl, bool *sha384)
 	return -1;
 }
 
+/*
+ * The connection IDs in use, if the handshake negotiated them: wolfSSL
+ * drops its CID extension when the peer did not answer it, so a CID
+ * context is left only on a session that negotiated them.  "tx" is the
+ * peer's, which our records carry; "rx" ours.
+ */
+static int wolf_cids(struct dtls_offload *h, WOLFSSL *ssl)
+{
+	unsigned int tl = 0, rl = 0;
+
+	h->tx_cid.len = 0;
+	h->rx_cid.len = 0;
+	if (!wolfSSL_dtls_cid_is_enabled(ssl))
+		return 0;
+	if (wolfSSL_dtls_cid_get_tx_size(ssl, &tl) != WOLFSSL_SUCCESS ||
+	    wolfSSL_dtls_cid_get_rx_size(ssl, &rl) != WOLFSSL_SUCCESS ||
+	    tl > DTLS_CID_MAX_SIZE || rl > DTLS_CID_MAX_SIZE ||
+	    wolfSSL_dtls_cid_get_tx(ssl, h->tx_cid.cid, tl) != WOLFSSL_SUCCESS ||
+	    wolfSSL_dtls_cid_get_rx(ssl, h->rx_cid.cid, rl) != WOLFSSL_SUCCESS)
+		return -DTLS_OFFLOAD_E_TLSLIB;
+	h->tx_cid.len = tl;
+	h->rx_cid.len = rl;
+	return 0;
+}
+
 /* What the handshake's datagrams tell, in each direction */
 struct wolf_seen {
 	uint64_t next[2][4];	/* [sent][epoch]: highest sequence number + 1 */
@@ -232,9 +265,11 @@ static void note_msg(void *arg, uint8_t type, uint16_t msg_seq)
 		*a->max = msg_seq;
 }
 
-static void wolf_scan(const struct do_wolf *w, struct do13_epoch ep[2][4],
-		      struct wolf_seen *s, uint8_t *pt)
+static void wolf_scan(const struct dtls_offload *h,
+		      struct do13_epoch ep[2][4], struct wolf_seen *s,
+		      uint8_t *pt)
 {
+	const struct do_wolf *w = h->backend;
 	unsigned int i;
 
 	memset(s, 0, sizeof(*s));
@@ -243,6 +278,8 @@ static void wolf_scan(const struct do_wolf *w, struct do13_epoch ep[2][4],
 		const struct do_dgram *d = w->log.log[i];
 		size_t off = 0;
 		int dir = d->sent;
+		/* what we sent carries the peer's CID, what we got ours */
+		size_t cid_len = dir ? h->tx_cid.len : h->rx_cid.len;
 
 		while (off < d->len) {
 			struct msg_arg a = { .max = &s->msg_seq[dir] };
@@ -253,7 +290,8 @@ static void wolf_scan(const struct do_wolf *w, struct do13_epoch ep[2][4],
 
 			e = (d->data[off] & 0xe0) == 0x20 ? &ep[dir][bits] : NULL;
 			next = &s->next[dir][bits];
-			do13_parse(e, d->data + off, d->len - off, *next, &r, pt);
+			do13_parse(e, cid_len, d->data + off, d->len - off,
+				   *next, &r, pt);
 			if (!r.len)
 				break;
 			off += r.len;
@@ -301,7 +339,7 @@ static int wolf_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 			      w->secret[peer + 2]);
 	if (err)
 		goto out;
-	wolf_scan(w, ep, &s, pt);
+	wolf_scan(h, ep, &s, pt);
 	if (s.msg_seq[1] < 0 || s.msg_seq[0] < 0) {
 		err = -DTLS_OFFLOAD_E_SEQ;
 		goto out;
@@ -313,7 +351,8 @@ static int wolf_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 	 * adds the client's handshake epoch as the previous one, to hear the
 	 * client's final flight again if it is resent.
 	 */
-	err = do13_install(fd, DTLS_RX, &ep[0][EPOCH_APP], s.next[0][EPOCH_APP]);
+	err = do_set_cids(h, fd) ?:
+	      do13_install(fd, DTLS_RX, &ep[0][EPOCH_APP], s.next[0][EPOCH_APP]);
 	if (!err && server)
 		err = do13_install(fd, DTLS_RX, &ep[0][EPOCH_HS],
 				   s.next[0][EPOCH_HS]);
@@ -445,8 +484,12 @@ static int wolf12_handoff(struct dtls_offload *h, WOLFSSL *ssl, int fd)
 
 	if (cipher < 0)
 		return -DTLS_OFFLOAD_E_CIPHER;
-	/* who spoke last in the handshake, before the drain reads anything */
-	err = do12_note_log(h, &w->log) ?:
+	/*
+	 * The CIDs frame the records; who spoke last in the handshake, before
+	 * the drain reads anything
+	 */
+	err = wolf_cids(h, ssl) ?:
+	      do12_note_log(h, &w->log) ?:
 	      wolf_drain(h, ssl, false, true) ?:
 	      do12_next_seqs(h, &tx, &rx);
 	if (err)
@@ -475,9 +518,9 @@ int dtls_offload_wolfssl(struct dtls_offload *h, int fd, struct WOLFSSL *ssl)
 	case DTLS1_3_VERSION:
 		if (wolf_cipher(ssl, &(bool){ false }) < 0)
 			return -DTLS_OFFLOAD_E_CIPHER;
-		err = wolf_drain(h, ssl, !wolfSSL_is_server(ssl), false);
-		if (!err)
-			err = wolf_handoff(h, ssl, fd);
+		err = wolf_cids(h, ssl) ?:
+		      wolf_drain(h, ssl, !wolfSSL_is_server(ssl), false) ?:
+		      wolf_handoff(h, ssl, fd);
 		break;
 	case DTLS1_2_VERSION:
 		err = wolf12_handoff(h, ssl, fd);

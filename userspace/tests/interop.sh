@@ -5,8 +5,9 @@
 # peers that know nothing about it: dtls-cat offloaded with the other
 # handshake library, openssl s_server/s_client, gnutls-serv/gnutls-cli, and
 # wolfSSL's example client/server (compiled here from the sources Debian's
-# libwolfssl-dev ships; for DTLS 1.3 and for dtls-cat --lib wolfssl, DTLS
-# 1.2, those of tools/setup's wolfSSL build), and mbed TLS's ssl_client2
+# libwolfssl-dev ships; for DTLS 1.3, with connection IDs too, and for
+# dtls-cat --lib wolfssl, DTLS 1.2, those of tools/setup's wolfSSL build),
+# and mbed TLS's ssl_client2
 # and ssl_server2 (tools/setup's mbed TLS 3.6 build; with connection IDs).  Runs inside the test guest
 # with kernel/dtls.ko loaded, from the top of the repository:
 #
@@ -182,6 +183,40 @@ same_recs() {
 	[ -n "$s" ] && [ "$s" = "$r" ] || why "records sent ${s:-?} != received ${r:-?}"
 }
 
+# Connection IDs.  dc_cids LOG OURS THEIRS: dtls-cat's -v line names the
+# ones in use (hex, "" for none): the peer's (tx) and ours (rx)
+dc_cids() {
+	local tx=${3:-none} rx=${2:-none}
+	grep -q "connection IDs: tx $tx, rx $rx\$" "$1" ||
+		why "dtls-cat's CIDs: $(grep -o 'connection IDs:.*' "$1"), want tx $tx, rx $rx"
+}
+# kern_cids PORT OURS THEIRS: the kernel's socket of the association on
+# PORT holds them (/proc/net/dtls, "-" for none; read while it is up)
+kern_cids() {
+	local got want="${3:--} ${2:--}"
+	got=$(awk -v p=":$1" 'NR > 1 { for (i = 1; i <= 2; i++)
+		if (substr($i, length($i) - length(p) + 1) == p) { print $10, $11; next } }' \
+		/proc/net/dtls)
+	[ "$got" = "$want" ] || why "/proc/net/dtls tx_cid rx_cid: '${got:-no socket}', want '$want'"
+}
+# opt_cid "OPTS": HEX of the --cid HEX among dtls-cat's options, false if none
+opt_cid() {
+	set -- $1
+	while [ $# -gt 0 ]; do
+		[ "$1" = --cid ] && { echo "${2-}"; return 0; }
+		shift
+	done
+	return 1
+}
+# pair_cids "SERVER OPTS" "CLIENT OPTS": two dtls-cat with --cid each report
+# the other's as tx, their own as rx
+pair_cids() {
+	local sc cc
+	sc=$(opt_cid "$1") && cc=$(opt_cid "$2") || return 0
+	dc_cids "$T/srv.err" "$sc" "$cc"
+	dc_cids "$T/cli.err" "$cc" "$sc"
+}
+
 # check DESC OUTFILE MIN_TX MIN_RX STATUS... -- checks shared by all cases
 # (counters sampled into TX0/RX0 by snap; earlier checks left reasons in WHY)
 check() {
@@ -204,6 +239,9 @@ counters() {	# DESC MIN_TX MIN_RX: verdict from the counters and WHY
 	local drx=$(( $(stat_get DtlsRxRecords) - RX0 ))
 	[ $dtx -ge "$mintx" ] || why "DtlsTxRecords +$dtx < $mintx"
 	[ $drx -ge "$minrx" ] || why "DtlsRxRecords +$drx < $minrx"
+	# a record with a connection ID other than ours is dropped unopened
+	local duc=$(( $(stat_get DtlsRxUnknownCid) - UC0 ))
+	[ $duc = 0 ] || why "DtlsRxUnknownCid +$duc"
 	if [ -z "$WHY" ]; then
 		ok "$desc (tx +$dtx, rx +$drx)"
 	else
@@ -213,6 +251,7 @@ counters() {	# DESC MIN_TX MIN_RX: verdict from the counters and WHY
 
 snap() {
 	TX0=$(stat_get DtlsTxRecords); RX0=$(stat_get DtlsRxRecords)
+	UC0=$(stat_get DtlsRxUnknownCid)
 	WHY=""
 	rm -f "$T"/*.err "$T"/*.out "$T/out"
 }
@@ -246,6 +285,7 @@ cat_pair() {
 		same_recs "$T/srv.err" "$T/cli.err"
 	fi
 	need_cn "$T/srv.err"; need_cn "$T/cli.err"
+	pair_cids "$sopt" "$copt"
 	local n
 	n=$(recs_sent "$T/$([ "$dir" = "->" ] && echo cli || echo srv).err")
 	check "$desc" "$T/out" "${n:-1}" "${n:-1}" $sst $cst
@@ -366,6 +406,7 @@ lost_flight() {
 	[ "${rt:-0}" -ge 1 ] || why "the server did not resend its last flight (${rt:-?})"
 	same_recs "$T/cli.err" "$T/srv.err"
 	need_cn "$T/srv.err"; need_cn "$T/cli.err"
+	pair_cids "$sopt" "$copt"
 	n=$(recs_sent "$T/cli.err")
 	check "$desc, ${rt:-0} retransmission(s)" "$T/out" "${n:-1}" "${n:-1}" $sst $cst
 }
@@ -561,6 +602,46 @@ w13_need_cn() {
 wolfx_ver() { case $1 in 1.2) echo "3 --lib wolfssl" ;; *) echo "4 --dtls13" ;; esac; }
 wolfx_cn() { if [ "$1" = 1.2 ]; then need_cn "$3"; else w13_need_cn "$2" "$3"; fi; }
 
+# Connection IDs with the wolfSSL examples: their --cid STRING (ASCII; an
+# empty one when no STRING follows), dtls-cat's --cid HEX.  ex_cid
+# "EXAMPLE OPTS": the example's in hex, false if none.
+ex_cid() {
+	set -- $1
+	while [ $# -gt 0 ]; do
+		if [ "$1" = --cid ]; then
+			case ${2:--} in -*) echo; return 0 ;; esac
+			printf %s "$2" | od -An -tx1 | tr -d ' \n'; echo
+			return 0
+		fi
+		shift
+	done
+	return 1
+}
+# wolfx_cids DCLOG PORT "DTLS-CAT OPTS" "EXAMPLE OPTS" [kern]: with --cid on
+# both sides, what dtls-cat reports and the example says it sends (its
+# printBuffer(): each byte %x), or with "kern" what the kernel's socket
+# holds, read while the association is up; none on either: no CIDs at all
+wolfx_cids() {
+	local ours theirs both=1 b pb=""
+	if ! ours=$(opt_cid "$3") || ! theirs=$(ex_cid "$4"); then
+		ours="" theirs="" both=0
+	fi
+	if [ "${5:-}" = kern ]; then
+		kern_cids "$2" "$ours" "$theirs"
+		return
+	fi
+	dc_cids "$1" "$ours" "$theirs"
+	[ $both = 1 ] || return 0
+	for b in $(echo "$ours" | sed 's/../& /g'); do pb=$pb$(printf %x "0x$b"); done
+	if [ -n "$ours" ]; then
+		grep -q "^Sending CID is $pb\$" "$T/wolf.out" ||
+			why "the wolfSSL example does not report our CID $ours"
+	else
+		grep -q "other peer provided empty CID" "$T/wolf.out" ||
+			why "the wolfSSL example does not report our empty CID"
+	fi
+}
+
 # wolfSSL client -> dtls-cat server (DTLS VER: 1.2, dtls-cat --lib wolfssl;
 # 1.3, dtls-cat --dtls13); WOPT more client options (-I: a KeyUpdate
 # before its data), EPOCHS "TX RX" dtls-cat must reach (1.3: 3 3).
@@ -580,6 +661,9 @@ vs_wolfx_client() {
 	(cd "$W13SRC" && exec timeout $TMO examples/client/client -u -v $v -h 127.0.0.1 \
 		-p $PORT -d -w -l "$cipher" $wopt) > "$T/wolf.out" 2> "$T/cli.err" 4>&- &
 	local cpid=$!
+	# (the client sends its message again if no reply came within 2 s)
+	wait_grep $TMO 'offloaded:' "$T/srv.err"
+	wolfx_cids "" $PORT "$sopt" "$wopt" kern
 	wait_grep $TMO 'hello wolfssl!' "$T/out"
 	echo "kdtls reply $PORT" >&4
 	exec 4>&-
@@ -587,9 +671,10 @@ vs_wolfx_client() {
 	wait $spid; local sst=$?
 	[ $cst = 0 ] || why "wolfSSL client exit status $cst"
 	[ $sst = 0 ] || why "dtls-cat exit status $sst"
+	wolfx_cids "$T/srv.err" $PORT "$sopt" "$wopt"
 	# with -I the client sends its message again after the key update
 	local want="hello wolfssl!"
-	[ "$wopt" = -I ] && want="hello wolfssl!hello wolfssl!"
+	case " $wopt " in *" -I "*) want="hello wolfssl!hello wolfssl!" ;; esac
 	[ "$(cat "$T/out")" = "$want" ] || why "dtls-cat got '$(head -c 100 "$T/out" | tr -c '[:print:]' '.')'"
 	grep -q "kdtls reply $PORT" "$T/wolf.out" || why "the wolfSSL client did not print our reply"
 	wolfx_cn "$ver" "$cipher" "$T/srv.err"
@@ -616,6 +701,9 @@ vs_wolfx_server() {
 	timeout $TMO $DC -v $dco $copt 127.0.0.1 $PORT < "$T/wfifo" > "$T/out" \
 		2> "$T/cli.err" 4>&- &
 	local cpid=$!
+	# the server closes right after its reply: the socket is read before
+	wait_grep $TMO 'offloaded:' "$T/cli.err"
+	wolfx_cids "" $PORT "$copt" "$wopt" kern
 	echo "kdtls hello $PORT" >&4
 	wait_grep $TMO 'I hear you' "$T/out"
 	exec 4>&-
@@ -623,6 +711,7 @@ vs_wolfx_server() {
 	wait $spid; local sst=$?
 	[ $cst = 0 ] || why "dtls-cat exit status $cst"
 	[ $sst = 0 ] || why "wolfSSL server exit status $sst"
+	wolfx_cids "$T/cli.err" $PORT "$copt" "$wopt"
 	# With a KeyUpdate of ours next to our message the example server
 	# printed no "Client message" line in some runs, though it read the
 	# message (it answers only after reading one).
@@ -865,6 +954,37 @@ cat_pair "DTLS 1.3: dtls-cat server <- dtls-cat client, AES-128-GCM, key update 
 cat_pair "DTLS 1.3: dtls-cat server -> dtls-cat client, AES-128-CCM-8, key update every 25 records" "<-" \
 	"--dtls13 $CERT --cipher aes128ccm8 --key-update 25" "--dtls13 --cipher aes128ccm8"
 
+# ---- DTLS 1.3 with connection IDs (RFC 9147 9): the wolfSSL examples'
+# --cid STRING against dtls-cat --cid HEX, of other lengths each way, the
+# kernel's socket holding them; then 1 MiB each way between two dtls-cat.
+# This wolfSSL (5.7.2, DTLS_CID_MAX_SIZE 255) itself fails beyond some
+# lengths, whoever the peer (two of its examples alike): its handshake
+# hangs once the server's records carry a CID of about 100 bytes (less with
+# TLS_AES_256_GCM_SHA384, more with TLS_AES_128_GCM_SHA256), and its
+# application data writes fail (SSL_write) when the CID they carry is over
+# 15 bytes (AES) or 7 (ChaCha20): SendData() sizes the record for a 13-byte
+# DTLS 1.2 header.  The examples' CIDs stay within that.
+W13C="DTLS 1.3, connection IDs:"
+CID64=$(printf 'kdtls-wolfssl-cid-%03d.' $(seq 1 5) | head -c 64)
+vs_wolfx_client 1.3 "$W13C wolfSSL example client -> dtls-cat server, TLS13-AES128-GCM-SHA256, ours 5 bytes, its 7" \
+	TLS13-AES128-GCM-SHA256 "--cid c0ffee42a5" "--cid wolfcid"
+vs_wolfx_server 1.3 "$W13C dtls-cat client -> wolfSSL example server, TLS13-CHACHA20-POLY1305-SHA256, ours 2 bytes, its 21" \
+	TLS13-CHACHA20-POLY1305-SHA256 "--cid 5eed" "--cid kdtls-interop-server"
+vs_wolfx_client 1.3 "$W13C wolfSSL example client -> dtls-cat server, TLS13-AES256-GCM-SHA384, ours 15 bytes, its 64" \
+	TLS13-AES256-GCM-SHA384 "--cid $(printf '%02x' $(seq 16 30) | tr -d '\n')" "--cid $CID64"
+vs_wolfx_server 1.3 "$W13C dtls-cat client -> wolfSSL example server, TLS13-AES128-CCM-SHA256, ours 1 byte, its empty" \
+	TLS13-AES128-CCM-SHA256 "--cid 77" "--cid"
+vs_wolfx_client 1.3 "$W13C wolfSSL client updates its keys before its data -> dtls-cat server, ours 3 bytes, its 6" \
+	TLS13-AES128-GCM-SHA256 "--cid 0a0b0c" "-I --cid ku-cid" "3 4"
+vs_wolfx_server 1.3 "$W13C wolfSSL server updates its keys before its reply -> dtls-cat client, ours 5 bytes, its 4" \
+	TLS13-AES128-CCM-8-SHA256 "--cid 1234567890" "-U --cid srvk" "3 4"
+cat_pair "$W13C dtls-cat server <- dtls-cat client, 1 MiB, AES-128-GCM, CIDs of 8 and 3 bytes" "->" \
+	"--dtls13 $CERT --cipher aes128gcm --cid 0102030405060708" "--dtls13 --cipher aes128gcm --cid a1b2c3"
+cat_pair "$W13C dtls-cat server -> dtls-cat client, 1 MiB, ChaCha20-Poly1305, key update every 40 records, CIDs of 1 and 5 bytes" "<-" \
+	"--dtls13 $CERT --cipher chacha20 --cid 99 --key-update 40" "--dtls13 --cipher chacha20 --cid 4455667788"
+lost_flight "$W13C the server's ACK of the client's Finished lost: dtls-cat server <- dtls-cat client, AES-128-GCM" \
+	"--dtls13 $CERT --cipher aes128gcm --cid 5151" "--dtls13 --cipher aes128gcm --cid 616263 --hs-timeout 200" dtls13
+
 # ---- DTLS 1.2 with the wolfSSL backend (dtls-cat --lib wolfssl, tools/setup's
 # wolfSSL): its example client/server in DTLS 1.2, OpenSSL, GnuTLS
 W12="wolfSSL 1.2 backend:"
@@ -947,9 +1067,7 @@ mb_suite() {
 # mb_cids DCLOG PEERLOG OURS THEIRS: the connection IDs both sides use,
 # hex or "" for none: dtls-cat's -v line, and the peer's view of ours
 mb_cids() {
-	local tx=${4:-none} rx=${3:-none}
-	grep -q "connection IDs: tx $tx, rx $rx\$" "$1" ||
-		why "dtls-cat's CIDs: $(grep -o 'connection IDs:.*' "$1"), want tx $tx, rx $rx"
+	dc_cids "$1" "$3" "$4"
 	if [ -n "$3" ]; then
 		grep -q "Peer CID (length $(( ${#3} / 2 )) Bytes): $(echo "$3" | sed 's/../& /g')" "$2" ||
 			why "the mbed TLS program does not report our CID $3"
@@ -978,8 +1096,10 @@ mb_end() {
 	counters "$1" 1 1
 }
 
-# dtls-cat --lib mbedtls client -> ssl_server2.  vs_mb_server DESC SUITE
-# [OUR_CID THEIR_CID] (hex; "" for an empty one; no argument: no CIDs)
+# dtls-cat --lib mbedtls (--lib $MB_LIB) client -> ssl_server2.
+# vs_mb_server DESC SUITE [OUR_CID THEIR_CID] (hex; "" for an empty one; no
+# argument: no CIDs)
+MB_LIB=mbedtls
 vs_mb_server() {
 	local desc=$1 suite=$2
 	mb_begin "$@" || return
@@ -989,7 +1109,7 @@ vs_mb_server() {
 	wait_port $PORT
 	# our message, then close_notify: ssl_server2 reads one record
 	printf 'kdtls hello %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -q 5 \
-		--lib mbedtls $MB_DC "${MB_DC_CID[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
+		--lib $MB_LIB $MB_DC "${MB_DC_CID[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/cli.err"
 	local cst=$?
 	kill $spid 2>/dev/null; wait $spid 2>/dev/null
 	[ $cst = 0 ] || why "dtls-cat exit status $cst"
@@ -1004,7 +1124,7 @@ vs_mb_client() {
 	local desc=$1 suite=$2
 	mb_begin "$@" || return
 	printf 'kdtls reply %s\n' $PORT | timeout $TMO "${PIN[@]}" $DC -v -l -q 20 \
-		--lib mbedtls $MB_DC "${MB_DC_CID[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
+		--lib $MB_LIB $MB_DC "${MB_DC_CID[@]}" 127.0.0.1 $PORT > "$T/out" 2> "$T/srv.err" &
 	local spid=$!
 	wait_port $PORT
 	timeout $MBTMO "$MB/ssl_client2" dtls=1 server_addr=127.0.0.1 server_port=$PORT \
@@ -1047,6 +1167,29 @@ cat_pair "$MBT dtls-cat mbedtls server <- mbedtls client, aes256gcm, connection 
 	"--lib mbedtls $CERT --cipher aes256gcm --cid 11223344" "--lib mbedtls --cipher aes256gcm --cid 55"
 lost_flight "$MBT lost final flight, connection IDs: dtls-cat mbedtls server <- mbedtls client, chacha20" \
 	"--lib mbedtls $CERT --cipher chacha20 --cid a0a1" "--lib mbedtls --cipher chacha20 --cid b0b1b2 --hs-timeout 200"
+
+# ---- DTLS 1.2 with connection IDs (RFC 9146) through the wolfSSL backend,
+# against mbed TLS's programs and dtls-cat --lib mbedtls.  wolfSSL 5.9 has
+# them in DTLS 1.2; tools/setup's (Debian 13's 5.7.2) in DTLS 1.3 only,
+# and dtls-cat says so at once: the cases are skipped then.
+W12CID_NO=""
+if w13_missing; then
+	W12CID_NO="no wolfSSL in $W13SRC or no dtls-cat --lib wolfssl"
+elif timeout 5 "$DC" --lib wolfssl --cid 01 127.0.0.1 9 2>&1 | grep -q 'no connection IDs in DTLS 1.2'; then
+	W12CID_NO="this wolfSSL ($(sed -n 's/^#define LIBWOLFSSL_VERSION_STRING "\(.*\)"/\1/p' \
+		"$W13SRC/wolfssl/version.h")) has connection IDs in DTLS 1.3 only"
+fi
+w12cid() {	# FUNC DESC ARGS...: one of those cases, or its skip
+	skip_case "$2" && return
+	[ -z "$W12CID_NO" ] || { skip "$2" "$W12CID_NO"; return; }
+	MB_LIB=wolfssl "$@"
+}
+w12cid vs_mb_server "$W12 connection IDs: dtls-cat (wolfssl) client -> ssl_server2, TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256, ours 5 bytes, its 3" \
+	TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256 0102030405 a1b2c3
+w12cid vs_mb_client "$W12 connection IDs: ssl_client2 -> dtls-cat (wolfssl) server, TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8, ours 3 bytes, its 6" \
+	TLS-ECDHE-ECDSA-WITH-AES-128-CCM-8 c0ffee 0badf00d5eed
+w12cid cat_pair "$W12 connection IDs: dtls-cat wolfssl server <- mbedtls client, 1 MiB, aes256gcm, CIDs of 4 and 1 bytes" "->" \
+	"--lib wolfssl $CERT --cipher aes256gcm --cid 11223344" "--lib mbedtls --cipher aes256gcm --cid 55"
 
 echo "1..$N"
 echo "# interop.sh took $(( $(date +%s) - START )) s; $SKIPPED skipped"

@@ -262,8 +262,9 @@ static const char common_help[] =
 	"  --cipher NAME    aes128gcm, aes256gcm, aes128ccm, aes128ccm8, chacha20\n"
 	"  --lib LIB        handshake library: openssl (default), gnutls, wolfssl or\n"
 	"                   mbedtls (DTLS 1.2; wolfssl: --cert/--key, no --psk)\n"
-	"  --cid HEX        mbedtls: use connection IDs (RFC 9146), ours HEX (up to\n"
-	"                   32 bytes; '' for none: only the peer's, if it asks)\n"
+	"  --cid HEX        mbedtls, wolfssl: use connection IDs (RFC 9146, RFC 9147),\n"
+	"                   ours HEX (up to 32 bytes; '' for none: only the peer's,\n"
+	"                   if it asks)\n"
 	"  --dtls13         DTLS 1.3, whose handshake only wolfssl does (--lib\n"
 	"                   wolfssl may be left out)\n"
 	"  --no-offload     keep the record layer in the TLS library\n"
@@ -345,15 +346,15 @@ static void common_args(int argc, char **argv)
 	if (opt.psk_hex)
 		opt.psk_len = parse_hex("--psk", opt.psk_hex, opt.psk, 1,
 					sizeof(opt.psk));
-	if (opt.cid_hex && opt.lib != LIB_MBEDTLS)
-		die("--cid needs --lib mbedtls (the other libraries here have no connection IDs)");
-	if (opt.cid_hex)
-		opt.cid_len = parse_hex("--cid", opt.cid_hex, opt.cid, 0,
-					sizeof(opt.cid));
 	if (opt.dtls13 && opt.lib_set && opt.lib != LIB_WOLFSSL)
 		die("--dtls13 needs --lib wolfssl (OpenSSL and GnuTLS do DTLS 1.2 here)");
 	if (opt.dtls13)
 		opt.lib = LIB_WOLFSSL;
+	if (opt.cid_hex && opt.lib != LIB_MBEDTLS && opt.lib != LIB_WOLFSSL)
+		die("--cid needs --lib mbedtls or wolfssl (OpenSSL and GnuTLS have no connection IDs)");
+	if (opt.cid_hex)
+		opt.cid_len = parse_hex("--cid", opt.cid_hex, opt.cid, 0,
+					sizeof(opt.cid));
 	cipher_index();	/* validate early */
 	signal(SIGPIPE, SIG_IGN);
 }

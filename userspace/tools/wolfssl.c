@@ -2,8 +2,8 @@
 /*
  * dtls-cat and dtls-bench with --lib wolfssl: the DTLS 1.2 handshake, or
  * with --dtls13 the DTLS 1.3 one, in wolfSSL (tools/setup's build, with
- * DTLS 1.3) and its handoff through libdtls_offload_wolfssl.a.  The record
- * layer is always the kernel's.
+ * DTLS 1.3), with connection IDs if --cid, and its handoff through
+ * libdtls_offload_wolfssl.a.  The record layer is always the kernel's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -60,6 +60,26 @@ static WOLFSSL_CTX *wolf_ctx(void)
 	return ctx;
 }
 
+/*
+ * --cid: ask for connection IDs, ours opt.cid.  wolfSSL 5.7 has them in
+ * DTLS 1.3 only (wolfSSL_dtls_cid_use() refuses a 1.2 session; 5.9 has
+ * RFC 9146 as well).
+ */
+static void wolf_cid(WOLFSSL *ssl)
+{
+	if (!opt.cid_hex)
+		return;
+	if (wolfSSL_dtls_cid_use(ssl) != WOLFSSL_SUCCESS) {
+		if (opt.dtls13)
+			die("wolfSSL_dtls_cid_use failed: build wolfSSL with --enable-dtlscid (run tools/setup)");
+		die("this wolfSSL (%s) has no connection IDs in DTLS 1.2: add --dtls13, or use --lib mbedtls for DTLS 1.2",
+		    wolfSSL_lib_version());
+	}
+	if (wolfSSL_dtls_cid_set(ssl, opt.cid, opt.cid_len) != WOLFSSL_SUCCESS)
+		die("wolfSSL refuses a %zu-byte connection ID: rebuild it with tools/setup (DTLS_CID_MAX_SIZE), or give a shorter --cid",
+		    opt.cid_len);
+}
+
 void wolf_handshake(struct conn *c)
 {
 	WOLFSSL_CTX *ctx;
@@ -76,6 +96,7 @@ void wolf_handshake(struct conn *c)
 	if (!ssl)
 		die("wolfSSL_new failed");
 	c->wssl = ssl;
+	wolf_cid(ssl);
 	c->h = dtls_offload_new();
 	if (!c->h)
 		die("out of memory");
