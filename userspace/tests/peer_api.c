@@ -50,7 +50,8 @@ static void set_peer_checks(void)
 	r = dtls_offload_input(h, b, 0);
 	ok(r == -EINVAL, "input: empty datagram is EINVAL", r);
 	r = (int)dtls_offload_recv(h, b, sizeof(b), 0);
-	ok(r == -DTLS_OFFLOAD_E_STATE, "recv: a peer's handle before handoff is E_STATE", r);
+	ok(r == -DTLS_OFFLOAD_E_STATE,
+	   "recv: a peer's handle before handoff is E_STATE", r);
 	r = (int)dtls_offload_send(h, b, sizeof(b), 0);
 	ok(r == -DTLS_OFFLOAD_E_STATE, "send: before handoff is E_STATE", r);
 	r = dtls_offload_move(h, 0);
