@@ -15,6 +15,7 @@
 #                   guest, DKMS builds the module there, the demo runs
 # make dkms-install DKMS: sources in /usr/src/kdtls-VERSION, built and installed for KVER
 # make demo         the two-namespace demo (see README)
+# make demo-peers  1000 clients on one server socket (see README)
 # make bench        the benchmark of issue 5 in the guest; results in build/bench
 #                   (BENCH_INSNS=1: also instructions per record, tools/qemu-insns)
 # make bench-peers  the many-peers cells (one socket, 1 to 100000 peers); build/bench-peers
@@ -162,6 +163,15 @@ check-debug-full:
 demo: all
 	KVER=$(KVER) tools/vm-run --timeout 600 -- tools/demo.sh
 
+# many clients on one server socket (peers); needs tools/setup's mbed TLS
+PEERS_NS ?= 4
+PEERS_PER_NS ?= 250
+PEERS_RECORDS ?= 4
+demo-peers: all
+	KVER=$(KVER) tools/vm-run --timeout 900 -- env PEERS_NS=$(PEERS_NS) \
+		PEERS_PER_NS=$(PEERS_PER_NS) PEERS_RECORDS=$(PEERS_RECORDS) \
+		tools/demo-peers.sh
+
 # userspace/tests/bench.sh runs the whole matrix in one guest (BENCH_SECS per
 # network cell); the table, chart and target check are made on the host.
 # Fails only if a cell failed unexpectedly, not when a target is missed.
@@ -228,6 +238,6 @@ sparse:
 .PHONY: all module selftests userspace clean check check-debug check-debug-full \
 	check-build dkms-src dkms-install dkms-remove check-dkms \
 	check-kernels deb check-install \
-	demo checkpatch \
+	demo demo-peers checkpatch \
 	bench-targets bench-tools bench-peers \
 	sparse bench

@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -131,13 +132,70 @@ int dtls_offload_wolfssl(struct dtls_offload *h, int fd, struct WOLFSSL *ssl);
  * handshake negotiated them, DTLS_TX_CID and DTLS_RX_CID are set before
  * the keys (-DTLS_OFFLOAD_E_CID if the kernel refuses them).
  * dtls_offload_mbedtls() is called once mbedtls_ssl_handshake() returned
- * 0; after it nothing may be read or written through @ssl.
+ * 0; after it nothing may be read or written through @ssl.  On a
+ * non-blocking @fd the handshake does not wait for the peer:
+ * mbedtls_ssl_handshake() returns MBEDTLS_ERR_SSL_WANT_READ, to be called
+ * again when @fd is readable or mbed TLS's timer has run out.
  */
 struct mbedtls_ssl_context;
 int dtls_offload_mbedtls_prepare(struct dtls_offload *h,
 				 struct mbedtls_ssl_context *ssl, int fd);
 int dtls_offload_mbedtls(struct dtls_offload *h, int fd,
 			 struct mbedtls_ssl_context *ssl);
+
+/*
+ * Many peers on one socket (mbed TLS only, so far): a server keeps one
+ * unconnected UDP socket for all its clients and one handle per client.
+ * dtls_offload_set_peer(), called on a new handle before
+ * dtls_offload_mbedtls_prepare(), makes the handle a peer of that socket:
+ * @id (nonzero, unique on the socket, chosen by the caller) at @addr (a
+ * sockaddr_in or sockaddr_in6 of the socket's family).  The handshake then
+ * sends with sendto() to @addr and reads only what the caller hands it
+ * with dtls_offload_input(); the handoff adds the peer (DTLS_PEER_NEW,
+ * with the connection IDs negotiated) and installs its keys
+ * (DTLS_PEER_TX, DTLS_PEER_RX) rather than the socket's.
+ * dtls_offload_send() and dtls_offload_close() then go to that peer
+ * (control message DTLS_SET_PEER).  dtls_offload_recv() is not for
+ * peers (-DTLS_OFFLOAD_E_STATE): the caller reads the socket itself with
+ * recvmsg() and struct dtls_record_info, whose peer_id tells whose record
+ * it is, and gives dtls_offload_input() the datagrams the kernel hands up
+ * whole (DTLS_RECORD_F_DATAGRAM) from that peer's address.
+ */
+int dtls_offload_set_peer(struct dtls_offload *h, uint32_t id,
+			  const struct sockaddr *addr, socklen_t addrlen);
+
+/*
+ * A datagram from the peer of dtls_offload_set_peer(), as the kernel
+ * handed it up whole.  Before handoff it is the handshake's next read
+ * (call mbedtls_ssl_handshake() after each; -EBUSY if the last one was
+ * not read yet).  After handoff, a peer resending its final flight means
+ * ours was lost: it is resent through the kernel, as dtls_offload_recv()
+ * does on a connected socket.  Keep the handle until the peer's first
+ * protected record shows that it has our final flight.
+ */
+int dtls_offload_input(struct dtls_offload *h, const void *buf, size_t len);
+
+/*
+ * The struct dtls_record_info (linux/dtls.h) that came with a record or
+ * datagram read with recvmsg() into @msg: 0, or -ENOENT if there is none.
+ */
+struct msghdr;
+struct dtls_record_info;
+int dtls_offload_record_info(const struct msghdr *msg,
+			     struct dtls_record_info *ri);
+
+/*
+ * Move the session to @fd, another connected UDP socket to the same peer
+ * (a new source port or address, as after a NAT rebinding): the same
+ * connection IDs, then the keys and record numbers read from the old
+ * socket (getsockopt DTLS_TX, DTLS_RX) go onto @fd, and the handle uses
+ * @fd from then on.  The caller closes the old socket (records still
+ * queued there are lost).  Needs a connection ID in the records we send,
+ * by which the peer finds the session at its new address
+ * (-DTLS_OFFLOAD_E_CID without); DTLS 1.2, or DTLS 1.3 without a key
+ * update under way.
+ */
+int dtls_offload_move(struct dtls_offload *h, int fd);
 
 /*
  * The connection ID in use after handoff: the peer's, which our records

@@ -74,6 +74,8 @@ void dtls_offload_free(struct dtls_offload *h)
 		free(p);
 	}
 	do_openssl_release(h);
+	do_wipe(h->inbox, h->inbox_len);
+	free(h->inbox);
 	if (h->backend_free)
 		h->backend_free(h);
 	do_wipe(h->rbuf, 2 * DO_MAX_RECORD);
@@ -231,45 +233,69 @@ int dtls_offload_get_cid(const struct dtls_offload *h, int tx, uint8_t *buf,
 	return cid->len;
 }
 
+int dtls_offload_set_peer(struct dtls_offload *h, uint32_t id,
+			  const struct sockaddr *addr, socklen_t addrlen)
+{
+	if (!h || !id || !addr || addrlen > sizeof(h->peer_addr) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+		return -EINVAL;
+	if (h->state != DO_NEW)
+		return -DTLS_OFFLOAD_E_STATE;
+	h->peer_id = id;
+	memcpy(&h->peer_addr, addr, addrlen);
+	h->peer_addrlen = addrlen;
+	/* a peer's handle never reads the socket: a server keeps many */
+	free(h->rbuf);
+	h->rbuf = NULL;
+	return 0;
+}
+
 /*
  * All five crypto_info layouts are info | key | salt-or-iv | rec_seq with
- * byte arrays only, so one buffer filled in that order matches each.
+ * byte arrays only, so one buffer filled in that order matches each.  For
+ * a peer (@peer_id) DTLS_PEER_TX / DTLS_PEER_RX take the same after a
+ * struct dtls_peer_key.
  */
-static int do_setsockopt_dir(int fd, int optname, int cipher,
-			     const uint8_t *key, const uint8_t *iv, uint64_t seq)
+static int do_setsockopt_dir(int fd, uint32_t peer_id, int optname,
+			     int cipher, const uint8_t *key, const uint8_t *iv,
+			     uint64_t seq)
 {
-	union {
-		struct dtls12_crypto_info_aes_gcm_128 g128;
-		struct dtls12_crypto_info_aes_gcm_256 g256;
-		struct dtls12_crypto_info_aes_ccm_128 c128;
-		struct dtls12_crypto_info_aes_ccm_8_128 c8;
-		struct dtls12_crypto_info_chacha20_poly1305 cc;
-	} u;
+	struct {
+		struct dtls_peer_key pk;
+		union {
+			struct dtls12_crypto_info_aes_gcm_128 g128;
+			struct dtls12_crypto_info_aes_gcm_256 g256;
+			struct dtls12_crypto_info_aes_ccm_128 c128;
+			struct dtls12_crypto_info_aes_ccm_8_128 c8;
+			struct dtls12_crypto_info_chacha20_poly1305 cc;
+		} u;
+	} b;
 	size_t klen = do_key_len(cipher), ivlen = do_iv_len(cipher), optlen;
-	struct dtls_crypto_info *info = (struct dtls_crypto_info *)&u;
+	struct dtls_crypto_info *info = (struct dtls_crypto_info *)&b.u;
 	uint8_t *p = (uint8_t *)(info + 1);
+	void *opt = &b.u;
 	int ret = 0;
 
 	switch (cipher) {
 	case DTLS_CIPHER_AES_GCM_128:
-		optlen = sizeof(u.g128);
+		optlen = sizeof(b.u.g128);
 		break;
 	case DTLS_CIPHER_AES_GCM_256:
-		optlen = sizeof(u.g256);
+		optlen = sizeof(b.u.g256);
 		break;
 	case DTLS_CIPHER_AES_CCM_128:
-		optlen = sizeof(u.c128);
+		optlen = sizeof(b.u.c128);
 		break;
 	case DTLS_CIPHER_AES_CCM_8_128:
-		optlen = sizeof(u.c8);
+		optlen = sizeof(b.u.c8);
 		break;
 	case DTLS_CIPHER_CHACHA20_POLY1305:
-		optlen = sizeof(u.cc);
+		optlen = sizeof(b.u.cc);
 		break;
 	default:
 		return -DTLS_OFFLOAD_E_CIPHER;
 	}
-	memset(&u, 0, sizeof(u));
+	memset(&b, 0, sizeof(b));
 	info->version = DTLS_1_2_VERSION;
 	info->cipher_type = cipher;
 	memcpy(p, key, klen);
@@ -277,9 +303,15 @@ static int do_setsockopt_dir(int fd, int optname, int cipher,
 	put_be(p + klen + ivlen, seq, 8);
 	if (sizeof(*info) + klen + ivlen + DTLS_REC_SEQ_SIZE != optlen)
 		return -DTLS_OFFLOAD_E_CIPHER;	/* layout changed */
-	if (setsockopt(fd, SOL_DTLS, optname, &u, optlen) < 0)
+	if (peer_id) {
+		b.pk.id = peer_id;
+		optname = optname == DTLS_TX ? DTLS_PEER_TX : DTLS_PEER_RX;
+		opt = &b.pk;
+		optlen += sizeof(b.pk);
+	}
+	if (setsockopt(fd, SOL_DTLS, optname, opt, optlen) < 0)
 		ret = -errno;
-	do_wipe(&u, sizeof(u));
+	do_wipe(&b, sizeof(b));
 	return ret;
 }
 
@@ -300,6 +332,26 @@ int do_probe(int fd)
 	if (setsockopt(fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &win,
 		       sizeof(win)) < 0)
 		return -errno;
+	return 0;
+}
+
+/*
+ * The same for a peer of a many-peer socket: the socket is not connected,
+ * and asking for a peer that is not there yet fails with ENOPROTOOPT only
+ * when dtls.ko is not loaded.
+ */
+int do_probe_peer(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct dtls_peer p = { .id = 0 };
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+		return -EISCONN;
+	sl = sizeof(p);
+	if (getsockopt(fd, SOL_DTLS, DTLS_PEER_INFO, &p, &sl) < 0 &&
+	    errno == ENOPROTOOPT)
+		return -ENOPROTOOPT;
 	return 0;
 }
 
@@ -338,57 +390,142 @@ int do_set_cids(const struct dtls_offload *h, int fd)
 	       do_set_cid(fd, DTLS_RX_CID, &h->rx_cid);
 }
 
+/* DTLS_PEER_NEW: the peer at its address, with the CIDs negotiated */
+static int do_peer_new(const struct dtls_offload *h, int fd)
+{
+	struct dtls_peer p;
+	int ret = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.id = h->peer_id;
+	memcpy(&p.addr, &h->peer_addr, h->peer_addrlen);
+	p.tx_cid = h->tx_cid;
+	p.rx_cid = h->rx_cid;
+	if (setsockopt(fd, SOL_DTLS, DTLS_PEER_NEW, &p, sizeof(p)) < 0)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * A connected socket takes the CIDs and keys as its own; a many-peer
+ * socket takes them for the peer of dtls_offload_set_peer().
+ */
 int do_install(struct dtls_offload *h, int fd, int cipher,
 	       const uint8_t *tx_key, const uint8_t *tx_iv, uint64_t tx_seq,
 	       const uint8_t *rx_key, const uint8_t *rx_iv, uint64_t rx_seq)
 {
+	uint32_t id = h->peer_id;
 	int ret;
 
-	ret = do_set_cids(h, fd) ?:
-	      do_setsockopt_dir(fd, DTLS_TX, cipher, tx_key, tx_iv, tx_seq) ?:
-	      do_setsockopt_dir(fd, DTLS_RX, cipher, rx_key, rx_iv, rx_seq);
+	ret = id ? do_peer_new(h, fd) : do_set_cids(h, fd);
 	if (ret)
 		return ret;
+	ret = do_setsockopt_dir(fd, id, DTLS_TX, cipher, tx_key, tx_iv,
+				tx_seq) ?:
+	      do_setsockopt_dir(fd, id, DTLS_RX, cipher, rx_key, rx_iv,
+				rx_seq);
+	if (ret) {
+		/* no half-installed peer left behind to block its address */
+		if (id)
+			setsockopt(fd, SOL_DTLS, DTLS_PEER_DEL, &id, sizeof(id));
+		return ret;
+	}
 	do_offloaded(h, fd, cipher, tx_seq, rx_seq);
 	return 0;
 }
 
-/* Send one record of @type; plaintext epoch-0 record if @e0_seq >= 0. */
-ssize_t do_send_record(struct dtls_offload *h, uint8_t type,
-			      int64_t e0_seq, const void *buf, size_t len,
-			      int flags)
+/* One direction's keys and record numbers from socket @from onto @to */
+static int do_copy_dir(int from, int to, int optname)
+{
+	union {
+		struct dtls12_crypto_info_chacha20_poly1305 v12;
+		struct dtls13_crypto_info_chacha20_poly1305 v13;
+	} u;	/* the largest of each version */
+	socklen_t len = sizeof(u);
+	int ret = 0;
+
+	if (getsockopt(from, SOL_DTLS, optname, &u, &len) ||
+	    setsockopt(to, SOL_DTLS, optname, &u, len))
+		ret = -errno;
+	do_wipe(&u, sizeof(u));
+	return ret;
+}
+
+int dtls_offload_move(struct dtls_offload *h, int fd)
+{
+	int ret;
+
+	if (!h || fd < 0)
+		return -EINVAL;
+	if (h->state != DO_OFFLOADED || h->peer_id)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (!h->tx_cid.len)
+		return -DTLS_OFFLOAD_E_CID;	/* the peer could not find us */
+	ret = do_probe(fd) ?:
+	      do_set_cids(h, fd) ?:
+	      do_copy_dir(h->fd, fd, DTLS_TX) ?:
+	      do_copy_dir(h->fd, fd, DTLS_RX);
+	if (ret)
+		return ret;
+	h->fd = fd;
+	return 0;
+}
+
+/* One SOL_DTLS control message of @len bytes after @c (NULL: the first) */
+static struct cmsghdr *do_cmsg_add(struct msghdr *msg, struct cmsghdr *c,
+				   int type, const void *data, size_t len)
+{
+	c = c ? CMSG_NXTHDR(msg, c) : CMSG_FIRSTHDR(msg);
+	c->cmsg_level = SOL_DTLS;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	return c;
+}
+
+/*
+ * Send one record: of @type (application data if negative), a plaintext
+ * epoch-0 record if @e0_seq >= 0, to our peer on a many-peer socket.
+ */
+ssize_t do_send_record(struct dtls_offload *h, int type, int64_t e0_seq,
+		       const void *buf, size_t len, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(uint8_t)) +
-			 CMSG_SPACE(sizeof(uint64_t))];
+			 CMSG_SPACE(sizeof(uint64_t)) +
+			 CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} cb;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr msg = {
 		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cb.buf,
+		.msg_control = cb.buf, .msg_controllen = sizeof(cb.buf),
 	};
-	struct cmsghdr *c;
+	struct cmsghdr *c = NULL;
+	size_t clen = 0;
 	ssize_t n;
 
 	memset(&cb, 0, sizeof(cb));
-	msg.msg_controllen = CMSG_SPACE(sizeof(uint8_t));
-	if (e0_seq >= 0)
-		msg.msg_controllen += CMSG_SPACE(sizeof(uint64_t));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_DTLS;
-	c->cmsg_type = DTLS_SET_RECORD_TYPE;
-	c->cmsg_len = CMSG_LEN(sizeof(uint8_t));
-	*(uint8_t *)CMSG_DATA(c) = type;
+	if (type >= 0) {
+		uint8_t t = type;
+
+		c = do_cmsg_add(&msg, c, DTLS_SET_RECORD_TYPE, &t, sizeof(t));
+		clen += CMSG_SPACE(sizeof(t));
+	}
 	if (e0_seq >= 0) {
 		uint64_t s = (uint64_t)e0_seq;
 
-		c = CMSG_NXTHDR(&msg, c);
-		c->cmsg_level = SOL_DTLS;
-		c->cmsg_type = DTLS_SET_PLAINTEXT_SEQ;
-		c->cmsg_len = CMSG_LEN(sizeof(uint64_t));
-		memcpy(CMSG_DATA(c), &s, sizeof(s));
+		c = do_cmsg_add(&msg, c, DTLS_SET_PLAINTEXT_SEQ, &s, sizeof(s));
+		clen += CMSG_SPACE(sizeof(s));
 	}
+	if (h->peer_id) {
+		c = do_cmsg_add(&msg, c, DTLS_SET_PEER, &h->peer_id,
+				sizeof(h->peer_id));
+		clen += CMSG_SPACE(sizeof(h->peer_id));
+	}
+	msg.msg_controllen = clen;
+	if (!clen)
+		msg.msg_control = NULL;
 	n = sendmsg(h->fd, &msg, flags | MSG_NOSIGNAL);
 	return n < 0 ? -errno : n;
 }
@@ -396,14 +533,11 @@ ssize_t do_send_record(struct dtls_offload *h, uint8_t type,
 ssize_t dtls_offload_send(struct dtls_offload *h, const void *buf, size_t len,
 			  int flags)
 {
-	ssize_t n;
-
 	if (!h || h->state != DO_OFFLOADED)
 		return -DTLS_OFFLOAD_E_STATE;
 	if (h->close_sent)
 		return -DTLS_OFFLOAD_E_CLOSED;
-	n = send(h->fd, buf, len, flags | MSG_NOSIGNAL);
-	return n < 0 ? -errno : n;
+	return do_send_record(h, -1, -1, buf, len, flags);
 }
 
 int dtls_offload_close(struct dtls_offload *h)
@@ -562,6 +696,23 @@ static ssize_t do_control(struct dtls_offload *h,
 	return -EAGAIN;
 }
 
+int dtls_offload_record_info(const struct msghdr *msg,
+			     struct dtls_record_info *ri)
+{
+	struct cmsghdr *c;
+
+	for (c = CMSG_FIRSTHDR(msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level == SOL_DTLS &&
+		    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*ri))) {
+			memcpy(ri, CMSG_DATA(c), sizeof(*ri));
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /*
  * The next application data record from the kernel, handling every other
  * record on the way.  With h->ku_wait, return -EALREADY as soon as our
@@ -588,8 +739,6 @@ static ssize_t do_recv_socket(struct dtls_offload *h, void *buf, size_t len,
 			.msg_controllen = sizeof(cb.buf),
 		};
 		int rflags = flags;
-		struct cmsghdr *c;
-		bool found = false;
 		ssize_t n, r;
 
 		if (h->ku_wait && !h->ku.active)
@@ -607,15 +756,7 @@ static ssize_t do_recv_socket(struct dtls_offload *h, void *buf, size_t len,
 				continue;	/* woken for nothing */
 			return -errno;
 		}
-		for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-			if (c->cmsg_level == SOL_DTLS &&
-			    c->cmsg_type == DTLS_GET_RECORD_TYPE &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(ri))) {
-				memcpy(&ri, CMSG_DATA(c), sizeof(ri));
-				found = true;
-			}
-		}
-		if (!found)
+		if (dtls_offload_record_info(&msg, &ri))
 			return -EPROTO;	/* DTLS_RX not installed? */
 
 		if (ri.content_type == DTLS_RECORD_TYPE_APPLICATION_DATA) {
@@ -636,11 +777,61 @@ static ssize_t do_recv_socket(struct dtls_offload *h, void *buf, size_t len,
 	}
 }
 
+/*
+ * A datagram from our peer on a many-peer socket that the kernel handed up
+ * whole: before handoff the handshake's next read, after it a peer that
+ * resends its final flight because ours was lost.
+ */
+int dtls_offload_input(struct dtls_offload *h, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (!h || !buf || !len || len > 2 * DO_MAX_RECORD)
+		return -EINVAL;
+	if (!h->peer_id || h->state == DO_NEW)
+		return -DTLS_OFFLOAD_E_STATE;
+	if (h->state == DO_OFFLOADED) {
+		struct dtls_record_info ri = { .content_type = p[0] };
+
+		if (ri.content_type == DTLS_RECORD_TYPE_HANDSHAKE ||
+		    ri.content_type == DTLS_RECORD_TYPE_CHANGE_CIPHER_SPEC)
+			do_handle_handshake(h, &ri, p, 0);
+		else
+			h->st.ignored_records++;
+		return 0;
+	}
+	if (h->inbox)
+		return -EBUSY;	/* the handshake has not read the last one */
+	h->inbox = malloc(len);
+	if (!h->inbox)
+		return -ENOMEM;
+	memcpy(h->inbox, buf, len);
+	h->inbox_len = len;
+	return 0;
+}
+
+/* The datagram dtls_offload_input() left, for a backend's read; -EAGAIN */
+ssize_t do_inbox_take(struct dtls_offload *h, void *buf, size_t len)
+{
+	size_t n = h->inbox_len < len ? h->inbox_len : len;
+
+	if (!h->inbox)
+		return -EAGAIN;
+	memcpy(buf, h->inbox, n);
+	do_wipe(h->inbox, h->inbox_len);
+	free(h->inbox);
+	h->inbox = NULL;
+	h->inbox_len = 0;
+	return (ssize_t)n;
+}
+
 ssize_t dtls_offload_recv(struct dtls_offload *h, void *buf, size_t len,
 			  int flags)
 {
 	if (!h || h->state != DO_OFFLOADED)
 		return -DTLS_OFFLOAD_E_STATE;
+	if (h->peer_id)
+		return -DTLS_OFFLOAD_E_STATE;	/* the caller reads the socket */
 
 	if (h->pend_head) {
 		struct do_pending *p = h->pend_head;

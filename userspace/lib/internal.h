@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <linux/dtls.h>
 
 #include "dtls_offload.h"
@@ -127,6 +128,17 @@ struct dtls_offload {
 	 */
 	struct dtls_cid tx_cid, rx_cid;
 
+	/*
+	 * A peer of a many-peer socket (dtls_offload_set_peer(); id 0: the
+	 * socket is connected) and the datagram from it that
+	 * dtls_offload_input() left for the handshake to read
+	 */
+	uint32_t peer_id;
+	struct sockaddr_storage peer_addr;
+	socklen_t peer_addrlen;
+	uint8_t *inbox;
+	size_t inbox_len;
+
 	/* a backend's state until handoff, and how to free it */
 	void *backend;
 	void (*backend_free)(struct dtls_offload *h);
@@ -186,6 +198,8 @@ bool do_flight_has(const struct dtls_offload *h, uint8_t type,
 		   const uint8_t *data, size_t len);
 int do_pending_add(struct dtls_offload *h, const void *data, size_t len);
 int do_probe(int fd);
+int do_probe_peer(int fd);
+ssize_t do_inbox_take(struct dtls_offload *h, void *buf, size_t len);
 void do_offloaded(struct dtls_offload *h, int fd, int cipher,
 		  uint64_t tx_rec_seq, uint64_t rx_rec_seq);
 /* both connection IDs (h->tx_cid, h->rx_cid), before any key is installed */
@@ -199,7 +213,8 @@ size_t do_iv_len(int cipher);
 size_t do_tag_len(int cipher);
 const char *do_cipher_name(int cipher);
 void do_wipe(void *p, size_t len);
-ssize_t do_send_record(struct dtls_offload *h, uint8_t type, int64_t e0_seq,
+/* @type < 0: application data; @e0_seq >= 0: a plaintext epoch-0 record */
+ssize_t do_send_record(struct dtls_offload *h, int type, int64_t e0_seq,
 		       const void *buf, size_t len, int flags);
 uint64_t do_now_ns(void);
 

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@
 
 struct do_mbed {
 	struct do_dgram_log log;
+	bool nonblock;		/* the socket was O_NONBLOCK at _prepare */
 	bool have_master;
 	mbedtls_tls_prf_types prf;
 	uint8_t master[MASTER_LEN];
@@ -83,7 +85,11 @@ static int bio_send(void *arg, const unsigned char *buf, size_t len)
 
 	if (!h || h->state != DO_PREP_MBEDTLS)
 		return MBEDTLS_ERR_NET_SEND_FAILED;	/* offloaded */
-	n = send(h->fd, buf, len, MSG_NOSIGNAL);
+	if (h->peer_id)		/* no keys at that address yet: sent as is */
+		n = sendto(h->fd, buf, len, MSG_NOSIGNAL,
+			   (struct sockaddr *)&h->peer_addr, h->peer_addrlen);
+	else
+		n = send(h->fd, buf, len, MSG_NOSIGNAL);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ?
 		       MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
@@ -92,13 +98,16 @@ static int bio_send(void *arg, const unsigned char *buf, size_t len)
 }
 
 /*
- * Blocking up to mbed TLS's retransmission timer (@ms, 0: none).  While
- * the handoff drains mbed TLS, the socket's queue is left to the kernel.
+ * Blocking up to mbed TLS's retransmission timer (@ms, 0: none), unless
+ * the socket is non-blocking.  While the handoff drains mbed TLS, the
+ * socket's queue is left to the kernel.  A peer of a many-peer socket
+ * reads what dtls_offload_input() left.
  */
 static int bio_recv_timeout(void *arg, unsigned char *buf, size_t len,
 			    uint32_t ms)
 {
 	struct dtls_offload *h = arg;
+	struct do_mbed *m = h ? h->backend : NULL;
 	struct pollfd p;
 	ssize_t n;
 
@@ -106,15 +115,22 @@ static int bio_recv_timeout(void *arg, unsigned char *buf, size_t len,
 		return MBEDTLS_ERR_NET_RECV_FAILED;
 	if (h->draining)
 		return MBEDTLS_ERR_SSL_WANT_READ;
+	if (h->peer_id) {
+		n = do_inbox_take(h, buf, len);
+		if (n < 0)
+			return MBEDTLS_ERR_SSL_WANT_READ;
+		do_dgram_log_add(&m->log, false, buf, n);
+		return (int)n;
+	}
 	p.fd = h->fd;
 	p.events = POLLIN;
-	if (poll(&p, 1, ms ? (int)ms : -1) == 0)
+	if (!m->nonblock && poll(&p, 1, ms ? (int)ms : -1) == 0)
 		return MBEDTLS_ERR_SSL_TIMEOUT;
 	n = recv(h->fd, buf, len, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ?
 		       MBEDTLS_ERR_SSL_WANT_READ : MBEDTLS_ERR_NET_RECV_FAILED;
-	do_dgram_log_add(&((struct do_mbed *)h->backend)->log, false, buf, n);
+	do_dgram_log_add(&m->log, false, buf, n);
 	return (int)n;
 }
 
@@ -146,12 +162,14 @@ int dtls_offload_mbedtls_prepare(struct dtls_offload *h,
 		return -EINVAL;
 	if (h->state != DO_NEW)
 		return -DTLS_OFFLOAD_E_STATE;
-	err = do_probe(fd);
+	err = h->peer_id ? do_probe_peer(fd) : do_probe(fd);
 	if (err)
 		return err;
 	h->backend = calloc(1, sizeof(struct do_mbed));
 	if (!h->backend)
 		return -ENOMEM;
+	((struct do_mbed *)h->backend)->nonblock =
+		fcntl(fd, F_GETFL) & O_NONBLOCK;
 	h->backend_free = mbed_free;
 	h->fd = fd;
 	h->state = DO_PREP_MBEDTLS;
