@@ -138,6 +138,8 @@ void dtls_peer_put(struct dtls_peer_ctx *peer)
 /*
  * After close() and a grace period, with no datagram being opened: no
  * lookup can run any more, so the tables go without unhashing each peer.
+ * They go first: a table's resize worker walks the peers in it, and a peer
+ * put here may be freed as soon as a grace period later.
  */
 void dtls_peers_destroy(struct dtls_peers *peers)
 {
@@ -145,11 +147,11 @@ void dtls_peers_destroy(struct dtls_peers *peers)
 
 	if (!peers)
 		return;
-	list_for_each_entry_safe(peer, tmp, &peers->list, node)
-		dtls_peer_put(peer);
 	rhashtable_destroy(&peers->by_cid);
 	rhashtable_destroy(&peers->by_addr);
 	rhashtable_destroy(&peers->by_id);
+	list_for_each_entry_safe(peer, tmp, &peers->list, node)
+		dtls_peer_put(peer);
 	kfree_sensitive(peers->buf.data);	/* the last plaintext */
 	mutex_destroy(&peers->send_lock);
 	kfree(peers);
@@ -269,11 +271,13 @@ static bool dtls_starts_clear(const struct sk_buff *skb, u8 first)
 /*
  * Softirq, or a task with BH off: the peer a datagram is for, held, by the
  * connection ID of its first record if that has one, else by its source
- * address.  *@clear: it starts with an epoch-0 record (or is empty).
+ * address.  *@whole: it goes up whole, with the id of the peer returned
+ * (if any, the one at its address): it starts with an epoch-0 record, is
+ * empty, or has a connection ID that is no peer's.
  */
 struct dtls_peer_ctx *dtls_peer_rx_find(struct dtls_peers *peers,
 					struct sk_buff *skb, bool *by_cid,
-					bool *clear)
+					bool *whole)
 {
 	u8 cid_len = READ_ONCE(peers->rx_cid_len);
 	u8 buf[DTLS_CID_MAX_SIZE];
@@ -284,22 +288,26 @@ struct dtls_peer_ctx *dtls_peer_rx_find(struct dtls_peers *peers,
 	const u8 *p;
 
 	*by_cid = false;
-	*clear = true;
+	*whole = true;
 	p = skb_header_pointer(skb, 0, 1, buf);
 	if (!p)
 		return NULL;
 	off = cid_len ? dtls_cid_offset(p[0]) : 0;
-	*clear = !off && dtls_starts_clear(skb, p[0]);
+	*whole = !off && dtls_starts_clear(skb, p[0]);
 
 	rcu_read_lock();
+	peer = NULL;
 	if (off) {
-		/* a CID of another length is no peer's: it passes up whole */
+		/* one cut short is no peer's either */
 		key.cid = skb_header_pointer(skb, off, cid_len, buf);
 		key.len = cid_len;
-		peer = key.cid ? rhashtable_lookup(&peers->by_cid, &key,
-						   dtls_cid_params) : NULL;
-		*by_cid = true;
-	} else {
+		if (key.cid)
+			peer = rhashtable_lookup(&peers->by_cid, &key,
+						 dtls_cid_params);
+		*by_cid = !!peer;
+		*whole = !peer;
+	}
+	if (!peer) {
 		dtls_addr_from_skb(&a, skb);
 		peer = rhashtable_lookup(&peers->by_addr, &a,
 					 dtls_addr_params);

@@ -72,7 +72,7 @@ int dtls_peer_info(struct sock *sk, struct dtls_peers *peers,
 
 struct dtls_peer_ctx *dtls_peer_rx_find(struct dtls_peers *peers,
 					struct sk_buff *skb, bool *by_cid,
-					bool *clear);
+					bool *whole);
 void dtls_peer_verdict(struct dtls_peers *peers, struct dtls_peer_ctx *peer,
 		       struct dtls_rec *rec, enum dtls_verdict v, bool by_cid);
 struct dtls_peer_ctx *dtls_peer_tx_find(struct dtls_peers *peers, u32 id,

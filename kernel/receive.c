@@ -558,14 +558,14 @@ static struct dtls_rx_keys *dtls_rx_keys_for(struct sock *sk,
 					     bool *by_cid)
 {
 	struct dtls_rx_keys *k;
-	bool clear;
+	bool whole;
 
 	*peer = NULL;
 	if (!rx->peers)
 		return rx->keys;
-	*peer = dtls_peer_rx_find(rx->peers, skb, by_cid, &clear);
+	*peer = dtls_peer_rx_find(rx->peers, skb, by_cid, &whole);
 	k = *peer ? dtls_peer_rx_keys(*peer) : NULL;
-	if (k && !clear)
+	if (k && !whole)
 		return k;
 	dtls_rx_whole(sk, rx, skb, *peer ? (*peer)->id : 0);
 	if (*peer)
