@@ -9,6 +9,7 @@
 #ifndef _UAPI_LINUX_DTLS_H
 #define _UAPI_LINUX_DTLS_H
 
+#include <linux/socket.h>
 #include <linux/types.h>
 
 /* Socket option level; no mainline SOL_* value uses it. */
@@ -22,11 +23,18 @@
 #define DTLS_KEY_USAGE		5	/* struct dtls_key_usage; get only */
 #define DTLS_TX_CID		6	/* struct dtls_cid, the peer's; before DTLS_TX */
 #define DTLS_RX_CID		7	/* struct dtls_cid, this end's; before DTLS_RX */
+/* Many peers on one unconnected socket */
+#define DTLS_PEER_NEW		8	/* set: struct dtls_peer */
+#define DTLS_PEER_DEL		9	/* set: __u32 peer id */
+#define DTLS_PEER_TX		10	/* set: struct dtls_peer_key + crypto_info */
+#define DTLS_PEER_RX		11	/* set: struct dtls_peer_key + crypto_info */
+#define DTLS_PEER_INFO		12	/* get: struct dtls_peer, id filled in */
 
 /* cmsg types at SOL_DTLS */
 #define DTLS_SET_RECORD_TYPE	1	/* sendmsg: __u8 content type */
 #define DTLS_GET_RECORD_TYPE	2	/* recvmsg: struct dtls_record_info */
 #define DTLS_SET_PLAINTEXT_SEQ	3	/* sendmsg: __u64, epoch-0 record number */
+#define DTLS_SET_PEER		4	/* sendmsg: __u32 peer id */
 
 #define DTLS_1_2_VERSION	0xfefd
 #define DTLS_1_3_VERSION	0xfefc
@@ -191,15 +199,45 @@ struct dtls_cid {
 	__u8 cid[DTLS_CID_MAX_SIZE];
 };
 
+/*
+ * Many peers on one unconnected socket.  DTLS_PEER_NEW adds a peer at
+ * @addr (a sockaddr_in or sockaddr_in6 of the socket's family) under @id,
+ * which userspace chooses (nonzero, unique on the socket), with the
+ * connection IDs the handshake negotiated; DTLS_PEER_TX and DTLS_PEER_RX
+ * then install its keys as DTLS_TX and DTLS_RX do on a connected socket,
+ * DTLS_PEER_DEL removes it.  DTLS_PEER_INFO reads a peer back, its
+ * current address and DTLS_PEER_F_* in @flags.  Every peer's receive
+ * connection ID has the same length, or none.
+ */
+#define DTLS_PEER_F_TX		0x01	/* get: TX keys installed */
+#define DTLS_PEER_F_RX		0x02	/* get: RX keys installed */
+
+struct dtls_peer {
+	__u32 id;
+	__u32 flags;		/* zero on DTLS_PEER_NEW */
+	struct __kernel_sockaddr_storage addr;
+	struct dtls_cid tx_cid;
+	struct dtls_cid rx_cid;
+};
+
+/* DTLS_PEER_TX, DTLS_PEER_RX: this, then the crypto_info */
+struct dtls_peer_key {
+	__u32 id;
+	__u32 reserved;		/* zero */
+};
+
 /* Flags in struct dtls_record_info */
 #define DTLS_RECORD_F_PROTECTED	0x01	/* authenticated with the RX keys */
+#define DTLS_RECORD_F_MOVED	0x02	/* the peer's address is now the sender's */
+#define DTLS_RECORD_F_DATAGRAM	0x04	/* a whole datagram, not opened */
 
 /* Delivered with every record when recvmsg() supplies msg_control. */
 struct dtls_record_info {
 	__u64 rec_num;		/* epoch << 48 | seq, host byte order */
 	__u8 content_type;	/* DTLS_RECORD_TYPE_* */
 	__u8 flags;		/* DTLS_RECORD_F_* */
-	__u8 reserved[6];	/* zero */
+	__u8 reserved[2];	/* zero */
+	__u32 peer_id;		/* many-peer socket: the peer's, else 0 */
 };
 
 #endif /* _UAPI_LINUX_DTLS_H */
