@@ -20,7 +20,6 @@
  * "perr" (errors) for IPv4 and IPv6.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <netinet/udp.h>
 #include <sys/resource.h>
 
@@ -831,6 +830,42 @@ static void both_ways(struct __test_metadata *_metadata, struct world *w, int ci
 	expect_none(_metadata, w->srv, "after the last record");
 }
 
+/*
+ * The glue around the references (no kernel involved): w_open() opens
+ * what w_seal() builds, with and without CIDs, and refuses a record with
+ * a flipped bit, another number, another CID or another key.
+ */
+TEST_F(peers, reference_glue)
+{
+	static uint8_t pt[300], rec[MAXREC];
+	struct world *w = &self->w;
+	struct cli c, other;
+	size_t rl;
+
+	fill(pt, sizeof(pt), 9);
+	for (int cid = 0; cid < 2; cid++) {
+		ASSERT_EQ(0, cli_init(w, 7, cid, &c));
+		ASSERT_EQ(0, cli_init(w, 8, cid, &other));
+		ep_close(&c.ep);
+		ep_close(&other.ep);
+		for (int rnd = 0; rnd < 2; rnd++) {
+			rl = w_seal(w, &c.s2c, 5, 22, pt, 100, forms13[rnd], rnd, rec);
+			ASSERT_NE(0, rl);
+			EXPECT_EQ(0, w_open(w, &c.s2c, rec, rl, 5, 22, pt, 100));
+			EXPECT_EQ(-1, w_open(w, &c.s2c, rec, rl, 5, 23, pt, 100));
+			EXPECT_EQ(-1, w_open(w, &c.s2c, rec, rl, 6, 22, pt, 100));
+			EXPECT_EQ(-1, w_open(w, &other.s2c, rec, rl, 5, 22, pt, 100));
+			rec[rl - 1] ^= 1;
+			EXPECT_EQ(-1, w_open(w, &c.s2c, rec, rl, 5, 22, pt, 100));
+		}
+		if (cid) {
+			rl = w_seal(w, &c.c2s, 1, 23, pt, 10, forms13[0], 0, rec);
+			c.c2s.cid[1] ^= 1;
+			EXPECT_EQ(-1, w_open(w, &c.c2s, rec, rl, 1, 23, pt, 10));
+		}
+	}
+}
+
 TEST_F(peers, both_ways_by_address)
 {
 	both_ways(_metadata, &self->w, 0);
@@ -1438,33 +1473,6 @@ TEST_F(perr, udp_gro_refused)
 	c2s_ok(_metadata, w, a, 23, "abc", 3);
 }
 
-static int file_get(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
-static int file_put(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /* max_peers, set low for the test, restored by the teardown */
 FIXTURE(maxp) {
 	struct world w;
@@ -1475,13 +1483,13 @@ FIXTURE_SETUP(maxp)
 {
 	self->saved[0] = 0;
 	world_init(_metadata, &self->w, DTLS_1_2_VERSION, DTLS_CIPHER_AES_GCM_128, SK_IPV4);
-	ASSERT_EQ(0, file_get(MAX_PEERS_PARAM, self->saved, sizeof(self->saved)))
+	ASSERT_EQ(0, file_read(MAX_PEERS_PARAM, self->saved, sizeof(self->saved)))
 		TH_LOG(MAX_PEERS_PARAM ": %s", strerror(errno));
 }
 
 FIXTURE_TEARDOWN(maxp)
 {
-	if (self->saved[0] && file_put(MAX_PEERS_PARAM, self->saved))
+	if (self->saved[0] && file_write(MAX_PEERS_PARAM, self->saved))
 		TH_LOG("could not restore " MAX_PEERS_PARAM " to %s", self->saved);
 	world_free(&self->w);
 }
@@ -1492,7 +1500,7 @@ TEST_F(maxp, enospc_at_max_peers)
 	struct dtls_peer p;
 	int fd2;
 
-	if (access(MAX_PEERS_PARAM, W_OK) || file_put(MAX_PEERS_PARAM, "3")) {
+	if (access(MAX_PEERS_PARAM, W_OK) || file_write(MAX_PEERS_PARAM, "3")) {
 		self->saved[0] = 0;
 		SKIP(return, MAX_PEERS_PARAM " is not writable");
 	}
