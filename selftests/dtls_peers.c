@@ -73,6 +73,8 @@ struct world {
 	struct cli *c;
 	struct ep *extra;	/* sockets that are no peer (yet) */
 	int n_extra;
+	struct base base;	/* DtlsCurr* and module references before */
+	int counters;		/* world_free() checks DtlsCurr* too */
 };
 
 enum { K_NONE = 0, K_TX = 1, K_RX = 2, K_BOTH = 3 };
@@ -694,10 +696,29 @@ static void fill(uint8_t *p, size_t len, unsigned int salt)
 		p[i] = (uint8_t)(i * 13 + salt * 101 + (i >> 7));
 }
 
+/*
+ * The DtlsCurr* counters and the module's references once they stay put
+ * for 50 ms: the previous test's socket may still be going away (its
+ * context is freed an RCU grace period after close()).
+ */
+static void base_settled(struct base *b)
+{
+	uint64_t end = now_ms() + 5000;
+	struct base was;
+
+	base_get(b);
+	do {
+		was = *b;
+		usleep(50000);
+		base_get(b);
+	} while ((was.tx != b->tx || was.rx != b->rx || was.ref != b->ref) && now_ms() < end);
+}
+
 static void world_init(struct __test_metadata *_metadata, struct world *w, uint16_t version,
 		       uint16_t cipher, int kind)
 {
 	memset(w, 0, sizeof(*w));
+	base_settled(&w->base);
 	w->srv = -1;
 	w->v13 = version == DTLS_1_3_VERSION;
 	w->cipher = cipher;
@@ -713,8 +734,15 @@ static void world_init(struct __test_metadata *_metadata, struct world *w, uint1
 	w->port = sk_port(w->srv);
 }
 
-static void world_free(struct world *w)
+/*
+ * Everything closed; then the module's references are as before, and the
+ * DtlsCurr* counters too if the test asked for it (w->counters): one
+ * counting error would fail every test, so only some look at them.
+ */
+static void world_free(struct __test_metadata *_metadata, struct world *w)
 {
+	char why[256];
+
 	if (w->c)
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			ep_close(&w->c[i].ep);
@@ -725,6 +753,14 @@ static void world_free(struct world *w)
 		close(w->srv);
 	free(w->c);
 	free(w->extra);
+	if (w->counters) {
+		EXPECT_EQ(0, base_wait(&w->base, 2000, why, sizeof(why)))
+			TH_LOG("after close: %s", why);
+		return;
+	}
+	for (uint64_t end = now_ms() + 2000; modref() != w->base.ref && now_ms() < end;)
+		usleep(10000);
+	EXPECT_EQ(w->base.ref, modref()) TH_LOG("the module's references after close");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -763,7 +799,7 @@ FIXTURE_SETUP(peers)
 
 FIXTURE_TEARDOWN(peers)
 {
-	world_free(&self->w);
+	world_free(_metadata, &self->w);
 }
 
 static const uint8_t rtypes[] = {
@@ -887,7 +923,7 @@ TEST_F(peers, both_ways_by_cid)
  */
 TEST_F(peers, datagrams_whole)
 {
-	static uint8_t dg[4096], pt[300];
+	static uint8_t dg[4096], pt[300], rec_none[4096];
 	struct world *w = &self->w;
 	struct cli *a = cli_add(_metadata, w, 0, 0, K_BOTH);
 	struct cli *b = cli_add(_metadata, w, 1, 0, K_TX);
@@ -901,6 +937,10 @@ TEST_F(peers, datagrams_whole)
 	dg[0] = 0x01;
 	fill(dg + 1, 36, 2);
 	ASSERT_EQ(37, send(u->fd, dg, 37, 0));
+	/* not application data: EIO without room for the record type, stays queued */
+	ASSERT_EQ(1, wait_readable(w->srv, 2000));
+	EXPECT_EQ(-1, recv(w->srv, rec_none, sizeof(rec_none), MSG_DONTWAIT));
+	EXPECT_EQ(EIO, errno) TH_LOG("recv() of a whole datagram without msg_control");
 	srv_expect_dgram(_metadata, w, u, dg, 37, 0, "garbage from an unknown address");
 	dl = plain_record(dg, DTLS_RECORD_TYPE_HANDSHAKE, DTLS_1_2_VERSION, 0, 0, pt, 120);
 	ASSERT_EQ((ssize_t)dl, send(u->fd, dg, dl, 0));
@@ -1255,7 +1295,7 @@ FIXTURE_SETUP(perr)
 
 FIXTURE_TEARDOWN(perr)
 {
-	world_free(&self->w);
+	world_free(_metadata, &self->w);
 }
 
 static void expect_new_err(struct __test_metadata *_metadata, int srv, const struct dtls_peer *p,
@@ -1459,6 +1499,37 @@ TEST_F(perr, connected)
 	s2c_peer(_metadata, w, a, &a->ep, 0, "def", 3);
 }
 
+/*
+ * DtlsCurrTxSw, DtlsCurrRxSw and the module's references return to what
+ * they were once a socket with one peer is closed, whatever keys it had
+ * (none, TX, RX, both), and once a peer with keys is deleted.
+ */
+TEST_F(perr, counters_after_close)
+{
+	static const char *const what[] = { "no keys", "TX", "RX", "TX and RX" };
+	struct world *w = &self->w;
+	struct base b, mid;
+	char why[256];
+
+	close(w->srv);
+	for (int keys = 0; keys < 5; keys++) {
+		base_settled(&b);
+		w->srv = srv_open(w->kind);
+		w->port = sk_port(w->srv);
+		ASSERT_LE(0, w->srv);
+		cli_add(_metadata, w, keys, 0, keys < 4 ? keys : K_BOTH);
+		base_get(&mid);
+		TH_LOG("%s: DtlsCurrTxSw %lld -> %lld, DtlsCurrRxSw %lld -> %lld",
+		       keys < 4 ? what[keys] : "TX and RX, deleted", b.tx, mid.tx, b.rx, mid.rx);
+		if (keys == 4)
+			ASSERT_EQ(0, peer_del(w->srv, w->c[keys].id));
+		close(w->srv);
+		w->srv = -1;
+		EXPECT_EQ(0, base_wait(&b, 2000, why, sizeof(why)))
+			TH_LOG("%s: %s", keys < 4 ? what[keys] : "TX and RX, deleted", why);
+	}
+}
+
 TEST_F(perr, udp_gro_refused)
 {
 	struct world *w = &self->w;
@@ -1491,7 +1562,7 @@ FIXTURE_TEARDOWN(maxp)
 {
 	if (self->saved[0] && file_write(MAX_PEERS_PARAM, self->saved))
 		TH_LOG("could not restore " MAX_PEERS_PARAM " to %s", self->saved);
-	world_free(&self->w);
+	world_free(_metadata, &self->w);
 }
 
 TEST_F(maxp, enospc_at_max_peers)
@@ -1550,7 +1621,7 @@ FIXTURE_SETUP(many)
 
 FIXTURE_TEARDOWN(many)
 {
-	world_free(&self->w);
+	world_free(_metadata, &self->w);
 }
 
 #define BATCH 100
@@ -1642,11 +1713,9 @@ TEST_F_TIMEOUT(many, close_with_records_queued, 600)
 {
 	static uint8_t pt[64];
 	struct world *w = &self->w;
-	struct base b;
-	char why[256];
 	int lines0, lines;
 
-	base_get(&b);
+	w->counters = 1;
 	lines0 = proc_lines();
 	ASSERT_LE(1, lines0) TH_LOG(PROC_DTLS ": %s", strerror(errno));
 	for (int i = 0; i < MAX_CLIENTS; i++)
@@ -1668,7 +1737,7 @@ TEST_F_TIMEOUT(many, close_with_records_queued, 600)
 	ASSERT_EQ(1, wait_readable(w->srv, 1000));
 	close(w->srv);
 	w->srv = -1;
-	EXPECT_EQ(0, base_wait(&b, 5000, why, sizeof(why))) TH_LOG("%s", why);
+	/* the DtlsCurr* counters and module references: see world_free() */
 	for (int t = 0; t < 250 && proc_lines() != lines0; t++)
 		usleep(20000);
 	EXPECT_EQ(lines0, proc_lines()) TH_LOG("/proc/net/dtls after close");
