@@ -34,6 +34,7 @@ static void dtls_rec_from_skb(struct dtls_rec *rec, struct sk_buff *skb)
 	rec->rec_num = cb->rec_num;
 	rec->type = cb->content_type;
 	rec->flags = cb->flags;
+	rec->peer_id = cb->peer_id;
 }
 
 static void dtls_recv_addr(struct sock *sk, struct msghdr *msg,
@@ -97,6 +98,7 @@ int dtls_deliver_type(struct msghdr *msg, const struct dtls_rec *rec)
 		.rec_num = rec->rec_num,
 		.content_type = rec->type,
 		.flags = rec->flags,
+		.peer_id = rec->peer_id,
 	};
 
 	if (dtls_recv_has_room(msg))

@@ -109,6 +109,7 @@ struct dtls_tx {
 	struct dtls_crypto crypto;
 	struct dtls_cid cid;		/* the peer's, in every record */
 	u64 seq;			/* next sequence number */
+	u64 records;			/* sent, for /proc/net/dtls */
 	/*
 	 * The epoch's sequence numbers from @limit on are not to be used (DTLS
 	 * 1.3's usage limit, else the end of them); from @due_at on, poll()
@@ -136,6 +137,8 @@ struct dtls_tx {
 };
 
 struct dtls_rx;
+struct dtls_peers;
+struct dtls_peer_ctx;
 
 /* Per-socket totals, for /proc/net/dtls */
 enum dtls_sk_stat {
@@ -151,6 +154,8 @@ struct dtls_context {
 	const struct proto_ops *sk_ops;	/* its proto_ops, once replaced */
 	struct dtls_tx *tx;		/* set under lock_sock, then for good */
 	struct dtls_rx __rcu *rx;	/* read in softirq under RCU */
+	/* A socket with many peers (peer.c): set once, before rx */
+	struct dtls_peers *peers;
 	u32 replay_window;		/* for the coming DTLS_RX */
 	/* Connection IDs for the coming DTLS_TX and DTLS_RX */
 	struct dtls_cid tx_cid;
@@ -184,6 +189,12 @@ static inline u64 dtls_rec_num(u16 epoch, u64 seq)
 {
 	return (u64)epoch << DTLS_SEQ_BITS | seq;
 }
+
+/* main.c */
+extern struct workqueue_struct *dtls_wq;
+int dtls_set_peer_crypto(struct sock *sk, struct dtls_context *ctx,
+			 struct dtls_peer_ctx *peer, sockptr_t optval,
+			 unsigned int optlen, bool tx);
 
 /* cipher.c */
 const struct dtls_cipher_desc *dtls_cipher_find(u16 cipher_type);
@@ -228,7 +239,7 @@ int dtls_get_key_usage(struct dtls_context *ctx, char __user *optval,
 int dtls_replay_init(struct dtls_replay *r, u32 size, u64 next);
 void dtls_replay_free(struct dtls_replay *r);
 bool dtls_replay_check(const struct dtls_replay *r, u64 seq);
-bool dtls_replay_update(struct dtls_replay *r, u64 seq);
+bool dtls_replay_update(struct dtls_replay *r, u64 seq, bool *newest);
 u64 dtls_replay_next(const struct dtls_replay *r);
 
 /* proc.c */

@@ -29,7 +29,8 @@ static struct dtls_replay *replay_new(struct kunit *test, u32 size, u64 next)
 static bool replay_accept(struct dtls_replay *r, u64 seq)
 {
 	bool hint = dtls_replay_check(r, seq);
-	bool fresh = dtls_replay_update(r, seq);
+	bool newest;
+	bool fresh = dtls_replay_update(r, seq, &newest);
 
 	return hint && fresh;
 }
@@ -108,6 +109,23 @@ static void replay_near_seq_max(struct kunit *test)
 }
 
 /* Compare with a plain model: a set of accepted numbers and the highest. */
+/* "newest": the record moved the window's top, what lets a peer move */
+static void replay_newest(struct kunit *test)
+{
+	struct dtls_replay *r = replay_new(test, 64, 10);
+	bool newest;
+
+	KUNIT_EXPECT_TRUE(test, dtls_replay_update(r, 12, &newest));
+	KUNIT_EXPECT_TRUE(test, newest);
+	KUNIT_EXPECT_TRUE(test, dtls_replay_update(r, 11, &newest));
+	KUNIT_EXPECT_FALSE(test, newest);
+	KUNIT_EXPECT_FALSE(test, dtls_replay_update(r, 12, &newest));
+	KUNIT_EXPECT_FALSE(test, newest);
+	KUNIT_EXPECT_TRUE(test, dtls_replay_update(r, 13, &newest));
+	KUNIT_EXPECT_TRUE(test, newest);
+	dtls_replay_free(r);
+}
+
 static void replay_matches_model(struct kunit *test)
 {
 	const u32 size = 256;
@@ -250,14 +268,14 @@ static void hdr(u8 *rec, u8 type, u16 version, u64 rec_num, u16 len)
 
 #define TEST_EPOCH	1
 
-static struct dtls_rx *rx_gcm(struct kunit *test);
-static void rx_free(struct dtls_rx *rx);
-static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx);
+static struct dtls_rx_keys *rx_gcm(struct kunit *test);
+static void rx_free(struct dtls_rx_keys *rx);
+static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx_keys *rx);
 
 /* Framing, through the one function that opens records */
 static void framing(struct kunit *test)
 {
-	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_keys *rx = rx_gcm(test);
 	struct dtls_rx_req *rq = req_new(test, rx);
 	u8 buf[64] = {};
 	struct sk_buff *skb;
@@ -300,31 +318,31 @@ static void framing(struct kunit *test)
 	rx_free(rx);
 }
 
-static struct dtls_rx *rx_gcm(struct kunit *test)
+static struct dtls_rx_keys *rx_gcm(struct kunit *test)
 {
 	struct dtls12_crypto_info_aes_gcm_128 ci = {
 		.info.version = DTLS_1_2_VERSION,
 		.info.cipher_type = DTLS_CIPHER_AES_GCM_128,
 		.rec_seq = { 0, TEST_EPOCH, 0, 0, 0, 0, 0, 1 },
 	};
-	struct dtls_rx *rx;
+	struct dtls_rx_keys *rx;
 
 	memset(ci.key, 0x42, sizeof(ci.key));
 	memset(ci.salt, 0x17, sizeof(ci.salt));
-	rx = dtls_rx_create(dtls_cipher_find(ci.info.cipher_type),
-			    (union dtls_crypto_info_all *)&ci, 64,
-			    &(struct dtls_cid){});
+	rx = dtls_rx_keys_create(dtls_cipher_find(ci.info.cipher_type),
+				 (union dtls_crypto_info_all *)&ci, 64,
+				 &(struct dtls_cid){});
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rx);
 	return rx;
 }
 
-static void rx_free(struct dtls_rx *rx)
+static void rx_free(struct dtls_rx_keys *rx)
 {
-	dtls_rx_destroy(rx);
+	dtls_rx_keys_free(rx);
 }
 
 /* Seal @ptlen bytes into @rec as record @seq with the RX keys. */
-static unsigned int seal(struct kunit *test, struct dtls_rx *rx, u8 *rec,
+static unsigned int seal(struct kunit *test, struct dtls_rx_keys *rx, u8 *rec,
 			 u64 seq, unsigned int ptlen)
 {
 	struct dtls_crypto *c = &dtls_rx_cur_locked(rx)->crypto;
@@ -355,7 +373,7 @@ static unsigned int seal(struct kunit *test, struct dtls_rx *rx, u8 *rec,
 }
 
 /* A request of the kind the UDP_GRO reader uses, which the test waits for */
-static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx)
+static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx_keys *rx)
 {
 	struct dtls_rx_req *rq;
 
@@ -370,7 +388,7 @@ static struct dtls_rx_req *req_new(struct kunit *test, struct dtls_rx *rx)
  * dtls_rec_open() with @rq on the record at the start of @skb and, if the
  * AEAD went async, its completion.
  */
-static enum dtls_verdict open_with(struct kunit *test, struct dtls_rx *rx,
+static enum dtls_verdict open_with(struct kunit *test, struct dtls_rx_keys *rx,
 				   struct dtls_rx_req *rq, struct sk_buff *skb)
 {
 	enum dtls_verdict verdict;
@@ -386,7 +404,7 @@ static enum dtls_verdict open_with(struct kunit *test, struct dtls_rx *rx,
 	return verdict;
 }
 
-static enum dtls_verdict open_skb(struct kunit *test, struct dtls_rx *rx,
+static enum dtls_verdict open_skb(struct kunit *test, struct dtls_rx_keys *rx,
 				  struct sk_buff *skb)
 {
 	return open_with(test, rx, req_new(test, rx), skb);
@@ -418,7 +436,7 @@ static struct sk_buff *skb_paged(struct kunit *test, const u8 *data,
 }
 
 /* The same for a record in linear memory, opened in place there. */
-static enum dtls_verdict open_rec(struct kunit *test, struct dtls_rx *rx,
+static enum dtls_verdict open_rec(struct kunit *test, struct dtls_rx_keys *rx,
 				  u8 *rec, unsigned int len)
 {
 	unsigned int size = DTLS_HEADER_SIZE + len;
@@ -435,7 +453,7 @@ static enum dtls_verdict open_rec(struct kunit *test, struct dtls_rx *rx,
 
 static void record_checks(struct kunit *test)
 {
-	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_keys *rx = rx_gcm(test);
 	u8 *rec = kunit_kzalloc(test, 256, GFP_KERNEL);
 	unsigned int len;
 
@@ -478,7 +496,7 @@ static void record_checks(struct kunit *test)
  * fragments, as a datagram cut from a GRO batch can be, is opened in place
  * in those pages.  @flip: bit to flip in the second fragment, or -1.
  */
-static enum dtls_verdict open_paged(struct kunit *test, struct dtls_rx *rx,
+static enum dtls_verdict open_paged(struct kunit *test, struct dtls_rx_keys *rx,
 				    u64 seq, int flip, bool *plain)
 {
 	const unsigned int ptlen = 300, head = DTLS_HEADER_SIZE + 8 + 5;
@@ -522,7 +540,7 @@ static enum dtls_verdict open_paged(struct kunit *test, struct dtls_rx *rx,
 
 static void open_in_pages(struct kunit *test)
 {
-	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_keys *rx = rx_gcm(test);
 	bool plain;
 
 	KUNIT_EXPECT_EQ(test, open_paged(test, rx, 5, -1, &plain),
@@ -544,7 +562,7 @@ static void open_in_pages(struct kunit *test)
 static void framing_in_pages(struct kunit *test)
 {
 	static const unsigned int frag[] = { 20, 21 };
-	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_keys *rx = rx_gcm(test);
 	struct dtls_rx_req *rq = req_new(test, rx);
 	static const struct { u8 type; u16 len; unsigned int off; } recs[] = {
 		{ 22, 3, 0 }, { 21, 4, 16 }, { 22, 0, 33 },
@@ -581,7 +599,7 @@ static void one_request_many_records(struct kunit *test)
 {
 	const unsigned int ptlen = 300, head = DTLS_HEADER_SIZE + 8 + 5;
 	const unsigned int frag[] = { 100, 150, 0 };
-	struct dtls_rx *rx = rx_gcm(test);
+	struct dtls_rx_keys *rx = rx_gcm(test);
 	struct dtls_rx_req *rq = req_new(test, rx);
 	u8 *rec = kunit_kzalloc(test, 512, GFP_KERNEL);
 	unsigned int len, size, i, nfrag;
@@ -622,7 +640,7 @@ static void rx_request_fits_slot(struct kunit *test)
 		DTLS_CIPHER_CHACHA20_POLY1305,
 	};
 	union dtls_crypto_info_all *info;
-	struct dtls_rx *rx;
+	struct dtls_rx_keys *rx;
 	int i;
 
 	info = kunit_kzalloc(test, sizeof(*info), GFP_KERNEL);
@@ -633,12 +651,12 @@ static void rx_request_fits_slot(struct kunit *test)
 		info->info.version = DTLS_1_2_VERSION;
 		info->info.cipher_type = ciphers[i];
 		dtls_info_set_rec_num(desc, info, dtls_rec_num(1, 0));
-		rx = dtls_rx_create(desc, info, 64, &(struct dtls_cid){});
+		rx = dtls_rx_keys_create(desc, info, 64, &(struct dtls_cid){});
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, rx);
 		KUNIT_EXPECT_TRUE_MSG(test, dtls_rx_op_fits_slot(rx), "%s: %u",
 				      crypto_aead_driver_name(dtls_rx_cur_locked(rx)->crypto.aead),
 				      dtls_rx_op_size(rx));
-		dtls_rx_destroy(rx);
+		dtls_rx_keys_free(rx);
 	}
 }
 
@@ -747,6 +765,7 @@ static struct kunit_case dtls_replay_cases[] = {
 	KUNIT_CASE(replay_exactly_one_window_behind),
 	KUNIT_CASE(replay_jump_past_window),
 	KUNIT_CASE(replay_near_seq_max),
+	KUNIT_CASE(replay_newest),
 	KUNIT_CASE(replay_matches_model),
 	{}
 };

@@ -64,11 +64,11 @@ void dtls_tx_spent(struct sock *sk, struct dtls_tx *tx, u64 seq)
  * that makes dtls_verdict_report() tell userspace, once each, that @e is
  * half way to its limit or at it.  From the limit on @e opens nothing.
  */
-enum dtls_verdict dtls13_rx_forged(const struct dtls_rx *rx,
+enum dtls_verdict dtls13_rx_forged(const struct dtls_rx_keys *k,
 				   struct dtls_rx_epoch *e)
 {
 	u64 n = atomic64_inc_return(&e->forged);
-	u64 limit = READ_ONCE(rx->forged_limit);
+	u64 limit = READ_ONCE(k->forged_limit);
 
 	if (n >= limit && !test_and_set_bit(DTLS_EPOCH_EXPIRED, &e->flags))
 		return DTLS_DROP_FORGED_LIMIT;
@@ -86,6 +86,7 @@ bool dtls_key_poll_due(struct dtls_context *ctx)
 {
 	struct dtls_tx *tx = READ_ONCE(ctx->tx);
 	struct dtls_rx_epoch *e, *next;
+	struct dtls_rx_keys *k = NULL;
 	struct dtls_rx *rx;
 	bool due = false;
 	u32 cur;
@@ -94,10 +95,12 @@ bool dtls_key_poll_due(struct dtls_context *ctx)
 		return true;
 	rcu_read_lock();
 	rx = rcu_dereference(ctx->rx);
-	if (rx && rx->version == DTLS_1_3_VERSION) {
-		cur = READ_ONCE(rx->epoch);
-		e = dtls_rx_epoch_rcu(rx, cur);
-		next = dtls_rx_epoch_rcu(rx, cur + 1);
+	if (rx)
+		k = rx->keys;
+	if (k && k->version == DTLS_1_3_VERSION) {
+		cur = READ_ONCE(k->epoch);
+		e = dtls_rx_epoch_rcu(k, cur);
+		next = dtls_rx_epoch_rcu(k, cur + 1);
 		due = e && READ_ONCE(e->flags) &&
 		      !(next && next->crypto.epoch == cur + 1);
 	}
@@ -111,11 +114,12 @@ static struct dtls_tx *dtls13_tx(struct dtls_context *ctx)
 	return ctx->tx && dtls_is_13(&ctx->tx->crypto) ? ctx->tx : NULL;
 }
 
-static struct dtls_rx *dtls13_rx(struct dtls_context *ctx)
+static struct dtls_rx_keys *dtls13_rx(struct dtls_context *ctx)
 {
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 
-	return rx && rx->version == DTLS_1_3_VERSION ? rx : NULL;
+	return rx && rx->keys && rx->keys->version == DTLS_1_3_VERSION ?
+	       rx->keys : NULL;
 }
 
 /*
@@ -128,23 +132,23 @@ int dtls_set_key_limits(struct sock *sk, struct dtls_context *ctx,
 			sockptr_t optval, unsigned int optlen)
 {
 	struct dtls_tx *tx = dtls13_tx(ctx);
-	struct dtls_rx *rx = dtls13_rx(ctx);
+	struct dtls_rx_keys *k = dtls13_rx(ctx);
 	struct dtls_key_usage lim;
 
 	if (optlen != sizeof(lim))
 		return -EINVAL;
 	if (copy_from_sockptr(&lim, optval, sizeof(lim)))
 		return -EFAULT;
-	if (!tx && !rx)
+	if (!tx && !k)
 		return ctx->tx || rcu_access_pointer(ctx->rx) ? -EOPNOTSUPP :
 								-ENOTCONN;
-	if ((lim.tx_records && !tx) || (lim.rx_forged && !rx))
+	if ((lim.tx_records && !tx) || (lim.rx_forged && !k))
 		return -ENOTCONN;
 	if (tx && lim.tx_records > tx->crypto.desc->conf_limit)
 		return -EINVAL;
-	if (rx && (lim.rx_forged > rx->desc->forged_max ||
-		   (lim.rx_forged && lim.rx_forged <=
-		    atomic64_read(&dtls_rx_cur_locked(rx)->forged))))
+	if (k && (lim.rx_forged > k->desc->forged_max ||
+		  (lim.rx_forged && lim.rx_forged <=
+		   atomic64_read(&dtls_rx_cur_locked(k)->forged))))
 		return -EINVAL;
 
 	if (lim.tx_records) {
@@ -156,7 +160,7 @@ int dtls_set_key_limits(struct sock *sk, struct dtls_context *ctx,
 		mutex_unlock(&tx->lock);
 	}
 	if (lim.rx_forged)
-		WRITE_ONCE(rx->forged_limit, lim.rx_forged);
+		WRITE_ONCE(k->forged_limit, lim.rx_forged);
 	return 0;
 }
 
@@ -168,7 +172,7 @@ int dtls_get_key_usage(struct dtls_context *ctx, char __user *optval,
 		       int __user *optlen, bool limits)
 {
 	struct dtls_tx *tx = dtls13_tx(ctx);
-	struct dtls_rx *rx = dtls13_rx(ctx);
+	struct dtls_rx_keys *k = dtls13_rx(ctx);
 	struct dtls_key_usage u = {};
 	int len;
 
@@ -176,7 +180,7 @@ int dtls_get_key_usage(struct dtls_context *ctx, char __user *optval,
 		return -EFAULT;
 	if (len < sizeof(u))
 		return -EINVAL;
-	if (!tx && !rx)
+	if (!tx && !k)
 		return ctx->tx || rcu_access_pointer(ctx->rx) ? -EOPNOTSUPP :
 								-ENOTCONN;
 	if (tx) {
@@ -184,9 +188,9 @@ int dtls_get_key_usage(struct dtls_context *ctx, char __user *optval,
 		u.tx_records = limits ? tx->limit : tx->seq;
 		mutex_unlock(&tx->lock);
 	}
-	if (rx)
-		u.rx_forged = limits ? READ_ONCE(rx->forged_limit) :
-			atomic64_read(&dtls_rx_cur_locked(rx)->forged);
+	if (k)
+		u.rx_forged = limits ? READ_ONCE(k->forged_limit) :
+			atomic64_read(&dtls_rx_cur_locked(k)->forged);
 	if (put_user(sizeof(u), optlen) || copy_to_user(optval, &u, sizeof(u)))
 		return -EFAULT;
 	return 0;

@@ -9,6 +9,7 @@
 #include <net/inet_common.h>
 #include <net/udp_tunnel.h>
 
+#include "peer.h"
 #include "rx.h"
 #include "socket.h"
 
@@ -16,7 +17,7 @@
 #define DTLS_REPLAY_WINDOW_MIN		64
 #define DTLS_REPLAY_WINDOW_MAX		65536
 
-static struct workqueue_struct *dtls_wq;
+struct workqueue_struct *dtls_wq;
 
 static void dtls_ctx_free_work(struct work_struct *work)
 {
@@ -28,6 +29,8 @@ static void dtls_ctx_free_work(struct work_struct *work)
 		dtls_tx_destroy(ctx->tx);
 	if (rx)
 		dtls_rx_destroy(rx);
+	/* after rx: the datagrams being opened hold their peers */
+	dtls_peers_destroy(ctx->peers);
 	kfree(ctx);
 	module_put(THIS_MODULE);
 }
@@ -118,14 +121,31 @@ static int dtls_copy_crypto_info(union dtls_crypto_info_all *info,
 	return 0;
 }
 
-static const struct dtls_crypto_info *dtls_other_dir(struct dtls_context *ctx,
-						     bool tx)
+/*
+ * The keys a connected socket (@peer NULL) or one of its peers holds,
+ * under the socket lock.
+ */
+struct dtls_keys {
+	struct dtls_tx *tx;
+	struct dtls_rx_keys *rx;
+};
+
+static void dtls_keys_get(struct dtls_context *ctx, struct dtls_peer_ctx *peer,
+			  struct dtls_keys *keys)
 {
 	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
 
+	keys->tx = peer ? peer->tx : ctx->tx;
+	keys->rx = peer ? peer->rx : rx ? rx->keys : NULL;
+}
+
+static const struct dtls_crypto_info *dtls_other_dir(const struct dtls_keys *k,
+						     bool tx)
+{
 	if (tx)
-		return rx ? &dtls_rx_cur_locked(rx)->crypto.info.info : NULL;
-	return ctx->tx ? &ctx->tx->crypto.info.info : NULL;
+		return k->rx ? &dtls_rx_cur_locked(k->rx)->crypto.info.info :
+			       NULL;
+	return k->tx ? &k->tx->crypto.info.info : NULL;
 }
 
 static int dtls_install_tx(struct sock *sk, struct dtls_context *ctx,
@@ -147,6 +167,7 @@ static int dtls_install_rx(struct sock *sk, struct dtls_context *ctx,
 			   const union dtls_crypto_info_all *info)
 {
 	const struct proto_ops *ops;
+	struct dtls_rx_keys *keys;
 	struct dtls_rx *rx;
 
 	/* recvmsg() is not all: poll() and FIONREAD must see the records */
@@ -155,32 +176,70 @@ static int dtls_install_rx(struct sock *sk, struct dtls_context *ctx,
 	ops = dtls_sock_ops(sk->sk_socket);
 	if (IS_ERR(ops))
 		return PTR_ERR(ops);
-	rx = dtls_rx_create(desc, info, ctx->replay_window, &ctx->rx_cid);
-	if (IS_ERR(rx))
+	keys = dtls_rx_keys_create(desc, info, ctx->replay_window, &ctx->rx_cid);
+	if (IS_ERR(keys))
+		return PTR_ERR(keys);
+	rx = dtls_rx_create(keys, NULL);
+	if (IS_ERR(rx)) {
+		dtls_rx_keys_free(keys);
 		return PTR_ERR(rx);
+	}
 	dtls_stat_inc(sk, DTLS_MIB_RX_SW);
 	dtls_stat_inc(sk, DTLS_MIB_CURR_RX_SW);
 	dtls_rx_install(sk, ctx, rx, ops);
 	return 0;
 }
 
-static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
-			   sockptr_t optval, unsigned int optlen, bool tx)
+/* A peer's first keys of a direction: its own, read in softirq */
+static int dtls_install_peer(struct dtls_context *ctx,
+			     struct dtls_peer_ctx *peer,
+			     const struct dtls_cipher_desc *desc,
+			     const union dtls_crypto_info_all *info, bool tx)
 {
-	const struct dtls_crypto_info *other = dtls_other_dir(ctx, tx);
-	struct dtls_rx *rx = rcu_dereference_protected(ctx->rx, true);
-	/* A second DTLS_TX or DTLS_RX is DTLS 1.3's next epoch */
-	bool rekey = tx ? ctx->tx && dtls_is_13(&ctx->tx->crypto) :
-			  rx && rx->version == DTLS_1_3_VERSION;
+	struct dtls_rx_keys *k;
+	struct dtls_tx *t;
+
+	if (tx) {
+		t = dtls_tx_create(desc, info, &peer->tx_cid);
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		/* pairs with dtls_peer_tx() */
+		smp_store_release(&peer->tx, t);
+		return 0;
+	}
+	k = dtls_rx_keys_create(desc, info, ctx->replay_window, &peer->rx_cid);
+	if (IS_ERR(k))
+		return PTR_ERR(k);
+	/* pairs with dtls_peer_rx_keys() */
+	smp_store_release(&peer->rx, k);
+	return 0;
+}
+
+/*
+ * DTLS_TX and DTLS_RX on a connected socket (@peer NULL), DTLS_PEER_TX and
+ * DTLS_PEER_RX for one peer of a socket with many: the same rules.
+ */
+int dtls_set_peer_crypto(struct sock *sk, struct dtls_context *ctx,
+			 struct dtls_peer_ctx *peer, sockptr_t optval,
+			 unsigned int optlen, bool tx)
+{
+	const struct dtls_crypto_info *other;
 	const struct dtls_cipher_desc *desc;
 	union dtls_crypto_info_all *info;
+	struct dtls_keys cur;
+	bool rekey;
 	int err;
 
-	if (!rekey && (tx ? !!ctx->tx : !!rx))
+	dtls_keys_get(ctx, peer, &cur);
+	other = dtls_other_dir(&cur, tx);
+	/* A second DTLS_TX or DTLS_RX is DTLS 1.3's next epoch */
+	rekey = tx ? cur.tx && dtls_is_13(&cur.tx->crypto) :
+		     cur.rx && cur.rx->version == DTLS_1_3_VERSION;
+	if (!rekey && (tx ? !!cur.tx : !!cur.rx))
 		return -EBUSY;
-	if (sk->sk_state != TCP_ESTABLISHED)
+	if (!peer && sk->sk_state != TCP_ESTABLISHED)
 		return -ENOTCONN;
-	if (!rekey && dtls_udp_conflicts(sk, ctx))
+	if (!rekey && !peer && dtls_udp_conflicts(sk, ctx))
 		return -EOPNOTSUPP;
 
 	info = kzalloc(sizeof(*info), GFP_KERNEL);
@@ -190,8 +249,8 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 	if (err)
 		goto out;
 	if (rekey) {
-		err = tx ? dtls_tx_rekey(ctx->tx, desc, info) :
-			   dtls_rx_rekey(rx, desc, info);
+		err = tx ? dtls_tx_rekey(cur.tx, desc, info) :
+			   dtls_rx_rekey(cur.rx, desc, info);
 		goto out;
 	}
 	if (other && other->version != info->info.version) {
@@ -199,7 +258,9 @@ static int dtls_set_crypto(struct sock *sk, struct dtls_context *ctx,
 		goto out;
 	}
 
-	if (tx)
+	if (peer)
+		err = dtls_install_peer(ctx, peer, desc, info, tx);
+	else if (tx)
 		err = dtls_install_tx(sk, ctx, desc, info);
 	else
 		err = dtls_install_rx(sk, ctx, desc, info);
@@ -269,15 +330,73 @@ static int dtls_get_cid(struct dtls_context *ctx, char __user *optval,
 	return 0;
 }
 
+/*
+ * The first DTLS_PEER_NEW makes an unconnected socket one with many peers
+ * for good: the hook passes up whole what is for none of them.
+ */
+static int dtls_peers_start(struct sock *sk, struct dtls_context *ctx)
+{
+	const struct proto_ops *ops;
+	struct dtls_peers *peers;
+	struct dtls_rx *rx;
+
+	if (ctx->peers)
+		return 0;
+	if (sk->sk_state == TCP_ESTABLISHED || ctx->tx ||
+	    rcu_access_pointer(ctx->rx))
+		return -EISCONN;
+	if (dtls_udp_conflicts(sk, ctx))
+		return -EOPNOTSUPP;
+	if (!sk->sk_socket)
+		return -ENOTCONN;
+	ops = dtls_sock_ops(sk->sk_socket);
+	if (IS_ERR(ops))
+		return PTR_ERR(ops);
+	peers = dtls_peers_create();
+	if (!peers)
+		return -ENOMEM;
+	rx = dtls_rx_create(NULL, peers);
+	if (IS_ERR(rx)) {
+		dtls_peers_destroy(peers);
+		return PTR_ERR(rx);
+	}
+	ctx->peers = peers;
+	dtls_rx_install(sk, ctx, rx, ops);
+	return 0;
+}
+
+static int dtls_peer_setsockopt(struct sock *sk, struct dtls_context *ctx,
+				int optname, sockptr_t optval,
+				unsigned int optlen)
+{
+	int err;
+
+	if (optname == DTLS_PEER_NEW) {
+		err = dtls_peers_start(sk, ctx);
+		return err ?: dtls_peer_new(sk, ctx->peers, optval, optlen);
+	}
+	if (!ctx->peers)
+		return -ENOENT;
+	if (optname == DTLS_PEER_DEL)
+		return dtls_peer_del(ctx->peers, optval, optlen);
+	return dtls_peer_set_keys(sk, ctx->peers, optval, optlen,
+				  optname == DTLS_PEER_TX);
+}
+
 static int dtls_do_setsockopt(struct sock *sk, struct dtls_context *ctx,
 			      int optname, sockptr_t optval,
 			      unsigned int optlen)
 {
 	switch (optname) {
 	case DTLS_TX:
-		return dtls_set_crypto(sk, ctx, optval, optlen, true);
 	case DTLS_RX:
-		return dtls_set_crypto(sk, ctx, optval, optlen, false);
+		return dtls_set_peer_crypto(sk, ctx, NULL, optval, optlen,
+					    optname == DTLS_TX);
+	case DTLS_PEER_NEW:
+	case DTLS_PEER_DEL:
+	case DTLS_PEER_TX:
+	case DTLS_PEER_RX:
+		return dtls_peer_setsockopt(sk, ctx, optname, optval, optlen);
 	case DTLS_RX_REPLAY_WINDOW:
 		return dtls_set_replay_window(ctx, optval, optlen);
 	case DTLS_KEY_LIMITS:
@@ -304,7 +423,7 @@ int dtls_attach_setsockopt(struct sock *sk, int optname, sockptr_t optval,
 		goto out;
 	}
 	err = dtls_do_setsockopt(sk, ctx, optname, optval, optlen);
-	if (err)
+	if (err && !ctx->peers)
 		dtls_ctx_destroy(sk, ctx);
 out:
 	release_sock(sk);
@@ -355,6 +474,9 @@ static int dtls_set_gro(struct sock *sk, sockptr_t optval,
 	struct dtls_rx *rx;
 	int err, val;
 
+	/* the reader opens records of the connected peer only */
+	if (ctx->peers)
+		return -EOPNOTSUPP;
 	err = dtls_udp_setsockopt(sk, SOL_UDP, UDP_GRO, optval, optlen);
 	if (err || copy_from_sockptr(&val, optval, sizeof(val)) || !val)
 		return err;
@@ -403,7 +525,7 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 
 	if (get_user(len, optlen))
 		return -EFAULT;
-	if (tx ? !ctx->tx : !rx)
+	if (tx ? !ctx->tx : !rx || !rx->keys)
 		return -ENOTCONN;
 
 	if (tx) {
@@ -412,7 +534,7 @@ static int dtls_get_crypto(struct dtls_context *ctx, char __user *optval,
 		rec_num = dtls_rec_num(c->epoch, ctx->tx->seq);
 		mutex_unlock(&ctx->tx->lock);
 	} else {
-		struct dtls_rx_epoch *e = dtls_rx_cur_locked(rx);
+		struct dtls_rx_epoch *e = dtls_rx_cur_locked(rx->keys);
 
 		c = &e->crypto;
 		rec_num = dtls_rec_num(c->epoch, dtls_replay_next(&e->replay));
@@ -474,6 +596,10 @@ int dtls_getsockopt(struct sock *sk, int level, int optname,
 	case DTLS_RX_CID:
 		err = dtls_get_cid(ctx, optval, optlen, optname == DTLS_TX_CID);
 		break;
+	case DTLS_PEER_INFO:
+		err = ctx->peers ? dtls_peer_info(sk, ctx->peers, optval,
+						  optlen) : -ENOENT;
+		break;
 	default:
 		err = -ENOPROTOOPT;
 	}
@@ -486,7 +612,10 @@ static bool dtls_has_keys(struct dtls_context *ctx)
 	return ctx->tx || rcu_access_pointer(ctx->rx);
 }
 
-/* The keys belong to one peer: moving the socket elsewhere is refused. */
+/*
+ * The keys belong to one peer, or the socket serves many: moving it
+ * elsewhere is refused.
+ */
 int dtls_connect(struct sock *sk, struct dtls_sockaddr *uaddr, int addr_len)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);

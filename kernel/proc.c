@@ -12,6 +12,7 @@
 #include <net/netns/generic.h>
 
 #include "dtls.h"
+#include "peer.h"
 #include "rx.h"
 
 struct dtls_net {
@@ -136,20 +137,79 @@ void dtls_proc_unlink(struct sock *sk, struct dtls_context *ctx)
 	spin_unlock(&dn->lock);
 }
 
+/*
+ * A line of /proc/net/dtls: a socket's own, or (@peer) one of its peers'.
+ * The peers are walked under RCU: a deleted one is freed a grace period
+ * later, and all of them only after their socket left the list.
+ */
+struct dtls_seq_iter {
+	struct seq_net_private p;
+	struct dtls_context *ctx;
+	struct dtls_peer_ctx *peer;
+};
+
+static struct dtls_peer_ctx *dtls_seq_first_peer(struct dtls_context *ctx)
+{
+	struct dtls_peers *peers = READ_ONCE(ctx->peers);
+
+	return peers ? list_first_or_null_rcu(&peers->list,
+					      struct dtls_peer_ctx, node) : NULL;
+}
+
+/* The line after @it's, NULL at the end */
+static void *dtls_seq_step(struct dtls_net *dn, struct dtls_seq_iter *it)
+{
+	if (it->peer) {
+		it->peer = list_next_or_null_rcu(&it->ctx->peers->list,
+						 &it->peer->node,
+						 struct dtls_peer_ctx, node);
+	} else {
+		it->peer = dtls_seq_first_peer(it->ctx);
+	}
+	if (it->peer)
+		return it;
+	if (list_is_last(&it->ctx->proc_node, &dn->sockets))
+		return NULL;
+	it->ctx = list_next_entry(it->ctx, proc_node);
+	return it;
+}
+
 static void *dtls_seq_start(struct seq_file *seq, loff_t *pos)
 	__acquires(&dn->lock)
 {
 	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
+	struct dtls_seq_iter *it = seq->private;
+	void *v = it;
+	loff_t n;
 
+	rcu_read_lock();
 	spin_lock(&dn->lock);
-	return seq_list_start_head(&dn->sockets, *pos);
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	if (list_empty(&dn->sockets))
+		return NULL;
+	it->ctx = list_first_entry(&dn->sockets, struct dtls_context,
+				   proc_node);
+	it->peer = NULL;
+	for (n = 1; v && n < *pos; n++)
+		v = dtls_seq_step(dn, it);
+	return v;
 }
 
 static void *dtls_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 {
 	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
+	struct dtls_seq_iter *it = seq->private;
 
-	return seq_list_next(v, &dn->sockets, pos);
+	++*pos;
+	if (v != SEQ_START_TOKEN)
+		return dtls_seq_step(dn, it);
+	if (list_empty(&dn->sockets))
+		return NULL;
+	it->ctx = list_first_entry(&dn->sockets, struct dtls_context,
+				   proc_node);
+	it->peer = NULL;
+	return it;
 }
 
 static void dtls_seq_stop(struct seq_file *seq, void *v)
@@ -158,6 +218,7 @@ static void dtls_seq_stop(struct seq_file *seq, void *v)
 	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
 
 	spin_unlock(&dn->lock);
+	rcu_read_unlock();
 }
 
 /* The socket's addresses, as UDP holds them */
@@ -221,23 +282,60 @@ static void dtls_seq_tx(struct seq_file *seq, const struct dtls_tx *tx)
 
 /*
  * rx_epoch rx_next window: the current epoch's next expected number; the
- * window of the coming DTLS_RX while there is none
+ * window of the coming keys while there are none
  */
-static void dtls_seq_rx(struct seq_file *seq, struct dtls_context *ctx)
+static void dtls_seq_rx(struct seq_file *seq, const struct dtls_rx_keys *k,
+			u32 window)
 {
 	const struct dtls_rx_epoch *e = NULL;
-	const struct dtls_rx *rx;
 
-	rcu_read_lock();
-	rx = rcu_dereference(ctx->rx);
-	if (rx)
-		e = dtls_rx_epoch_rcu(rx, READ_ONCE(rx->epoch));
+	if (k)
+		e = dtls_rx_epoch_rcu(k, READ_ONCE(k->epoch));
 	if (e)
 		seq_printf(seq, " %u %llu %u", e->crypto.epoch,
-			   dtls_replay_next(&e->replay), rx->window);
+			   dtls_replay_next(&e->replay), k->window);
 	else
-		seq_printf(seq, " - - %u", READ_ONCE(ctx->replay_window));
-	rcu_read_unlock();
+		seq_printf(seq, " - - %u", window);
+}
+
+static void dtls_seq_socket(struct seq_file *seq, struct dtls_context *ctx)
+{
+	struct sockaddr_storage src, dst;
+	const struct dtls_rx *rx;
+	int i;
+
+	dtls_seq_addrs(ctx->sk, &src, &dst);
+	seq_printf(seq, "%pISpc %pISpc", &src, &dst);
+	dtls_seq_tx(seq, READ_ONCE(ctx->tx));
+	rx = rcu_dereference(ctx->rx);
+	dtls_seq_rx(seq, rx ? rx->keys : NULL, READ_ONCE(ctx->replay_window));
+	dtls_seq_cid(seq, &ctx->tx_cid);
+	dtls_seq_cid(seq, &ctx->rx_cid);
+	for (i = 0; i < DTLS_SK_STAT_MAX; i++)
+		seq_printf(seq, " %ld", atomic_long_read(&ctx->stats[i]));
+	seq_printf(seq, " %lu\n", sock_i_ino(ctx->sk));
+}
+
+/*
+ * A peer: "peer:ID" where the socket has its local address, its address
+ * where the remote one, and its own counts; no epoch-0 records.
+ */
+static void dtls_seq_peer(struct seq_file *seq, struct dtls_context *ctx,
+			  struct dtls_peer_ctx *peer)
+{
+	const struct dtls_tx *tx = dtls_peer_tx(peer);
+	struct sockaddr_storage addr;
+	int len;
+
+	dtls_peer_sockaddr(ctx->peers, ctx->sk->sk_family, peer, &addr, &len);
+	seq_printf(seq, "peer:%u %pISpc", peer->id, &addr);
+	dtls_seq_tx(seq, tx);
+	dtls_seq_rx(seq, dtls_peer_rx_keys(peer), READ_ONCE(ctx->replay_window));
+	dtls_seq_cid(seq, &peer->tx_cid);
+	dtls_seq_cid(seq, &peer->rx_cid);
+	seq_printf(seq, " %llu %ld - %ld %lu\n", tx ? READ_ONCE(tx->records) : 0,
+		   atomic_long_read(&peer->rx_records),
+		   atomic_long_read(&peer->rx_dropped), sock_i_ino(ctx->sk));
 }
 
 #define DTLS_PROC_HEADER \
@@ -245,25 +343,14 @@ static void dtls_seq_rx(struct seq_file *seq, struct dtls_context *ctx)
 
 static int dtls_seq_show(struct seq_file *seq, void *v)
 {
-	struct dtls_net *dn = net_generic(seq_file_net(seq), dtls_net_id);
-	struct sockaddr_storage src, dst;
-	struct dtls_context *ctx;
-	int i;
+	struct dtls_seq_iter *it = v;
 
-	if (v == &dn->sockets) {
+	if (v == SEQ_START_TOKEN)
 		seq_puts(seq, DTLS_PROC_HEADER);
-		return 0;
-	}
-	ctx = list_entry(v, struct dtls_context, proc_node);
-	dtls_seq_addrs(ctx->sk, &src, &dst);
-	seq_printf(seq, "%pISpc %pISpc", &src, &dst);
-	dtls_seq_tx(seq, READ_ONCE(ctx->tx));
-	dtls_seq_rx(seq, ctx);
-	dtls_seq_cid(seq, &ctx->tx_cid);
-	dtls_seq_cid(seq, &ctx->rx_cid);
-	for (i = 0; i < DTLS_SK_STAT_MAX; i++)
-		seq_printf(seq, " %ld", atomic_long_read(&ctx->stats[i]));
-	seq_printf(seq, " %lu\n", sock_i_ino(ctx->sk));
+	else if (it->peer)
+		dtls_seq_peer(seq, it->ctx, it->peer);
+	else
+		dtls_seq_socket(seq, it->ctx);
 	return 0;
 }
 
@@ -289,7 +376,7 @@ static int __net_init dtls_net_init(struct net *net)
 				    dtls_stat_show, NULL))
 		goto err;
 	if (!proc_create_net("dtls", 0444, net->proc_net, &dtls_seq_ops,
-			     sizeof(struct seq_net_private))) {
+			     sizeof(struct dtls_seq_iter))) {
 		remove_proc_entry("dtls_stat", net->proc_net);
 		goto err;
 	}

@@ -43,7 +43,7 @@ static struct dtls_reader *dtls_reader_create(struct dtls_rx *rx)
 {
 	struct dtls_reader *r;
 
-	r = kzalloc(sizeof(*r) + rx->reqsize,
+	r = kzalloc(sizeof(*r) + rx->keys->reqsize,
 		    DTLS_GFP_SOCK);
 	if (!r)
 		return NULL;
@@ -93,10 +93,10 @@ static bool dtls_reader_open(struct sock *sk, struct dtls_rx *rx,
 {
 	enum dtls_verdict v;
 
-	v = dtls_rec_open(rx, &r->req, skb, r->next,
+	v = dtls_rec_open(rx->keys, &r->req, skb, r->next,
 			  dtls_reader_dgram_end(skb, r->next));
 	if (v == DTLS_PENDING)
-		v = dtls_rec_opened(rx, &r->req.rec,
+		v = dtls_rec_opened(rx->keys, &r->req.rec,
 				    crypto_wait_req(-EINPROGRESS, &r->wait));
 	dtls_verdict_report(sk, v);
 	r->next = r->req.rec.end;

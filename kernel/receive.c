@@ -22,6 +22,7 @@
 #include <linux/slab.h>
 #include <net/udp_tunnel.h>
 
+#include "peer.h"
 #include "rx.h"
 #include "socket.h"
 
@@ -36,6 +37,9 @@
 struct dtls_rx_op {
 	struct sock *sk;		/* held */
 	struct dtls_rx *rx;		/* counted in rx->pending */
+	struct dtls_rx_keys *keys;	/* of the connected peer or of @peer */
+	struct dtls_peer_ctx *peer;		/* held; NULL on a connected socket */
+	bool by_cid;			/* @peer found by connection ID */
 	struct sk_buff *skb;		/* the datagram */
 	struct dtls_rx_slot *slot;	/* NULL: allocated */
 	unsigned int off;		/* where the next record starts */
@@ -101,21 +105,27 @@ void dtls_rx_exit(void)
 	}
 }
 
-unsigned int dtls_rx_op_size(const struct dtls_rx *rx)
+unsigned int dtls_rx_op_size(const struct dtls_rx_keys *k)
 {
-	return sizeof(struct dtls_rx_op) + rx->reqsize;
+	return sizeof(struct dtls_rx_op) + k->reqsize;
 }
 
-bool dtls_rx_op_fits_slot(const struct dtls_rx *rx)
+bool dtls_rx_op_fits_slot(const struct dtls_rx_keys *k)
 {
-	return dtls_rx_op_size(rx) <= DTLS_RX_SLOT_SIZE;
+	return dtls_rx_op_size(k) <= DTLS_RX_SLOT_SIZE;
 }
 
 static void dtls_rx_done(struct dtls_rx_op *op, int err);
 DTLS_CRYPTO_CALLBACK(dtls_rx_done);
 
-/* BH off.  @task: started by a task (the drain of DTLS_RX). */
+/*
+ * BH off.  @task: started by a task (the drain of DTLS_RX).  The records
+ * are opened with @k, @peer's if not NULL; the op takes over the caller's
+ * reference to @peer.
+ */
 static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
+					 struct dtls_rx_keys *k,
+					 struct dtls_peer_ctx *peer,
 					 struct sk_buff *skb, bool task)
 {
 	struct dtls_rx_slot *slot = this_cpu_read(dtls_rx_slot);
@@ -130,11 +140,11 @@ static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 		return NULL;
 
 	/* Pairs with the release in dtls_rx_op_put(), maybe on another CPU */
-	if (dtls_rx_op_fits_slot(rx) && !smp_load_acquire(&slot->busy)) {
+	if (dtls_rx_op_fits_slot(k) && !smp_load_acquire(&slot->busy)) {
 		WRITE_ONCE(slot->busy, true);
 		op = (struct dtls_rx_op *)slot->op;
 	} else {
-		op = kmalloc(dtls_rx_op_size(rx), GFP_ATOMIC);
+		op = kmalloc(dtls_rx_op_size(k), GFP_ATOMIC);
 		if (!op) {
 			sock_put(sk);
 			return NULL;
@@ -149,6 +159,9 @@ static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 
 	op->sk = sk;
 	op->rx = rx;
+	op->keys = k;
+	op->peer = peer;
+	op->by_cid = false;
 	op->skb = skb;
 	op->slot = slot;
 	op->off = 0;
@@ -164,6 +177,7 @@ static struct dtls_rx_op *dtls_rx_op_get(struct sock *sk, struct dtls_rx *rx,
 
 static void dtls_rx_op_put(struct dtls_rx_op *op)
 {
+	struct dtls_peer_ctx *peer = op->peer;
 	struct dtls_rx *rx = op->rx;
 	struct sock *sk = op->sk;
 	bool task = op->task;
@@ -175,6 +189,8 @@ static void dtls_rx_op_put(struct dtls_rx_op *op)
 		kfree_sensitive(op);
 	}
 
+	if (peer)
+		dtls_peer_put(peer);
 	sock_put(sk);
 	/* The waiters free rx; nothing here may touch it afterwards. */
 	if (task && atomic_dec_and_test(&rx->task_pending))
@@ -254,16 +270,19 @@ static bool dtls_rx_charge(struct sock *sk, struct sk_buff *skb,
  * Charge and queue on rx->queue the records of @list that may be queued;
  * the rest stay on @list.  After close() none is: nothing would give
  * their charge back.  rx->queue.lock held, BH off.  Returns how many were
- * queued, *plain how many of them unprotected.
+ * queued, and counts the protected records among them in n[0], the
+ * epoch-0 ones in n[1] (the rest are whole datagrams).
  */
 static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
 					 struct sk_buff_head *list,
-					 unsigned int *plain)
+					 unsigned int n[2])
 {
 	unsigned int queued = 0;
 	struct sk_buff *skb, *tmp;
+	u8 flags;
 
-	*plain = 0;
+	n[0] = 0;
+	n[1] = 0;
 	if (rx->closed)
 		return 0;
 	spin_lock(&sk->sk_receive_queue.lock);
@@ -274,16 +293,22 @@ static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
 		sock_skb_set_dropcount(sk, skb);
 		__skb_queue_tail(&rx->queue, skb);
 		queued++;
-		if (!(dtls_skb_cb(skb)->flags & DTLS_RECORD_F_PROTECTED))
-			++*plain;
+		flags = dtls_skb_cb(skb)->flags;
+		if (flags & DTLS_RECORD_F_PROTECTED)
+			n[0]++;
+		else if (!(flags & DTLS_RECORD_F_DATAGRAM))
+			n[1]++;
 	}
 	spin_unlock(&sk->sk_receive_queue.lock);
 	return queued;
 }
 
-/* After dtls_rx_queue_locked(): drop what @list kept, count, wake. */
+/*
+ * After dtls_rx_queue_locked(): drop what @list kept, count the records
+ * queued, wake.
+ */
 static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
-			   unsigned int queued, unsigned int plain)
+			   unsigned int queued, const unsigned int n[2])
 {
 	struct sk_buff *skb;
 
@@ -291,10 +316,10 @@ static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
 		dtls_rx_drop(sk, skb);
 	if (!queued)
 		return;
-	if (queued > plain)
-		dtls_sk_stat_add(sk, DTLS_MIB_RX_RECORDS, queued - plain);
-	if (plain)
-		dtls_sk_stat_add(sk, DTLS_MIB_RX_PLAINTEXT, plain);
+	if (n[0])
+		dtls_sk_stat_add(sk, DTLS_MIB_RX_RECORDS, n[0]);
+	if (n[1])
+		dtls_sk_stat_add(sk, DTLS_MIB_RX_PLAINTEXT, n[1]);
 	sk->sk_data_ready(sk);
 }
 
@@ -302,12 +327,12 @@ static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
 static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
 			    struct sk_buff_head *list)
 {
-	unsigned int queued, plain;
+	unsigned int queued, n[2];
 
 	spin_lock_bh(&rx->queue.lock);
-	queued = dtls_rx_queue_locked(sk, rx, list, &plain);
+	queued = dtls_rx_queue_locked(sk, rx, list, n);
 	spin_unlock_bh(&rx->queue.lock);
-	dtls_rx_queued(sk, list, queued, plain);
+	dtls_rx_queued(sk, list, queued, n);
 }
 
 /* Make @skb the plaintext of @rec, which passed, with its type in cb. */
@@ -318,6 +343,7 @@ static int dtls_rx_trim(struct sk_buff *skb, const struct dtls_rec *rec)
 	cb->rec_num = rec->rec_num;
 	cb->content_type = rec->type;
 	cb->flags = rec->flags;
+	cb->peer_id = rec->peer_id;
 	/* The header is linear; the tag may be in a page fragment. */
 	__skb_pull(skb, rec->body);
 	if (unlikely(pskb_trim(skb, rec->ptlen)))
@@ -352,9 +378,14 @@ static void dtls_rx_pass(struct dtls_rx_op *op, const struct dtls_rec *rec)
 
 static void dtls_rx_verdict(struct dtls_rx_op *op, enum dtls_verdict v)
 {
-	const struct dtls_rec *rec = &op->req.rec;
+	struct dtls_rec *rec = &op->req.rec;
 
 	op->off = rec->end;
+	if (op->peer) {
+		rec->peer_id = op->peer->id;
+		dtls_peer_verdict(op->rx->peers, op->peer, rec, v,
+				  op->by_cid);
+	}
 	if (dtls_verdict_passed(v))
 		dtls_rx_pass(op, rec);
 	else
@@ -389,7 +420,7 @@ static void dtls_rx_resume(struct dtls_rx_op *op)
 	enum dtls_verdict v;
 
 	while (op->off < op->skb->len) {
-		v = dtls_rec_open(op->rx, &op->req, op->skb, op->off,
+		v = dtls_rec_open(op->keys, &op->req, op->skb, op->off,
 				  op->skb->len);
 		if (v == DTLS_PENDING)
 			return;
@@ -401,7 +432,7 @@ static void dtls_rx_resume(struct dtls_rx_op *op)
 /* AEAD completion, BH off (cryptd disables it around the call). */
 static void dtls_rx_done(struct dtls_rx_op *op, int err)
 {
-	dtls_rx_verdict(op, dtls_rec_opened(op->rx, &op->req.rec, err));
+	dtls_rx_verdict(op, dtls_rec_opened(op->keys, &op->req.rec, err));
 	dtls_rx_resume(op);
 }
 
@@ -414,7 +445,8 @@ static void dtls_rx_done(struct dtls_rx_op *op, int err)
  * copied into one linear buffer first.  Checked before the pull, which
  * would hide that the skb was a clone.
  */
-static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
+static bool dtls_rx_in_pages(const struct dtls_rx_keys *k,
+			     struct sk_buff *skb)
 {
 	unsigned int hlen;
 	u8 first;
@@ -424,18 +456,18 @@ static bool dtls_rx_in_pages(const struct dtls_rx *rx, struct sk_buff *skb)
 	    skb_zcopy(skb) || !pskb_may_pull(skb, 1))
 		return false;
 	first = skb->data[0];
-	if (rx->version != DTLS_1_3_VERSION) {
-		hlen = dtls12_hdr_size(first, rx->cid.len);
-		if (!pskb_may_pull(skb, hlen + rx->desc->explicit_size))
+	if (k->version != DTLS_1_3_VERSION) {
+		hlen = dtls12_hdr_size(first, k->cid.len);
+		if (!pskb_may_pull(skb, hlen + k->desc->explicit_size))
 			return false;
 		return get_unaligned_be16(skb->data + hlen - 2) ==
 		       skb->len - hlen;
 	}
 	/* DTLS 1.3: a DTLSCiphertext without a length is the whole datagram */
 	if ((first & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED ||
-	    !dtls13_hdr_cid_ok(first, rx->cid.len))
+	    !dtls13_hdr_cid_ok(first, k->cid.len))
 		return false;
-	hlen = dtls13_hdr_size(first, rx->cid.len);
+	hlen = dtls13_hdr_size(first, k->cid.len);
 	if (!pskb_may_pull(skb, hlen))
 		return false;
 	return !(first & DTLS13_HDR_L) ||
@@ -496,13 +528,62 @@ static bool dtls_rx_hold(struct sock *sk, struct dtls_rx *rx,
 }
 
 /*
+ * A socket with many peers passes a datagram up whole and unopened when
+ * it is for no peer with RX keys, or starts with an epoch-0 record: the
+ * handshake of a new client, or one a peer restarts, for userspace.
+ */
+static void dtls_rx_whole(struct sock *sk, struct dtls_rx *rx,
+			  struct sk_buff *skb, u32 peer_id)
+{
+	struct dtls_skb_cb *cb = dtls_skb_cb(skb);
+	struct sk_buff_head list;
+
+	cb->rec_num = 0;
+	cb->content_type = 0;
+	cb->flags = DTLS_RECORD_F_DATAGRAM;
+	cb->peer_id = peer_id;
+	__skb_queue_head_init(&list);
+	__skb_queue_tail(&list, skb);
+	dtls_rx_enqueue(sk, rx, &list);
+}
+
+/*
+ * The keys that open the datagram's records: the connected peer's, or
+ * those of the peer it is for.  NULL: pass it up whole.
+ */
+static struct dtls_rx_keys *dtls_rx_keys_for(struct sock *sk,
+					     struct dtls_rx *rx,
+					     struct sk_buff *skb,
+					     struct dtls_peer_ctx **peer,
+					     bool *by_cid)
+{
+	struct dtls_rx_keys *k;
+	bool clear;
+
+	*peer = NULL;
+	if (!rx->peers)
+		return rx->keys;
+	*peer = dtls_peer_rx_find(rx->peers, skb, by_cid, &clear);
+	k = *peer ? dtls_peer_rx_keys(*peer) : NULL;
+	if (k && !clear)
+		return k;
+	dtls_rx_whole(sk, rx, skb, *peer ? (*peer)->id : 0);
+	if (*peer)
+		dtls_peer_put(*peer);
+	return NULL;
+}
+
+/*
  * Open and queue the records of one datagram; skb->data is the UDP payload.
  * BH off.  @task: see dtls_rx_op_get().
  */
 static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 			     struct sk_buff *skb, bool task)
 {
+	struct dtls_peer_ctx *peer;
+	struct dtls_rx_keys *k;
 	struct dtls_rx_op *op;
+	bool by_cid = false;
 
 	if (!task && unlikely(READ_ONCE(rx->draining)) &&
 	    dtls_rx_hold(sk, rx, skb))
@@ -516,15 +597,21 @@ static void dtls_rx_datagram(struct sock *sk, struct dtls_rx *rx,
 	if (!skb)
 		goto drop;
 	skb_dst_drop(skb);
-	if (!dtls_rx_in_pages(rx, skb) && skb_linearize_cow(skb))
-		goto free;
+	k = dtls_rx_keys_for(sk, rx, skb, &peer, &by_cid);
+	if (!k)
+		return;
+	if (!dtls_rx_in_pages(k, skb) && skb_linearize_cow(skb))
+		goto put;
 
-	op = dtls_rx_op_get(sk, rx, skb, task);
+	op = dtls_rx_op_get(sk, rx, k, peer, skb, task);
 	if (!op)
-		goto free;
+		goto put;
+	op->by_cid = by_cid;
 	dtls_rx_resume(op);
 	return;
-free:
+put:
+	if (peer)
+		dtls_peer_put(peer);
 	kfree_skb(skb);
 drop:
 	dtls_stat_inc(sk, DTLS_MIB_RX_DROPPED);
@@ -787,32 +874,58 @@ static void dtls_rx_epoch_free(struct dtls_rx_epoch *e)
 	kfree(e);
 }
 
-/* RX state for @info, with a replay window of @window records. */
-struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
-			       const union dtls_crypto_info_all *info,
-			       u32 window, const struct dtls_cid *cid)
+/* RX keys for @info, with a replay window of @window records. */
+struct dtls_rx_keys *dtls_rx_keys_create(const struct dtls_cipher_desc *desc,
+					 const union dtls_crypto_info_all *info,
+					 u32 window, const struct dtls_cid *cid)
 {
 	struct dtls_rx_epoch *e;
+	struct dtls_rx_keys *k;
+
+	k = kzalloc(sizeof(*k), DTLS_GFP_SOCK);
+	if (!k)
+		return ERR_PTR(-ENOMEM);
+	e = dtls_rx_epoch_create(desc, info, window);
+	if (IS_ERR(e)) {
+		kfree(k);
+		return ERR_CAST(e);
+	}
+	k->desc = desc;
+	k->version = info->info.version;
+	k->reqsize = crypto_aead_reqsize(e->crypto.aead);
+	k->window = window;
+	k->forged_limit = desc->forged_limit;
+	k->epoch = e->crypto.epoch;
+	k->cid = *cid;
+	RCU_INIT_POINTER(k->ep[k->epoch % DTLS_RX_EPOCHS], e);
+	return k;
+}
+
+/* Once no record can be opened with @k any more */
+void dtls_rx_keys_free(struct dtls_rx_keys *k)
+{
+	int i;
+
+	if (!k)
+		return;
+	for (i = 0; i < DTLS_RX_EPOCHS; i++)
+		dtls_rx_epoch_free(rcu_dereference_protected(k->ep[i], true));
+	kfree(k);
+}
+
+/* The receive side of a connected socket with @keys, or of one with @peers */
+struct dtls_rx *dtls_rx_create(struct dtls_rx_keys *keys,
+			       struct dtls_peers *peers)
+{
 	struct dtls_rx *rx;
 
 	rx = kzalloc(sizeof(*rx), DTLS_GFP_SOCK);
 	if (!rx)
 		return ERR_PTR(-ENOMEM);
-	e = dtls_rx_epoch_create(desc, info, window);
-	if (IS_ERR(e)) {
-		kfree(rx);
-		return ERR_CAST(e);
-	}
 	skb_queue_head_init(&rx->queue);
 	__skb_queue_head_init(&rx->held);
-	rx->desc = desc;
-	rx->version = info->info.version;
-	rx->reqsize = crypto_aead_reqsize(e->crypto.aead);
-	rx->window = window;
-	rx->forged_limit = desc->forged_limit;
-	rx->epoch = e->crypto.epoch;
-	rx->cid = *cid;
-	RCU_INIT_POINTER(rx->ep[rx->epoch % DTLS_RX_EPOCHS], e);
+	rx->keys = keys;
+	rx->peers = peers;
 	return rx;
 }
 
@@ -825,17 +938,17 @@ struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
  * any more: once no lookup can still hold it and the records being opened
  * with it are done, it is freed.  Under the socket lock.
  */
-int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
+int dtls_rx_rekey(struct dtls_rx_keys *k, const struct dtls_cipher_desc *desc,
 		  const union dtls_crypto_info_all *info)
 {
 	u32 epoch = dtls_info_rec_num(desc, info) >> DTLS_SEQ_BITS;
-	u32 cur = READ_ONCE(rx->epoch);
+	u32 cur = READ_ONCE(k->epoch);
 	struct dtls_rx_epoch *e, *old;
 
-	if (info->info.version != DTLS_1_3_VERSION || desc != rx->desc ||
+	if (info->info.version != DTLS_1_3_VERSION || desc != k->desc ||
 	    (epoch != cur + 1 && epoch + 1 != cur))
 		return -EINVAL;
-	old = rcu_dereference_protected(rx->ep[epoch % DTLS_RX_EPOCHS], true);
+	old = rcu_dereference_protected(k->ep[epoch % DTLS_RX_EPOCHS], true);
 	if (old && old->crypto.epoch == epoch)
 		return -EBUSY;
 	/*
@@ -845,18 +958,18 @@ int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
 	 */
 	if (epoch + 1 == cur && old)
 		return -EINVAL;
-	e = dtls_rx_epoch_create(desc, info, rx->window);
+	e = dtls_rx_epoch_create(desc, info, k->window);
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 	/* the slot's request room was sized for the first transform */
-	if (crypto_aead_reqsize(e->crypto.aead) > rx->reqsize) {
+	if (crypto_aead_reqsize(e->crypto.aead) > k->reqsize) {
 		dtls_rx_epoch_free(e);
 		return -EINVAL;
 	}
 
 	if (old)
 		WRITE_ONCE(old->retired, true);
-	rcu_assign_pointer(rx->ep[epoch % DTLS_RX_EPOCHS], e);
+	rcu_assign_pointer(k->ep[epoch % DTLS_RX_EPOCHS], e);
 	if (old) {
 		synchronize_rcu();
 		wait_var_event(&old->inflight, !atomic_read(&old->inflight));
@@ -878,11 +991,8 @@ void dtls_rx_epoch_put(struct dtls_rx_epoch *e)
  */
 void dtls_rx_destroy(struct dtls_rx *rx)
 {
-	int i;
-
 	wait_var_event(&rx->pending, !atomic_read(&rx->pending));
 	dtls_reader_free(rx->reader);
-	for (i = 0; i < DTLS_RX_EPOCHS; i++)
-		dtls_rx_epoch_free(rcu_dereference_protected(rx->ep[i], true));
+	dtls_rx_keys_free(rx->keys);
 	kfree(rx);
 }

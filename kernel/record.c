@@ -78,6 +78,8 @@ static const u8 *dtls_rec_frame(struct dtls_rx_req *rq, struct sk_buff *skb,
 	rec->rec_num = get_unaligned_be64(hdr + DTLS_HDR_EPOCH);
 	rec->type = hdr[DTLS_HDR_TYPE];
 	rec->flags = 0;
+	rec->newest = false;
+	rec->peer_id = 0;
 	return hdr;
 }
 
@@ -97,10 +99,10 @@ static enum dtls_verdict dtls_rec_check_clear(const struct dtls_rec *rec,
  * The checks that need no key.  DTLS_PASS here means only that the AEAD
  * may try the record.
  */
-static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
+static enum dtls_verdict dtls_rec_check(struct dtls_rx_keys *k,
 					struct dtls_rec *rec, const u8 *hdr)
 {
-	const struct dtls_cipher_desc *desc = rx->desc;
+	const struct dtls_cipher_desc *desc = k->desc;
 	unsigned int overhead = desc->explicit_size + desc->tag_size;
 	unsigned int max = DTLS_MAX_PLAINTEXT;
 	u16 version = get_unaligned_be16(hdr + DTLS_HDR_VERSION);
@@ -114,12 +116,12 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 		return cid ? DTLS_DROP_MALFORMED :
 			     dtls_rec_check_clear(rec, version);
 	/* RFC 9146: with a connection ID every protected record has it */
-	if (cid != !!rx->cid.len)
+	if (cid != !!k->cid.len)
 		return DTLS_DROP_MALFORMED;
 	if (version != DTLS_1_2_VERSION)
 		return DTLS_DROP_BAD_VERSION;
 	if (cid) {
-		if (memcmp(hdr + DTLS_HDR_LENGTH, rx->cid.cid, rx->cid.len))
+		if (memcmp(hdr + DTLS_HDR_LENGTH, k->cid.cid, k->cid.len))
 			return DTLS_DROP_UNKNOWN_CID;
 		/* the real type is inside, after the content */
 		rec->type = DTLS_RECORD_TYPE_APPLICATION_DATA;
@@ -127,8 +129,8 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 		max = DTLS_MAX_INNER_PLAINTEXT;
 	}
 	/* DTLS 1.2 has one epoch: no key updates */
-	e = dtls_rx_epoch_rcu(rx, epoch);
-	if (epoch != READ_ONCE(rx->epoch) || !e)
+	e = dtls_rx_epoch_rcu(k, epoch);
+	if (epoch != READ_ONCE(k->epoch) || !e)
 		return DTLS_DROP_UNKNOWN_EPOCH;
 	if (rec->ptlen < overhead || rec->ptlen - overhead > max)
 		return DTLS_DROP_MALFORMED;
@@ -140,21 +142,21 @@ static enum dtls_verdict dtls_rec_check(struct dtls_rx *rx,
 }
 
 /* DTLS 1.2: frame and check the record, then its nonce and AAD. */
-static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx *rx,
+static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx_keys *k,
 					    struct dtls_rx_req *rq,
 					    struct sk_buff *skb,
 					    unsigned int off, unsigned int end)
 {
-	const struct dtls_cipher_desc *desc = rx->desc;
+	const struct dtls_cipher_desc *desc = k->desc;
 	struct dtls_rec *rec = &rq->rec;
 	enum dtls_verdict v;
 	const u8 *hdr;
 
-	hdr = dtls_rec_frame(rq, skb, off, end, rx->cid.len,
+	hdr = dtls_rec_frame(rq, skb, off, end, k->cid.len,
 			     desc->explicit_size);
 	if (!hdr)
 		return DTLS_DROP_MALFORMED;
-	v = dtls_rec_check(rx, rec, hdr);
+	v = dtls_rec_check(k, rec, hdr);
 	if (v != DTLS_PASS)
 		return v;
 
@@ -162,9 +164,9 @@ static enum dtls_verdict dtls12_rec_prepare(struct dtls_rx *rx,
 		     hdr + rec->body - rec->off, rq->iv);
 	rec->body += desc->explicit_size;
 	rec->ptlen -= desc->explicit_size + desc->tag_size;
-	if (rx->cid.len) {
+	if (k->cid.len) {
 		rq->aad_len = dtls12_make_cid_aad(rq->aad, hdr + DTLS_HDR_EPOCH,
-						  &rx->cid, rec->ptlen);
+						  &k->cid, rec->ptlen);
 	} else {
 		dtls_make_aad(rq->aad, hdr + DTLS_HDR_EPOCH, rec->type,
 			      rec->ptlen);
@@ -221,10 +223,10 @@ static u64 dtls13_seq_reconstruct(u64 next, u64 low, unsigned int bits)
  * before switching, reordered behind the first of the next).  Older ones
  * are gone for good.
  */
-static struct dtls_rx_epoch *dtls13_rx_epoch_find(struct dtls_rx *rx, u8 bits)
+static struct dtls_rx_epoch *dtls13_rx_epoch_find(struct dtls_rx_keys *k, u8 bits)
 {
-	struct dtls_rx_epoch *e = dtls_rx_epoch_rcu(rx, bits);
-	u32 cur = READ_ONCE(rx->epoch), epoch;
+	struct dtls_rx_epoch *e = dtls_rx_epoch_rcu(k, bits);
+	u32 cur = READ_ONCE(k->epoch), epoch;
 
 	if (!e)
 		return NULL;
@@ -241,16 +243,16 @@ static struct dtls_rx_epoch *dtls13_rx_epoch_find(struct dtls_rx *rx, u8 bits)
  * sample is malformed; one with a connection ID on a socket without one,
  * or without on a socket with one, too.
  */
-static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
+static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx_keys *k,
 					    struct dtls_rx_req *rq,
 					    struct sk_buff *skb,
 					    unsigned int off, unsigned int end)
 {
-	const struct dtls_cipher_desc *desc = rx->desc;
+	const struct dtls_cipher_desc *desc = k->desc;
 	struct dtls_rec *rec = &rq->rec;
 	unsigned int avail = end - off, hlen, len;
 	/* the sequence number follows any connection ID */
-	unsigned int sn = 1 + rx->cid.len;
+	unsigned int sn = 1 + k->cid.len;
 	struct dtls_rx_epoch *e;
 	const struct dtls_crypto *c;
 	const u8 *p;
@@ -260,14 +262,16 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	rec->off = off;
 	rec->end = end;
 	rec->flags = 0;
+	rec->newest = false;
+	rec->peer_id = 0;
 	p = dtls_rec_peek(skb, off, 1, rq->hdr);
 	if (unlikely(!p))
 		return DTLS_DROP_MALFORMED;
 	if ((p[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED)
 		return dtls13_rec_plaintext(rq, skb, off, end);
-	if (!dtls13_hdr_cid_ok(p[0], rx->cid.len))
+	if (!dtls13_hdr_cid_ok(p[0], k->cid.len))
 		return DTLS_DROP_MALFORMED;
-	hlen = dtls13_hdr_size(p[0], rx->cid.len);
+	hlen = dtls13_hdr_size(p[0], k->cid.len);
 	if (avail < hlen)
 		return DTLS_DROP_MALFORMED;
 	p = dtls_rec_peek(skb, off, hlen, rq->hdr);
@@ -280,7 +284,7 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 
 	/* framed: the next record starts there, whatever this one's verdict */
 	rec->end = off + hlen + len;
-	if (rx->cid.len && memcmp(p + 1, rx->cid.cid, rx->cid.len))
+	if (k->cid.len && memcmp(p + 1, k->cid.cid, k->cid.len))
 		return DTLS_DROP_UNKNOWN_CID;
 	rec->body = off + hlen;
 	rec->ptlen = len;
@@ -289,7 +293,7 @@ static enum dtls_verdict dtls13_rec_prepare(struct dtls_rx *rx,
 	memcpy(rq->aad, p, hlen);
 	rq->aad_len = hlen;
 
-	e = dtls13_rx_epoch_find(rx, p[0] & DTLS13_HDR_EPOCH_MASK);
+	e = dtls13_rx_epoch_find(k, p[0] & DTLS13_HDR_EPOCH_MASK);
 	if (!e)
 		return DTLS_DROP_UNKNOWN_EPOCH;
 	if (test_bit(DTLS_EPOCH_EXPIRED, &e->flags))
@@ -366,9 +370,9 @@ static enum dtls_verdict dtls_rec_inner(struct dtls_rec *rec, u16 version)
 }
 
 /* Start the AEAD on the record's body, in place. */
-static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq)
+static int dtls_rec_decrypt(struct dtls_rx_keys *k, struct dtls_rx_req *rq)
 {
-	const struct dtls_cipher_desc *desc = rx->desc;
+	const struct dtls_cipher_desc *desc = k->desc;
 	struct dtls_rec *rec = &rq->rec;
 	unsigned int clen = rec->ptlen + desc->tag_size;
 	int nsg;
@@ -404,7 +408,7 @@ static int dtls_rec_decrypt(struct dtls_rx *rx, struct dtls_rx_req *rq)
  * AEAD calls rq->done, whose owner then calls dtls_rec_opened().  The
  * bytes must be @skb's alone: nobody else may see them change.
  */
-enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
+enum dtls_verdict dtls_rec_open(struct dtls_rx_keys *k, struct dtls_rx_req *rq,
 				struct sk_buff *skb, unsigned int off,
 				unsigned int end)
 {
@@ -413,18 +417,18 @@ enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
 
 	/* the hook runs in one already, the UDP_GRO reader does not */
 	rcu_read_lock();
-	if (rx->version == DTLS_1_3_VERSION)
-		v = dtls13_rec_prepare(rx, rq, skb, off, end);
+	if (k->version == DTLS_1_3_VERSION)
+		v = dtls13_rec_prepare(k, rq, skb, off, end);
 	else
-		v = dtls12_rec_prepare(rx, rq, skb, off, end);
+		v = dtls12_rec_prepare(k, rq, skb, off, end);
 	rcu_read_unlock();
 	if (v != DTLS_PASS)
 		return v;
-	err = dtls_rec_decrypt(rx, rq);
+	err = dtls_rec_decrypt(k, rq);
 	if (err == -EINPROGRESS ||
 	    (err == -EBUSY && (rq->req_flags & CRYPTO_TFM_REQ_MAY_BACKLOG)))
 		return DTLS_PENDING;
-	return dtls_rec_opened(rx, &rq->rec, err);
+	return dtls_rec_opened(k, &rq->rec, err);
 }
 
 /* The tag, then the window: the verdict on a record of epoch @e. */
@@ -433,7 +437,8 @@ static enum dtls_verdict dtls_rec_verdict(struct dtls_rx_epoch *e,
 {
 	if (err)
 		return err == -EBADMSG ? DTLS_DROP_FORGED : DTLS_DROP_NOMEM;
-	if (!dtls_replay_update(&e->replay, rec->rec_num & DTLS_SEQ_MAX))
+	if (!dtls_replay_update(&e->replay, rec->rec_num & DTLS_SEQ_MAX,
+				&rec->newest))
 		return DTLS_DROP_REPLAY;
 	rec->flags = DTLS_RECORD_F_PROTECTED;
 	return DTLS_PASS;
@@ -444,16 +449,20 @@ static enum dtls_verdict dtls_rec_verdict(struct dtls_rx_epoch *e,
  * current one; the old current one stays, as the previous, for records
  * reordered behind it.
  */
-static void dtls13_rx_epoch_seen(struct dtls_rx *rx, struct dtls_rx_epoch *e)
+static void dtls13_rx_epoch_seen(struct dtls_rx_keys *k, struct dtls_rx_epoch *e,
+				 struct dtls_rec *rec)
 {
-	u32 cur = READ_ONCE(rx->epoch);
+	u32 cur = READ_ONCE(k->epoch);
 
 	if (e->crypto.epoch == cur + 1)
-		cmpxchg(&rx->epoch, cur, cur + 1);
+		cmpxchg(&k->epoch, cur, cur + 1);
+	/* the newest of an epoch before the current one is not the newest */
+	else if (e->crypto.epoch != cur)
+		rec->newest = false;
 }
 
 /* The verdict on a protected record once the AEAD is done with it. */
-enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
+enum dtls_verdict dtls_rec_opened(struct dtls_rx_keys *k, struct dtls_rec *rec,
 				  int err)
 {
 	struct dtls_rx_epoch *e = rec->ep;
@@ -462,17 +471,17 @@ enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
 	v = dtls_rec_verdict(e, rec, err);
 	/* DTLS 1.3, and 1.2 with a connection ID: the real type is inside */
 	if (v == DTLS_PASS &&
-	    (rx->version == DTLS_1_3_VERSION || rx->cid.len))
-		v = dtls_rec_inner(rec, rx->version);
-	if (rx->version != DTLS_1_3_VERSION) {
+	    (k->version == DTLS_1_3_VERSION || k->cid.len))
+		v = dtls_rec_inner(rec, k->version);
+	if (k->version != DTLS_1_3_VERSION) {
 		if (v != DTLS_PASS)
 			rec->flags = 0;
 		return v;
 	}
 	if (v == DTLS_DROP_FORGED)
-		v = dtls13_rx_forged(rx, e);
+		v = dtls13_rx_forged(k, e);
 	if (v == DTLS_PASS)
-		dtls13_rx_epoch_seen(rx, e);
+		dtls13_rx_epoch_seen(k, e, rec);
 	else
 		rec->flags = 0;
 	dtls_rx_epoch_put(e);

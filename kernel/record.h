@@ -13,7 +13,7 @@
 
 #include "dtls.h"
 
-struct dtls_rx;
+struct dtls_rx_keys;
 struct dtls_rx_epoch;
 
 /*
@@ -29,6 +29,8 @@ struct dtls_rec {
 	u64 rec_num;		/* epoch || seq */
 	u8 type;
 	u8 flags;		/* DTLS_RECORD_F_PROTECTED once authenticated */
+	bool newest;		/* passed, and the highest number yet */
+	u32 peer_id;		/* its peer's, on a socket with many */
 	/* the epoch whose keys open it, from the checks to the verdict */
 	struct dtls_rx_epoch *ep;
 };
@@ -99,10 +101,10 @@ static inline void dtls_rx_req_init(struct dtls_rx_req *rq)
 	rq->sg_end = 0;
 }
 
-enum dtls_verdict dtls_rec_open(struct dtls_rx *rx, struct dtls_rx_req *rq,
+enum dtls_verdict dtls_rec_open(struct dtls_rx_keys *k, struct dtls_rx_req *rq,
 				struct sk_buff *skb, unsigned int off,
 				unsigned int end);
-enum dtls_verdict dtls_rec_opened(struct dtls_rx *rx, struct dtls_rec *rec,
+enum dtls_verdict dtls_rec_opened(struct dtls_rx_keys *k, struct dtls_rec *rec,
 				  int err);
 void dtls_verdict_report(struct sock *sk, enum dtls_verdict v);
 

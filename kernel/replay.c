@@ -66,10 +66,11 @@ bool dtls_replay_check(const struct dtls_replay *r, u64 seq)
 	return !test_bit(dtls_replay_bit(r, seq), r->bitmap);
 }
 
-bool dtls_replay_update(struct dtls_replay *r, u64 seq)
+bool dtls_replay_update(struct dtls_replay *r, u64 seq, bool *newest)
 {
 	bool fresh = true;
 
+	*newest = false;
 	spin_lock_bh(&r->lock);
 	if (seq >= r->next) {
 		u64 top = seq / BITS_PER_LONG;
@@ -81,6 +82,7 @@ bool dtls_replay_update(struct dtls_replay *r, u64 seq)
 			for (; clear; clear--, word++)
 				r->bitmap[word & r->mask] = 0;
 		WRITE_ONCE(r->next, seq + 1);
+		*newest = true;
 	} else if (r->next - seq > r->size) {
 		fresh = false;
 		goto out;

@@ -39,7 +39,11 @@ struct dtls_rx_epoch {
 #define DTLS_EPOCH_DUE		0
 #define DTLS_EPOCH_EXPIRED	1
 
-struct dtls_rx {
+/*
+ * The RX keys of one peer: of the connected peer, or of one of the peers
+ * of a socket that has many (peer.c).
+ */
+struct dtls_rx_keys {
 	const struct dtls_cipher_desc *desc;
 	u16 version;
 	unsigned int reqsize;	/* of every epoch's AEAD requests */
@@ -52,6 +56,16 @@ struct dtls_rx {
 	 */
 	u32 epoch;
 	struct dtls_rx_epoch __rcu *ep[DTLS_RX_EPOCHS];
+};
+
+/*
+ * The socket's receive side: where its records wait for recvmsg(), and
+ * whose keys open them: @keys on a connected socket, those of the peer
+ * each datagram comes from on a socket with @peers.
+ */
+struct dtls_rx {
+	struct dtls_rx_keys *keys;
+	struct dtls_peers *peers;
 	/* Records that passed, for recvmsg(); charged to the socket */
 	struct sk_buff_head queue;
 	bool closed;		/* under queue.lock: close() purged it */
@@ -78,7 +92,9 @@ struct dtls_skb_cb {
 	struct udp_skb_cb udp;
 	u8 content_type;
 	u8 flags;
-	u64 rec_num;
+	u32 peer_id;
+	/* four-byte aligned: the socket layer's part of cb follows */
+	u64 rec_num __packed __aligned(4);
 };
 
 static inline struct dtls_skb_cb *dtls_skb_cb(struct sk_buff *skb)
@@ -112,10 +128,10 @@ static inline bool dtls_rec_is_app_data(const struct dtls_rec *rec)
 }
 
 /* The data path's view of an epoch's slot, in an RCU section (BH off too) */
-static inline struct dtls_rx_epoch *dtls_rx_epoch_rcu(const struct dtls_rx *rx,
-						      u32 epoch)
+static inline struct dtls_rx_epoch *
+dtls_rx_epoch_rcu(const struct dtls_rx_keys *k, u32 epoch)
 {
-	return rcu_dereference_check(rx->ep[epoch % DTLS_RX_EPOCHS],
+	return rcu_dereference_check(k->ep[epoch % DTLS_RX_EPOCHS],
 				     rcu_read_lock_any_held());
 }
 
@@ -123,18 +139,22 @@ static inline struct dtls_rx_epoch *dtls_rx_epoch_rcu(const struct dtls_rx *rx,
  * The current epoch, for the control path: with the socket locked, under
  * which epochs are installed and freed, or before the hook sees @rx.
  */
-static inline struct dtls_rx_epoch *dtls_rx_cur_locked(const struct dtls_rx *rx)
+static inline struct dtls_rx_epoch *
+dtls_rx_cur_locked(const struct dtls_rx_keys *k)
 {
-	return rcu_dereference_protected(rx->ep[READ_ONCE(rx->epoch) %
-						DTLS_RX_EPOCHS], true);
+	return rcu_dereference_protected(k->ep[READ_ONCE(k->epoch) %
+					       DTLS_RX_EPOCHS], true);
 }
 
 /* receive.c: RX state and UDP's hook */
-struct dtls_rx *dtls_rx_create(const struct dtls_cipher_desc *desc,
-			       const union dtls_crypto_info_all *info,
-			       u32 window, const struct dtls_cid *cid);
-int dtls_rx_rekey(struct dtls_rx *rx, const struct dtls_cipher_desc *desc,
+struct dtls_rx_keys *dtls_rx_keys_create(const struct dtls_cipher_desc *desc,
+					 const union dtls_crypto_info_all *info,
+					 u32 window, const struct dtls_cid *cid);
+int dtls_rx_rekey(struct dtls_rx_keys *k, const struct dtls_cipher_desc *desc,
 		  const union dtls_crypto_info_all *info);
+void dtls_rx_keys_free(struct dtls_rx_keys *k);
+struct dtls_rx *dtls_rx_create(struct dtls_rx_keys *keys,
+			       struct dtls_peers *peers);
 void dtls_rx_epoch_put(struct dtls_rx_epoch *e);
 void dtls_rx_destroy(struct dtls_rx *rx);
 void dtls_rx_install(struct sock *sk, struct dtls_context *ctx,
@@ -147,11 +167,11 @@ void dtls_rx_raw(struct sock *sk, struct dtls_rx *rx, struct sk_buff *skb);
 int dtls_rx_init(void);
 void dtls_rx_exit(void);
 /* for the KUnit tests */
-unsigned int dtls_rx_op_size(const struct dtls_rx *rx);
-bool dtls_rx_op_fits_slot(const struct dtls_rx *rx);
+unsigned int dtls_rx_op_size(const struct dtls_rx_keys *k);
+bool dtls_rx_op_fits_slot(const struct dtls_rx_keys *k);
 
 /* limits.c: DTLS 1.3's integrity limit */
-enum dtls_verdict dtls13_rx_forged(const struct dtls_rx *rx,
+enum dtls_verdict dtls13_rx_forged(const struct dtls_rx_keys *k,
 				   struct dtls_rx_epoch *e);
 
 /* reader.c: the UDP_GRO reader */

@@ -80,7 +80,10 @@ int dtls_udp_setsockopt(struct sock *sk, int level, int optname,
 
 void dtls_update_proto(struct sock *sk, struct dtls_context *ctx)
 {
-	WRITE_ONCE(sk->sk_prot, &dtls_protos[dtls_fam(sk)][!!ctx->tx]
+	/* a socket with peers sends through the module, to those with keys */
+	bool tx = ctx->tx || ctx->peers;
+
+	WRITE_ONCE(sk->sk_prot, &dtls_protos[dtls_fam(sk)][tx]
 					    [!!rcu_access_pointer(ctx->rx)]);
 }
 

@@ -22,6 +22,7 @@
 #include <linux/uio.h>
 
 #include "dtls.h"
+#include "peer.h"
 
 /*
  * A send of at most this many bytes of plaintext is copied into place
@@ -186,7 +187,12 @@ void dtls_tx_destroy(struct dtls_tx *tx)
 }
 
 struct dtls_tx_opts {
-	u16 version;
+	struct dtls_tx *tx;	/* the keys: the connected peer's or a peer's */
+	/* where to: NULL on a connected socket */
+	struct sockaddr *name;
+	int namelen;
+	u32 peer_id;		/* DTLS_SET_PEER */
+	bool has_dtls_cmsg;
 	u8 type;
 	u16 gso_size;		/* plaintext bytes per record, 0: one record */
 	bool has_udp_cmsg;	/* UDP must not see the caller's SOL_UDP */
@@ -214,12 +220,18 @@ static int dtls_tx_cmsg(struct msghdr *msg, struct dtls_tx_opts *o)
 		}
 		if (cmsg->cmsg_level != SOL_DTLS)
 			continue;
+		o->has_dtls_cmsg = true;
 		switch (cmsg->cmsg_type) {
 		case DTLS_SET_RECORD_TYPE:
 			if (cmsg->cmsg_len != CMSG_LEN(sizeof(u8)))
 				return -EINVAL;
 			o->type = *(u8 *)CMSG_DATA(cmsg);
-			if (!dtls_content_type_valid(o->version, o->type))
+			break;
+		case DTLS_SET_PEER:
+			if (cmsg->cmsg_len != CMSG_LEN(sizeof(u32)))
+				return -EINVAL;
+			o->peer_id = get_unaligned((u32 *)CMSG_DATA(cmsg));
+			if (!o->peer_id)
 				return -EINVAL;
 			break;
 		case DTLS_SET_PLAINTEXT_SEQ:
@@ -608,6 +620,8 @@ static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
 {
 	struct kvec kv = { .iov_base = out->data, .iov_len = len };
 	struct msghdr umsg = {
+		.msg_name = o->name,
+		.msg_namelen = o->namelen,
 		.msg_flags = msg->msg_flags & DTLS_TX_PASS_FLAGS,
 	};
 	u8 stack[DTLS_TX_CTL_STACK] __aligned(sizeof(long));
@@ -634,6 +648,7 @@ static int dtls_tx_send(struct sock *sk, struct dtls_context *ctx,
 		return err;
 	}
 	dtls_sk_stat_add(sk, DTLS_MIB_TX_RECORDS, nrec);
+	o->tx->records += nrec;
 	return 0;
 }
 
@@ -641,7 +656,7 @@ static int dtls_tx_record(struct sock *sk, struct dtls_context *ctx,
 			  struct msghdr *msg, size_t size,
 			  const struct dtls_tx_opts *o)
 {
-	struct dtls_tx *tx = ctx->tx;
+	struct dtls_tx *tx = o->tx;
 	size_t len = DTLS_HEADER_SIZE + size;
 	struct dtls_tx_out out;
 	int err;
@@ -692,7 +707,7 @@ static int dtls_tx_gso(struct sock *sk, struct dtls_context *ctx,
 		       struct msghdr *msg, size_t size,
 		       const struct dtls_tx_opts *o)
 {
-	struct dtls_tx *tx = ctx->tx;
+	struct dtls_tx *tx = o->tx;
 	unsigned int nrec = DIV_ROUND_UP(size, o->gso_size);
 	size_t dgram = dtls_tx_rec_len(tx, o->gso_size);
 	size_t left = size, off = 0, chunk, len;
@@ -745,12 +760,12 @@ static int dtls_tx_one(struct sock *sk, struct msghdr *msg, size_t size,
 	if (size > DTLS_MAX_PLAINTEXT && (!o->gso_size || o->plaintext))
 		return -EMSGSIZE;
 	ctx = dtls_get_ctx(sk);
-	mutex_lock(&ctx->tx->lock);
+	mutex_lock(&o->tx->lock);
 	if (o->gso_size && size > o->gso_size && !o->plaintext)
 		err = dtls_tx_gso(sk, ctx, msg, size, o);
 	else
 		err = dtls_tx_record(sk, ctx, msg, size, o);
-	mutex_unlock(&ctx->tx->lock);
+	mutex_unlock(&o->tx->lock);
 	return err;
 }
 
@@ -765,7 +780,7 @@ static int dtls_tx_splice(struct sock *sk, struct msghdr *msg, size_t size,
 	size_t done = 0;
 	int err = 0;
 
-	mutex_lock(&ctx->tx->lock);
+	mutex_lock(&o->tx->lock);
 	while (done < size) {
 		err = dtls_tx_record(sk, ctx, msg,
 				     min_t(size_t, size - done,
@@ -774,31 +789,99 @@ static int dtls_tx_splice(struct sock *sk, struct msghdr *msg, size_t size,
 			break;
 		done += err;
 	}
-	mutex_unlock(&ctx->tx->lock);
+	mutex_unlock(&o->tx->lock);
 	return done ?: err;
+}
+
+/*
+ * A socket with many peers: the keys of the peer DTLS_SET_PEER names (sent
+ * to its current address, in @ss) or of the one at the destination.  NULL
+ * with no error: no peer there with TX keys, the datagram goes out as it
+ * is (a handshake's).  Holds the peer in *@peerp.
+ */
+static int dtls_tx_pick_peer(struct sock *sk, struct dtls_context *ctx,
+			     struct msghdr *msg, struct dtls_tx_opts *o,
+			     struct sockaddr_storage *ss,
+			     struct dtls_peer_ctx **peerp)
+{
+	struct dtls_peer_ctx *peer;
+
+	*peerp = NULL;
+	if (o->peer_id && msg->msg_name)
+		return -EINVAL;
+	if (!o->peer_id && !msg->msg_name)
+		return 0;	/* UDP's EDESTADDRREQ */
+	peer = dtls_peer_tx_find(ctx->peers, o->peer_id, msg->msg_name,
+				 msg->msg_namelen);
+	if (!peer)
+		return o->peer_id ? -ENOENT : 0;
+	o->tx = dtls_peer_tx(peer);
+	if (!o->tx) {
+		dtls_peer_put(peer);
+		return o->peer_id ? -ENOTCONN : 0;
+	}
+	*peerp = peer;
+	if (o->peer_id) {
+		dtls_peer_sockaddr(ctx->peers, sk->sk_family, peer, ss,
+				   &o->namelen);
+		o->name = (struct sockaddr *)ss;
+	} else {
+		o->name = msg->msg_name;
+		o->namelen = msg->msg_namelen;
+	}
+	return 0;
+}
+
+/* Protect and send, with the keys in @o */
+static int dtls_tx_protected(struct sock *sk, struct msghdr *msg, size_t size,
+			     struct dtls_tx_opts *o)
+{
+	if (!dtls_content_type_valid(o->tx->crypto.version, o->type))
+		return -EINVAL;
+	if (!(msg->msg_flags & DTLS_MSG_SPLICE_CHUNK))
+		return dtls_tx_one(sk, msg, size, o);
+	return dtls_tx_splice(sk, msg, size, o);
 }
 
 int dtls_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct dtls_context *ctx = dtls_get_ctx(sk);
 	struct dtls_tx_opts o = {
-		.version = ctx->tx->crypto.version,
 		.type = DTLS_RECORD_TYPE_APPLICATION_DATA,
 		.gso_size = READ_ONCE(ctx->gso_size),
 	};
+	struct dtls_peer_ctx *peer = NULL;
+	struct sockaddr_storage ss;
 	int err;
 
 	/* Corking is refused; between splice() chunks MSG_MORE is a hint. */
 	if ((msg->msg_flags & (MSG_MORE | DTLS_MSG_SPLICE_CHUNK)) == MSG_MORE ||
 	    msg->msg_flags & MSG_OOB)
 		return -EOPNOTSUPP;
-	/* The keys belong to the connected peer. */
-	if (msg->msg_name)
-		return -EISCONN;
 	err = dtls_tx_cmsg(msg, &o);
 	if (err)
 		return err;
-	if (!(msg->msg_flags & DTLS_MSG_SPLICE_CHUNK))
-		return dtls_tx_one(sk, msg, size, &o);
-	return dtls_tx_splice(sk, msg, size, &o);
+	if (!ctx->peers) {
+		/* The keys belong to the connected peer. */
+		if (msg->msg_name)
+			return -EISCONN;
+		if (o.peer_id)
+			return -EINVAL;
+		o.tx = ctx->tx;
+		return dtls_tx_protected(sk, msg, size, &o);
+	}
+
+	err = dtls_tx_pick_peer(sk, ctx, msg, &o, &ss, &peer);
+	if (err)
+		return err;
+	if (!peer) {
+		/* A DTLS option asks for keys that are not there */
+		if (o.has_dtls_cmsg)
+			return -ENOTCONN;
+		return INDIRECT_CALL_1(ctx->sk_proto->sendmsg, udp_sendmsg,
+				       sk, msg, size);
+	}
+	err = dtls_tx_protected(sk, msg, size, &o);
+	dtls_peer_put(peer);
+	return err;
 }
