@@ -1331,6 +1331,9 @@ TEST_F(perr, peer_new)
 	expect_new_err(_metadata, w->srv, &q, sizeof(q), EINVAL, "the other family");
 	q.addr.ss_family = AF_UNSPEC;
 	expect_new_err(_metadata, w->srv, &q, sizeof(q), EINVAL, "AF_UNSPEC");
+	q = p;
+	((struct sockaddr_in *)&q.addr)->sin_port = 0;	/* same place in sockaddr_in6 */
+	expect_new_err(_metadata, w->srv, &q, sizeof(q), EINVAL, "port 0");
 
 	ASSERT_EQ(0, peer_new(w->srv, &p)) TH_LOG("DTLS_PEER_NEW: %s", strerror(errno));
 	b = &w->c[1];
@@ -1350,8 +1353,7 @@ TEST_F(perr, peer_new)
 	/* a's receive CID again: the lookup by CID would be ambiguous */
 	cli_peer(b, &q);
 	memcpy(q.rx_cid.cid, a->c2s.cid, RX_CID_LEN);
-	EXPECT_EQ(-1, peer_new(w->srv, &q)) TH_LOG("a second peer with a's receive CID");
-	TH_LOG("a second peer with a's receive CID: %s", strerror(errno));
+	expect_new_err(_metadata, w->srv, &q, sizeof(q), EEXIST, "a's receive CID");
 	/* no receive CID at all is allowed beside them */
 	cli_peer(b, &q);
 	q.rx_cid.len = 0;
@@ -1370,16 +1372,30 @@ TEST_F(perr, peer_keys)
 {
 	uint8_t buf[sizeof(struct dtls_peer_key) + 128];
 	struct world *w = &self->w;
-	struct cli *a = cli_add(_metadata, w, 0, 0, K_NONE);
 	struct dtls_peer_key *pk = (void *)buf;
+	struct cli *a = &w->c[0];
 	struct dtls_peer p;
 	struct world w13;
 	struct dir d13;
 	socklen_t len;
 	uint32_t id;
 
+	/* a socket without peers */
+	ASSERT_EQ(0, cli_init(w, 0, 0, a));
+	EXPECT_EQ(-1, peer_key(w, a->id, DTLS_PEER_TX, &a->s2c));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("DTLS_PEER_TX on a socket without peers");
+	EXPECT_EQ(-1, peer_info(w->srv, a->id, &p));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("DTLS_PEER_INFO on a socket without peers");
+	EXPECT_EQ(-1, srv_send(w->srv, NULL, 0, a->id, 0, 0, "x", 1));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("DTLS_SET_PEER on a socket without peers");
+	cli_install(_metadata, w, a, K_NONE);
+
 	EXPECT_EQ(-1, peer_key(w, 4242, DTLS_PEER_TX, &a->s2c));
 	EXPECT_EQ(ENOENT, errno);
+	EXPECT_EQ(-1, peer_key(w, 0, DTLS_PEER_TX, &a->s2c));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("DTLS_PEER_TX id 0");
+	EXPECT_EQ(-1, peer_key(w, 0, DTLS_PEER_RX, &a->c2s));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("DTLS_PEER_RX id 0");
 	EXPECT_EQ(-1, peer_key(w, 4242, DTLS_PEER_RX, &a->c2s));
 	EXPECT_EQ(ENOENT, errno);
 	EXPECT_EQ(-1, peer_del(w->srv, 4242));
@@ -1444,7 +1460,12 @@ TEST_F(perr, set_peer)
 	EXPECT_EQ(ENOTCONN, errno);
 	EXPECT_EQ(-1, srv_send(w->srv, &a->ep.sa, a->ep.salen, a->id, 0, 0, "x", 1))
 		TH_LOG("DTLS_SET_PEER with msg_name");
-	TH_LOG("DTLS_SET_PEER with msg_name: %s", strerror(errno));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, srv_send(w->srv, NULL, 0, 0, 0, 0, "x", 1)) TH_LOG("DTLS_SET_PEER 0");
+	EXPECT_EQ(EINVAL, errno);
+	/* another SOL_DTLS cmsg to an address without a keyed peer */
+	EXPECT_EQ(-1, srv_send(w->srv, &b->ep.sa, b->ep.salen, 0, 22, 0, "x", 1));
+	EXPECT_EQ(ENOTCONN, errno) TH_LOG("DTLS_SET_RECORD_TYPE to a peer without TX keys");
 	memset(&ctl, 0, sizeof(ctl));
 	c->cmsg_level = SOL_DTLS;
 	c->cmsg_type = DTLS_SET_PEER;
@@ -1478,6 +1499,8 @@ TEST_F(perr, connected)
 	ASSERT_EQ(0, dtls_install(fd, DTLS_TX, &k, REC_NUM(1, 0)));
 	EXPECT_EQ(-1, peer_new(fd, &p));
 	EXPECT_EQ(EISCONN, errno) TH_LOG("DTLS_PEER_NEW on a DTLS socket");
+	EXPECT_EQ(-1, srv_send(fd, NULL, 0, 5, 0, 0, "x", 1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("DTLS_SET_PEER on a connected socket");
 	close(fd);
 	close(peer);
 
@@ -1489,9 +1512,9 @@ TEST_F(perr, connected)
 	EXPECT_EQ(-1, connect(w->srv, (void *)&ss, len));
 	EXPECT_EQ(EISCONN, errno) TH_LOG("connect(AF_UNSPEC) after DTLS_PEER_NEW");
 	EXPECT_EQ(-1, dtls_install(w->srv, DTLS_TX, &k, REC_NUM(1, 0)));
-	EXPECT_EQ(EINVAL, errno) TH_LOG("DTLS_TX on a many-peer socket");
+	EXPECT_EQ(ENOTCONN, errno) TH_LOG("DTLS_TX on a many-peer socket");
 	EXPECT_EQ(-1, dtls_install(w->srv, DTLS_RX, &k, REC_NUM(1, 0)));
-	EXPECT_EQ(EINVAL, errno) TH_LOG("DTLS_RX on a many-peer socket");
+	EXPECT_EQ(ENOTCONN, errno) TH_LOG("DTLS_RX on a many-peer socket");
 	/* the peer still works */
 	ASSERT_EQ(0, peer_key(w, a->id, DTLS_PEER_TX, &a->s2c));
 	ASSERT_EQ(0, peer_key(w, a->id, DTLS_PEER_RX, &a->c2s));
@@ -1530,12 +1553,32 @@ TEST_F(perr, counters_after_close)
 	}
 }
 
+/*
+ * UDP_GRO and DTLS_KEY_LIMITS on a socket with peers, and DTLS_PEER_NEW on
+ * a socket with UDP_GRO or UDP_SEGMENT: EOPNOTSUPP.
+ */
 TEST_F(perr, udp_gro_refused)
 {
 	struct world *w = &self->w;
 	struct cli *a = cli_add(_metadata, w, 0, 0, K_BOTH);
-	int one = 1, v = -1;
+	struct dtls_key_usage lim = { 0 };
+	int one = 1, v = -1, seg = 1000, opt[2] = { UDP_GRO, UDP_SEGMENT };
 	socklen_t len = sizeof(v);
+	struct dtls_peer p;
+	int fd;
+
+	for (int i = 0; i < 2; i++) {
+		fd = srv_open(w->kind);
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, setsockopt(fd, SOL_UDP, opt[i], i ? &seg : &one, sizeof(int)));
+		cli_peer(a, &p);
+		EXPECT_EQ(-1, peer_new(fd, &p)) TH_LOG("DTLS_PEER_NEW after %s",
+						      i ? "UDP_SEGMENT" : "UDP_GRO");
+		EXPECT_EQ(EOPNOTSUPP, errno);
+		close(fd);
+	}
+	EXPECT_EQ(-1, setsockopt(w->srv, SOL_DTLS, DTLS_KEY_LIMITS, &lim, sizeof(lim)));
+	EXPECT_EQ(EOPNOTSUPP, errno) TH_LOG("DTLS_KEY_LIMITS on a socket with peers");
 
 	EXPECT_EQ(-1, setsockopt(w->srv, SOL_UDP, UDP_GRO, &one, sizeof(one)));
 	EXPECT_EQ(EOPNOTSUPP, errno);
