@@ -817,6 +817,47 @@ static size_t psize(unsigned int i, uint8_t type)
 }
 #define N_BOTH 6
 
+#define PROC_FIELDS 16
+
+/* The fields of /proc/net/dtls's line "peer:@id ..."; 1 found, 0 not, -1 error. */
+static int proc_peer_line(uint32_t id, char f[PROC_FIELDS][520])
+{
+	char line[2048], want[32], *tok, *save;
+	FILE *p = fopen(PROC_DTLS, "r");
+	int n, found = 0;
+
+	if (!p)
+		return -1;
+	snprintf(want, sizeof(want), "peer:%u ", id);
+	while (!found && fgets(line, sizeof(line), p)) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		n = 0;
+		for (tok = strtok_r(line, " \n", &save); tok && n < PROC_FIELDS;
+		     tok = strtok_r(NULL, " \n", &save))
+			snprintf(f[n++], sizeof(f[0]), "%s", tok);
+		found = n == PROC_FIELDS ? 1 : -1;
+	}
+	fclose(p);
+	return found;
+}
+
+/* @c's line: address, version, records sent and delivered, nothing dropped. */
+static void expect_proc_peer(struct __test_metadata *_metadata, const struct world *w,
+			     const struct cli *c, const char *tx_records, const char *rx_records)
+{
+	static char f[PROC_FIELDS][520];
+	char a[80];
+
+	ASSERT_EQ(1, proc_peer_line(c->id, f)) TH_LOG("no line peer:%u in " PROC_DTLS, c->id);
+	EXPECT_STREQ(sa_str(&c->ep.sa, a, sizeof(a)), f[1]);
+	EXPECT_STREQ(w->v13 ? "1.3" : "1.2", f[2]);
+	EXPECT_STREQ(tx_records, f[11]) TH_LOG("peer %u: tx_records", c->id);
+	EXPECT_STREQ(rx_records, f[12]) TH_LOG("peer %u: rx_records", c->id);
+	EXPECT_STREQ("-", f[13]);
+	EXPECT_STREQ("0", f[14]) TH_LOG("peer %u: rx_dropped", c->id);
+}
+
 /*
  * N_BOTH clients: their records reach the server with their peer_id,
  * type, number, plaintext and address, one by one and queued together;
@@ -861,8 +902,10 @@ static void both_ways(struct __test_metadata *_metadata, struct world *w, int ci
 		srv_expect(_metadata, w, &w->c[i], &w->c[i].ep, 23, seqs[i], pt, 200 + i,
 			   DTLS_RECORD_F_PROTECTED);
 	}
-	for (int i = 0; i < N_BOTH; i++)
+	for (int i = 0; i < N_BOTH; i++) {
 		expect_info(_metadata, w, &w->c[i], &w->c[i].ep, DTLS_PEER_F_TX | DTLS_PEER_F_RX);
+		expect_proc_peer(_metadata, w, &w->c[i], "3", "4");
+	}
 	expect_none(_metadata, w->srv, "after the last record");
 }
 
@@ -1380,10 +1423,17 @@ TEST_F(perr, peer_keys)
 	socklen_t len;
 	uint32_t id;
 
-	/* a socket without peers */
+	/*
+	 * A socket that never had a peer: DTLS_PEER_TX is ENOENT.  (Its
+	 * DTLS_PEER_INFO gets UDP's answer to an unknown level, and its
+	 * DTLS_SET_PEER UDP's EDESTADDRREQ: the module is not on it yet.)
+	 */
 	ASSERT_EQ(0, cli_init(w, 0, 0, a));
 	EXPECT_EQ(-1, peer_key(w, a->id, DTLS_PEER_TX, &a->s2c));
 	EXPECT_EQ(ENOENT, errno) TH_LOG("DTLS_PEER_TX on a socket without peers");
+	/* one whose only peer is gone */
+	cli_install(_metadata, w, a, K_NONE);
+	ASSERT_EQ(0, peer_del(w->srv, a->id));
 	EXPECT_EQ(-1, peer_info(w->srv, a->id, &p));
 	EXPECT_EQ(ENOENT, errno) TH_LOG("DTLS_PEER_INFO on a socket without peers");
 	EXPECT_EQ(-1, srv_send(w->srv, NULL, 0, a->id, 0, 0, "x", 1));
