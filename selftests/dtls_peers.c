@@ -1099,6 +1099,33 @@ TEST_F(peers, cid_float)
 }
 
 /*
+ * b moves to c's address: a sendto() there is then b's (b's keys), c is
+ * still reachable by DTLS_SET_PEER, and a's and c's records still pass.
+ */
+TEST_F(peers, cid_float_onto_peer)
+{
+	static uint8_t pt[100];
+	struct world *w = &self->w;
+	struct cli *a = cli_add(_metadata, w, 0, 1, K_BOTH);
+	struct cli *b = cli_add(_metadata, w, 1, 1, K_BOTH);
+	struct cli *c = cli_add(_metadata, w, 2, 1, K_BOTH);
+	uint64_t s;
+
+	fill(pt, sizeof(pt), 11);
+	s = cli_send(_metadata, w, b, &c->ep, 23, pt, 30);
+	srv_expect(_metadata, w, b, &c->ep, 23, s, pt, 30,
+		   DTLS_RECORD_F_PROTECTED | DTLS_RECORD_F_MOVED);
+	expect_info(_metadata, w, b, &c->ep, DTLS_PEER_F_TX | DTLS_PEER_F_RX);
+	s2c_sendto(_metadata, w, b, &c->ep, pt, 31);
+	s2c_peer(_metadata, w, b, &c->ep, 0, pt, 32);
+	s2c_peer(_metadata, w, c, &c->ep, 0, pt, 33);
+	expect_none(_metadata, b->ep.fd, "b's old address");
+	c2s_ok(_metadata, w, a, 23, pt, 34);
+	c2s_ok(_metadata, w, c, 23, pt, 35);
+	expect_none(_metadata, w->srv, "at the end");
+}
+
+/*
  * A record with a CID of the right length that no peer has matches no
  * peer: delivered whole (the spec's rule for such datagrams), with the
  * peer_id of the peer at its source address if there is one, else 0.
