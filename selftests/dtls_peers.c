@@ -344,6 +344,14 @@ static struct cli *cli_add(struct __test_metadata *_metadata, struct world *w, u
 	return c;
 }
 
+/* Clients 0, 1 and 2 as peers with keys both ways. */
+static struct cli *trio(struct __test_metadata *_metadata, struct world *w, int cid)
+{
+	for (int i = 0; i < 3; i++)
+		cli_add(_metadata, w, i, cid, K_BOTH);
+	return w->c;
+}
+
 /* A socket that is not a peer, numbered after the clients' @idx range. */
 static struct ep *extra_ep(struct __test_metadata *_metadata, struct world *w, unsigned int idx)
 {
@@ -1037,9 +1045,7 @@ TEST_F(peers, cid_float)
 {
 	static uint8_t pt[200], rec[MAXREC];
 	struct world *w = &self->w;
-	struct cli *a = cli_add(_metadata, w, 0, 1, K_BOTH);
-	struct cli *b = cli_add(_metadata, w, 1, 1, K_BOTH);
-	struct cli *c = cli_add(_metadata, w, 2, 1, K_BOTH);
+	struct cli *a = trio(_metadata, w, 1), *b = a + 1, *c = a + 2;
 	struct ep *a2 = extra_ep(_metadata, w, 3);
 	struct ep *a3 = extra_ep(_metadata, w, 4);
 	uint64_t s, s_old;
@@ -1106,9 +1112,7 @@ TEST_F(peers, cid_float_onto_peer)
 {
 	static uint8_t pt[100];
 	struct world *w = &self->w;
-	struct cli *a = cli_add(_metadata, w, 0, 1, K_BOTH);
-	struct cli *b = cli_add(_metadata, w, 1, 1, K_BOTH);
-	struct cli *c = cli_add(_metadata, w, 2, 1, K_BOTH);
+	struct cli *a = trio(_metadata, w, 1), *b = a + 1, *c = a + 2;
 	uint64_t s;
 
 	fill(pt, sizeof(pt), 11);
@@ -1209,12 +1213,10 @@ TEST_F(peers, key_update_one_peer)
 {
 	static uint8_t pt[100];
 	struct world *w = &self->w;
-	struct cli *a = cli_add(_metadata, w, 0, 0, K_BOTH);
+	struct cli *a = trio(_metadata, w, 0);
 	struct dir old_rx = a->c2s;
 	uint64_t s;
 
-	cli_add(_metadata, w, 1, 0, K_BOTH);
-	cli_add(_metadata, w, 2, 0, K_BOTH);
 	fill(pt, sizeof(pt), 6);
 	for (int i = 0; i < 3; i++) {
 		c2s_ok(_metadata, w, &w->c[i], 23, pt, 10 + i);
@@ -1265,9 +1267,7 @@ TEST_F(peers, peer_del)
 {
 	static uint8_t pt[100], rec[MAXREC];
 	struct world *w = &self->w;
-	struct cli *a = cli_add(_metadata, w, 0, 0, K_BOTH);
-	struct cli *b = cli_add(_metadata, w, 1, 0, K_BOTH);
-	struct cli *c = cli_add(_metadata, w, 2, 0, K_BOTH);
+	struct cli *a = trio(_metadata, w, 0), *b = a + 1, *c = a + 2;
 	struct dtls_peer p;
 	size_t rl;
 
