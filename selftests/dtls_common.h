@@ -13,6 +13,7 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -647,6 +648,38 @@ static __maybe_unused ssize_t send_gso_to(int fd, const void *buf, size_t len, u
 	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
 	memcpy(CMSG_DATA(c), &seg, sizeof(seg));
 	return sendmsg(fd, &m, flags);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Small files (sysfs, procfs, cgroupfs)                                   */
+
+/* The whole file, up to @len - 1 bytes, as a string; 0 on success. */
+static __maybe_unused int file_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* @val written in one write(); 0 if all of it was taken. */
+static __maybe_unused int file_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -173,34 +173,6 @@ static struct knob knobs[] = {
 #define N_KNOBS (sizeof(knobs) / sizeof(knobs[0]))
 #define KNOB_MIN_ORDER 7
 
-static int file_read(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, len - 1);
-	close(fd);
-	if (r < 0)
-		return -1;
-	buf[r] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
-}
-
-static int file_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = write(fd, val, strlen(val));
-	close(fd);
-	return r == (ssize_t)strlen(val) ? 0 : -1;
-}
-
 static int knobs_set(char *why, size_t wlen)
 {
 	for (size_t i = 0; i < N_KNOBS; i++) {
@@ -213,6 +185,7 @@ static int knobs_set(char *why, size_t wlen)
 			snprintf(why, wlen, "cannot read %s: %s", k->path, strerror(errno));
 			return -1;
 		}
+		k->old[strcspn(k->old, "\n")] = 0;
 		k->saved = 1;
 		if (file_write(k->path, k->val)) {
 			snprintf(why, wlen, "cannot write %s to %s: %s", k->val, k->path,

@@ -183,33 +183,6 @@ static void finish(void)
 /* ---------------------------------------------------------------------- */
 /* cgroup files                                                            */
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
-}
-
 /* "key value" lines (memory.stat, memory.events): the value, -1 if absent */
 static long long field(const char *text, const char *key)
 {
@@ -231,7 +204,7 @@ static long long file_field(const char *dir, const char *file, const char *key)
 	char path[320], buf[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (read_file(path, buf, sizeof(buf)))
+	if (file_read(path, buf, sizeof(buf)))
 		return -1;
 	return field(buf, key);
 }
@@ -322,7 +295,7 @@ static int setup_cgroups(char *why, size_t len)
 		mounted_here = 1;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.controllers", cg_root);
-	if (read_file(path, buf, sizeof(buf))) {
+	if (file_read(path, buf, sizeof(buf))) {
 		snprintf(why, len, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -332,7 +305,7 @@ static int setup_cgroups(char *why, size_t len)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_root);
-	if (write_file(path, "+memory")) {
+	if (file_write(path, "+memory")) {
 		snprintf(why, len, "cannot enable +memory in %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -343,7 +316,7 @@ static int setup_cgroups(char *why, size_t len)
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", cg_parent);
-	if (write_file(path, "+memory")) {
+	if (file_write(path, "+memory")) {
 		snprintf(why, len, "cannot enable +memory in %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -613,7 +586,7 @@ static void worker(void)
 		sched_setaffinity(0, sizeof(cpus), &cpus);
 	}
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg_child);
-	if (write_file(path, "0")) {
+	if (file_write(path, "0")) {
 		werr("cannot move into %s: %s", cg_child, strerror(errno));
 		return;
 	}

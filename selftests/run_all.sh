@@ -5,6 +5,7 @@
 # as the working directory (tools/vm-run -- selftests/run_all.sh):
 #   1. insmod kernel/dtls.ko
 #   2. selftests/dtls           (kselftest harness, TAP)
+#   2b. selftests/dtls_peers    (many peers on one socket, kselftest harness)
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
 #   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP),
 #      selftests/dtls13_wolfssl (the DTLS 1.3 record reference against
@@ -90,7 +91,7 @@ finish() {
 }
 
 part "load $MOD"
-for b in "$ST/dtls" "$ST/dtls_pair" "$ST/dtls_fuzz" "$ST/dtls_stress" "$ST/dtls_memcg"; do
+for b in "$ST/dtls" "$ST/dtls_peers" "$ST/dtls_pair" "$ST/dtls_fuzz" "$ST/dtls_stress" "$ST/dtls_memcg"; do
 	if [ ! -x "$b" ]; then
 		echo "# $b is missing: build it on the host first (make -C selftests)"
 		own_tap not-ok "selftest binaries built"
@@ -148,6 +149,13 @@ count_tap "$TMP/dtls.tap"
 show_part() {	# file
 	sed 's/^\([0-9]* passed, [0-9]* failed\)$/# part: \1/' "$1"
 }
+
+part "selftests/dtls_peers"
+"$ST/dtls_peers" >"$TMP/peers.tap" 2>&1
+echo "# selftests/dtls_peers exited with $?"
+grep -vE '^(# +(RUN|OK) |ok [0-9])' "$TMP/peers.tap" >"$TMP/peers.shown"
+show_part "$TMP/peers.shown"
+count_tap "$TMP/peers.tap"
 
 part "selftests/netns.sh"
 "$ST/netns.sh" >"$TMP/netns.tap" 2>&1
