@@ -57,6 +57,7 @@ clean:
 
 # The summary line is printed again last, after the guest's console output.
 check: all checkpatch
+	$(MAKE) -C userspace check-api
 	rm -rf build/check && mkdir -p build/check
 	KVER=$(KVER) tools/vm-run --results build/check --timeout 3000 -- \
 		selftests/run_all.sh

@@ -7,6 +7,7 @@
 #   2. selftests/dtls           (kselftest harness, TAP)
 #   2b. selftests/dtls_peers    (many peers on one socket, kselftest harness)
 #   3. selftests/netns.sh       (two namespaces, veth + netem, TAP)
+#   3b. tools/demo-peers.sh    (1000 clients of one server socket)
 #   4. userspace/tests/interop.sh (real OpenSSL/GnuTLS peers, TAP),
 #      selftests/dtls13_wolfssl (the DTLS 1.3 record reference against
 #      wolfSSL, no kernel involved), then
@@ -162,6 +163,21 @@ part "selftests/netns.sh"
 echo "# netns.sh exited with $?"
 cat "$TMP/netns.tap"
 count_tap "$TMP/netns.tap"
+
+part "tools/demo-peers.sh (1000 clients on one server socket)"
+if [ -x userspace/dtls-peers ]; then
+	tools/demo-peers.sh >"$TMP/demo-peers.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$TMP/demo-peers.log" | tail -n 25
+	if [ "$rc" = 0 ]; then
+		own_tap ok "demo-peers: 1000 clients, echoes checked, one moved, one expired"
+	else
+		own_tap not-ok "demo-peers (exit $rc)"
+	fi
+else
+	echo "# userspace/dtls-peers missing: run tools/setup (mbed TLS), then make"
+	own_tap not-ok "demo-peers: userspace/dtls-peers built"
+fi
 
 part "userspace/tests/interop.sh"
 if [ "${DTLS_INTEROP:-1}" = 0 ]; then
