@@ -290,10 +290,8 @@ struct dtls_peer_ctx *dtls_peer_rx_find(struct dtls_peers *peers,
 	*by_cid = false;
 	*whole = true;
 	p = skb_header_pointer(skb, 0, 1, buf);
-	if (!p)
-		return NULL;
-	off = cid_len ? dtls_cid_offset(p[0]) : 0;
-	*whole = !off && dtls_starts_clear(skb, p[0]);
+	off = p && cid_len ? dtls_cid_offset(p[0]) : 0;
+	*whole = !p || (!off && dtls_starts_clear(skb, p[0]));
 
 	rcu_read_lock();
 	peer = NULL;
@@ -328,7 +326,8 @@ static bool dtls_peer_move(struct dtls_peers *peers, struct dtls_peer_ctx *peer,
 	bool moved = false;
 
 	spin_lock_bh(&peers->lock);
-	if (peer->dead || !memcmp(&peer->addr, a, sizeof(*a)))
+	if (peer->dead ||
+	    (peer->addr_hashed && !memcmp(&peer->addr, a, sizeof(*a))))
 		goto out;
 	rcu_read_lock();
 	old = rhashtable_lookup(&peers->by_addr, a, dtls_addr_params);
@@ -372,8 +371,12 @@ void dtls_peer_verdict(struct dtls_peers *peers, struct dtls_peer_ctx *peer,
 	if (!by_cid || !rec->newest)
 		return;
 	dtls_addr_from_skb(&a, rec->skb);
-	/* A first look without the lock: a peer that stays takes none */
-	if (!data_race(memcmp(&a, &peer->addr, sizeof(a))))
+	/*
+	 * A first look without the lock: a peer that stays takes none.  One
+	 * that lost its address to another peer moves even back to it.
+	 */
+	if (data_race(peer->addr_hashed &&
+		      !memcmp(&a, &peer->addr, sizeof(a))))
 		return;
 	if (dtls_peer_move(peers, peer, &a))
 		rec->flags |= DTLS_RECORD_F_MOVED;
