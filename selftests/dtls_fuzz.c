@@ -3180,7 +3180,7 @@ static void mp_check_info(struct mp *m)
  */
 static void mp_check_proc(struct mp *m)
 {
-	char line[1024];
+	char line[4096];	/* two 255-byte connection IDs in hex, and the rest */
 	FILE *f;
 	int seen[MP_PEERS] = { 0 };
 
