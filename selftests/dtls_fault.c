@@ -15,7 +15,14 @@
  * CID: ...", with connection IDs of 1 and 255 bytes: DTLS_TX_CID and
  * DTLS_RX_CID set as the first option and read back, keys installed after
  * them, records with connection IDs sent, received and queued before
- * DTLS_RX, DTLS 1.3's key updates) the preconditions are set up without
+ * DTLS_RX, DTLS 1.3's key updates; then, named "peers...", on an
+ * unconnected socket with peers, the peer being one of them: DTLS_PEER_NEW
+ * as the first option and as the second peer, DTLS_PEER_TX and
+ * DTLS_PEER_RX, DTLS 1.3's next epoch of each, DTLS_PEER_DEL with records
+ * queued, DTLS_PEER_INFO, sendto() a peer, send with DTLS_SET_PEER, sendto
+ * a peer without TX keys, recv of a peer's records and of one that moved
+ * its peer (the float itself happens in softirq), close with two peers
+ * and records queued) the preconditions are set up without
  * injection, then n is written to /proc/thread-self/fail-nth right before
  * the one call and read back right after: "0" means that the call's n-th
  * allocation was failed.  n runs 1, 2, 3, ... until the call gets through
@@ -32,6 +39,10 @@
  *     datagram it could not allocate), or with the errno the call gives
  *     without any injection (EIO for a record that needs the type cmsg,
  *     ENOTCONN for DTLS_KEY_LIMITS on a socket without keys);
+ *   - a failed DTLS_PEER_* option leaves the peer absent (DTLS_PEER_INFO:
+ *     ENOENT) or its keys as they were (records pass up whole without RX
+ *     keys, go out as they are without TX keys), a deleted one gone, and
+ *     the retry succeeds; records then go both ways with the peer's id;
  *   - the socket is usable or cleanly refused: a failed DTLS_TX or DTLS_RX
  *     leaves a plain UDP socket (the first option) on which the same
  *     option succeeds when retried; a failed key update (DTLS 1.3)
@@ -387,6 +398,11 @@ struct fx {
 	uint64_t rnum[NREC_MAX + 1];	/* the record number each was sealed with */
 	int ngrp;
 	int last;		/* the id delivered last */
+	/* a socket with peers (EPP): b is the peer PEER_ID, at @baddr */
+	int peers;
+	struct sockaddr_storage baddr;
+	socklen_t blen;
+	int moved_id;		/* the record that moves the peer to b */
 	long long drops0, skdrops0;
 	char why[512];
 };
@@ -414,7 +430,18 @@ static long long sk_drops(int fd)
 	return mi[MEMINFO_DROPS];
 }
 
+#define PEER_ID		17	/* b, as a peer of a (EPP) */
+#define OTHER_ID	29	/* another peer, at an address nobody sends from */
+/* EPP: P_PEER a socket with peers; P_NONE without b's peer yet (the call adds it) */
+enum { P_PEER = 1, P_NONE = 2, P_OTHER = 4, P_AWAY = 8 };
+enum { S_PLAIN, S_ALERT, S_CLEAR, S_GSO_CMSG, S_GSO_BIG, S_ACK, S_SETPEER };
+
+static int cur_peers(void);
+static int peer_keys(struct fx *f, int dir, int next);
+static ssize_t a_send(struct fx *f, const void *buf, size_t len);
 static int cids_set(struct fx *f);
+static int fx_pair_peers(struct fx *f);
+static int peer_add(struct fx *f);
 
 static int fx_init(struct fx *f, int kind, int v13)
 {
@@ -438,7 +465,8 @@ static int fx_init(struct fx *f, int kind, int v13)
 		fail(f, "ref13_update failed");
 		return -1;
 	}
-	if (udp_pair(kind, peer_kind(kind), &f->a, &f->b)) {
+	f->peers = cur_peers();
+	if (f->peers ? fx_pair_peers(f) : udp_pair(kind, peer_kind(kind), &f->a, &f->b)) {
 		fail(f, "udp_pair: %s", strerror(errno));
 		return -1;
 	}
@@ -446,7 +474,9 @@ static int fx_init(struct fx *f, int kind, int v13)
 	setsockopt(f->b, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
 	f->drops0 = dstat("DtlsRxDropped");
 	f->skdrops0 = sk_drops(f->a);
-	return cids_set(f);
+	if (cids_set(f))
+		return -1;
+	return f->peers ? peer_add(f) : 0;
 }
 
 static void fx_close(struct fx *f)
@@ -469,6 +499,8 @@ static int install_keys(struct fx *f, int dir, int next)
 {
 	const struct dkey13 *k = dir == DTLS_TX ? &f->ab13[next] : &f->ba13[next];
 
+	if (f->peers)
+		return peer_keys(f, dir, next);
 	if (!f->v13)
 		return dtls_install(f->a, dir, dir == DTLS_TX ? &f->ab : &f->ba,
 				    REC_NUM(EPOCH, 1));
@@ -633,9 +665,12 @@ static void account(struct fx *f, const uint8_t *p, size_t len, int have_info,
 	}
 	if (have_info && (info->rec_num != f->rnum[id] ||
 			  info->content_type != f->rtype[id] ||
-			  info->flags != DTLS_RECORD_F_PROTECTED)) {
-		fail(f, "record %ld delivered with rec_num %llx type %u flags %u", id,
-		     (unsigned long long)info->rec_num, info->content_type, info->flags);
+			  info->flags != (DTLS_RECORD_F_PROTECTED |
+					  (id == f->moved_id ? DTLS_RECORD_F_MOVED : 0)) ||
+			  info->peer_id != (f->peers ? PEER_ID : 0))) {
+		fail(f, "record %ld delivered with rec_num %llx type %u flags %u peer_id %u", id,
+		     (unsigned long long)info->rec_num, info->content_type, info->flags,
+		     info->peer_id);
 		return;
 	}
 	if (f->got[id]++) {
@@ -865,7 +900,7 @@ static void peer_expect(struct fx *f, uint8_t type, uint64_t *seq, size_t len, s
 static void check_tx(struct fx *f, uint64_t seq)
 {
 	f->dlen = payload_make(f->data, 4321, 200);
-	if (send(f->a, f->data, f->dlen, 0) != (ssize_t)f->dlen) {
+	if (a_send(f, f->data, f->dlen) != (ssize_t)f->dlen) {
 		fail(f, "send after the call: %s", strerror(errno));
 		return;
 	}
@@ -912,6 +947,7 @@ struct ep {
 	int pages;		/* page allocations are injection points too */
 	int v13;		/* a DTLS 1.3 socket (EP13) */
 	int cid;		/* connection IDs both ways: CID_* (EPC, EPC13) */
+	int peers;		/* a is unconnected, with peers: P_* (EPP...) */
 };
 
 /* Connection IDs set before anything else; or chosen, set by the call */
@@ -945,8 +981,8 @@ static int cids_set(struct fx *f)
 		f->tx_cid.cid[i] = 0xc3 ^ i;
 		f->rx_cid.cid[i] = 0x3c + 7 * i;
 	}
-	if (cur->cid == CID_CALL)
-		return 0;
+	if (cur->cid == CID_CALL || f->peers)
+		return 0;	/* a peer's go with DTLS_PEER_NEW */
 	if (cid_opt(f, DTLS_TX_CID) || cid_opt(f, DTLS_RX_CID)) {
 		fail(f, "connection IDs without injection: %s", strerror(errno));
 		return -1;
@@ -1499,17 +1535,30 @@ static ssize_t send_cmsg(struct fx *f, int type, int plain_seq, int gso, int tos
 		memcpy(CMSG_DATA(c), &t, sizeof(t));
 		len += CMSG_SPACE(sizeof(t));
 	}
+	if (f->peers && cur->arg == S_SETPEER) {	/* no address: the peer's */
+		uint32_t id = PEER_ID;
+
+		c = (struct cmsghdr *)(ctl + len);
+		c->cmsg_level = SOL_DTLS;
+		c->cmsg_type = DTLS_SET_PEER;
+		c->cmsg_len = CMSG_LEN(sizeof(id));
+		memcpy(CMSG_DATA(c), &id, sizeof(id));
+		len += CMSG_SPACE(sizeof(id));
+	} else if (f->peers) {
+		m.msg_name = &f->baddr;
+		m.msg_namelen = f->blen;
+	}
 	m.msg_controllen = len;
 	if (!len)
 		m.msg_control = NULL;
 	return sendmsg(f->a, &m, 0);
 }
 
-enum { S_PLAIN, S_ALERT, S_CLEAR, S_GSO_CMSG, S_GSO_BIG, S_ACK };
-
 static int call_send(struct fx *f)
 {
 	switch (cur->arg) {
+	case S_SETPEER:
+		return send_cmsg(f, 0, 0, 0, 0);
 	case S_ALERT:
 		return send_cmsg(f, 21, 0, 0, 0);
 	case S_ACK:
@@ -1519,9 +1568,9 @@ static int call_send(struct fx *f)
 	case S_GSO_CMSG:
 		return send_cmsg(f, 0, 0, 100, 1);
 	case S_GSO_BIG:
-		return send(f->a, f->data, f->dlen, 0);
+		return a_send(f, f->data, f->dlen);
 	}
-	return send(f->a, f->data, f->dlen, 0);
+	return a_send(f, f->data, f->dlen);
 }
 
 static int setup_send_gso(struct fx *f)
@@ -1760,6 +1809,343 @@ static void after_recv(struct fx *f, int ret, int err)
 		check_rx(f);
 }
 
+
+/* ---- a socket with peers: DTLS_PEER_* ---- */
+
+static int cur_peers(void)
+{
+	return cur ? cur->peers : 0;
+}
+
+/* a unconnected and bound, b connected to it; b's address as a sees it */
+static int fx_pair_peers(struct fx *f)
+{
+	f->a = udp_bound(f->kind);
+	f->b = udp_bound(f->kind);
+	if (f->a < 0 || f->b < 0 || udp_connect_to(f->b, f->kind, f->kind, f->a))
+		return -1;
+	f->blen = sizeof(f->baddr);
+	return getsockname(f->b, (void *)&f->baddr, &f->blen);
+}
+
+/*
+ * DTLS_PEER_NEW of @id at b's address (P_AWAY: at b's port + 1, where
+ * nobody sends from, so that b's first record moves it to b), with the
+ * entry point's connection IDs.
+ */
+static int peer_new(struct fx *f, uint32_t id)
+{
+	struct dtls_peer p = { .id = id, .tx_cid = f->tx_cid, .rx_cid = f->rx_cid };
+	struct sockaddr_in6 *s6 = (void *)&p.addr;
+	struct sockaddr_in *s4 = (void *)&p.addr;
+
+	memcpy(&p.addr, &f->baddr, f->blen);
+	if (id == OTHER_ID || (f->peers & P_AWAY)) {
+		if (p.addr.ss_family == AF_INET)
+			s4->sin_port = htons(ntohs(s4->sin_port) + (id == OTHER_ID ? 2 : 1));
+		else
+			s6->sin6_port = htons(ntohs(s6->sin6_port) + (id == OTHER_ID ? 2 : 1));
+	}
+	if (id == OTHER_ID)	/* a receive CID of the same length, not b's */
+		p.rx_cid.cid[0] ^= 0xff;
+	return setsockopt(f->a, SOL_DTLS, DTLS_PEER_NEW, &p, sizeof(p));
+}
+
+static int call_peer_new(struct fx *f)
+{
+	return peer_new(f, PEER_ID);
+}
+
+/* Without injection: P_OTHER's peer (no keys, not at b), then b's */
+static int peer_add(struct fx *f)
+{
+	if ((f->peers & P_OTHER) && peer_new(f, OTHER_ID)) {
+		fail(f, "DTLS_PEER_NEW of another peer: %s", strerror(errno));
+		return -1;
+	}
+	if (f->peers & P_NONE)
+		return 0;	/* the call adds it */
+	if ((f->peers & P_AWAY) && f->tx_cid.len)
+		f->moved_id = 1;
+	if (peer_new(f, PEER_ID)) {
+		fail(f, "DTLS_PEER_NEW without injection: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* DTLS_PEER_TX or DTLS_PEER_RX for b's peer, as install_keys() for a connected a */
+static int peer_keys(struct fx *f, int dir, int next)
+{
+	const struct dkey13 *k = dir == DTLS_TX ? &f->ab13[next] : &f->ba13[next];
+	struct {
+		struct dtls_peer_key pk;
+		uint8_t ci[128];
+	} o = { .pk = { .id = PEER_ID } };
+	struct cinfo ci;
+
+	if (f->v13)
+		cinfo13_build(&ci, k, k->epoch, !next);
+	else
+		cinfo_build(&ci, dir == DTLS_TX ? &f->ab : &f->ba, REC_NUM(EPOCH, 1));
+	memcpy(o.ci, ci.b, ci.len);
+	return setsockopt(f->a, SOL_DTLS, dir == DTLS_TX ? DTLS_PEER_TX : DTLS_PEER_RX, &o,
+			  sizeof(o.pk) + ci.len);
+}
+
+/* a sends to b: to its address on a socket with peers */
+static ssize_t a_send(struct fx *f, const void *buf, size_t len)
+{
+	if (!f->peers)
+		return send(f->a, buf, len, 0);
+	return sendto(f->a, buf, len, 0, (void *)&f->baddr, f->blen);
+}
+
+/*
+ * DTLS_PEER_INFO of b's peer: 0 as expected (its keys @flags, at b), -1
+ * gone.  A socket whose first SOL_DTLS option failed is plain UDP, which
+ * knows no SOL_DTLS (IPv4: EOPNOTSUPP, IPv6: ENOPROTOOPT).
+ */
+static int peer_info(struct fx *f, uint32_t flags)
+{
+	struct dtls_peer p = { .id = PEER_ID };
+	socklen_t l = sizeof(p);
+	int plain = cur->call == call_peer_new && !(f->peers & P_OTHER);
+
+	if (getsockopt(f->a, SOL_DTLS, DTLS_PEER_INFO, &p, &l)) {
+		if (errno != ENOENT &&
+		    !(plain && (errno == EOPNOTSUPP || errno == ENOPROTOOPT)))
+			fail(f, "DTLS_PEER_INFO: %s", strerror(errno));
+		return -1;
+	}
+	if (l != sizeof(p) || p.id != PEER_ID || p.flags != flags ||
+	    (!(f->peers & P_AWAY) && memcmp(&p.addr, &f->baddr, f->blen)) ||
+	    memcmp(&p.tx_cid, &f->tx_cid, 1 + f->tx_cid.len) ||
+	    memcmp(&p.rx_cid, &f->rx_cid, 1 + f->rx_cid.len))
+		fail(f, "DTLS_PEER_INFO: flags %#x (want %#x), or address or connection IDs not those set",
+		     p.flags, flags);
+	return 0;
+}
+
+/* b's next datagram comes up whole, as sent, with @peer_id */
+static void expect_whole(struct fx *f, const uint8_t *b, size_t len, uint32_t peer_id)
+{
+	static uint8_t buf[2048];
+	struct dtls_record_info info;
+	int have, seg;
+	ssize_t n;
+
+	if (wait_in(f->a, 2000) <= 0) {
+		fail(f, "no whole datagram");
+		return;
+	}
+	n = recv_rec(f->a, buf, sizeof(buf), MSG_DONTWAIT, 1, &info, &have, &seg);
+	if (n != (ssize_t)len || memcmp(buf, b, len) || !have ||
+	    info.flags != DTLS_RECORD_F_DATAGRAM || info.peer_id != peer_id)
+		fail(f, "whole datagram: %zd bytes, flags %#x, peer_id %u (want %zu, %#x, %u)", n,
+		     have ? info.flags : 0, have ? info.peer_id : 0, len, DTLS_RECORD_F_DATAGRAM,
+		     peer_id);
+}
+
+/* b sends record @id: a socket whose peer has no RX keys passes it up whole */
+static void check_rx_whole(struct fx *f, uint32_t peer_id)
+{
+	static uint8_t rec[RLEN + 64 + DTLS_CID_MAX_SIZE];
+	size_t l = peer_seal(f, f->nrec + 1, 23, rec);
+
+	if (send(f->b, rec, l, 0) != (ssize_t)l) {
+		fail(f, "peer send: %s", strerror(errno));
+		return;
+	}
+	expect_whole(f, rec, l, peer_id);
+}
+
+/* a sends to b, whose peer has no TX keys: the bytes go out as they are */
+static void check_tx_plain(struct fx *f)
+{
+	char b[64];
+
+	if (a_send(f, "plain-a", 7) != 7 || wait_in(f->b, 2000) <= 0 ||
+	    recv(f->b, b, sizeof(b), MSG_DONTWAIT) != 7 || memcmp(b, "plain-a", 7))
+		fail(f, "a did not send as it is to a peer without TX keys");
+}
+
+
+/*
+ * Failed: no such peer, and the socket is unchanged (the other peer, if
+ * any, still there); the retry adds it.  Then its keys go in and records
+ * go both ways.
+ */
+static void after_peer_new(struct fx *f, int ret, int err)
+{
+	(void)err;
+	if (ret && peer_info(f, 0) != -1)
+		fail(f, "DTLS_PEER_NEW failed but the peer is there");
+	if (!f->why[0] && ret && call_peer_new(f))
+		fail(f, "DTLS_PEER_NEW retried: %s", strerror(errno));
+	if (f->why[0])
+		return;
+	peer_info(f, 0);
+	check_rx_whole(f, PEER_ID);	/* no keys yet */
+	check_tx_plain(f);
+	if (f->why[0] || install(f, DTLS_TX) || install(f, DTLS_RX))
+		return;
+	check_tx(f, 1);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* DTLS_PEER_TX (arg 0) or DTLS_PEER_RX (arg 1) failed: none; then the retry */
+static void after_peer_keys(struct fx *f, int ret, int err)
+{
+	int rx = cur->call == call_rx;
+
+	(void)err;
+	if (ret) {
+		peer_info(f, rx ? DTLS_PEER_F_TX : 0);
+		if (rx)
+			check_rx_whole(f, PEER_ID);
+		else
+			check_tx_plain(f);
+		if (!f->why[0] && install_keys(f, rx ? DTLS_RX : DTLS_TX, 0))
+			fail(f, "retried: %s", strerror(errno));
+	}
+	if (f->why[0])
+		return;
+	peer_info(f, rx ? DTLS_PEER_F_TX | DTLS_PEER_F_RX : DTLS_PEER_F_TX);
+	if (!rx) {
+		check_tx(f, 1);
+		return;
+	}
+	check_rx(f);
+	if (!f->why[0])
+		check_tx(f, 1);
+}
+
+static int setup_peer_tx(struct fx *f)
+{
+	return fx_init(f, cur->kind, cur->v13) || (cur->arg && install(f, DTLS_TX));
+}
+
+/* records of b's peer queued when it is deleted */
+static int setup_peer_del(struct fx *f)
+{
+	long long before;
+
+	if (setup_send(f))
+		return -1;
+	before = dstat("DtlsRxRecords");
+	if (peer_send(f, 1, 3, 23, 0))
+		return -1;
+	settle(before, 3);
+	return 0;
+}
+
+static int call_peer_del(struct fx *f)
+{
+	uint32_t id = PEER_ID;
+
+	return setsockopt(f->a, SOL_DTLS, DTLS_PEER_DEL, &id, sizeof(id));
+}
+
+/*
+ * The records queued before are delivered either way.  Failed: the peer
+ * is intact; deleted: gone, b's next record comes up whole for no peer,
+ * and a's send to b goes out as it is.
+ */
+static void after_peer_del(struct fx *f, int ret, int err)
+{
+	(void)err;
+	drain_check(f);
+	if (f->why[0])
+		return;
+	if (ret) {
+		peer_info(f, DTLS_PEER_F_TX | DTLS_PEER_F_RX);
+		check_rx(f);
+		if (!f->why[0])
+			check_tx(f, 1);
+		return;
+	}
+	if (peer_info(f, 0) != -1)
+		fail(f, "the peer is still there");
+	if (!f->why[0])
+		check_rx_whole(f, 0);
+	if (!f->why[0])
+		check_tx_plain(f);
+}
+
+static struct dtls_peer info_got;
+
+static int call_peer_info(struct fx *f)
+{
+	socklen_t l = sizeof(info_got);
+
+	(void)f;
+	info_got.id = PEER_ID;
+	return getsockopt(f->a, SOL_DTLS, DTLS_PEER_INFO, &info_got, &l);
+}
+
+static void after_peer_info(struct fx *f, int ret, int err)
+{
+	(void)err;
+	if (ret && call_peer_info(f))
+		fail(f, "DTLS_PEER_INFO retried: %s", strerror(errno));
+	else if (info_got.flags != (DTLS_PEER_F_TX | DTLS_PEER_F_RX) ||
+		 memcmp(&info_got.addr, &f->baddr, f->blen))
+		fail(f, "DTLS_PEER_INFO read flags %#x or another address", info_got.flags);
+	if (f->why[0])
+		return;
+	check_tx(f, 1);
+	if (!f->why[0])
+		check_rx(f);
+}
+
+/* a sends to b, whose peer has no TX keys: as it is */
+static int call_send_plain(struct fx *f)
+{
+	f->dlen = payload_make(f->data, 55, 300);
+	return a_send(f, f->data, f->dlen);
+}
+
+static void after_send_plain(struct fx *f, int ret, int err)
+{
+	static uint8_t buf[1024];
+
+	(void)err;
+	if (ret < 0) {
+		peer_nothing(f, "from a send that failed");
+		if (call_send_plain(f) != (ssize_t)f->dlen) {
+			fail(f, "the send retried: %s", strerror(errno));
+			return;
+		}
+	}
+	if (wait_in(f->b, 2000) <= 0 || recv(f->b, buf, sizeof(buf), MSG_DONTWAIT) !=
+	    (ssize_t)f->dlen || memcmp(buf, f->data, f->dlen))
+		fail(f, "the peer did not get the datagram as it was sent");
+	peer_nothing(f, "after the datagram");
+	if (f->why[0] || install(f, DTLS_TX))
+		return;
+	check_tx(f, 1);
+}
+
+/* The float's record was received: b's peer is at b's address now */
+static void after_recv_moved(struct fx *f, int ret, int err)
+{
+	struct dtls_peer p = { .id = PEER_ID };
+	socklen_t l = sizeof(p);
+
+	after_recv(f, ret, err);
+	if (f->why[0])
+		return;
+	if (!f->got[1])
+		fail(f, "the record that moved the peer was not delivered");
+	else if (getsockopt(f->a, SOL_DTLS, DTLS_PEER_INFO, &p, &l) ||
+		 memcmp(&p.addr, &f->baddr, f->blen))
+		fail(f, "the peer did not move to b's address (%s)", strerror(errno));
+	if (!f->why[0])
+		check_tx(f, 1);	/* to b's address: the peer is there now */
+}
+
 /* ---- close ---- */
 
 enum { C_GRO = 1, C_UPDATE = 2 };
@@ -1780,7 +2166,7 @@ static int setup_close(struct fx *f)
 	/* records queued both ways; under UDP_GRO the reader holds a batch */
 	if ((cur->arg & C_GRO) ? peer_send_gso(f, 1, 4) : peer_send(f, 1, 3, 23, 0))
 		return -1;
-	if (send(f->a, "to-b", 4, 0) != 4 || wait_in(f->a, 2000) <= 0) {
+	if (a_send(f, "to-b", 4) != 4 || wait_in(f->a, 2000) <= 0) {
 		fail(f, "traffic before close: %s", strerror(errno));
 		return -1;
 	}
@@ -1822,6 +2208,20 @@ static void after_close(struct fx *f, int ret, int err)
 #define EPC13(n, s, c, a, k, g, ne, eo, pg, ci) \
 	{ .name = "DTLS 1.3 CID: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
 	  .normal_errno = ne, .errno_ok = eo, .pages = pg, .v13 = 1, .cid = ci }
+
+/* on an unconnected socket with peers (P_*): b is one of them */
+#define EPP(n, s, c, a, k, g, pf) \
+	{ .name = "peers: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
+	  .pages = 1, .peers = P_PEER | (pf) }
+#define EPP13(n, s, c, a, k, g, pf) \
+	{ .name = "peers DTLS 1.3: " n, .setup = s, .call = c, .after = a, .kind = k, \
+	  .arg = g, .pages = 1, .v13 = 1, .peers = P_PEER | (pf) }
+#define EPPC(n, s, c, a, k, g, pf) \
+	{ .name = "peers CID: " n, .setup = s, .call = c, .after = a, .kind = k, .arg = g, \
+	  .pages = 1, .cid = CID_SET, .peers = P_PEER | (pf) }
+#define EPPC13(n, s, c, a, k, g, pf) \
+	{ .name = "peers DTLS 1.3 CID: " n, .setup = s, .call = c, .after = a, .kind = k, \
+	  .arg = g, .pages = 1, .v13 = 1, .cid = CID_SET, .peers = P_PEER | (pf) }
 
 /*
  * page_alloc_silent: 1 where the kernel fails an injected page allocation
@@ -1909,6 +2309,28 @@ static const struct ep eps[] = {
 	EPC13("DTLS_RX, next epoch (key update), records queued", setup_update, call_rx_next, after_rx_next, SK_IPV4, 0, 0, 0, 1, CID_SET),
 	EPC13("send", setup_send, call_send, after_send, SK_IPV6, S_PLAIN, 0, 0, 1, CID_SET),
 	EPC13("recv, UDP_GRO", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO, 0, 0, 1, CID_SET),
+	EPP("DTLS_PEER_NEW, the first", setup_pair, call_peer_new, after_peer_new, SK_IPV4, 0, P_NONE),
+	EPP("DTLS_PEER_NEW, the first, IPv6", setup_pair, call_peer_new, after_peer_new, SK_IPV6, 0, P_NONE),
+	EPPC("DTLS_PEER_NEW, a second", setup_pair, call_peer_new, after_peer_new, SK_IPV4, 0, P_NONE | P_OTHER),
+	EPP("DTLS_PEER_TX", setup_peer_tx, call_tx, after_peer_keys, SK_IPV4, 0, 0),
+	EPP("DTLS_PEER_RX", setup_peer_tx, call_rx, after_peer_keys, SK_IPV6, 1, P_OTHER),
+	EPPC13("DTLS_PEER_TX", setup_peer_tx, call_tx, after_peer_keys, SK_IPV4, 0, 0),
+	EPPC13("DTLS_PEER_RX", setup_peer_tx, call_rx, after_peer_keys, SK_IPV4, 1, P_OTHER),
+	EPP13("DTLS_PEER_TX, next epoch (key update)", setup_update, call_tx_next, after_tx_next, SK_IPV4, 0, 0),
+	EPP13("DTLS_PEER_RX, next epoch (key update), records queued", setup_update, call_rx_next, after_rx_next, SK_IPV6, 0, 0),
+	EPP("DTLS_PEER_DEL, records queued", setup_peer_del, call_peer_del, after_peer_del, SK_IPV4, 0, P_OTHER),
+	EPPC13("DTLS_PEER_DEL, records queued", setup_peer_del, call_peer_del, after_peer_del, SK_IPV4, 0, 0),
+	EPP("DTLS_PEER_INFO", setup_send, call_peer_info, after_peer_info, SK_IPV4, 0, 0),
+	EPP("sendto a peer", setup_send, call_send, after_send, SK_IPV4, S_PLAIN, 0),
+	EPPC("send, DTLS_SET_PEER", setup_send, call_send, after_send, SK_IPV6, S_SETPEER, P_OTHER),
+	EPP13("send, DTLS_SET_PEER", setup_send, call_send, after_send, SK_IPV4, S_SETPEER, 0),
+	EPP("sendto a peer without TX keys, as it is", setup_pair, call_send_plain, after_send_plain, SK_IPV4, 0, 0),
+	EPP("recv", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM, 0),
+	EPPC13("recv", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM, P_OTHER),
+	EPPC("recv, a record that moved its peer", setup_recv, call_recv, after_recv_moved, SK_IPV4, R_ROOM, P_AWAY | P_OTHER),
+	EPPC13("recv, a record that moved its peer", setup_recv, call_recv, after_recv_moved, SK_IPV6, R_ROOM, P_AWAY),
+	EPP("close, two peers, records queued both ways", setup_close, call_close, after_close, SK_IPV4, 0, P_OTHER),
+	EPPC13("close, two peers, after key updates both ways", setup_close, call_close, after_close, SK_IPV6, C_UPDATE, P_OTHER),
 	/* last: these took 6.1 down (a batch queued under UDP_GRO, cloned by the tap) */
 	EP("recv, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_ROOM | R_GRO | R_TAP, 0, 0, 1),
 	EP("poll, UDP_GRO, packet tap", setup_recv, call_recv, after_recv, SK_IPV4, R_GRO | R_POLL | R_TAP, 0, 0, 1),

@@ -3,7 +3,7 @@
  * Bounded receive-path fuzzer for the kernel DTLS record layer.
  *
  *   dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13]
- *             [-C 0|1] [-v]
+ *             [-C 0|1] [-P 0|1] [-v]
  *   (defaults: -n 1000000 -t 120)
  *
  * For every DTLS 1.2 cipher and DTLS 1.3 suite, for IPv4 and IPv6, and
@@ -54,7 +54,41 @@
  *     number of records that failed the tag.  CCM_8's integrity limit is
  *     raised with DTLS_KEY_LIMITS, as its 2^7 forgeries would end the epoch.
  *
- * The run is bounded by both DATAGRAMS (total, shared by the 40 runs) and
+ * Many peers on one socket (-P 1: only these runs, -P 0: none of them),
+ * for IPv4 and IPv6, without and with connection IDs (-C as above): one
+ * unconnected server socket with 8 to 24 peers to start with, each of a
+ * random DTLS 1.2 cipher or 1.3 suite (one of each version at least; not
+ * 1.3's CCM_8, whose 2^7 forgeries would end its epoch, since
+ * DTLS_KEY_LIMITS is refused on such a socket), three in four with a
+ * receive connection ID of the socket's one length in a connection ID
+ * run, some without RX keys for a while; 44 plain UDP clients on distinct
+ * addresses and ports (IPv4 ones v4-mapped on the IPv6 socket), one per
+ * peer and 4 spare ones.  Each peer's own struct fz generates its hostile
+ * mix above, sent mostly from its address, else from its starting one or
+ * any other; to that come floats (one authentic newest record by
+ * connection ID from another address: the peer moves), forged ones (a
+ * flipped tag), replayed ones and older-after-newer ones (a record
+ * authentic and within the window but not the newest: delivered, no
+ * move), and records sealed with one peer's keys that carry another's
+ * connection ID.  Between batches peers are deleted (their records then
+ * reach nobody, or whoever holds their address), added at free addresses
+ * and given RX keys late; a thread adds, keys, reads and deletes other
+ * peers (addresses nobody sends from, no connection IDs) all along.  The
+ * model routes each datagram as dtls.rst says (the first record's
+ * connection ID, else the source address; whole for no peer, for a peer
+ * without RX keys, or for an epoch-0 first record) and then classifies
+ * its records with the model of the peer whose keys open them, in the
+ * order they arrive, so that it knows which record is the newest and
+ * moves its peer.  Checks: every delivered record is its peer's (peer_id,
+ * record number, type, content, DTLS_RECORD_F_MOVED exactly on the
+ * records that move, msg_name the client that sent it), every whole
+ * datagram comes up in order with the same bytes, peer_id and sender;
+ * DTLS_PEER_INFO gives each peer's address after the floats, its keys and
+ * connection IDs, ENOENT once deleted; the /proc/net/dtls line of each
+ * peer its rx_records and rx_dropped; the counters as above, summed over
+ * the peers.
+ *
+ * The run is bounded by both DATAGRAMS (total, shared by the 44 runs) and
  * SECONDS.  The program enters a new network namespace when it can, so the
  * counters are its own.  Prints TAP, then "N passed, N failed".
  */
@@ -65,7 +99,9 @@
 #include <stdarg.h>
 #include <net/if.h>
 #include <sched.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 /* ---------------------------------------------------------------------- */
@@ -163,6 +199,8 @@ struct real {
 	uint8_t delivered;
 	uint8_t expected;	/* the model says the window will take it */
 	uint8_t bad_inner;	/* and then drop it: nothing to deliver */
+	uint8_t moved;		/* many peers: it moves its peer (DTLS_RECORD_F_MOVED) */
+	uint8_t src;		/* many peers: the client that sent it */
 };
 
 #define N_CAPTURE	128
@@ -200,6 +238,7 @@ struct fz {
 	struct real *reals;
 	size_t nreal, areal;
 	size_t batch_first;	/* first real id of the current batch */
+	long last_id;		/* the real record the model last let the window take */
 
 	uint8_t cap[N_CAPTURE][CAPTURE_MAX];
 	size_t caplen[N_CAPTURE];
@@ -223,19 +262,25 @@ struct fz {
 
 static int verbose;
 
+/* Count an error; print the first (all with -v), keep it in @msg */
+static void err_report(long long *errors, char *msg, size_t len, const char *fmt,
+		       va_list ap)
+{
+	if (++*errors > 1 && !verbose)
+		return;
+	vsnprintf(msg, len, fmt, ap);
+	printf("# error: %s\n", msg);
+}
+
 static void fz_err(struct fz *z, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void fz_err(struct fz *z, const char *fmt, ...)
 {
 	va_list ap;
 
-	z->errors++;
-	if (z->errors > 1 && !verbose)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(z->errmsg, sizeof(z->errmsg), fmt, ap);
+	err_report(&z->errors, z->errmsg, sizeof(z->errmsg), fmt, ap);
 	va_end(ap);
-	printf("# error: %s\n", z->errmsg);
 }
 
 /* Real record ids are allocated with increasing seq: binary search. */
@@ -404,6 +449,7 @@ static int classify_record(struct fz *z, const uint8_t *rec, size_t hlen,
 			if (z->reals[id].expected)
 				fz_err(z, "generator bug: real id %ld twice in a batch", id);
 			z->reals[id].expected = 1;
+			z->last_id = id;
 		}
 		return m;
 	}
@@ -544,6 +590,7 @@ static int m_deliver(struct fz *z, const uint8_t *rec, const struct rec13 *r)
 		return V_REPLAY;
 	}
 	z->reals[id].expected = 1;
+	z->last_id = id;
 	capture13(z, rec, r->len, id);
 	return V_DELIVER;
 }
@@ -1626,6 +1673,7 @@ static void check_protected(struct fz *z, const uint8_t *buf, ssize_t n,
 {
 	long id = payload_check(buf, n);
 	struct real *r;
+	uint8_t want;
 
 	if (id < 0 || (uint64_t)id >= z->nreal) {
 		fz_err(z, "FORGED or corrupt protected record delivered: %zd bytes, id %ld, rec_num %#llx type %u",
@@ -1633,12 +1681,13 @@ static void check_protected(struct fz *z, const uint8_t *buf, ssize_t n,
 		return;
 	}
 	r = &z->reals[id];
+	want = DTLS_RECORD_F_PROTECTED | (r->moved ? DTLS_RECORD_F_MOVED : 0);
 	if (info->rec_num != REC_NUM(z->epoch, r->seq) ||
-	    info->content_type != r->type || info->flags != DTLS_RECORD_F_PROTECTED) {
-		fz_err(z, "record id %ld: rec_num %#llx type %u flags %#x, want %#llx %u",
+	    info->content_type != r->type || info->flags != want) {
+		fz_err(z, "record id %ld: rec_num %#llx type %u flags %#x, want %#llx %u %#x",
 		       id, (unsigned long long)info->rec_num, info->content_type,
 		       info->flags, (unsigned long long)REC_NUM(z->epoch, r->seq),
-		       r->type);
+		       r->type, want);
 		return;
 	}
 	if (r->delivered++) {
@@ -2122,15 +2171,17 @@ struct opts {
 	int only_f;		/* 4 or 6, or 0 for both */
 	int only_v;		/* 12 or 13, or 0 for both */
 	int only_cid;		/* 0: runs without connection IDs, 1: with, -1: both */
+	int peers;		/* many-peer runs: 0 none, 1 only those, -1 both */
 };
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: dtls_fuzz [-n DATAGRAMS] [-t SECONDS] [-s SEED] [-c CIPHER] [-f 4|6] [-V 12|13]\n"
-		"                 [-C 0|1] [-v]\n"
+		"                 [-C 0|1] [-P 0|1] [-v]\n"
 		"  DATAGRAMS and SECONDS bound the whole run (all versions, ciphers, families,\n"
-		"  with and without connection IDs; -C 0 or 1: only without, only with)\n");
+		"  with and without connection IDs; -C 0 or 1: only without, only with;\n"
+		"  -P 0: no many-peer runs, -P 1: only those)\n");
 	exit(2);
 }
 
@@ -2138,8 +2189,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 {
 	int opt, have_seed = 0;
 
-	*o = (struct opts){ .total = 1000000, .seconds = 120, .only_cid = -1 };
-	while ((opt = getopt(argc, argv, "n:t:s:c:f:V:C:vh")) != -1) {
+	*o = (struct opts){ .total = 1000000, .seconds = 120, .only_cid = -1, .peers = -1 };
+	while ((opt = getopt(argc, argv, "n:t:s:c:f:V:C:P:vh")) != -1) {
 		switch (opt) {
 		case 'n':
 			o->total = atol(optarg);
@@ -2169,6 +2220,11 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'C':
 			o->only_cid = atoi(optarg);
 			if (o->only_cid != 0 && o->only_cid != 1)
+				usage();
+			break;
+		case 'P':
+			o->peers = atoi(optarg);
+			if (o->peers != 0 && o->peers != 1)
 				usage();
 			break;
 		case 'v':
@@ -2202,6 +2258,1241 @@ static int suite_runs(const struct opts *o)
 	return (o->only_f ? 1 : 2) * (o->only_cid < 0 ? 2 : 1);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Many peers on one socket (-P)                                           */
+
+/*
+ * One unconnected server socket with peers (DTLS_PEER_*), each of its own
+ * version and suite, with or without a receive connection ID, and plain
+ * UDP clients, one per peer and a few spare ones whose addresses no peer
+ * starts at.  Each peer has a struct fz of its own: keys, window, records
+ * and the model above, which classifies the records of every datagram
+ * routed to that peer.  The routing follows dtls.rst "Many peers on one
+ * socket": the connection ID of the first record, else the source
+ * address; whole datagrams for no peer, a peer without RX keys, or an
+ * epoch-0 first record; a peer found by connection ID moves to the source
+ * of its newest authentic record.  A thread adds and deletes other peers
+ * (at addresses no client has, without connection IDs) while the
+ * datagrams are sent.
+ */
+#define MP_PEERS	40	/* slots: the first peers and those added later */
+#define MP_SPARE	4	/* clients no peer starts at */
+#define MP_CLIENTS	(MP_PEERS + MP_SPARE)
+#define MP_CHURN_ID	0x40000000u	/* the churn thread's peer ids */
+
+struct mp_client {
+	int fd;
+	int family;
+	struct sockaddr_storage ss;	/* as the server sees it */
+};
+
+struct mp_peer {
+	struct fz *z;		/* NULL: free slot */
+	uint32_t id;
+	int home;		/* the client it started at */
+	int addr;		/* the client the kernel finds it at, -1: none */
+	int last;		/* the address DTLS_PEER_INFO reports */
+	int rx, tx;		/* keys installed */
+	int dead;
+	struct dtls_cid tx_cid;
+};
+
+struct mp_whole {
+	const uint8_t *b;
+	size_t len;
+	uint32_t peer_id;
+	int from;
+};
+
+struct mp_dg {
+	uint8_t *b;
+	size_t len;
+	int from;		/* client index */
+	int to;			/* peer slot whose keys open it, -1: whole */
+};
+
+struct mp {
+	int kind, fd, cid_run;
+	size_t cid_len;		/* every peer's receive CID, or none */
+	uint32_t win;
+	unsigned long ino;
+	struct sockaddr_storage dst4, dst6;	/* the server, for each client family */
+	struct mp_client cl[MP_CLIENTS];
+	struct mp_peer p[MP_PEERS];
+	int np;
+	uint32_t next_id;
+	const struct opts *o;
+	struct mp_dg dg[BATCH_MAX];
+	struct mp_whole w[BATCH_MAX];
+	int nw, wgot;
+	long long whole_total, moves, moves_seen, deletes, adds, keyed_late;
+	long long datagrams, errors;
+	int batches;
+	uint64_t t0;
+	long long before[S_N], grew[S_N];
+	/* the churn thread */
+	pthread_t churn;
+	/*
+	 * Held by the churn thread for each peer it adds and deletes, and
+	 * while /proc/net/dtls is read: a read() that ends inside the file
+	 * starts the next one at its line number, and a peer deleted before
+	 * that line in between would shift a peer of the model out of sight.
+	 */
+	pthread_mutex_t churn_lock;
+	volatile int churn_stop;
+	long long churn_ops;
+	char churn_err[160];
+	char errmsg[256];
+};
+
+static void mp_err(struct mp *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void mp_err(struct mp *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_report(&m->errors, m->errmsg, sizeof(m->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+static int ss_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+}
+
+static const char *ss_str(const struct sockaddr_storage *ss, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	int port;
+
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, a, sizeof(a));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, a, sizeof(a));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	snprintf(buf, len, "%s:%d", a, port);
+	return buf;
+}
+
+/* Client @i: IPv4 on 127.0.0.x, or (IPv6 server) every other one on ::1. */
+static int mp_client_open(struct mp *m, int i)
+{
+	struct mp_client *c = &m->cl[i];
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = sizeof(ss);
+	int v6 = m->kind == SK_IPV6 && i % 2 == 0;
+
+	c->family = v6 ? AF_INET6 : AF_INET;
+	c->fd = socket(c->family, SOCK_DGRAM, IPPROTO_UDP);
+	if (c->fd < 0)
+		return -1;
+	if (v6) {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(0x7f000001 + i % 7);
+		len = sizeof(*s4);
+	}
+	if (bind(c->fd, (void *)&ss, len))
+		return -1;
+	len = sizeof(ss);
+	if (getsockname(c->fd, (void *)&ss, &len))
+		return -1;
+	set_sndbuf(c->fd, 4 << 20);
+	memset(&c->ss, 0, sizeof(c->ss));
+	if (m->kind == SK_IPV6 && !v6) {	/* v4-mapped, as the server sees it */
+		struct sockaddr_in6 *s6 = (void *)&c->ss;
+		struct sockaddr_in *s4 = (void *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = s4->sin_port;
+		s6->sin6_addr.s6_addr[10] = 0xff;
+		s6->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&s6->sin6_addr.s6_addr[12], &s4->sin_addr, 4);
+	} else {
+		memcpy(&c->ss, &ss, len);
+	}
+	return 0;
+}
+
+/* The server: unconnected, bound to the wildcard address (v4-mapped too). */
+static int mp_server_open(struct mp *m)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct stat st;
+	int off = 0, port;
+
+	m->fd = socket(sk_family(m->kind), SOCK_DGRAM, IPPROTO_UDP);
+	if (m->fd < 0)
+		return -1;
+	ss.ss_family = sk_family(m->kind);
+	if (m->kind == SK_IPV6 &&
+	    setsockopt(m->fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)))
+		return -1;
+	if (bind(m->fd, (void *)&ss, m->kind == SK_IPV6 ? sizeof(struct sockaddr_in6) :
+						       sizeof(struct sockaddr_in)))
+		return -1;
+	port = sk_port(m->fd);
+	sk_addr(SK_IPV4, SK_IPV4, port, &m->dst4);
+	sk_addr(SK_IPV6, SK_IPV6, port, &m->dst6);
+	set_rcvbuf(m->fd, 8 << 20);
+	if (fstat(m->fd, &st))
+		return -1;
+	m->ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * DTLS_PEER_TX or DTLS_PEER_RX: struct dtls_peer_key, then the
+ * crypto_info.  TX from sequence number 1: DTLS 1.3's confidentiality
+ * limit (2^23 records for CCM) lies below the window's random start.
+ */
+static int mp_peer_keys(struct mp *m, const struct mp_peer *p, int opt)
+{
+	struct {
+		struct dtls_peer_key pk;
+		uint8_t ci[128];
+	} k = { .pk = { .id = p->id } };
+	const struct fz *z = p->z;
+	struct cinfo ci;
+
+	uint64_t seq = opt == DTLS_PEER_TX ? 1 : z->s0;
+
+	if (z->s13)
+		cinfo13_build(&ci, &z->k13, z->epoch, seq);
+	else
+		cinfo_build(&ci, &z->k, REC_NUM(z->epoch, seq));
+	memcpy(k.ci, ci.b, ci.len);
+	return setsockopt(m->fd, SOL_DTLS, opt, &k, sizeof(k.pk) + ci.len);
+}
+
+static int mp_peer_rx(struct mp *m, struct mp_peer *p)
+{
+	if (mp_peer_keys(m, p, DTLS_PEER_RX)) {
+		mp_err(m, "DTLS_PEER_RX id %u: %s", p->id, strerror(errno));
+		return -1;
+	}
+	p->rx = 1;
+	return 0;
+}
+
+/* The suites a peer may have: those -c and -V select, DTLS 1.3 but CCM_8 */
+static int mp_suite(const struct opts *o, int want13, const struct cdesc **c,
+		    const struct cdesc13 **s13);
+
+/* A receive CID of the socket's length that no live peer has */
+static void mp_new_cid(struct mp *m, struct fz *z)
+{
+	int dup;
+
+	z->cid_len = m->cid_len;
+	do {
+		rnd_bytes(z->cid, z->cid_len);
+		dup = 0;
+		for (int i = 0; i < m->np; i++) {
+			const struct fz *y = m->p[i].z;
+
+			if (!m->p[i].dead && y->cid_len &&
+			    !memcmp(y->cid, z->cid, z->cid_len))
+				dup = 1;
+		}
+	} while (dup);
+}
+
+/*
+ * A new peer in the next slot at client @home's address: DTLS_PEER_NEW,
+ * DTLS_PEER_TX, and DTLS_PEER_RX unless @late.  @want13: 1, 0, or -1 for
+ * either version.
+ */
+static int mp_peer_add(struct mp *m, int home, int want13, int late)
+{
+	struct mp_peer *p = &m->p[m->np];
+	struct dtls_peer dp = { 0 };
+	const struct cdesc13 *s13;
+	const struct cdesc *c;
+	char label[64];
+	struct fz *z;
+
+	if (m->np >= MP_PEERS ||
+	    (mp_suite(m->o, want13, &c, &s13) && mp_suite(m->o, -1, &c, &s13)))
+		return -1;
+	z = fz_new(c, s13);
+	z->cid_run = m->cid_run;
+	pick_params(z);
+	z->win = m->win;
+	if (m->cid_len && chance(75))
+		mp_new_cid(m, z);
+	memset(p, 0, sizeof(*p));
+	p->z = z;
+	p->id = m->next_id;
+	m->next_id += 1 + rnd(1000);
+	snprintf(label, sizeof(label), "fuzz-peer-%u", p->id);
+	dkey_derive(&z->k, c, label);
+	if (s13 && dkey13_derive(&z->k13, s13, label, z->epoch)) {
+		mp_err(m, "dkey13_derive failed");
+		return -1;
+	}
+	p->home = home;
+	p->addr = home;
+	p->last = home;
+	p->tx_cid.len = chance(50) ? rnd(DTLS_CID_MAX_SIZE + 1) : 0;
+	rnd_bytes(p->tx_cid.cid, p->tx_cid.len);
+	dp.id = p->id;
+	memcpy(&dp.addr, &m->cl[home].ss, sizeof(m->cl[home].ss));
+	dp.tx_cid = p->tx_cid;
+	dp.rx_cid.len = z->cid_len;
+	memcpy(dp.rx_cid.cid, z->cid, z->cid_len);
+	m->np++;
+	if (setsockopt(m->fd, SOL_DTLS, DTLS_PEER_NEW, &dp, sizeof(dp))) {
+		mp_err(m, "DTLS_PEER_NEW id %u: %s", p->id, strerror(errno));
+		p->dead = 1;
+		return -1;
+	}
+	if (mp_peer_keys(m, p, DTLS_PEER_TX)) {
+		mp_err(m, "DTLS_PEER_TX id %u: %s", p->id, strerror(errno));
+		return -1;
+	}
+	p->tx = 1;
+	return late ? 0 : mp_peer_rx(m, p);
+}
+
+/* The live peer the kernel finds at client @c's address, or -1 */
+static int mp_by_addr(const struct mp *m, int c)
+{
+	for (int i = 0; i < m->np; i++)
+		if (!m->p[i].dead && m->p[i].addr == c)
+			return i;
+	return -1;
+}
+
+static int mp_by_cid(const struct mp *m, const uint8_t *cid)
+{
+	for (int i = 0; i < m->np; i++) {
+		const struct fz *z = m->p[i].z;
+
+		if (!m->p[i].dead && z->cid_len && !memcmp(z->cid, cid, z->cid_len))
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Which peer's keys open a datagram from client @from (-1: it comes up
+ * whole, *@wid the peer_id it carries then), and whether it was found by
+ * connection ID.
+ *
+ * A whole datagram found by connection ID carries that peer's id, or 0
+ * when no peer has the connection ID; an empty one carries 0.  That is
+ * what the kernel does; dtls.rst says "the id of the peer at that
+ * address" for both, even when one is there (reported, not settled).
+ */
+static int mp_route(const struct mp *m, const uint8_t *b, size_t n, int from,
+		    uint32_t *wid, int *by_cid)
+{
+	int at = mp_by_addr(m, from), pi, clear;
+	size_t off = 0;
+
+	*wid = at >= 0 && n ? m->p[at].id : 0;
+	*by_cid = 0;
+	if (n && m->cid_len) {
+		if (b[0] == TLS12_CID_TYPE)
+			off = 11;
+		else if ((b[0] & DTLS13_HDR_FIXED_MASK) == DTLS13_HDR_FIXED &&
+			 (b[0] & DTLS13_HDR_C))
+			off = 1;
+	}
+	if (off) {
+		*by_cid = 1;
+		pi = n >= off + m->cid_len ? mp_by_cid(m, b + off) : -1;
+		*wid = pi >= 0 ? m->p[pi].id : 0;
+		return pi >= 0 && m->p[pi].rx ? pi : -1;
+	}
+	clear = !n || ((b[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED &&
+		       (n < 5 || !get_be(b + 3, 2)));
+	return at >= 0 && m->p[at].rx && !clear ? at : -1;
+}
+
+/* Peer @pi moves to client @c's address; a peer there loses it. */
+static void mp_move(struct mp *m, int pi, int c)
+{
+	int old = mp_by_addr(m, c);
+
+	if (old >= 0)
+		m->p[old].addr = -1;
+	m->p[pi].addr = c;
+	m->p[pi].last = c;
+	m->moves++;
+}
+
+/*
+ * A record of peer @pi that the window took (z->last_id): it moves the
+ * peer if it passed, is the newest and came by connection ID from
+ * another address than the peer's.
+ */
+static void mp_took(struct mp *m, int pi, int passed, int newest, int by_cid, int from)
+{
+	struct fz *z = m->p[pi].z;
+
+	if (passed && newest && by_cid && m->p[pi].addr != from) {
+		if (verbose)
+			printf("# batch %d: peer %u moves from client %d (last %d) to %d, real id %ld\n",
+			       m->batches, m->p[pi].id, m->p[pi].addr, m->p[pi].last, from,
+			       z->last_id);
+		mp_move(m, pi, from);
+		z->reals[z->last_id].moved = 1;
+	}
+}
+
+/* DTLS 1.3: the model runs record by record, in the order they arrive. */
+static void mp_classify13(struct mp *m, int pi, const uint8_t *b, size_t n, int by_cid,
+			  int from)
+{
+	struct fz *z = m->p[pi].z;
+	size_t off = 0, used;
+
+	while (off < n) {
+		uint64_t next = z->m_next;
+		int v;
+
+		z->last_id = -1;
+		v = classify13_record(z, b + off, n - off, &used);
+		count_verdict(z, v);
+		if (z->last_id >= 0)
+			mp_took(m, pi, v == V_DELIVER, z->m_next > next, by_cid, from);
+		off += used;
+	}
+}
+
+/*
+ * DTLS 1.2: pass 1 as the records arrive, the window's top in z->m_next
+ * (records are newest above it); pass 2 counts after the batch.
+ */
+static void mp_classify12(struct mp *m, int pi, const uint8_t *b, size_t n, int by_cid,
+			  int from)
+{
+	struct fz *z = m->p[pi].z;
+	size_t off = 0;
+
+	while (off < n) {
+		size_t avail = n - off, hlen;
+		unsigned int len;
+		int v;
+
+		hlen = avail < DTLS_HDR_LEN ? DTLS_HDR_LEN : hdr12_len(z, b[off]);
+		if (avail < hlen || get_be(b + off + hlen - 2, 2) > avail - hlen)
+			break;
+		len = get_be(b + off + hlen - 2, 2);
+		z->last_id = -1;
+		v = classify_record(z, b + off, hlen, len, 1);
+		if (z->last_id >= 0) {
+			uint64_t seq = z->reals[z->last_id].seq;
+			int newest = seq >= z->m_next;
+
+			if (newest)
+				z->m_next = seq + 1;
+			mp_took(m, pi, v == V_DELIVER, newest, by_cid, from);
+		}
+		off += hlen + len;
+	}
+}
+
+/* The real records @r0..@r1 of peer @pi were sent from client @from. */
+static void mp_src(struct mp *m, int pi, size_t r0, size_t r1, int from)
+{
+	for (size_t id = r0; id < r1; id++)
+		m->p[pi].z->reals[id].src = from;
+}
+
+/* Route and model datagram @d, in the order it is sent. */
+static void mp_model(struct mp *m, struct mp_dg *d)
+{
+	uint32_t wid;
+	int by_cid;
+
+	d->to = mp_route(m, d->b, d->len, d->from, &wid, &by_cid);
+	if (d->to < 0) {
+		struct mp_whole *w = &m->w[m->nw++];
+
+		w->b = d->b;
+		w->len = d->len;
+		w->peer_id = wid;
+		w->from = d->from;
+		return;
+	}
+	if (m->p[d->to].z->s13)
+		mp_classify13(m, d->to, d->b, d->len, by_cid, d->from);
+	else
+		mp_classify12(m, d->to, d->b, d->len, by_cid, d->from);
+}
+
+static int mp_pick(const struct mp *m, int need_cid)
+{
+	int tries = 0, i;
+
+	do {
+		i = rnd(m->np);
+		if (!m->p[i].dead && (!need_cid || (m->p[i].z->cid_len && m->p[i].rx)))
+			return i;
+	} while (++tries < 200);
+	return -1;
+}
+
+/* Another client than the peer's own address: a spare one mostly */
+static int mp_other(const struct mp *m, int pi)
+{
+	int c;
+
+	do
+		c = chance(70) ? MP_PEERS + rnd(MP_SPARE) : rnd(MP_CLIENTS);
+	while (c == m->p[pi].addr);
+	return c;
+}
+
+/* Where peer @pi sends from: its address, else its home or anywhere */
+static int mp_from(const struct mp *m, int pi)
+{
+	const struct mp_peer *p = &m->p[pi];
+
+	if (p->addr >= 0 && chance(92))
+		return p->addr;
+	return chance(50) ? p->home : mp_other(m, pi);
+}
+
+/* A real record of peer @pi alone: 16-bit number and length in DTLS 1.3 */
+static size_t mp_real(struct fz *z, uint8_t *b)
+{
+	static uint8_t pt[1400];
+	size_t ptlen = PAYLOAD_HDR + rnd(600);
+	uint64_t seq;
+
+	seq = real_new(z, 23, pt, ptlen);
+	if (z->s13)
+		return seal13(z, DTLS13_HDR_S | DTLS13_HDR_L, seq, 23, pt, ptlen, 0, b);
+	return seal(z, 23, DTLS_1_2_VERSION, z->epoch, seq, pt, ptlen, b);
+}
+
+/* A record of peer @pi's keys with peer @qi's connection ID */
+static size_t mp_cid_of(struct mp *m, int pi, int qi, uint8_t *b)
+{
+	struct fz *z = m->p[pi].z, *q = m->p[qi].z;
+	uint8_t pt[600];
+	size_t ptlen = forged_pt(pt, sizeof(pt));
+
+	if (z->s13)
+		return seal13_cid(z, DTLS13_HDR_S | DTLS13_HDR_L, q->cid, q->cid_len,
+				  alloc_seq(z), 23, pt, ptlen, 0, b);
+	return seal_cid(z, 23, z->epoch, alloc_seq(z), q->cid, q->cid_len, pt, ptlen, 0, b);
+}
+
+/* Older after newer: two real records, the newer sent first. */
+static int mp_gen_reorder(struct mp *m, int i, int pi)
+{
+	struct mp_dg *d = &m->dg[i], *e = &m->dg[i + 1];
+	struct fz *z = m->p[pi].z;
+	size_t r0 = z->nreal;
+
+	e->b = dgbuf + (size_t)(i + 1) * (MAX_DGRAM + 64);
+	e->len = mp_real(z, e->b);	/* the older */
+	d->len = mp_real(z, d->b);	/* the newer, sent first */
+	d->from = m->p[pi].addr >= 0 ? m->p[pi].addr : m->p[pi].home;
+	e->from = mp_other(m, pi);
+	mp_src(m, pi, r0, r0 + 1, e->from);
+	mp_src(m, pi, r0 + 1, r0 + 2, d->from);
+	mp_model(m, d);
+	mp_model(m, e);
+	return 2;
+}
+
+/*
+ * The next one or two datagrams of the batch, generated and modelled: a
+ * peer's hostile mix from its address or another, a float (authentic,
+ * forged, replayed, or an older record after a newer one), a record with
+ * another peer's connection ID.  Returns how many.
+ */
+static int mp_gen(struct mp *m, int i, int room)
+{
+	struct mp_dg *d = &m->dg[i];
+	int pi = mp_pick(m, 0), ci = mp_pick(m, 1), k = rnd(100);
+	struct fz *z;
+	size_t r0;
+
+	d->b = dgbuf + (size_t)i * (MAX_DGRAM + 64);
+	if (ci < 0 || k < 78) {			/* the hostile mix */
+		k = 0;
+	} else if (k < 96) {			/* a float of a peer with a CID */
+		pi = ci;
+	}
+	z = m->p[pi].z;
+	r0 = z->nreal;
+	if (k == 0) {
+		d->from = mp_from(m, pi);
+		d->len = gen_dgram(z, d->b);
+	} else if (k < 84) {			/* authentic, newest */
+		d->from = mp_other(m, pi);
+		d->len = mp_real(z, d->b);
+	} else if (k < 87) {			/* forged: the tag */
+		d->from = mp_other(m, pi);
+		d->len = mp_real(z, d->b);
+		d->b[d->len - 1] ^= 1 << rnd(8);
+	} else if (k < 90) {			/* replayed */
+		d->from = mp_other(m, pi);
+		d->len = gen_replays(z, d->b);
+	} else if (k < 96 && room >= 2) {
+		return mp_gen_reorder(m, i, pi);
+	} else if (ci == pi) {			/* its own: the hostile mix */
+		d->from = mp_from(m, pi);
+		d->len = gen_dgram(z, d->b);
+	} else {				/* another peer's connection ID */
+		d->from = mp_from(m, pi);
+		d->len = mp_cid_of(m, pi, ci, d->b);
+	}
+	mp_src(m, pi, r0, z->nreal, d->from);
+	mp_model(m, d);
+	return 1;
+}
+
+/* ---- the churn thread: other peers added and deleted under traffic ---- */
+
+static void *mp_churn(void *arg)
+{
+	struct mp *m = arg;
+	struct dkey k;
+	struct cinfo ci;
+	uint32_t n = 0;
+
+	dkey_derive(&k, &cdescs[0], "fuzz-churn");
+	cinfo_build(&ci, &k, REC_NUM(1, 1));
+	while (!m->churn_stop) {
+		struct dtls_peer dp = { .id = MP_CHURN_ID + n };
+		struct {
+			struct dtls_peer_key pk;
+			uint8_t ci[128];
+		} key = { .pk = { .id = dp.id } };
+		socklen_t len = sizeof(dp);
+		uint32_t id = dp.id;
+		const char *what;
+
+		/* ports no client has: below 1024 */
+		sk_addr(m->kind, m->kind, 100 + n % 800, (void *)&dp.addr);
+		memcpy(key.ci, ci.b, ci.len);
+		pthread_mutex_lock(&m->churn_lock);
+		what = "DTLS_PEER_NEW";
+		if (setsockopt(m->fd, SOL_DTLS, DTLS_PEER_NEW, &dp, sizeof(dp)))
+			goto err;
+		what = "DTLS_PEER_RX";
+		if (n % 2 && setsockopt(m->fd, SOL_DTLS, DTLS_PEER_RX, &key,
+					sizeof(key.pk) + ci.len))
+			goto err;
+		what = "DTLS_PEER_INFO";
+		if (getsockopt(m->fd, SOL_DTLS, DTLS_PEER_INFO, &dp, &len) ||
+		    dp.id != id || dp.flags != (n % 2 ? DTLS_PEER_F_RX : 0))
+			goto err;
+		what = "DTLS_PEER_DEL";
+		if (setsockopt(m->fd, SOL_DTLS, DTLS_PEER_DEL, &id, sizeof(id)))
+			goto err;
+		pthread_mutex_unlock(&m->churn_lock);
+		n++;
+		m->churn_ops += 3 + n % 2;
+		continue;
+err:
+		snprintf(m->churn_err, sizeof(m->churn_err), "churn %s id %#x: %s", what, id,
+			 strerror(errno));
+		pthread_mutex_unlock(&m->churn_lock);
+		break;
+	}
+	return NULL;
+}
+
+/* ---- receive ---- */
+
+static struct mp_peer *mp_by_id(struct mp *m, uint32_t id)
+{
+	for (int i = 0; i < m->np; i++)
+		if (m->p[i].id == id)
+			return &m->p[i];
+	return NULL;
+}
+
+static void mp_check_whole(struct mp *m, const uint8_t *buf, const struct delivery *dv,
+			   const struct sockaddr_storage *from)
+{
+	const struct mp_whole *w = &m->w[m->wgot];
+	char a[80], b[80];
+
+	if (m->wgot >= m->nw) {
+		mp_err(m, "unexpected whole datagram of %zd bytes, peer_id %u from %s",
+		       dv->n, dv->info.peer_id, ss_str(from, a, sizeof(a)));
+		return;
+	}
+	m->wgot++;
+	m->whole_total++;
+	if ((size_t)dv->n != w->len || memcmp(buf, w->b, w->len) ||
+	    dv->info.peer_id != w->peer_id || dv->info.rec_num || dv->info.content_type ||
+	    dv->info.flags != DTLS_RECORD_F_DATAGRAM || !ss_equal(from, &m->cl[w->from].ss)) {
+		mp_err(m, "whole datagram %d of batch %d: %zd bytes (%s) peer_id %u flags %#x type %u from %s; want %zu bytes peer_id %u from %s (first byte %#x)",
+		       m->wgot - 1, m->batches, dv->n,
+		       (size_t)dv->n == w->len && !memcmp(buf, w->b, w->len) ? "same" : "differ",
+		       dv->info.peer_id, dv->info.flags, dv->info.content_type,
+		       ss_str(from, a, sizeof(a)), w->len, w->peer_id,
+		       ss_str(&m->cl[w->from].ss, b, sizeof(b)), w->len ? w->b[0] : 0);
+	}
+}
+
+/* A record for a peer: its model checks it; a real one came from its sender. */
+static void mp_check_record(struct mp *m, const uint8_t *buf, const struct delivery *dv,
+			    const struct sockaddr_storage *from)
+{
+	struct mp_peer *p = mp_by_id(m, dv->info.peer_id);
+	long long e;
+	long id;
+	char a[80];
+
+	if (!p) {
+		mp_err(m, "record for unknown peer_id %u (flags %#x)", dv->info.peer_id,
+		       dv->info.flags);
+		return;
+	}
+	e = p->z->errors;
+	check_delivery(p->z, buf, dv);
+	if (p->z->errors != e) {
+		mp_err(m, "peer %u: %s", p->id, p->z->errmsg);
+		return;
+	}
+	id = payload_check(buf, dv->n);
+	if ((dv->info.flags & DTLS_RECORD_F_PROTECTED) && id >= 0 &&
+	    !ss_equal(from, &m->cl[p->z->reals[id].src].ss))
+		mp_err(m, "peer %u record id %ld from %s, sent from client %d", p->id, id,
+		       ss_str(from, a, sizeof(a)), p->z->reals[id].src);
+	if (dv->info.flags & DTLS_RECORD_F_MOVED)
+		m->moves_seen++;
+}
+
+static int mp_read(struct mp *m, int timeout_ms)
+{
+	static uint8_t buf[70000];
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct dtls_record_info)) + 256];
+	} cbuf;
+	struct sockaddr_storage from;
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr msg = {
+		.msg_name = &from, .msg_namelen = sizeof(from),
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
+	};
+	struct delivery dv = { 0 };
+	struct cmsghdr *cm;
+
+	if (wait_readable(m->fd, timeout_ms) <= 0)
+		return 0;
+	dv.n = recvmsg(m->fd, &msg, MSG_DONTWAIT);
+	if (dv.n < 0) {
+		if (errno != EAGAIN)
+			mp_err(m, "recvmsg: %s", strerror(errno));
+		return 0;
+	}
+	dv.msg_flags = msg.msg_flags;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_DTLS && cm->cmsg_type == DTLS_GET_RECORD_TYPE &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(dv.info))) {
+			memcpy(&dv.info, CMSG_DATA(cm), sizeof(dv.info));
+			dv.have_info = 1;
+		}
+	if (!dv.have_info)
+		mp_err(m, "%zd bytes without DTLS_GET_RECORD_TYPE", dv.n);
+	else if (dv.info.flags & DTLS_RECORD_F_DATAGRAM)
+		mp_check_whole(m, buf, &dv, &from);
+	else
+		mp_check_record(m, buf, &dv, &from);
+	return 1;
+}
+
+/* The model's totals over every peer, deleted ones too */
+struct mp_sum {
+	long long exp_real, got_real, exp_plain, got_plain, bad, def[N_BAD], may[N_BAD];
+};
+
+static void mp_sum(const struct mp *m, struct mp_sum *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < m->np; i++) {
+		const struct fz *z = m->p[i].z;
+
+		s->exp_real += z->exp_real;
+		s->got_real += z->got_real;
+		s->exp_plain += z->exp_plain;
+		s->got_plain += z->got_plain;
+		s->bad += z->bad_total;
+		for (int j = 0; j < N_BAD; j++) {
+			s->def[j] += z->def[j];
+			s->may[j] += z->may[j];
+		}
+	}
+}
+
+static int mp_all_in(const struct mp *m)
+{
+	struct mp_sum s;
+
+	mp_sum(m, &s);
+	return m->wgot >= m->nw && s.got_real >= s.exp_real && s.got_plain >= s.exp_plain;
+}
+
+/* Read until all the model expects came (5 s without anything ends it). */
+static void mp_await(struct mp *m)
+{
+	uint64_t last = now_ms();
+	struct mp_sum s;
+
+	while (!mp_all_in(m)) {
+		if (mp_read(m, 50))
+			last = now_ms();
+		else if (now_ms() - last > 5000)
+			break;
+	}
+	while (mp_read(m, 0))
+		;
+	mp_sum(m, &s);
+	if (m->wgot != m->nw || s.got_real != s.exp_real || s.got_plain != s.exp_plain)
+		mp_err(m, "batch %d: whole datagrams %d/%d, real %lld/%lld, plaintext %lld/%lld",
+		       m->batches, m->wgot, m->nw, s.got_real, s.exp_real, s.got_plain,
+		       s.exp_plain);
+}
+
+/* ---- the batch ---- */
+
+static void mp_send(struct mp *m, int nb)
+{
+	for (int i = 0; i < nb; i++) {
+		const struct mp_client *c = &m->cl[m->dg[i].from];
+		const struct sockaddr_storage *dst = c->family == AF_INET ? &m->dst4 : &m->dst6;
+		socklen_t len = c->family == AF_INET ? sizeof(struct sockaddr_in) :
+						       sizeof(struct sockaddr_in6);
+
+		if (sendto(c->fd, m->dg[i].b, m->dg[i].len, 0, (const void *)dst, len) !=
+		    (ssize_t)m->dg[i].len) {
+			mp_err(m, "sendto %zu bytes: %s", m->dg[i].len, strerror(errno));
+			break;
+		}
+		m->datagrams++;
+	}
+}
+
+static void mp_batch(struct mp *m, int nb)
+{
+	struct dgram one;
+
+	for (int i = 0; i < m->np; i++) {
+		m->p[i].z->batch_first = m->p[i].z->nreal;
+		m->p[i].z->batch_plain = 0;
+	}
+	m->nw = 0;
+	m->wgot = 0;
+	for (int i = 0; i < nb; )
+		i += mp_gen(m, i, nb - i);
+	/* DTLS 1.2's second pass, and the real records each peer expects */
+	for (int i = 0; i < nb; i++)
+		if (m->dg[i].to >= 0 && !m->p[m->dg[i].to].z->s13)
+			classify_dgram(m->p[m->dg[i].to].z, m->dg[i].b, m->dg[i].len, 2);
+	for (int i = 0; i < m->np; i++) {
+		struct fz *z = m->p[i].z;
+
+		for (size_t id = z->batch_first; id < z->nreal; id++)
+			z->exp_real += z->reals[id].expected && !z->reals[id].bad_inner;
+	}
+	mp_send(m, nb);
+	mp_await(m);
+	for (int i = 0; i < m->np; i++) {
+		struct fz *z = m->p[i].z;
+
+		advance_window(z);
+		for (int j = 0; j < nb && !z->s13; j++) {
+			if (m->dg[j].to != i)
+				continue;
+			one.b = m->dg[j].b;
+			one.len = m->dg[j].len;
+			capture_batch(z, &one, 1);
+		}
+	}
+	m->batches++;
+}
+
+/* ---- the peers as the kernel reports them ---- */
+
+/* DTLS_PEER_INFO of every peer: its address, keys, connection IDs; gone if deleted. */
+static void mp_check_info(struct mp *m)
+{
+	for (int i = 0; i < m->np; i++) {
+		const struct mp_peer *p = &m->p[i];
+		struct dtls_peer dp = { .id = p->id };
+		socklen_t len = sizeof(dp);
+		uint32_t flags = (p->tx ? DTLS_PEER_F_TX : 0) | (p->rx ? DTLS_PEER_F_RX : 0);
+		char a[80], b[80];
+		int r;
+
+		r = getsockopt(m->fd, SOL_DTLS, DTLS_PEER_INFO, &dp, &len);
+		if (p->dead) {
+			if (r != -1 || errno != ENOENT)
+				mp_err(m, "DTLS_PEER_INFO of deleted peer %u: %d (%s)", p->id, r,
+				       strerror(errno));
+			continue;
+		}
+		if (r || len != sizeof(dp)) {
+			mp_err(m, "DTLS_PEER_INFO %u: %s", p->id, strerror(errno));
+			continue;
+		}
+		if (!ss_equal((void *)&dp.addr, &m->cl[p->last].ss) || dp.flags != flags ||
+		    dp.rx_cid.len != p->z->cid_len ||
+		    memcmp(dp.rx_cid.cid, p->z->cid, p->z->cid_len) ||
+		    dp.tx_cid.len != p->tx_cid.len ||
+		    memcmp(dp.tx_cid.cid, p->tx_cid.cid, p->tx_cid.len))
+			mp_err(m, "DTLS_PEER_INFO %u: address %s flags %#x rx_cid %u; want %s (%s) flags %#x rx_cid %zu",
+			       p->id, ss_str((void *)&dp.addr, a, sizeof(a)), dp.flags,
+			       dp.rx_cid.len, ss_str(&m->cl[p->last].ss, b, sizeof(b)),
+			       p->addr >= 0 ? "its own" : "lost to another", flags,
+			       p->z->cid_len);
+	}
+}
+
+/*
+ * /proc/net/dtls: the line "peer:ID ..." of each live peer of this socket
+ * ends "tx_records rx_records - rx_dropped inode".
+ */
+static void mp_check_proc(struct mp *m)
+{
+	char line[4096];	/* two 255-byte connection IDs in hex, and the rest */
+	FILE *f;
+	int seen[MP_PEERS] = { 0 };
+
+	pthread_mutex_lock(&m->churn_lock);
+	f = fopen("/proc/net/dtls", "r");
+	if (!f) {
+		pthread_mutex_unlock(&m->churn_lock);
+		mp_err(m, "/proc/net/dtls: %s", strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *tok[40], *save, *t;
+		int n = 0;
+		struct mp_peer *p;
+
+		if (strncmp(line, "peer:", 5))
+			continue;
+		for (t = strtok_r(line, " \n", &save); t && n < 40; t = strtok_r(NULL, " \n", &save))
+			tok[n++] = t;
+		if (n < 6 || strtoul(tok[n - 1], NULL, 10) != m->ino)
+			continue;
+		p = mp_by_id(m, strtoul(tok[0] + 5, NULL, 10));
+		if (!p) {
+			if (strtoul(tok[0] + 5, NULL, 10) < MP_CHURN_ID)
+				mp_err(m, "/proc/net/dtls: unknown %s", tok[0]);
+			continue;
+		}
+		seen[p - m->p] = 1;
+		if (p->dead) {
+			mp_err(m, "/proc/net/dtls: deleted %s", tok[0]);
+			continue;
+		}
+		if (atoll(tok[n - 4]) != p->z->exp_real + p->z->exp_plain ||
+		    atoll(tok[n - 2]) != p->z->bad_total)
+			mp_err(m, "/proc/net/dtls %s: rx_records %s rx_dropped %s, want %lld %lld",
+			       tok[0], tok[n - 4], tok[n - 2], p->z->exp_real + p->z->exp_plain,
+			       p->z->bad_total);
+	}
+	fclose(f);
+	pthread_mutex_unlock(&m->churn_lock);
+	for (int i = 0; i < m->np; i++)
+		if (!m->p[i].dead && !seen[i])
+			mp_err(m, "/proc/net/dtls: no line for peer %u", m->p[i].id);
+}
+
+/*
+ * A send with DTLS_SET_PEER to a random peer with TX keys reaches the
+ * client at its address, the one it moved to if it moved: one record,
+ * longer than the payload.
+ */
+static void mp_check_send(struct mp *m)
+{
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(uint32_t))];
+	} cbuf;
+	uint8_t pt[100] = { 0 }, buf[1024];
+	struct iovec iov = { pt, sizeof(pt) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int pi = mp_pick(m, 0), fd;
+	ssize_t n;
+
+	if (pi < 0 || !m->p[pi].tx)
+		return;
+	cm->cmsg_level = SOL_DTLS;
+	cm->cmsg_type = DTLS_SET_PEER;
+	cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
+	memcpy(CMSG_DATA(cm), &m->p[pi].id, sizeof(uint32_t));
+	if (sendmsg(m->fd, &msg, 0) != sizeof(pt)) {
+		mp_err(m, "send with DTLS_SET_PEER %u: %s", m->p[pi].id, strerror(errno));
+		return;
+	}
+	fd = m->cl[m->p[pi].last].fd;
+	n = wait_readable(fd, 2000) > 0 ? recv(fd, buf, sizeof(buf), MSG_DONTWAIT) : -1;
+	if (n <= (ssize_t)sizeof(pt))
+		mp_err(m, "send with DTLS_SET_PEER %u: client %d got %zd bytes", m->p[pi].id,
+		       m->p[pi].last, n);
+}
+
+/* ---- between batches: peers deleted, added, keyed ---- */
+
+static int mp_free_client(const struct mp *m)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int c = rnd(MP_CLIENTS);
+
+		if (mp_by_addr(m, c) < 0)
+			return c;
+	}
+	return -1;
+}
+
+static void mp_peer_ops(struct mp *m)
+{
+	int alive = 0, i, c;
+
+	for (i = 0; i < m->np; i++)
+		alive += !m->p[i].dead;
+	if (chance(12) && alive > 4 && (i = mp_pick(m, 0)) >= 0) {
+		uint32_t id = m->p[i].id;
+
+		mp_check_proc(m);	/* its counts, before they go */
+		if (setsockopt(m->fd, SOL_DTLS, DTLS_PEER_DEL, &id, sizeof(id)))
+			mp_err(m, "DTLS_PEER_DEL %u: %s", id, strerror(errno));
+		else if (setsockopt(m->fd, SOL_DTLS, DTLS_PEER_DEL, &id, sizeof(id)) != -1 ||
+			 errno != ENOENT)
+			mp_err(m, "DTLS_PEER_DEL %u twice: not ENOENT", id);
+		m->p[i].dead = 1;
+		m->p[i].addr = -1;
+		m->deletes++;
+	}
+	if (chance(12) && m->np < MP_PEERS && (c = mp_free_client(m)) >= 0) {
+		if (!mp_peer_add(m, c, -1, chance(40)))
+			m->adds++;
+	}
+	for (i = 0; i < m->np; i++)
+		if (!m->p[i].dead && !m->p[i].rx && chance(25) && !mp_peer_rx(m, &m->p[i]))
+			m->keyed_late++;
+	mp_check_info(m);
+	mp_check_send(m);
+}
+
+/* ---- one run ---- */
+
+static int mp_suite(const struct opts *o, int want13, const struct cdesc **c,
+		    const struct cdesc13 **s13)
+{
+	size_t pick[N_CDESCS + N_CDESCS13], n = 0;
+
+	for (size_t i = 0; i < N_CDESCS + N_CDESCS13; i++) {
+		int v13 = i >= N_CDESCS;
+
+		if (!suite_selected(o, i, c, s13) || (want13 >= 0 && v13 != want13) ||
+		    (v13 && (*c)->type == DTLS_CIPHER_AES_CCM_8_128))
+			continue;	/* 1.3 CCM_8: 2^7 forgeries end its epoch */
+		pick[n++] = i;
+	}
+	if (!n)
+		return -1;
+	suite_selected(o, pick[rnd(n)], c, s13);
+	return 0;
+}
+
+/* The counters against the model's totals; 1 if they agree. */
+static int mp_check_counters(struct mp *m, const struct mp_sum *s)
+{
+	const long long *d = m->grew;
+	long long bad = 0;
+	int ok = 1;
+
+	for (int i = 0; i < N_BAD; i++)
+		bad += d[S_DECRYPT + i];
+	if (d[S_DROPPED] || d[S_RECORDS] != s->got_real || s->got_real != s->exp_real ||
+	    d[S_PLAIN] != s->got_plain || s->got_plain != s->exp_plain ||
+	    bad != s->bad) {
+		mp_err(m, "DtlsRxRecords +%lld (delivered %lld, model %lld), DtlsRxPlaintext +%lld (%lld, %lld), drops +%lld (model %lld), DtlsRxDropped +%lld",
+		       d[S_RECORDS], s->got_real, s->exp_real, d[S_PLAIN], s->got_plain,
+		       s->exp_plain, bad, s->bad, d[S_DROPPED]);
+		ok = 0;
+	}
+	for (int i = 0; i < N_BAD; i++) {
+		long long a = d[S_DECRYPT + i];
+
+		if (a < s->def[i] || a > s->def[i] + s->may[i]) {
+			mp_err(m, "%s: counter +%lld, model %lld..%lld", badname[i], a, s->def[i],
+			       s->def[i] + s->may[i]);
+			ok = 0;
+		}
+	}
+	return ok;
+}
+
+static int mp_setup(struct mp *m, int kind, int cid_run)
+{
+	static const uint32_t wins[] = { 64, 128, 1024, 4096 };
+	int n = 8 + rnd(17);
+
+	m->kind = kind;
+	m->cid_run = cid_run;
+	m->t0 = now_ms();
+	m->next_id = 1 + rnd(100);
+	m->win = wins[rnd(4)];
+	if (cid_run)
+		m->cid_len = chance(25) ? (chance(50) ? 1 : DTLS_CID_MAX_SIZE) :
+					  1 + rnd(DTLS_CID_MAX_SIZE);
+	for (int i = 0; i < MP_CLIENTS; i++)
+		m->cl[i].fd = -1;
+	if (mp_server_open(m))
+		return -1;
+	for (int i = 0; i < MP_CLIENTS; i++)
+		if (mp_client_open(m, i))
+			return -1;
+	if (setsockopt(m->fd, SOL_DTLS, DTLS_RX_REPLAY_WINDOW, &m->win, sizeof(m->win)))
+		return -1;
+	snap(m->before);
+	/* one of each version when both are selected; some without RX keys yet */
+	for (int i = 0; i < n; i++)
+		if (mp_peer_add(m, i, i < 2 ? i : -1, i >= 2 && chance(15)))
+			return -1;
+	if (verbose)
+		printf("# many peers: %d peers, window %u, cid %zu\n", n, m->win, m->cid_len);
+	return 0;
+}
+
+static void mp_free(struct mp *m)
+{
+	for (int i = 0; i < m->np; i++) {
+		m->p[i].z->fd = -1;
+		fz_free(m->p[i].z);
+	}
+	for (int i = 0; i < MP_CLIENTS; i++)
+		if (m->cl[i].fd >= 0)
+			close(m->cl[i].fd);
+	if (m->fd >= 0)
+		close(m->fd);
+	free(m);
+}
+
+/*
+ * After close(): DtlsCurrRxSw and DtlsCurrTxSw where they were (the
+ * socket never had DTLS_RX or DTLS_TX); 1 if so, within a second.
+ */
+static int mp_gauges_back(const long long *before, char *why, size_t wlen)
+{
+	long long now[S_N];
+	uint64_t end = now_ms() + 1000;
+
+	do {
+		snap(now);
+		if (now[S_CURR_RX] == before[S_CURR_RX])
+			return 1;
+		usleep(10000);
+	} while (now_ms() < end);
+	snprintf(why, wlen, "; DtlsCurrRxSw %lld after close, %lld before", now[S_CURR_RX],
+		 before[S_CURR_RX]);
+	return 0;
+}
+
+static int mp_run(const struct opts *o, int kind, int cid_run, long budget,
+		  uint64_t deadline_ms, char *summary, size_t slen)
+{
+	struct mp *m = calloc(1, sizeof(*m));
+	struct mp_sum s;
+	long long now[S_N], zerr = 0;
+	uint64_t end;
+	int ok, churn;
+
+	if (!m)
+		exit(2);
+	m->o = o;
+	m->fd = -1;
+	pthread_mutex_init(&m->churn_lock, NULL);
+	if (mp_setup(m, kind, cid_run)) {
+		snprintf(summary, slen, "setup: %s (%s)", strerror(errno), m->errmsg);
+		mp_free(m);
+		return 1;
+	}
+	churn = !pthread_create(&m->churn, NULL, mp_churn, m);
+	while (m->datagrams < budget && now_ms() < deadline_ms && !m->errors) {
+		int nb = 1 + rnd(BATCH_MAX);
+
+		if (nb > budget - m->datagrams)
+			nb = budget - m->datagrams;
+		mp_batch(m, nb);
+		mp_peer_ops(m);
+	}
+	m->churn_stop = 1;
+	if (churn)
+		pthread_join(m->churn, NULL);
+	if (m->churn_err[0])
+		mp_err(m, "%s", m->churn_err);
+	mp_sum(m, &s);
+	for (end = now_ms() + 3000;; usleep(10000)) {
+		long long bad = 0;
+
+		snap(now);
+		for (int i = 0; i < S_N; i++)
+			m->grew[i] = now[i] - m->before[i];
+		for (int i = 0; i < N_BAD; i++)
+			bad += m->grew[S_DECRYPT + i];
+		if ((bad >= s.bad && m->grew[S_RECORDS] >= s.exp_real &&
+		     m->grew[S_PLAIN] >= s.exp_plain) || now_ms() > end)
+			break;
+	}
+	while (mp_read(m, 100))
+		;
+	mp_sum(m, &s);
+	mp_check_proc(m);
+	mp_check_info(m);
+	for (int i = 0; i < m->np; i++)
+		zerr += m->p[i].z->errors;
+	if (zerr)
+		mp_err(m, "%lld model errors", zerr);
+	ok = mp_check_counters(m, &s) && !m->errors;
+	snprintf(summary, slen,
+		 "%lld datagrams in %d batches, %.1fs, %d peers (%lld added, %lld deleted, %lld keyed late), cid %zu, window %u: real %lld/%lld, plaintext %lld, whole %lld, bad %lld, moves %lld (seen %lld), churn %lld ops",
+		 m->datagrams, m->batches, (now_ms() - m->t0) / 1000.0, m->np, m->adds,
+		 m->deletes, m->keyed_late, m->cid_len, m->win, s.got_real, s.exp_real,
+		 s.got_plain, m->whole_total, s.bad, m->moves, m->moves_seen, m->churn_ops);
+	if (m->moves != m->moves_seen)
+		ok = 0;
+	memcpy(now, m->before, sizeof(now));
+	mp_free(m);
+	if (!mp_gauges_back(now, summary + strlen(summary), slen - strlen(summary)))
+		ok = 0;
+	return ok ? 0 : 1;
+}
+
 /* Every (version, cipher, family, connection IDs) the options select, in TAP; returns the failures. */
 static int run_all(const struct opts *o, int runs)
 {
@@ -2209,7 +3500,7 @@ static int run_all(const struct opts *o, int runs)
 	uint64_t start = now_ms(), end = start + (uint64_t)(o->seconds * 1000);
 	int n = 0, nfail = 0;
 
-	for (size_t si = 0; si < N_SUITES; si++) {
+	for (size_t si = 0; si < N_SUITES && o->peers != 1; si++) {
 		const struct cdesc13 *s13;
 		const struct cdesc *c;
 		const char *ver;
@@ -2239,6 +3530,22 @@ static int run_all(const struct opts *o, int runs)
 			       family_name(kind), cn);
 		}
 	}
+	for (int ri = 0; ri < 4 && o->peers != 0; ri++) {
+		int kind = kinds[ri / 2], cid = ri % 2, r;
+		uint64_t now = now_ms(), deadline;
+		char summary[640];
+
+		if ((o->only_f == 4 && kind != SK_IPV4) || (o->only_f == 6 && kind != SK_IPV6) ||
+		    (o->only_cid >= 0 && cid != o->only_cid))
+			continue;
+		deadline = now + (end > now ? (end - now) / (runs - n) : 0);
+		n++;
+		r = mp_run(o, kind, cid, o->total / runs, deadline, summary, sizeof(summary));
+		printf("# many peers %s%s: %s\n", family_name(kind), cid ? " cid" : "", summary);
+		nfail += !!r;
+		printf("%sok %d fuzz many peers %s%s\n", r ? "not " : "", n, family_name(kind),
+		       cid ? " cid" : "");
+	}
 	printf("# total %.1fs, seed %llu\n", (now_ms() - start) / 1000.0,
 	       (unsigned long long)o->seed);
 	printf("%d passed, %d failed\n", n - nfail, nfail);
@@ -2258,12 +3565,14 @@ int main(int argc, char **argv)
 	if (!dgbuf)
 		return 2;
 	runs = 0;
-	for (size_t si = 0; si < N_SUITES; si++) {
+	for (size_t si = 0; si < N_SUITES && o.peers != 1; si++) {
 		const struct cdesc13 *s13;
 		const struct cdesc *c;
 
 		runs += suite_selected(&o, si, &c, &s13) ? suite_runs(&o) : 0;
 	}
+	if (o.peers != 0)
+		runs += suite_runs(&o);	/* many peers: families x with/without CIDs */
 	printf("TAP version 13\n1..%d\n", runs);
 	printf("# seed %llu (rerun: dtls_fuzz -s %llu -n %ld -t %g)\n",
 	       (unsigned long long)o.seed, (unsigned long long)o.seed, o.total, o.seconds);
