@@ -2600,10 +2600,9 @@ static int mp_by_cid(const struct mp *m, const uint8_t *cid)
  * whole, *@wid the peer_id it carries then), and whether it was found by
  * connection ID.
  *
- * A whole datagram found by connection ID carries that peer's id, or 0
- * when no peer has the connection ID; an empty one carries 0.  That is
- * what the kernel does; dtls.rst says "the id of the peer at that
- * address" for both, even when one is there (reported, not settled).
+ * A whole datagram found by connection ID carries that peer's id; one
+ * whose connection ID is no peer's, an empty one and any other carry the
+ * id of the peer at its source address, or 0 (dtls.rst).
  */
 static int mp_route(const struct mp *m, const uint8_t *b, size_t n, int from,
 		    uint32_t *wid, int *by_cid)
@@ -2611,7 +2610,8 @@ static int mp_route(const struct mp *m, const uint8_t *b, size_t n, int from,
 	int at = mp_by_addr(m, from), pi, clear;
 	size_t off = 0;
 
-	*wid = at >= 0 && n ? m->p[at].id : 0;
+	/* a datagram that comes up whole names the peer at its address */
+	*wid = at >= 0 ? m->p[at].id : 0;
 	*by_cid = 0;
 	if (n && m->cid_len) {
 		if (b[0] == TLS12_CID_TYPE)
@@ -2621,10 +2621,13 @@ static int mp_route(const struct mp *m, const uint8_t *b, size_t n, int from,
 			off = 1;
 	}
 	if (off) {
-		*by_cid = 1;
+		/* a CID that is no peer's: whole, as from its address */
 		pi = n >= off + m->cid_len ? mp_by_cid(m, b + off) : -1;
-		*wid = pi >= 0 ? m->p[pi].id : 0;
-		return pi >= 0 && m->p[pi].rx ? pi : -1;
+		if (pi < 0)
+			return -1;
+		*by_cid = 1;
+		*wid = m->p[pi].id;
+		return m->p[pi].rx ? pi : -1;
 	}
 	clear = !n || ((b[0] & DTLS13_HDR_FIXED_MASK) != DTLS13_HDR_FIXED &&
 		       (n < 5 || !get_be(b + 3, 2)));
