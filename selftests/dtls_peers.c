@@ -1106,7 +1106,9 @@ TEST_F(peers, cid_float)
 
 /*
  * b moves to c's address: a sendto() there is then b's (b's keys), c is
- * still reachable by DTLS_SET_PEER, and a's and c's records still pass.
+ * still reachable by DTLS_SET_PEER, and a's records still pass.  c's next
+ * record from there moves c back (it lost the address, dtls.rst), and the
+ * address is c's again.
  */
 TEST_F(peers, cid_float_onto_peer)
 {
@@ -1125,7 +1127,12 @@ TEST_F(peers, cid_float_onto_peer)
 	s2c_peer(_metadata, w, c, &c->ep, 0, pt, 33);
 	expect_none(_metadata, b->ep.fd, "b's old address");
 	c2s_ok(_metadata, w, a, 23, pt, 34);
-	c2s_ok(_metadata, w, c, 23, pt, 35);
+	s = cli_send(_metadata, w, c, &c->ep, 23, pt, 35);
+	srv_expect(_metadata, w, c, &c->ep, 23, s, pt, 35,
+		   DTLS_RECORD_F_PROTECTED | DTLS_RECORD_F_MOVED);
+	expect_info(_metadata, w, c, &c->ep, DTLS_PEER_F_TX | DTLS_PEER_F_RX);
+	s2c_sendto(_metadata, w, c, &c->ep, pt, 36);
+	c2s_ok(_metadata, w, c, 23, pt, 37);
 	expect_none(_metadata, w->srv, "at the end");
 }
 
