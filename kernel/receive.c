@@ -38,7 +38,7 @@ struct dtls_rx_op {
 	struct sock *sk;		/* held */
 	struct dtls_rx *rx;		/* counted in rx->pending */
 	struct dtls_rx_keys *keys;	/* of the connected peer or of @peer */
-	struct dtls_peer_ctx *peer;		/* held; NULL on a connected socket */
+	struct dtls_peer_ctx *peer;	/* held; NULL on a connected socket */
 	bool by_cid;			/* @peer found by connection ID */
 	struct sk_buff *skb;		/* the datagram */
 	struct dtls_rx_slot *slot;	/* NULL: allocated */
