@@ -213,6 +213,11 @@ static bool hs_step(struct hs *s)
 			srv.next_id--;	/* the id is free again */
 	} else if (r == 0) {
 		hs_install(s);
+	} else if (r == MBEDTLS_ERR_SSL_TIMEOUT) {
+		/* the client went silent: as good as expired */
+		verbose("handshake with %s: no answer, dropped",
+			addr_str(&s->addr));
+		srv.expired++;
 	} else {
 		verbose("handshake with %s: %s", addr_str(&s->addr),
 			peers_err(r));
