@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The DTLS 1.3 record reference (dtls13_ref.h) checked against a real
- * peer: a wolfSSL client and server in one process, built from Debian 13's
+ * peer: a wolfSSL client and server in one process, built from Debian's
  * source with DTLS 1.3 (tools/setup), their datagrams passed through
  * memory.  For each of the five RFC 9147 suites:
  *   - every record wolfSSL sends after the handshake, application data,

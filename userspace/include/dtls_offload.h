@@ -96,7 +96,7 @@ int dtls_offload_gnutls(struct dtls_offload *h, int fd,
 			struct gnutls_session_int *session);
 
 /*
- * wolfSSL 5.7 built with --enable-dtls13, HAVE_SECRET_CALLBACK and
+ * wolfSSL 5.7 or later built with --enable-dtls13, HAVE_SECRET_CALLBACK and
  * --enable-atomicuser, DTLS 1.3 or DTLS 1.2, as the session negotiated (in
  * libdtls_offload_wolfssl.a, built when such a wolfSSL is found: Debian's
  * has no DTLS 1.3).  _prepare installs wolfSSL's I/O callbacks

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdtls_offload: wolfSSL 5.7 built with DTLS 1.3 (--enable-dtls13,
+ * libdtls_offload: wolfSSL 5.7 or later built with DTLS 1.3 (--enable-dtls13,
  * HAVE_SECRET_CALLBACK) and the Atomic User getters (--enable-atomicuser),
  * for DTLS 1.3 and DTLS 1.2 sessions; the session's version decides.
  *
@@ -30,8 +30,8 @@
  * own).  If the peer retransmits its final flight after handoff, core.c
  * resends ours through the kernel.
  *
- * Connection IDs (wolfSSL_dtls_cid_use(); DTLS 1.3, and DTLS 1.2 too in a
- * wolfSSL that has them there, as 5.9 does, not 5.7): read from wolfSSL at handoff,
+ * Connection IDs (wolfSSL_dtls_cid_use(); DTLS 1.3, and DTLS 1.2 in a
+ * wolfSSL that has them there: 5.9, not 5.7): read from wolfSSL at handoff,
  * before the datagrams are, since they frame the protected records, and
  * set on the socket before the keys.
  */

@@ -38,8 +38,8 @@ struct common_opts {
 	unsigned int hs_timeout_ms;	/* first handshake retransmission timeout */
 	unsigned char psk[64];
 	size_t psk_len;
-	const char *cid_hex;	/* --cid: our connection ID (mbed TLS) */
-	unsigned char cid[32];
+	const char *cid_hex;	/* --cid: our connection ID */
+	unsigned char cid[DTLS_OFFLOAD_CID_MAX];
 	size_t cid_len;
 };
 

@@ -61,9 +61,9 @@ static WOLFSSL_CTX *wolf_ctx(void)
 }
 
 /*
- * --cid: ask for connection IDs, ours opt.cid.  wolfSSL 5.7 has them in
- * DTLS 1.3 only (wolfSSL_dtls_cid_use() refuses a 1.2 session; 5.9 has
- * RFC 9146 as well).
+ * --cid: ask for connection IDs, ours opt.cid.  wolfSSL 5.9 has them in
+ * DTLS 1.2 (RFC 9146) and 1.3; 5.7 in DTLS 1.3 only
+ * (wolfSSL_dtls_cid_use() refuses a 1.2 session there).
  */
 static void wolf_cid(WOLFSSL *ssl)
 {
