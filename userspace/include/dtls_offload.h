@@ -167,11 +167,14 @@ int dtls_offload_set_peer(struct dtls_offload *h, uint32_t id,
 /*
  * A datagram from the peer of dtls_offload_set_peer(), as the kernel
  * handed it up whole.  Before handoff it is the handshake's next read
- * (call mbedtls_ssl_handshake() after each; -EBUSY if the last one was
- * not read yet).  After handoff, a peer resending its final flight means
- * ours was lost: it is resent through the kernel, as dtls_offload_recv()
- * does on a connected socket.  Keep the handle until the peer's first
- * protected record shows that it has our final flight.
+ * (call mbedtls_ssl_handshake() after each).  -EBUSY: the last one was
+ * not read yet.  mbed TLS does not read when its retransmission timer has
+ * run out (it resends its flight instead): call mbedtls_ssl_handshake()
+ * once more, then give the datagram again.  After handoff, a peer
+ * resending its final flight means ours was lost: it is resent through
+ * the kernel, as dtls_offload_recv() does on a connected socket.  Keep
+ * the handle until the peer's first protected record shows that it has
+ * our final flight.
  */
 int dtls_offload_input(struct dtls_offload *h, const void *buf, size_t len);
 

@@ -37,7 +37,7 @@ struct client {
 	int fd;
 	enum cl_state st;
 	bool mover, stuck;
-	unsigned int sent;		/* --stuck: datagrams of the handshake */
+	bool cookie_sent;		/* --stuck: its ClientHello with the cookie */
 	struct peers_tls *tls;
 	struct dtls_offload *h;
 	uint32_t rec;			/* the record waiting for its echo */
@@ -124,10 +124,23 @@ static void send_rec(struct client *c)
 }
 
 /*
- * --stuck: its own socket I/O, no handoff.  Two ClientHellos (the second
- * with the cookie) go out, and then nothing is read or sent any more,
- * however quickly the server answers.
+ * --stuck: its own socket I/O, no handoff.  ClientHellos go out until one
+ * carries the server's cookie (the server keeps a handshake from then
+ * on), and then nothing is read or sent any more, however quickly the
+ * server answers.  Counting ClientHellos would not do: on a slow machine
+ * the first one is resent before the HelloVerifyRequest comes.
  */
+static bool has_cookie(const uint8_t *p, size_t n)
+{
+	/* record header, handshake header, client_version, random */
+	size_t off = 13 + 12 + 2 + 32;
+
+	if (n <= off || p[0] != DTLS_RECORD_TYPE_HANDSHAKE || p[13] != 1)
+		return false;
+	off += 1 + p[off];	/* session_id */
+	return off < n && p[off];
+}
+
 static int stuck_send(void *arg, const unsigned char *buf, size_t len)
 {
 	struct client *c = arg;
@@ -135,7 +148,8 @@ static int stuck_send(void *arg, const unsigned char *buf, size_t len)
 
 	if (n < 0)
 		return MBEDTLS_ERR_SSL_WANT_WRITE;
-	c->sent++;
+	if (has_cookie(buf, len))
+		c->cookie_sent = true;
 	return (int)n;
 }
 
@@ -145,7 +159,7 @@ static int stuck_recv(void *arg, unsigned char *buf, size_t len, uint32_t ms)
 	ssize_t n;
 
 	(void)ms;
-	if (c->sent >= 2)
+	if (c->cookie_sent)
 		return MBEDTLS_ERR_SSL_WANT_READ;
 	n = recv(c->fd, buf, len, MSG_DONTWAIT);
 	return n < 0 ? MBEDTLS_ERR_SSL_WANT_READ : (int)n;
@@ -202,8 +216,8 @@ static void hs_step(struct client *c)
 
 	if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
 		/* ClientHello, then again with the cookie: no further */
-		if (c->stuck && c->sent >= 2) {
-			verbose("client %u (stuck): stops after its second ClientHello, port %u",
+		if (c->stuck && c->cookie_sent) {
+			verbose("client %u (stuck): stops after the cookie, port %u",
 				c->idx, local_port(c->fd));
 			c->st = CL_STUCK;
 			cls.active--;

@@ -277,7 +277,11 @@ static void hs_timers(void)
 				addr_str(&s->addr), popt.hs_expire);
 			srv.expired++;
 			hs_free(s);
-		} else if (peers_tls_timer_due(&s->tls)) {
+		} else if (peers_tls_timer_due(&s->tls) && hs_step(s)) {
+			/*
+			 * that step resent (mbed TLS does not read once its
+			 * timer is out): this one reads what came meanwhile
+			 */
 			hs_step(s);
 		}
 	}
@@ -291,6 +295,27 @@ static bool is_client_hello(const uint8_t *p, size_t n)
 	       !p[3] && !p[4] && p[13] == 1;
 }
 
+/*
+ * The next datagram of handshake @s.  -EBUSY: the handshake has not read
+ * the last one.  That happens when mbed TLS's retransmission timer ran out
+ * first: a step then resends its flight instead of reading and re-arms
+ * the timer, so the step after it reads.  Without these steps a handshake
+ * whose timer is always out by the time it is stepped (a slow server)
+ * would never read again.
+ */
+static void hs_input(struct hs *s, const uint8_t *buf, size_t n)
+{
+	int r = dtls_offload_input(s->h, buf, n), tries = 2;
+
+	while (r == -EBUSY && tries-- && hs_step(s))
+		r = dtls_offload_input(s->h, buf, n);
+	if (r) {
+		srv.ignored++;
+		return;
+	}
+	hs_step(s);
+}
+
 /* A datagram the kernel did not open: a handshake's, or a resent flight */
 static void on_datagram(const struct sockaddr_storage *a, socklen_t alen,
 			uint32_t peer_id, const uint8_t *buf, size_t n)
@@ -299,10 +324,7 @@ static void on_datagram(const struct sockaddr_storage *a, socklen_t alen,
 	struct peer *p = peer_get(peer_id);
 
 	if (s) {
-		if (dtls_offload_input(s->h, buf, n) == 0)
-			hs_step(s);
-		else
-			srv.ignored++;
+		hs_input(s, buf, n);
 	} else if (is_client_hello(buf, n) && !stop) {
 		hs_start(a, alen, peer_id, buf, n);
 	} else if (p) {
