@@ -383,7 +383,7 @@ static int dtls_peer_setsockopt(struct sock *sk, struct dtls_context *ctx,
 	if (!ctx->peers)
 		return -ENOENT;
 	if (optname == DTLS_PEER_DEL)
-		return dtls_peer_del(ctx->peers, optval, optlen);
+		return dtls_peer_del(sk, ctx->peers, optval, optlen);
 	return dtls_peer_set_keys(sk, ctx->peers, optval, optlen,
 				  optname == DTLS_PEER_TX);
 }
@@ -655,6 +655,9 @@ void dtls_close(struct sock *sk, long timeout)
 	}
 	if (ctx->tx || ctx->peers)
 		dtls_stat_dec(sk, DTLS_MIB_CURR_TX_SW);
+	if (ctx->peers)
+		dtls_sk_stat_add(sk, DTLS_MIB_CURR_PEERS,
+				 -(long)ctx->peers->count);
 	rx = rcu_dereference_protected(ctx->rx, lockdep_sock_is_held(sk));
 	rcu_assign_sk_user_data(sk, NULL);
 	WRITE_ONCE(sk->sk_prot, base);

@@ -506,6 +506,8 @@ int dtls_peer_new(struct sock *sk, struct dtls_peers *peers,
 	/* the context holds the module; a peer may outlive it */
 	__module_get(THIS_MODULE);
 	peers->count++;
+	dtls_stat_inc(sk, DTLS_MIB_PEERS);
+	dtls_stat_inc(sk, DTLS_MIB_CURR_PEERS);
 	if (peer->rx_cid.len)
 		WRITE_ONCE(peers->rx_cid_len, peer->rx_cid.len);
 	goto out;
@@ -527,7 +529,7 @@ static int dtls_peer_get_id(sockptr_t optval, unsigned int optlen, u32 *id)
 }
 
 /* DTLS_PEER_DEL, under the socket lock */
-int dtls_peer_del(struct dtls_peers *peers, sockptr_t optval,
+int dtls_peer_del(struct sock *sk, struct dtls_peers *peers, sockptr_t optval,
 		  unsigned int optlen)
 {
 	struct dtls_peer_ctx *peer;
@@ -542,6 +544,7 @@ int dtls_peer_del(struct dtls_peers *peers, sockptr_t optval,
 		return -ENOENT;
 	dtls_peer_unhash(peers, peer);
 	peers->count--;
+	dtls_stat_dec(sk, DTLS_MIB_CURR_PEERS);
 	dtls_peer_put(peer);
 	return 0;
 }

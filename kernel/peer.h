@@ -63,7 +63,7 @@ struct dtls_peers *dtls_peers_create(void);
 void dtls_peers_destroy(struct dtls_peers *peers);
 int dtls_peer_new(struct sock *sk, struct dtls_peers *peers,
 		  sockptr_t optval, unsigned int optlen);
-int dtls_peer_del(struct dtls_peers *peers, sockptr_t optval,
+int dtls_peer_del(struct sock *sk, struct dtls_peers *peers, sockptr_t optval,
 		  unsigned int optlen);
 int dtls_peer_set_keys(struct sock *sk, struct dtls_peers *peers,
 		       sockptr_t optval, unsigned int optlen, bool tx);

@@ -41,6 +41,10 @@ static const char * const dtls_mib_names[DTLS_MIB_MAX] = {
 	[DTLS_MIB_TX_KEY_EXPIRED]	= "DtlsTxKeyExpired",
 	[DTLS_MIB_RX_KEY_EXPIRED]	= "DtlsRxKeyExpired",
 	[DTLS_MIB_RX_UNKNOWN_CID]	= "DtlsRxUnknownCid",
+	[DTLS_MIB_CURR_PEERS]		= "DtlsCurrPeers",
+	[DTLS_MIB_PEERS]		= "DtlsPeers",
+	[DTLS_MIB_RX_PEER_MOVED]	= "DtlsRxPeerMoved",
+	[DTLS_MIB_RX_DATAGRAMS]		= "DtlsRxDatagrams",
 };
 
 void dtls_stat_add(const struct net *net, enum dtls_mib_field f, long v)

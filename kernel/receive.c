@@ -271,11 +271,11 @@ static bool dtls_rx_charge(struct sock *sk, struct sk_buff *skb,
  * the rest stay on @list.  After close() none is: nothing would give
  * their charge back.  rx->queue.lock held, BH off.  Returns how many were
  * queued, and counts the protected records among them in n[0], the
- * epoch-0 ones in n[1] (the rest are whole datagrams).
+ * epoch-0 ones in n[1], the whole datagrams in n[2].
  */
 static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
 					 struct sk_buff_head *list,
-					 unsigned int n[2])
+					 unsigned int n[3])
 {
 	unsigned int queued = 0;
 	struct sk_buff *skb, *tmp;
@@ -283,6 +283,7 @@ static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
 
 	n[0] = 0;
 	n[1] = 0;
+	n[2] = 0;
 	if (rx->closed)
 		return 0;
 	spin_lock(&sk->sk_receive_queue.lock);
@@ -296,7 +297,9 @@ static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
 		flags = dtls_skb_cb(skb)->flags;
 		if (flags & DTLS_RECORD_F_PROTECTED)
 			n[0]++;
-		else if (!(flags & DTLS_RECORD_F_DATAGRAM))
+		else if (flags & DTLS_RECORD_F_DATAGRAM)
+			n[2]++;
+		else
 			n[1]++;
 	}
 	spin_unlock(&sk->sk_receive_queue.lock);
@@ -308,7 +311,7 @@ static unsigned int dtls_rx_queue_locked(struct sock *sk, struct dtls_rx *rx,
  * queued, wake.
  */
 static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
-			   unsigned int queued, const unsigned int n[2])
+			   unsigned int queued, const unsigned int n[3])
 {
 	struct sk_buff *skb;
 
@@ -320,6 +323,8 @@ static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
 		dtls_sk_stat_add(sk, DTLS_MIB_RX_RECORDS, n[0]);
 	if (n[1])
 		dtls_sk_stat_add(sk, DTLS_MIB_RX_PLAINTEXT, n[1]);
+	if (n[2])
+		dtls_sk_stat_add(sk, DTLS_MIB_RX_DATAGRAMS, n[2]);
 	sk->sk_data_ready(sk);
 }
 
@@ -327,7 +332,7 @@ static void dtls_rx_queued(struct sock *sk, struct sk_buff_head *list,
 static void dtls_rx_enqueue(struct sock *sk, struct dtls_rx *rx,
 			    struct sk_buff_head *list)
 {
-	unsigned int queued, n[2];
+	unsigned int queued, n[3];
 
 	spin_lock_bh(&rx->queue.lock);
 	queued = dtls_rx_queue_locked(sk, rx, list, n);
@@ -385,6 +390,8 @@ static void dtls_rx_verdict(struct dtls_rx_op *op, enum dtls_verdict v)
 		rec->peer_id = op->peer->id;
 		dtls_peer_verdict(op->rx->peers, op->peer, rec, v,
 				  op->by_cid);
+		if (rec->flags & DTLS_RECORD_F_MOVED)
+			dtls_stat_inc(op->sk, DTLS_MIB_RX_PEER_MOVED);
 	}
 	if (dtls_verdict_passed(v))
 		dtls_rx_pass(op, rec);

@@ -3799,6 +3799,7 @@ TEST(dtls_stat_file_complete)
 		"DtlsTxError", "DtlsRxRecords", "DtlsRxPlaintext", "DtlsRxDecryptError",
 		"DtlsRxReplay", "DtlsRxMalformed", "DtlsRxBadVersion", "DtlsRxUnknownEpoch",
 		"DtlsRxDropped", "DtlsTxKeyExpired", "DtlsRxKeyExpired", "DtlsRxUnknownCid",
+		"DtlsCurrPeers", "DtlsPeers", "DtlsRxPeerMoved", "DtlsRxDatagrams",
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -785,13 +785,14 @@ static __maybe_unused long long modref(void)
 
 /* What a test must leave as it found it: DTLS state and module references. */
 struct base {
-	long long tx, rx, ref;
+	long long tx, rx, peers, ref;
 };
 
 static __maybe_unused void base_get(struct base *b)
 {
 	b->tx = dstat("DtlsCurrTxSw");
 	b->rx = dstat("DtlsCurrRxSw");
+	b->peers = dstat("DtlsCurrPeers");
 	b->ref = modref();
 }
 
@@ -803,15 +804,16 @@ static __maybe_unused int base_wait(const struct base *b, int ms, char *why, siz
 
 	for (;;) {
 		base_get(&n);
-		if (n.tx == b->tx && n.rx == b->rx && n.ref == b->ref)
+		if (n.tx == b->tx && n.rx == b->rx && n.peers == b->peers &&
+		    n.ref == b->ref)
 			return 0;
 		if (now_ms() > end)
 			break;
 		usleep(20000);
 	}
 	snprintf(why, wlen,
-		 "not back to baseline after %d ms: DtlsCurrTxSw %lld (was %lld), DtlsCurrRxSw %lld (was %lld), module refcnt %lld (was %lld)",
-		 ms, n.tx, b->tx, n.rx, b->rx, n.ref, b->ref);
+		 "not back to baseline after %d ms: DtlsCurrTxSw %lld (was %lld), DtlsCurrRxSw %lld (was %lld), DtlsCurrPeers %lld (was %lld), module refcnt %lld (was %lld)",
+		 ms, n.tx, b->tx, n.rx, b->rx, n.peers, b->peers, n.ref, b->ref);
 	return -1;
 }
 

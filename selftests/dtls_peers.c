@@ -719,7 +719,8 @@ static void base_settled(struct base *b)
 		was = *b;
 		usleep(50000);
 		base_get(b);
-	} while ((was.tx != b->tx || was.rx != b->rx || was.ref != b->ref) && now_ms() < end);
+	} while ((was.tx != b->tx || was.rx != b->rx || was.peers != b->peers ||
+		  was.ref != b->ref) && now_ms() < end);
 }
 
 static void world_init(struct __test_metadata *_metadata, struct world *w, uint16_t version,
@@ -980,6 +981,7 @@ TEST_F(peers, datagrams_whole)
 	struct cli *b = cli_add(_metadata, w, 1, 0, K_TX);
 	struct cli *nk = cli_add(_metadata, w, 2, 0, K_NONE);
 	struct ep *u = extra_ep(_metadata, w, 3);
+	long long whole = dstat_settled("DtlsRxDatagrams", 200);
 	struct cli ghost;
 	size_t dl;
 
@@ -1016,6 +1018,7 @@ TEST_F(peers, datagrams_whole)
 	dl = plain_record(dg, DTLS_RECORD_TYPE_ALERT, DTLS_1_2_VERSION, 0, 1, pt, 2);
 	ASSERT_EQ((ssize_t)dl, send(nk->ep.fd, dg, dl, 0));
 	srv_expect_dgram(_metadata, w, &nk->ep, dg, dl, nk->id, "epoch 0, peer without keys");
+	EXPECT_EQ(whole + 6, dstat_settled("DtlsRxDatagrams", 200));
 	/* a still works both ways */
 	c2s_ok(_metadata, w, a, 23, pt, 99);
 	s2c_sendto(_metadata, w, a, &a->ep, pt, 98);
@@ -1048,6 +1051,7 @@ TEST_F(peers, cid_float)
 	struct cli *a = trio(_metadata, w, 1), *b = a + 1, *c = a + 2;
 	struct ep *a2 = extra_ep(_metadata, w, 3);
 	struct ep *a3 = extra_ep(_metadata, w, 4);
+	long long moved = dstat("DtlsRxPeerMoved");
 	uint64_t s, s_old;
 	size_t rl;
 
@@ -1102,6 +1106,8 @@ TEST_F(peers, cid_float)
 	s2c_peer(_metadata, w, a, &a->ep, 0, pt, 25);
 	expect_none(_metadata, a2->fd, "after the move back, at a2");
 	expect_none(_metadata, w->srv, "at the end");
+	/* two moves; the older and the forged records moved nothing */
+	EXPECT_EQ(moved + 2, dstat("DtlsRxPeerMoved"));
 }
 
 /*
@@ -1627,12 +1633,18 @@ TEST_F(perr, counters_after_close)
 		w->srv = srv_open(w->kind);
 		w->port = sk_port(w->srv);
 		ASSERT_LE(0, w->srv);
+		long long added = dstat("DtlsPeers");
+
 		cli_add(_metadata, w, keys, 0, keys < 4 ? keys : K_BOTH);
 		base_get(&mid);
+		EXPECT_EQ(added + 1, dstat("DtlsPeers"));
+		EXPECT_EQ(b.peers + 1, mid.peers);
 		TH_LOG("%s: DtlsCurrTxSw %lld -> %lld, DtlsCurrRxSw %lld -> %lld",
 		       keys < 4 ? what[keys] : "TX and RX, deleted", b.tx, mid.tx, b.rx, mid.rx);
-		if (keys == 4)
+		if (keys == 4) {
 			ASSERT_EQ(0, peer_del(w->srv, w->c[keys].id));
+			EXPECT_EQ(b.peers, dstat("DtlsCurrPeers"));
+		}
 		close(w->srv);
 		w->srv = -1;
 		EXPECT_EQ(0, base_wait(&b, 2000, why, sizeof(why)))

@@ -104,7 +104,8 @@ grep "^peer:${mid:-none} " "$T/proc" || true
 mline=$(awk -v id="peer:${mid:-none}" '$1 == id { print $2 }' "$T/proc")
 
 step "/proc/net/dtls_stat in dtls-psrv (the server's socket closed)"
-ip netns exec dtls-psrv cat /proc/net/dtls_stat
+ip netns exec dtls-psrv cat /proc/net/dtls_stat | tee "$T/stat"
+stat() { awk -v n="$1" '$1 == n { print $2 }' "$T/stat"; }
 
 step "result"
 want=$((NS * PER))
@@ -124,4 +125,8 @@ printf 'clients %d, peers installed %s, records echoed %s, moved %s, expired %s;
 [ -n "$mline" ] && [ "$mline" = "$mto" ] || bad "the peer that moved is at ${mline:-nowhere} in /proc/net/dtls, not $mto"
 [ "$expired" = 1 ] || bad "$expired handshakes expired, not 1"
 [ "$peer_lines" = "$want" ] || bad "/proc/net/dtls has $peer_lines peer lines, not $want"
+# the namespace is the demo's own: its counters are the server socket's
+[ "$(stat DtlsPeers)" = "$installed" ] || bad "DtlsPeers $(stat DtlsPeers), not $installed"
+[ "$(stat DtlsCurrPeers)" = 0 ] || bad "DtlsCurrPeers $(stat DtlsCurrPeers) after close, not 0"
+[ "$(stat DtlsRxPeerMoved)" = 1 ] || bad "DtlsRxPeerMoved $(stat DtlsRxPeerMoved), not 1"
 echo "demo-peers: PASS: $want clients on one server socket, every echo checked; one moved, one expired"
