@@ -796,6 +796,12 @@ static __maybe_unused void base_get(struct base *b)
 	b->ref = modref();
 }
 
+static __maybe_unused int base_eq(const struct base *a, const struct base *b)
+{
+	return a->tx == b->tx && a->rx == b->rx && a->peers == b->peers &&
+	       a->ref == b->ref;
+}
+
 /* Wait up to @ms for the counters to return to @b; 0 if they did. */
 static __maybe_unused int base_wait(const struct base *b, int ms, char *why, size_t wlen)
 {
@@ -804,8 +810,7 @@ static __maybe_unused int base_wait(const struct base *b, int ms, char *why, siz
 
 	for (;;) {
 		base_get(&n);
-		if (n.tx == b->tx && n.rx == b->rx && n.peers == b->peers &&
-		    n.ref == b->ref)
+		if (base_eq(&n, b))
 			return 0;
 		if (now_ms() > end)
 			break;

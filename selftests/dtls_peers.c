@@ -719,8 +719,7 @@ static void base_settled(struct base *b)
 		was = *b;
 		usleep(50000);
 		base_get(b);
-	} while ((was.tx != b->tx || was.rx != b->rx || was.peers != b->peers ||
-		  was.ref != b->ref) && now_ms() < end);
+	} while (!base_eq(&was, b) && now_ms() < end);
 }
 
 static void world_init(struct __test_metadata *_metadata, struct world *w, uint16_t version,

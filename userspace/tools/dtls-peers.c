@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/dtls.h>
 
 #include <mbedtls/error.h>
 #include <psa/crypto.h>
@@ -240,6 +241,13 @@ static uint64_t mix(uint64_t z)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
+}
+
+bool peers_client_hello(const uint8_t *p, size_t n)
+{
+	/* record header (epoch at 3), then the handshake type */
+	return n > 13 + 12 && p[0] == DTLS_RECORD_TYPE_HANDSHAKE &&
+	       !p[3] && !p[4] && p[13] == 1;
 }
 
 /* the first record of a client is the largest, the others vary */

@@ -135,7 +135,7 @@ static bool has_cookie(const uint8_t *p, size_t n)
 	/* record header, handshake header, client_version, random */
 	size_t off = 13 + 12 + 2 + 32;
 
-	if (n <= off || p[0] != DTLS_RECORD_TYPE_HANDSHAKE || p[13] != 1)
+	if (n <= off || !peers_client_hello(p, n))
 		return false;
 	off += 1 + p[off];	/* session_id */
 	return off < n && p[off];

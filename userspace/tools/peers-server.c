@@ -289,12 +289,6 @@ static void hs_timers(void)
 
 /* ---- datagrams and records ---- */
 
-static bool is_client_hello(const uint8_t *p, size_t n)
-{
-	return n > 13 + 12 && p[0] == DTLS_RECORD_TYPE_HANDSHAKE &&
-	       !p[3] && !p[4] && p[13] == 1;
-}
-
 /*
  * The next datagram of handshake @s.  -EBUSY: the handshake has not read
  * the last one.  That happens when mbed TLS's retransmission timer ran out
@@ -325,7 +319,7 @@ static void on_datagram(const struct sockaddr_storage *a, socklen_t alen,
 
 	if (s) {
 		hs_input(s, buf, n);
-	} else if (is_client_hello(buf, n) && !stop) {
+	} else if (peers_client_hello(buf, n) && !stop) {
 		hs_start(a, alen, peer_id, buf, n);
 	} else if (p) {
 		dtls_offload_input(p->h, buf, n);	/* resends our Finished */

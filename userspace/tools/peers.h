@@ -68,6 +68,9 @@ void peers_tls_free(struct peers_tls *t);
 /* mbed TLS's retransmission timer has run out */
 bool peers_tls_timer_due(struct peers_tls *t);
 
+/* @p (@n bytes) starts with an epoch-0 ClientHello record */
+bool peers_client_hello(const uint8_t *p, size_t n);
+
 /* record @rec of client @client: its size and its bytes */
 size_t peers_rec_size(uint32_t client, uint32_t rec);
 void peers_rec_fill(uint8_t *buf, size_t len, uint32_t client, uint32_t rec);
